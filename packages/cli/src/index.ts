@@ -1,0 +1,3 @@
+export * from './client';
+export * from './stack';
+export * from './local-env';

@@ -1,0 +1,75 @@
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '@omniaffect/core';
+import { buildTinyPack } from '@omniaffect/models';
+import { DEFAULT_PORTS, localApiKey, localCallbackSecret, type StackOptions, type StackPorts } from './stack';
+
+/** `.omniaffect/` at the repository root unless OMNIAFFECT_STATE_DIR says otherwise. */
+export function stateDir(): string {
+  return path.resolve(process.env.OMNIAFFECT_STATE_DIR ?? path.join(repoRoot(), '.omniaffect'));
+}
+
+export interface StackFile {
+  pids: Record<string, number>;
+  ports: StackPorts;
+  gatewayUrl: string;
+  apiKeyFile: string;
+  logDir: string;
+  startedAt: string;
+}
+
+export const stackFile = () => path.join(stateDir(), 'stack.json');
+
+export function readStackFile(): StackFile | null {
+  return existsSync(stackFile()) ? (JSON.parse(readFileSync(stackFile(), 'utf8')) as StackFile) : null;
+}
+
+export function writeStackFile(s: StackFile): void {
+  mkdirSync(stateDir(), { recursive: true });
+  writeFileSync(stackFile(), JSON.stringify(s, null, 2));
+}
+
+/** The tiny model pack is generated on first use when MODEL_DIR is not set (no weights can be downloaded). */
+export function ensureModels(env: NodeJS.ProcessEnv): string {
+  if (env.MODEL_DIR) return path.resolve(env.MODEL_DIR);
+  const dir = path.join(stateDir(), 'models', 'tiny');
+  if (!existsSync(path.join(dir, 'tiny-pack.json'))) buildTinyPack(dir);
+  return dir;
+}
+
+/** Stack options from the environment (`up` honours REDIS_URL, DATABASE_URL, PORT, MODEL_DIR, ARTIFACT_DIR, OMNIAFFECT_API_KEYS). */
+export function localStackOptions(env: NodeJS.ProcessEnv = process.env, ports: StackPorts = portsFromEnv(env)): StackOptions & { apiKeyFile: string | null } {
+  const dir = stateDir();
+  const keys = env.OMNIAFFECT_API_KEYS?.split(',').map((k) => k.trim()).filter(Boolean) ?? [];
+  let apiKeyFile: string | null = null;
+  if (keys.length === 0) {
+    const k = localApiKey(dir);
+    keys.push(k.key);
+    apiKeyFile = k.file;
+  }
+  const merged: NodeJS.ProcessEnv = {
+    ...env,
+    DATABASE_URL: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/omniaffect',
+    REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    ARTIFACT_DIR: path.resolve(env.ARTIFACT_DIR ?? path.join(dir, 'artifacts')),
+    MODEL_DIR: ensureModels(env),
+    OMNIAFFECT_CALLBACK_SECRET: env.OMNIAFFECT_CALLBACK_SECRET ?? localCallbackSecret(dir),
+    PROTO_DIR: env.PROTO_DIR ?? path.join(repoRoot(), 'proto'),
+  };
+  return { stateDir: dir, env: merged, ports, apiKeys: keys, logDir: path.join(dir, 'logs'), apiKeyFile };
+}
+
+function portsFromEnv(env: NodeJS.ProcessEnv): StackPorts {
+  return { ...DEFAULT_PORTS, gateway: env.PORT ? Number(env.PORT) : DEFAULT_PORTS.gateway };
+}
+
+/** Gateway URL and API key for client commands: env first, then the running local stack. */
+export function clientTarget(): { url: string; key: string } {
+  const stack = readStackFile();
+  const url = process.env.OMNIAFFECT_URL ?? stack?.gatewayUrl ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`;
+  let key = process.env.OMNIAFFECT_API_KEY ?? '';
+  if (!key && stack?.apiKeyFile && existsSync(stack.apiKeyFile)) key = readFileSync(stack.apiKeyFile, 'utf8').trim();
+  if (!key && existsSync(path.join(stateDir(), 'api-key'))) key = readFileSync(path.join(stateDir(), 'api-key'), 'utf8').trim();
+  if (!key) throw new Error('no API key: set OMNIAFFECT_API_KEY (or run `omniaffect up`, which writes one)');
+  return { url, key };
+}

@@ -1,0 +1,104 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot } from '@omniaffect/core';
+import { GatewayClient } from './client';
+import { localStackOptions, readStackFile, stackFile, writeStackFile } from './local-env';
+import { SERVICES, Stack } from './stack';
+
+function assertBuilt(): void {
+  const missing = SERVICES.filter((s) => !existsSync(path.join(repoRoot(), 'services', s, 'dist', 'src', 'main.js')));
+  if (missing.length) throw new Error(`services not built (${missing.join(', ')}): run \`pnpm install && pnpm build\` first`);
+}
+
+/** `omniaffect up`: start every service in the background, wait until each is ready, print the URL. */
+export async function up(): Promise<void> {
+  assertBuilt();
+  const running = readStackFile();
+  if (running && Object.values(running.pids).some(isAlive)) {
+    console.log(`already running at ${running.gatewayUrl} (omniaffect down to stop)`);
+    return;
+  }
+  const opts = localStackOptions();
+  const stack = new Stack(opts);
+  try {
+    await stack.start(180_000, true);
+  } catch (err) {
+    await stack.stop(5000);
+    throw new Error(`${(err as Error).message}\nlogs: ${opts.logDir}`);
+  }
+  for (const h of stack.handles.values()) {
+    h.child.unref();
+    h.child.stdout?.destroy();
+    h.child.stderr?.destroy();
+  }
+  writeStackFile({
+    pids: Object.fromEntries([...stack.handles.values()].map((h) => [h.name, h.pid])),
+    ports: opts.ports,
+    gatewayUrl: stack.gatewayUrl,
+    apiKeyFile: opts.apiKeyFile ?? '',
+    logDir: opts.logDir,
+    startedAt: new Date().toISOString(),
+  });
+  console.log(`OmniAffect is up: ${stack.gatewayUrl}`);
+  console.log(opts.apiKeyFile ? `API key: ${opts.apiKeyFile}` : 'API keys: from OMNIAFFECT_API_KEYS');
+  console.log(`models: ${opts.env.MODEL_DIR}\nlogs: ${opts.logDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `omniaffect down`: SIGTERM every service (graceful: in-flight jobs finish), SIGKILL after 30 s. */
+export async function down(): Promise<void> {
+  const s = readStackFile();
+  if (!s) {
+    console.log('no local stack recorded');
+    return;
+  }
+  for (const pid of Object.values(s.pids)) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (Object.values(s.pids).some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  for (const pid of Object.values(s.pids)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  writeFileSync(stackFile(), '');
+  require('node:fs').rmSync(stackFile(), { force: true });
+  console.log('stopped');
+}
+
+/** The main job on a bundled sample: start the stack, submit, wait, print the result, write the report, stop. */
+export async function demo(sample: string, opts: { keep?: boolean; reportDir: string }): Promise<void> {
+  assertBuilt();
+  const stackOpts = localStackOptions();
+  const stack = new Stack(stackOpts);
+  const t0 = Date.now();
+  try {
+    process.stderr.write('starting the stack (8 services)...\n');
+    await stack.start(180_000);
+    process.stderr.write(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${stack.gatewayUrl}\n`);
+    const client = new GatewayClient(stack.gatewayUrl, stackOpts.apiKeys[0]);
+    const t1 = Date.now();
+    const { id } = await client.submitFile(sample, { language: 'auto' });
+    process.stderr.write(`submitted ${path.basename(sample)} as ${id}\n`);
+    let last = '';
+    const doc = await client.waitForTerminal(id, 600_000, (d) => {
+      const line = Object.entries(d.stages).map(([k, v]) => `${k}:${v?.state}`).join(' ');
+      if (line !== last) process.stderr.write(`  ${d.status}  ${line}\n`);
+      last = line;
+    });
+    if (doc.status !== 'succeeded') throw new Error(`video ${doc.status}: ${JSON.stringify(doc.error)}`);
+    const result = await client.result(id);
+    console.log(JSON.stringify(result, null, 2));
+    mkdirSync(opts.reportDir, { recursive: true });
+    const html = await client.report(id);
+    const reportFile = path.join(opts.reportDir, `${id}.html`);
+    writeFileSync(reportFile, html);
+    writeFileSync(path.join(opts.reportDir, `${id}.json`), JSON.stringify(result, null, 2));
+    process.stderr.write(`\nend-to-end ${((Date.now() - t1) / 1000).toFixed(2)} s; report: ${reportFile}\n`);
+  } finally {
+    if (!opts.keep) await stack.stop();
+  }
+}

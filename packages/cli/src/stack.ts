@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { newWebhookSecret, repoRoot } from '@omniaffect/core';
+
+/** The eight services of the local stack, in start order, and the ports each one listens on. */
+export const SERVICES = ['orchestrator', 'fusion', 'media', 'asr', 'audio-emotion', 'vision', 'text', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export interface StackPorts {
+  gateway: number;
+  orchestratorGrpc: number;
+  fusionGrpc: number;
+  ops: Record<Exclude<ServiceName, 'gateway'>, number>;
+}
+
+export const DEFAULT_PORTS: StackPorts = {
+  gateway: 8080,
+  orchestratorGrpc: 50051,
+  fusionGrpc: 50052,
+  ops: { orchestrator: 9101, fusion: 9102, media: 9103, asr: 9104, 'audio-emotion': 9105, vision: 9106, text: 9107 },
+};
+
+export interface StackOptions {
+  stateDir: string;
+  env: NodeJS.ProcessEnv;
+  ports: StackPorts;
+  apiKeys: string[];
+  /** Where the services' stdout/stderr go; null = inherit nothing (files in stateDir/logs). */
+  logDir: string;
+}
+
+export interface ServiceHandle {
+  name: ServiceName;
+  child: ChildProcess;
+  pid: number;
+}
+
+export function serviceEntry(name: ServiceName): string {
+  return path.join(repoRoot(), 'services', name, 'dist', 'src', 'main.js');
+}
+
+export function serviceEnv(name: ServiceName, o: StackOptions): NodeJS.ProcessEnv {
+  const p = o.ports;
+  const common = { ...o.env, ORCHESTRATOR_GRPC_URL: `127.0.0.1:${p.orchestratorGrpc}`, FUSION_GRPC_URL: `127.0.0.1:${p.fusionGrpc}` };
+  switch (name) {
+    case 'gateway':
+      return { ...common, PORT: String(p.gateway), OMNIAFFECT_API_KEYS: o.apiKeys.join(',') };
+    case 'orchestrator':
+      return { ...common, GRPC_PORT: String(p.orchestratorGrpc), OPS_PORT: String(p.ops.orchestrator) };
+    case 'fusion':
+      return { ...common, GRPC_PORT: String(p.fusionGrpc), OPS_PORT: String(p.ops.fusion) };
+    default:
+      return { ...common, OPS_PORT: String(p.ops[name]) };
+  }
+}
+
+export function startService(name: ServiceName, o: StackOptions, detached = false): ServiceHandle {
+  mkdirSync(o.logDir, { recursive: true });
+  const log = path.join(o.logDir, `${name}.log`);
+  const out = createWriteStream(log, { flags: 'a' });
+  const child = spawn(process.execPath, [serviceEntry(name)], {
+    env: serviceEnv(name, o),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached,
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  if (!child.pid) throw new Error(`could not start ${name}`);
+  return { name, child, pid: child.pid };
+}
+
+export function readinessUrl(name: ServiceName, ports: StackPorts): string {
+  return name === 'gateway' ? `http://127.0.0.1:${ports.gateway}/readyz` : `http://127.0.0.1:${ports.ops[name]}/readyz`;
+}
+
+export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+  const url = readinessUrl(name, ports);
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (!isAlive()) throw new Error(`${name} exited while starting (see its log)`);
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      last = await res.text();
+      if (res.ok) return;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${name} not ready after ${timeoutMs} ms: ${last}`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export async function randomPorts(): Promise<StackPorts> {
+  const ops = {} as StackPorts['ops'];
+  for (const n of SERVICES) if (n !== 'gateway') ops[n] = await freePort();
+  return { gateway: await freePort(), orchestratorGrpc: await freePort(), fusionGrpc: await freePort(), ops };
+}
+
+/** Local dev keys live in the state dir; printed by `up`, never committed. */
+export function localApiKey(stateDir: string): { key: string; file: string } {
+  const file = path.join(stateDir, 'api-key');
+  if (existsSync(file)) return { key: readFileSync(file, 'utf8').trim(), file };
+  mkdirSync(stateDir, { recursive: true });
+  const key = `oa_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return { key, file };
+}
+
+export function localCallbackSecret(stateDir: string): string {
+  const file = path.join(stateDir, 'callback-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(stateDir, { recursive: true });
+  const s = newWebhookSecret();
+  writeFileSync(file, `${s}\n`, { mode: 0o600 });
+  return s;
+}
+
+export class Stack {
+  readonly handles = new Map<ServiceName, ServiceHandle>();
+  constructor(readonly opts: StackOptions) {}
+
+  async start(timeoutMs = 120_000, detached = false): Promise<void> {
+    for (const name of SERVICES) await this.startOne(name, timeoutMs, detached);
+  }
+
+  async startOne(name: ServiceName, timeoutMs = 120_000, detached = false): Promise<void> {
+    const h = startService(name, this.opts, detached);
+    this.handles.set(name, h);
+    await waitReady(name, this.opts.ports, timeoutMs, () => h.child.exitCode === null && h.child.signalCode === null);
+  }
+
+  kill(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const h = this.handles.get(name);
+    if (!h || h.child.exitCode !== null || h.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      h.child.once('exit', () => resolve());
+      h.child.kill(signal);
+    });
+  }
+
+  async stop(graceMs = 15_000): Promise<void> {
+    for (const name of [...SERVICES].reverse()) {
+      const h = this.handles.get(name);
+      if (!h || h.child.exitCode !== null || h.child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => h.child.once('exit', () => r()));
+      h.child.kill('SIGTERM');
+      const t = setTimeout(() => h.child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(t);
+    }
+  }
+
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.opts.ports.gateway}`;
+  }
+}

@@ -1,0 +1,76 @@
+import type { ProblemDocument } from './problems';
+import type { Prosody } from './result-schema';
+import type { StageName } from './labels';
+
+export type VideoStatusName = 'queued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
+export type StageState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+/** GET /v1/videos/:id */
+export interface VideoDocument {
+  id: string;
+  status: VideoStatusName;
+  language: string;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  source: { kind: string; filename: string | null; contentType: string | null; sizeBytes: number | null; url?: string | null };
+  metadata: Record<string, unknown>;
+  /** fraction of stages finished (done, failed or skipped) */
+  progress: number;
+  stages: Partial<Record<StageName, { state: StageState; reason: string | null; attempts: number; startedAt: string | null; finishedAt: string | null }>>;
+  error: ProblemDocument | null;
+  links: { self: string; result: string; report: string; events: string };
+}
+
+export interface WebhookDocument {
+  id: string;
+  url: string;
+  events: string[];
+  createdAt: string;
+  /** Only in the response that created it. */
+  secret?: string;
+}
+
+export interface DeliveryDocument {
+  id: string;
+  webhookId: string | null;
+  videoId: string;
+  eventType: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+}
+
+export const WEBHOOK_EVENTS = ['video.succeeded', 'video.failed'] as const;
+
+/** Per-item metadata the workers push with their embeddings (EmbeddingChunk.items_json). */
+export interface TokenItem {
+  /** the transcript text under the token */
+  text: string;
+  /** the WordPiece (e.g. `##ing`), when it differs from text */
+  piece?: string;
+  charStart: number;
+  charEnd: number;
+  start: number;
+  end: number;
+}
+export interface SegmentItem {
+  start: number;
+  end: number;
+  prosody: Prosody;
+}
+export interface FrameItem {
+  time: number;
+  path?: string;
+}
+
+export const videoLinks = (id: string) => ({
+  self: `/v1/videos/${id}`,
+  result: `/v1/videos/${id}/result`,
+  report: `/v1/videos/${id}/report`,
+  events: `/v1/videos/${id}/events`,
+});

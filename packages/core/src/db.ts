@@ -1,0 +1,172 @@
+import { Pool, type PoolClient } from 'pg';
+
+export type Db = Pool;
+
+export function createDb(url: string, max = 10): Db {
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  // An idle client's socket error must not crash the process; the pool drops the client.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export async function withTransaction<T>(db: Db, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Schema migrations, applied in order at every service start under an advisory lock, so the first
+ * service up creates the schema and the rest wait and find it done. Append only: never edit a shipped one.
+ */
+export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: 'videos-stages-results',
+    sql: `
+      CREATE TABLE videos (
+        id              text PRIMARY KEY,
+        owner           text NOT NULL,
+        status          text NOT NULL CHECK (status IN ('queued','processing','succeeded','failed','canceled')),
+        language        text NOT NULL DEFAULT 'auto',
+        source_kind     text NOT NULL,
+        source_path     text,
+        source_url      text,
+        filename        text,
+        content_type    text,
+        size_bytes      bigint,
+        callback_url    text,
+        metadata        jsonb NOT NULL DEFAULT '{}'::jsonb,
+        idempotency_key text,
+        error           jsonb,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        updated_at      timestamptz NOT NULL DEFAULT now(),
+        started_at      timestamptz,
+        finished_at     timestamptz
+      );
+      CREATE UNIQUE INDEX videos_idempotency ON videos (owner, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX videos_status ON videos (status, updated_at);
+
+      CREATE TABLE stages (
+        video_id    text NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        name        text NOT NULL,
+        state       text NOT NULL CHECK (state IN ('pending','running','done','failed','skipped')),
+        reason      text,
+        output      jsonb,
+        attempts    integer NOT NULL DEFAULT 0,
+        started_at  timestamptz,
+        finished_at timestamptz,
+        updated_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (video_id, name)
+      );
+      CREATE INDEX stages_state ON stages (state, updated_at);
+
+      CREATE TABLE results (
+        video_id   text PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+        result     json NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE embeddings (
+        video_id   text NOT NULL,
+        modality   text NOT NULL,
+        kind       text NOT NULL,
+        shape      integer[] NOT NULL,
+        data       bytea NOT NULL,
+        items      jsonb NOT NULL DEFAULT '[]'::jsonb,
+        model      text,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (video_id, modality, kind)
+      );
+
+      CREATE TABLE webhooks (
+        id         text PRIMARY KEY,
+        owner      text NOT NULL,
+        url        text NOT NULL,
+        events     text[] NOT NULL,
+        secret     text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        deleted_at timestamptz
+      );
+      CREATE INDEX webhooks_owner ON webhooks (owner) WHERE deleted_at IS NULL;
+
+      CREATE TABLE webhook_deliveries (
+        id              text PRIMARY KEY,
+        webhook_id      text,
+        target_url      text NOT NULL,
+        video_id        text NOT NULL,
+        event_type      text NOT NULL,
+        payload         jsonb NOT NULL,
+        status          text NOT NULL CHECK (status IN ('pending','succeeded','failed')),
+        attempts        integer NOT NULL DEFAULT 0,
+        last_status     integer,
+        last_error      text,
+        next_attempt_at timestamptz,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        updated_at      timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX deliveries_webhook ON webhook_deliveries (webhook_id, created_at);
+      CREATE INDEX deliveries_video ON webhook_deliveries (video_id);
+    `,
+  },
+];
+
+const MIGRATION_LOCK = 0x0a11_aff3;
+
+export async function migrate(db: Db): Promise<number[]> {
+  const client = await db.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set(
+      (await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id),
+    );
+    for (const m of MIGRATIONS) {
+      if (done.has(m.id)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+        await client.query('COMMIT');
+        applied.push(m.id);
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.id} (${m.name}) failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}
+
+/** Creates the database named in `url` when it does not exist (local `up` and first deploys). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!name || !/^[A-Za-z0-9_-]+$/.test(name)) return;
+  u.pathname = '/postgres';
+  const admin = new Pool({ connectionString: u.toString(), max: 1 });
+  try {
+    const r = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (r.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
+  } catch (err) {
+    // 42P04 = created concurrently by another service: fine.
+    if ((err as { code?: string }).code !== '42P04') throw err;
+  } finally {
+    await admin.end();
+  }
+}

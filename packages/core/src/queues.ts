@@ -1,0 +1,121 @@
+import { Queue, Worker, type ConnectionOptions, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
+import IORedis, { type Redis } from 'ioredis';
+import type { Language, StageName } from './labels';
+
+/** One queue per stage, one for stage completions (the orchestrator's inbox) and one for webhooks. */
+export const QUEUES = {
+  media: 'media',
+  asr: 'asr',
+  audioEmotion: 'audio-emotion',
+  vision: 'vision',
+  text: 'text',
+  fusion: 'fusion',
+  completions: 'stage-completions',
+  webhooks: 'webhooks',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/** Jobs reference artifacts by path; they never carry media or tensors (DESIGN.md §2). */
+export interface StageJob {
+  videoId: string;
+  stage: StageName;
+  language: 'auto' | Language;
+  /** Artifact-store paths (relative to ARTIFACT_DIR) the stage reads. */
+  inputs: Record<string, string>;
+  enqueuedAt: number;
+}
+
+export type StageOutcome = 'done' | 'failed' | 'skipped';
+
+export interface StageCompletion {
+  videoId: string;
+  stage: StageName;
+  outcome: StageOutcome;
+  /** Small JSON summary; large outputs live in the artifact store and are referenced here. */
+  output?: Record<string, unknown>;
+  /** Problem slug + human text when failed or skipped. */
+  problem?: { type: string; detail: string };
+  startedAt: number;
+  finishedAt: number;
+  attempts: number;
+}
+
+export interface WebhookJob {
+  deliveryId: string;
+}
+
+/**
+ * BullMQ rejects custom job ids that contain ':' (its key separator), so DESIGN's `<videoId>:<stage>`
+ * is spelt with '.'; still deterministic, so a re-enqueue of the same stage is a no-op.
+ */
+export const stageJobId = (videoId: string, stage: string): string => `${videoId}.${stage}`;
+export const completionJobId = (videoId: string, stage: string): string => `${videoId}.${stage}.completion`;
+
+const KEEP = { age: 7 * 24 * 3600, count: 50_000 };
+
+/** Attempts and backoff per queue: model stages retry quickly; media errors are mostly permanent. */
+export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
+  media: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  asr: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  'audio-emotion': { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  vision: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  text: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  fusion: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  // Completions must never be dropped: many attempts, the orchestrator's handler is idempotent.
+  'stage-completions': { attempts: 25, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  // Retries are scheduled by the delivery code itself (Standard Webhooks schedule), one job per attempt.
+  webhooks: { attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP },
+};
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers block on Redis; they need maxRetriesPerRequest null to wait through reconnects.
+  return new IORedis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+export class Queues {
+  private readonly queues = new Map<string, Queue>();
+  constructor(
+    private readonly connection: Redis,
+    readonly prefix: string,
+    /** How long a worker's job lock lasts: after a crash the job is retried within lock + stalled interval. */
+    private readonly locks: { lockDurationMs: number; stalledIntervalMs: number } = { lockDurationMs: 30_000, stalledIntervalMs: 5_000 },
+  ) {}
+
+  get(name: QueueName): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, {
+        connection: this.connection as unknown as ConnectionOptions,
+        prefix: this.prefix,
+        defaultJobOptions: JOB_OPTIONS[name],
+      });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  worker<T, R = unknown>(name: QueueName, processor: Processor<T, R>, opts: Partial<WorkerOptions> = {}): Worker<T, R> {
+    return new Worker<T, R>(name, processor, {
+      connection: this.connection.duplicate() as unknown as ConnectionOptions,
+      prefix: this.prefix,
+      // A SIGKILLed worker's job goes back to wait after the lock expires; allow a few of those
+      // before BullMQ gives up on the job (the orchestrator's sweeper catches the rest).
+      maxStalledCount: 5,
+      stalledInterval: this.locks.stalledIntervalMs,
+      lockDuration: this.locks.lockDurationMs,
+      ...opts,
+    });
+  }
+
+  async depths(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const name of Object.values(QUEUES)) {
+      out[name] = await this.get(name).getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,238 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, STAGES } from './labels';
+
+/**
+ * THE result document: its JSON Schema (published at GET /v1/schemas/result.json and in the OpenAPI
+ * document) and its TypeScript type. Times are seconds from the start of the video.
+ */
+export const DISCLAIMER =
+  'OmniAffect reports how emotion is expressed and would likely be perceived by an observer (words, voice, face); ' +
+  'it does not measure what a person actually feels. Do not use it to make decisions about individuals.';
+
+export interface Prosody {
+  f0MeanHz: number | null;
+  f0StdHz: number | null;
+  f0MinHz: number | null;
+  f0MaxHz: number | null;
+  energyDb: number | null;
+  voicedRatio: number;
+  rateProxy: number | null;
+}
+
+export interface ModalityReport {
+  present: boolean;
+  contribution: number;
+  reason?: string;
+}
+
+export interface DecisionStep {
+  step: number;
+  description: string;
+  [k: string]: unknown;
+}
+
+export interface AnalysisResult {
+  id: string;
+  status: 'succeeded';
+  language: 'zh' | 'en' | null;
+  sentiment: { label: (typeof SENTIMENT_LABELS)[number]; probabilities: Record<(typeof SENTIMENT_LABELS)[number], number>; intensity: number };
+  emotion: { label: (typeof EMOTION_LABELS)[number]; probabilities: Record<(typeof EMOTION_LABELS)[number], number> };
+  modalities: Record<(typeof MODALITIES)[number], ModalityReport>;
+  evidence: {
+    words: { text: string; start: number; end: number; charStart: number; charEnd: number; weight: number }[];
+    audioSegments: { start: number; end: number; weight: number; prosody: Prosody }[];
+    frames: { time: number; weight: number; path?: string }[];
+  };
+  decisionPath: DecisionStep[];
+  transcript: {
+    language: 'zh' | 'en' | null;
+    languageProbability?: number;
+    text: string;
+    segments: { start: number; end: number; text: string }[];
+  };
+  models: Record<string, { name: string; version?: string; provider?: string; [k: string]: unknown }>;
+  timings: Record<string, { seconds: number }> & { totalSeconds?: number };
+  disclaimer: string;
+}
+
+const prob = { type: 'number', minimum: 0, maximum: 1 };
+const time = { type: 'number', minimum: 0 };
+const probMap = (keys: readonly string[]) => ({
+  type: 'object',
+  required: [...keys],
+  additionalProperties: false,
+  properties: Object.fromEntries(keys.map((k) => [k, prob])),
+});
+const nullableNumber = { type: ['number', 'null'] };
+
+export const RESULT_SCHEMA = {
+  $id: 'https://omniaffect.dev/schemas/result.json',
+  title: 'OmniAffect analysis result',
+  type: 'object',
+  required: ['id', 'status', 'language', 'sentiment', 'emotion', 'modalities', 'evidence', 'decisionPath', 'transcript', 'models', 'timings', 'disclaimer'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    status: { const: 'succeeded' },
+    language: { enum: ['zh', 'en', null] },
+    sentiment: {
+      type: 'object',
+      required: ['label', 'probabilities', 'intensity'],
+      additionalProperties: false,
+      properties: {
+        label: { enum: [...SENTIMENT_LABELS] },
+        probabilities: probMap(SENTIMENT_LABELS),
+        intensity: { type: 'number', minimum: -1, maximum: 1 },
+      },
+    },
+    emotion: {
+      type: 'object',
+      required: ['label', 'probabilities'],
+      additionalProperties: false,
+      properties: { label: { enum: [...EMOTION_LABELS] }, probabilities: probMap(EMOTION_LABELS) },
+    },
+    modalities: {
+      type: 'object',
+      required: [...MODALITIES],
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        MODALITIES.map((m) => [
+          m,
+          {
+            type: 'object',
+            required: ['present', 'contribution'],
+            additionalProperties: false,
+            properties: { present: { type: 'boolean' }, contribution: prob, reason: { type: 'string' } },
+          },
+        ]),
+      ),
+    },
+    evidence: {
+      type: 'object',
+      required: ['words', 'audioSegments', 'frames'],
+      additionalProperties: false,
+      properties: {
+        words: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['text', 'start', 'end', 'charStart', 'charEnd', 'weight'],
+            additionalProperties: false,
+            properties: {
+              text: { type: 'string' },
+              start: time,
+              end: time,
+              charStart: { type: 'integer', minimum: 0 },
+              charEnd: { type: 'integer', minimum: 0 },
+              weight: prob,
+            },
+          },
+        },
+        audioSegments: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['start', 'end', 'weight', 'prosody'],
+            additionalProperties: false,
+            properties: {
+              start: time,
+              end: time,
+              weight: prob,
+              prosody: {
+                type: 'object',
+                required: ['f0MeanHz', 'f0StdHz', 'f0MinHz', 'f0MaxHz', 'energyDb', 'voicedRatio', 'rateProxy'],
+                additionalProperties: false,
+                properties: {
+                  f0MeanHz: nullableNumber,
+                  f0StdHz: nullableNumber,
+                  f0MinHz: nullableNumber,
+                  f0MaxHz: nullableNumber,
+                  energyDb: nullableNumber,
+                  voicedRatio: prob,
+                  rateProxy: nullableNumber,
+                },
+              },
+            },
+          },
+        },
+        frames: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['time', 'weight'],
+            additionalProperties: false,
+            properties: { time, weight: prob, path: { type: 'string' } },
+          },
+        },
+      },
+    },
+    decisionPath: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        required: ['step', 'description'],
+        properties: { step: { type: 'integer', minimum: 1 }, description: { type: 'string', minLength: 1 } },
+      },
+    },
+    transcript: {
+      type: 'object',
+      required: ['language', 'text', 'segments'],
+      additionalProperties: false,
+      properties: {
+        language: { enum: ['zh', 'en', null] },
+        languageProbability: prob,
+        text: { type: 'string' },
+        segments: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['start', 'end', 'text'],
+            additionalProperties: false,
+            properties: { start: time, end: time, text: { type: 'string' } },
+          },
+        },
+      },
+    },
+    models: {
+      type: 'object',
+      additionalProperties: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+    },
+    timings: {
+      type: 'object',
+      properties: Object.fromEntries(STAGES.map((s) => [s, { type: 'object', required: ['seconds'], properties: { seconds: time } }])),
+    },
+    disclaimer: { type: 'string', minLength: 20 },
+  },
+} as const;
+
+let validator: ValidateFunction | undefined;
+
+/** Schema validation plus the invariants JSON Schema cannot say (contributions sum to 1 over present). */
+export function validateResult(doc: unknown): { ok: boolean; errors: string[] } {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: false });
+    addFormats(ajv);
+    validator = ajv.compile(RESULT_SCHEMA);
+  }
+  const errors: string[] = [];
+  if (!validator(doc)) {
+    for (const e of validator.errors ?? []) errors.push(`${e.instancePath || '/'} ${e.message}`);
+    return { ok: false, errors };
+  }
+  const r = doc as AnalysisResult;
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  if (Math.abs(sum(r.sentiment.probabilities) - 1) > 1e-3) errors.push('/sentiment/probabilities do not sum to 1');
+  if (Math.abs(sum(r.emotion.probabilities) - 1) > 1e-3) errors.push('/emotion/probabilities do not sum to 1');
+  const present = MODALITIES.filter((m) => r.modalities[m].present);
+  const contrib = present.reduce((a, m) => a + r.modalities[m].contribution, 0);
+  if (present.length > 0 && Math.abs(contrib - 1) > 1e-3) errors.push(`/modalities contributions of present modalities sum to ${contrib}`);
+  for (const m of MODALITIES) {
+    if (!r.modalities[m].present && r.modalities[m].contribution !== 0) errors.push(`/modalities/${m} absent but contributes`);
+    if (!r.modalities[m].present && !r.modalities[m].reason) errors.push(`/modalities/${m} absent without a reason`);
+  }
+  for (const w of r.evidence.words) if (w.charEnd < w.charStart || w.end < w.start) errors.push('/evidence/words has a reversed span');
+  for (const s of r.evidence.audioSegments) if (s.end < s.start) errors.push('/evidence/audioSegments has a reversed span');
+  return { ok: errors.length === 0, errors };
+}

@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import { ConfigError } from './config';
+import { createLogger, type Logger } from './logger';
+import { ServiceMetrics } from './metrics';
+import { startOpsServer, type Readiness } from './ops-server';
+import { Queues, redisConnection } from './queues';
+
+export interface ServiceContext {
+  log: Logger;
+  metrics: ServiceMetrics;
+  redis: Redis;
+  queues: Queues;
+}
+
+export interface ServiceHooks {
+  ready: () => Promise<Readiness>;
+  /** Stop taking work, finish what is in flight, release resources. */
+  close: () => Promise<void>;
+}
+
+/**
+ * The shared life cycle of the non-HTTP services: config validated first (a ConfigError prints its
+ * message and exits 78 = EX_CONFIG), then Redis, the ops server, the service's own setup, and a
+ * graceful shutdown on SIGTERM/SIGINT bounded by SHUTDOWN_TIMEOUT_MS (Kubernetes'
+ * terminationGracePeriodSeconds must be longer).
+ */
+export async function runService(opts: {
+  name: string;
+  config: () => { REDIS_URL: string; QUEUE_PREFIX: string; OPS_PORT: number; OPS_HOST: string; LOG_LEVEL: string; JOB_LOCK_MS: number; JOB_STALLED_INTERVAL_MS: number };
+  setup: (ctx: ServiceContext) => Promise<ServiceHooks>;
+}): Promise<void> {
+  let cfg: ReturnType<typeof opts.config>;
+  try {
+    cfg = opts.config();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const log = createLogger(opts.name, cfg.LOG_LEVEL);
+  const metrics = new ServiceMetrics(opts.name);
+  const redis = redisConnection(cfg.REDIS_URL);
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  const queues = new Queues(redis, cfg.QUEUE_PREFIX, { lockDurationMs: cfg.JOB_LOCK_MS, stalledIntervalMs: cfg.JOB_STALLED_INTERVAL_MS });
+  let hooks: ServiceHooks | null = null;
+  let setupError: Error | null = null;
+  const ops = await startOpsServer({
+    host: cfg.OPS_HOST,
+    port: cfg.OPS_PORT,
+    metrics,
+    ready: async () => {
+      if (setupError) return { ok: false, detail: { error: setupError.message } };
+      if (!hooks) return { ok: false, detail: { error: 'starting' } };
+      if (redis.status !== 'ready') return { ok: false, detail: { error: `redis ${redis.status}` } };
+      return hooks.ready();
+    },
+  });
+  log.info({ opsPort: ops.port }, 'ops server listening');
+  try {
+    hooks = await opts.setup({ log, metrics, redis, queues });
+    log.info('service ready');
+  } catch (err) {
+    // Stay up and report not-ready with the reason (e.g. a CUDA provider that fails to load), so the
+    // operator sees the loader's message in /readyz and the logs instead of a crash loop.
+    setupError = err as Error;
+    log.error({ err }, 'service setup failed; /readyz reports it');
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const timeout = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 25_000);
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out');
+      process.exit(1);
+    }, timeout);
+    timer.unref();
+    try {
+      await hooks?.close();
+      await queues.close();
+      await ops.close();
+      redis.disconnect();
+    } finally {
+      clearTimeout(timer);
+      process.exit(0);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,94 @@
+import { createWriteStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+
+/**
+ * The artifact store: a directory tree on a volume every service mounts (a shared PVC in Kubernetes).
+ * Layout per video: videos/<id>/source, audio.wav, frames/000001.jpg, <stage>.json. Writes are
+ * atomic (temp file + rename) so a crash never leaves a half-written artifact under its real name.
+ */
+export class ArtifactStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  videoDir(videoId: string): string {
+    if (!/^[A-Za-z0-9_-]+$/.test(videoId)) throw new Error(`invalid video id ${JSON.stringify(videoId)}`);
+    return path.join(this.root, 'videos', videoId);
+  }
+
+  /** Relative path (stored in jobs and rows) → absolute path, refusing anything that escapes the root. */
+  resolve(rel: string): string {
+    const abs = path.resolve(this.root, rel);
+    if (abs !== this.root && !abs.startsWith(this.root + path.sep)) throw new Error(`path escapes artifact store: ${rel}`);
+    return abs;
+  }
+
+  relative(abs: string): string {
+    return path.relative(this.root, abs);
+  }
+
+  async writeStream(rel: string, source: Readable, limitBytes?: number): Promise<number> {
+    const abs = this.resolve(rel);
+    await fs.mkdir(path.dirname(abs), { recursive: true });
+    const tmp = `${abs}.part-${process.pid}-${Date.now()}`;
+    let bytes = 0;
+    source.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (limitBytes !== undefined && bytes > limitBytes) source.destroy(new SizeLimitError(limitBytes));
+    });
+    try {
+      await pipeline(source, createWriteStream(tmp));
+      await fs.rename(tmp, abs);
+      return bytes;
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async writeJson(rel: string, value: unknown): Promise<void> {
+    await this.writeFile(rel, JSON.stringify(value));
+  }
+
+  async writeFile(rel: string, data: string | Buffer): Promise<void> {
+    const abs = this.resolve(rel);
+    await fs.mkdir(path.dirname(abs), { recursive: true });
+    const tmp = `${abs}.tmp-${process.pid}-${Date.now()}`;
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, abs);
+  }
+
+  async readJson<T>(rel: string): Promise<T> {
+    return JSON.parse(await fs.readFile(this.resolve(rel), 'utf8')) as T;
+  }
+
+  async exists(rel: string): Promise<boolean> {
+    return fs.access(this.resolve(rel)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async removeVideo(videoId: string): Promise<void> {
+    await fs.rm(this.videoDir(videoId), { recursive: true, force: true });
+  }
+}
+
+export class SizeLimitError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`more than ${limitBytes} bytes`);
+    this.name = 'SizeLimitError';
+  }
+}
+
+/** Relative artifact paths, in one place so producer and consumer agree. */
+export const artifactPaths = {
+  source: (id: string) => `videos/${id}/source`,
+  audio: (id: string) => `videos/${id}/audio.wav`,
+  framesDir: (id: string) => `videos/${id}/frames`,
+  frame: (id: string, n: number) => `videos/${id}/frames/${String(n).padStart(6, '0')}.jpg`,
+  stageOutput: (id: string, stage: string) => `videos/${id}/${stage}.json`,
+};

@@ -1,0 +1,85 @@
+import { Worker, isMainThread, parentPort, type TransferListItem } from 'node:worker_threads';
+
+/**
+ * onnxruntime-node's run() blocks the JS thread, so each model worker keeps its sessions in a
+ * worker_thread and talks to it with this minimal request/response protocol. The event loop of the
+ * service (BullMQ lock renewal, /metrics, health) stays responsive during inference.
+ */
+interface Request {
+  id: number;
+  method: string;
+  args: unknown[];
+}
+interface Response {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: { message: string; name: string; stack?: string };
+}
+
+export class ThreadClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private exitError: Error | null = null;
+
+  constructor(
+    private readonly worker: Worker,
+  ) {
+    worker.on('message', (m: Response) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else {
+        const e = new Error(m.error?.message ?? 'thread error');
+        e.name = m.error?.name ?? 'Error';
+        e.stack = m.error?.stack;
+        p.reject(e);
+      }
+    });
+    const failAll = (err: Error) => {
+      this.exitError = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new Error(`inference thread exited with code ${code}`)));
+  }
+
+  static start(file: string, workerData: unknown): ThreadClient {
+    return new ThreadClient(new Worker(file, { workerData }));
+  }
+
+  call<T>(method: string, args: unknown[] = [], transfer: TransferListItem[] = []): Promise<T> {
+    if (this.exitError) return Promise.reject(this.exitError);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, method, args } satisfies Request, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** Thread side: serve the methods of `impl` (awaited one message at a time, in order). */
+export function serveThread(impl: Record<string, (...args: never[]) => unknown>): void {
+  if (isMainThread || !parentPort) throw new Error('serveThread must run inside a worker_thread');
+  const port = parentPort;
+  let chain: Promise<void> = Promise.resolve();
+  port.on('message', (req: Request) => {
+    chain = chain.then(async () => {
+      try {
+        const fn = impl[req.method];
+        if (!fn) throw new Error(`unknown method ${req.method}`);
+        const value = await (fn as (...a: unknown[]) => unknown)(...req.args);
+        port.postMessage({ id: req.id, ok: true, value } satisfies Response);
+      } catch (err) {
+        const e = err as Error;
+        port.postMessage({ id: req.id, ok: false, error: { message: e?.message ?? String(err), name: e?.name ?? 'Error', stack: e?.stack } } satisfies Response);
+      }
+    });
+  });
+}

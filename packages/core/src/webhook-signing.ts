@@ -1,0 +1,60 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Standard Webhooks v1 (standard-webhooks spec 1.0): sign "msgId.timestamp.body" with HMAC-SHA256,
+ * key = base64-decoded part of `whsec_<base64>`, header `webhook-signature: v1,<base64>`.
+ */
+export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
+
+function secretKey(secret: string): Buffer {
+  if (!secret.startsWith('whsec_')) throw new Error('webhook secret must start with whsec_');
+  return Buffer.from(secret.slice('whsec_'.length), 'base64');
+}
+
+export function signWebhook(secret: string, msgId: string, timestampSec: number, body: string): string {
+  const mac = createHmac('sha256', secretKey(secret)).update(`${msgId}.${timestampSec}.${body}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+export function webhookHeaders(secret: string, msgId: string, timestampSec: number, body: string): Record<string, string> {
+  return {
+    'webhook-id': msgId,
+    'webhook-timestamp': String(timestampSec),
+    'webhook-signature': signWebhook(secret, msgId, timestampSec, body),
+    'content-type': 'application/json',
+  };
+}
+
+/** Verification for our own receivers and tests; tolerance guards against replays. */
+export function verifyWebhook(
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  body: string,
+  toleranceSec = 300,
+  nowSec = Math.floor(Date.now() / 1000),
+): boolean {
+  const id = String(headers['webhook-id'] ?? '');
+  const ts = Number(headers['webhook-timestamp']);
+  const sigHeader = String(headers['webhook-signature'] ?? '');
+  if (!id || !Number.isFinite(ts) || Math.abs(nowSec - ts) > toleranceSec) return false;
+  const expected = Buffer.from(signWebhook(secret, id, ts, body).slice(3), 'base64');
+  return sigHeader.split(' ').some((part) => {
+    const [version, sig] = part.split(',', 2);
+    if (version !== 'v1' || !sig) return false;
+    const given = Buffer.from(sig, 'base64');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
+
+/**
+ * The retry schedule of the Standard Webhooks guidance / DESIGN.md §3, in seconds after the previous
+ * attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (≈ 27.6 h in all).
+ */
+export const WEBHOOK_RETRY_DELAYS_SEC = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
+
+/** ±20 % jitter so a recovering receiver is not hit by every queued retry at the same instant. */
+export function retryDelayMs(attempt: number, random: () => number = Math.random, scale = 1): number | null {
+  if (attempt >= WEBHOOK_RETRY_DELAYS_SEC.length) return null;
+  const base = WEBHOOK_RETRY_DELAYS_SEC[attempt] * 1000 * scale;
+  return Math.round(base * (0.8 + 0.4 * random()));
+}

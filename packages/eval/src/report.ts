@@ -1,0 +1,207 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { ClassificationMetrics } from './classification-metrics';
+import type { CrossLingualReport } from './cross-lingual';
+import type { RowProblem } from './mmsa-dataset';
+import {
+  confusionMatrixSpec,
+  faithfulnessSpec,
+  lineChartSpec,
+  modalityContributionSpec,
+  renderSvg,
+  type FaithfulnessRow,
+  type ModalityContributionRow,
+  type VegaLiteSpec,
+} from './plots';
+
+export const PERCEIVED_DISCLAIMER =
+  'These scores describe expressions as perceived by annotators and by the model, not the emotions a person ' +
+  'actually felt. Use them to compare systems on these datasets, not to judge individuals.';
+
+export interface TrainingStep {
+  step: number;
+  /** Mean of each reward term at this step, e.g. {accuracy: 0.6, attribution: 0.4, total: 1.0}. */
+  rewards?: Record<string, number>;
+  kl?: number;
+  accuracy?: number;
+}
+
+export interface EvalReportData {
+  title?: string;
+  generatedAt?: string;
+  notes?: string[];
+  /** MMSA metric sets, e.g. {name: 'CH-SIMS v2 test', dataset: 'sims2', metrics: mmsaMetrics(...)} */
+  mmsa?: { name: string; dataset: string; n?: number; metrics: Record<string, number | null> }[];
+  classification?: { name: string; metrics: ClassificationMetrics }[];
+  crossLingual?: CrossLingualReport[];
+  modalityContributions?: ModalityContributionRow[];
+  faithfulness?: FaithfulnessRow[];
+  training?: TrainingStep[];
+  /** Malformed rows per source (dataset reader or predictions file). */
+  problems?: { source: string; count: number; examples?: RowProblem[] }[];
+  /** Clips not evaluated (missing media, pipeline failure…). */
+  skipped?: { source: string; count: number; reason: string }[];
+}
+
+export interface WrittenReport {
+  json: string;
+  html: string;
+  svgs: string[];
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function fmt(v: number | null | undefined, digits = 4): string {
+  if (v === null || v === undefined || Number.isNaN(v)) return 'n/a';
+  return v.toFixed(digits);
+}
+
+function pct(v: number | null | undefined): string {
+  return v === null || v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(2)}%`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const th = head.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const tr = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
+  return `<table><thead><tr>${th}</tr></thead><tbody>\n${tr}\n</tbody></table>`;
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'plot';
+}
+
+/** JSON with NaN/±Infinity as null (JSON has no NaN; MMSA's Corr is NaN for a constant predictor). */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+}
+
+/**
+ * Writes `report.json` (the data plus the disclaimer) and `report.html` (self-contained: inline CSS and inline
+ * SVG, no scripts, no external URLs) into outDir, and each plot as `plots/<name>.svg`.
+ */
+export async function writeEvalReport(outDir: string, data: EvalReportData): Promise<WrittenReport> {
+  mkdirSync(path.join(outDir, 'plots'), { recursive: true });
+  const plots: { name: string; title: string; spec: VegaLiteSpec }[] = [];
+  const used = new Set<string>();
+  const addPlot = (name: string, title: string, spec: VegaLiteSpec) => {
+    let n = slug(name);
+    for (let k = 2; used.has(n); k++) n = `${slug(name)}-${k}`;
+    used.add(n);
+    plots.push({ name: n, title, spec });
+    return n;
+  };
+
+  const sections: string[] = [];
+  const plotSlots = new Map<string, string>();
+  const slot = (name: string) => `<!--plot:${name}-->`;
+
+  if (data.mmsa?.length) {
+    const keys = [...new Set(data.mmsa.flatMap((m) => Object.keys(m.metrics)))];
+    sections.push(
+      '<h2>MMSA metrics</h2>',
+      table(['set', 'dataset', 'n', ...keys], data.mmsa.map((m) => [m.name, m.dataset, m.n === undefined ? '' : String(m.n), ...keys.map((k) => fmt(m.metrics[k]))])),
+      '<p class="note">Computed as thuiar/MMSA metricsTop.py does (float32 inputs, NumPy rounding to 4 decimals); Acc-k values are WAR-like.</p>',
+    );
+  }
+
+  if (data.classification?.length) {
+    sections.push('<h2>Classification: WAR / UAR</h2>');
+    sections.push(
+      table(['set', 'n', 'WAR', 'UAR', 'UAR classes'], data.classification.map((c) => [c.name, String(c.metrics.n), pct(c.metrics.war), pct(c.metrics.uar), String(c.metrics.uarClassCount)])),
+      '<p class="note">WAR = accuracy; UAR = mean recall over classes with gold support &gt; 0 (balanced accuracy).</p>',
+    );
+    for (const c of data.classification) {
+      sections.push(`<h3>${escapeHtml(c.name)}</h3>`);
+      sections.push(table(['class', 'support', 'predicted', 'recall', 'precision'], c.metrics.perClass.map((p) => [p.label, String(p.support), String(p.predicted), pct(p.recall), pct(p.precision)])));
+      const name = addPlot(`confusion-${c.name}`, `Confusion matrix: ${c.name}`, confusionMatrixSpec(`Confusion: ${c.name}`, c.metrics.labels, c.metrics.confusion));
+      sections.push(slot(name));
+    }
+  }
+
+  if (data.crossLingual?.length) {
+    sections.push(
+      '<h2>Cross-lingual transfer</h2>',
+      table(['direction', 'mapping', 'in-language WAR', 'in-language UAR', 'cross WAR', 'cross UAR', 'retention (WAR)', 'retention (UAR)'],
+        data.crossLingual.map((x) => [x.direction ?? '', x.mapping, pct(x.inLanguage.war), pct(x.inLanguage.uar), pct(x.cross.war), pct(x.cross.uar), pct(x.retention), pct(x.uarRetention)])),
+      '<p class="note">Retention = cross-lingual WAR / in-language WAR, both on the sign-3 mapping (&lt;0 / =0 / &gt;0) shared by CH-SIMS v2 and CMU-MOSEI.</p>',
+    );
+  }
+
+  if (data.modalityContributions?.length) {
+    sections.push('<h2>Modality contributions per language</h2>');
+    sections.push(table(['language', 'text', 'audio', 'vision'], data.modalityContributions.map((r) => [r.language, fmt(r.text, 3), fmt(r.audio, 3), fmt(r.vision, 3)])));
+    sections.push(slot(addPlot('modality-contributions', 'Modality contributions', modalityContributionSpec(data.modalityContributions))));
+  }
+
+  if (data.faithfulness?.length) {
+    sections.push('<h2>Faithfulness</h2>');
+    sections.push(table(['scope', 'comprehensiveness', 'sufficiency'], data.faithfulness.map((r) => [r.scope, fmt(r.comprehensiveness), fmt(r.sufficiency)])));
+    sections.push('<p class="note">Comprehensiveness: drop in gold-class probability when the cited evidence is removed (higher is better). Sufficiency: drop when only the cited evidence is kept (lower is better).</p>');
+    sections.push(slot(addPlot('faithfulness', 'Faithfulness', faithfulnessSpec(data.faithfulness))));
+  }
+
+  if (data.training?.length) {
+    sections.push('<h2>Training curves</h2>');
+    const rewards = data.training.flatMap((s) => Object.entries(s.rewards ?? {}).map(([series, value]) => ({ step: s.step, series, value })));
+    const kl = data.training.filter((s) => s.kl !== undefined).map((s) => ({ step: s.step, series: 'KL', value: s.kl! }));
+    const acc = data.training.filter((s) => s.accuracy !== undefined).map((s) => ({ step: s.step, series: 'accuracy', value: s.accuracy! }));
+    if (rewards.length) sections.push(slot(addPlot('training-rewards', 'Reward means', lineChartSpec('Reward means per step', rewards, 'mean reward'))));
+    if (kl.length) sections.push(slot(addPlot('training-kl', 'KL', lineChartSpec('KL to the reference policy', kl, 'KL'))));
+    if (acc.length) sections.push(slot(addPlot('training-accuracy', 'Accuracy', lineChartSpec('Accuracy per step', acc, 'accuracy'))));
+  }
+
+  const problemRows = data.problems ?? [];
+  const skippedRows = data.skipped ?? [];
+  sections.push('<h2>Data problems and skipped clips</h2>');
+  if (!problemRows.length && !skippedRows.length) {
+    sections.push('<p>No malformed rows and no skipped clips were reported.</p>');
+  } else {
+    if (problemRows.length) {
+      sections.push(table(['source', 'malformed rows', 'examples'], problemRows.map((p) => [p.source, String(p.count), (p.examples ?? []).slice(0, 5).map((e) => `line ${e.row}: ${e.reason}`).join('; ')])));
+    }
+    if (skippedRows.length) sections.push(table(['source', 'skipped', 'reason'], skippedRows.map((s) => [s.source, String(s.count), s.reason])));
+  }
+
+  const svgs: string[] = [];
+  for (const p of plots) {
+    const svg = await renderSvg(p.spec);
+    const file = path.join(outDir, 'plots', `${p.name}.svg`);
+    writeFileSync(file, svg);
+    svgs.push(file);
+    plotSlots.set(p.name, `<figure><div class="svg">${svg}</div><figcaption>${escapeHtml(p.title)}</figcaption></figure>`);
+  }
+
+  const title = data.title ?? 'OmniAffect evaluation report';
+  const generatedAt = data.generatedAt ?? new Date().toISOString();
+  const body = sections.map((s) => s.replace(/<!--plot:([a-z0-9-]+)-->/g, (_m, n: string) => plotSlots.get(n) ?? '')).join('\n');
+  const notes = (data.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join('');
+  const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}.disclaimer{background:#fff7e0;border-left:4px solid #e0a800;padding:.5rem 1rem}
+.note{color:#555;font-size:.9em}figure{display:inline-block;margin:.5rem 1rem .5rem 0}figcaption{font-size:.85em;color:#555}
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="note">Generated ${escapeHtml(generatedAt)}</p>
+<p class="disclaimer"><strong>Expressions as perceived, not felt.</strong> ${escapeHtml(PERCEIVED_DISCLAIMER)}</p>
+${notes ? `<ul>${notes}</ul>` : ''}
+${body}
+</body>
+</html>
+`;
+  const jsonFile = path.join(outDir, 'report.json');
+  const htmlFile = path.join(outDir, 'report.html');
+  writeFileSync(jsonFile, toJson({ ...data, title, generatedAt, disclaimer: PERCEIVED_DISCLAIMER, plots: plots.map((p) => `plots/${p.name}.svg`) }));
+  writeFileSync(htmlFile, html);
+  return { json: jsonFile, html: htmlFile, svgs };
+}

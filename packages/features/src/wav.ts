@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export interface DecodedWav {
+  sampleRate: number;
+  channels: Float32Array[];
+}
+
+const WAVE_FORMAT_PCM = 1;
+const WAVE_FORMAT_IEEE_FLOAT = 3;
+const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
+
+/**
+ * Decodes a RIFF/WAVE buffer into per-channel float32 samples in [-1, 1].
+ * Integer PCM is scaled by 2^(bits-1) (the convention of Whisper's loader: int16/32768).
+ */
+export function decodeWav(buf: Buffer): DecodedWav {
+  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new Error('not a RIFF/WAVE file');
+  }
+  let format = -1;
+  let numChannels = 0;
+  let sampleRate = 0;
+  let bitsPerSample = 0;
+  let blockAlign = 0;
+  let data: Buffer | null = null;
+  let pos = 12;
+  while (pos + 8 <= buf.length) {
+    const id = buf.toString('ascii', pos, pos + 4);
+    let size = buf.readUInt32LE(pos + 4);
+    const body = pos + 8;
+    // Streams written by pipes often carry a 0 or 0xFFFFFFFF data size: take the rest of the file.
+    if (id === 'data' && (size === 0 || size === 0xffffffff || body + size > buf.length)) size = buf.length - body;
+    if (id === 'fmt ') {
+      format = buf.readUInt16LE(body);
+      numChannels = buf.readUInt16LE(body + 2);
+      sampleRate = buf.readUInt32LE(body + 4);
+      blockAlign = buf.readUInt16LE(body + 12);
+      bitsPerSample = buf.readUInt16LE(body + 14);
+      if (format === WAVE_FORMAT_EXTENSIBLE && size >= 40) {
+        // The first two bytes of the SubFormat GUID carry the real format tag.
+        format = buf.readUInt16LE(body + 24);
+      }
+    } else if (id === 'data') {
+      data = buf.subarray(body, body + size);
+    }
+    pos = body + size + (size & 1);
+  }
+  if (format < 0) throw new Error('WAVE file has no fmt chunk');
+  if (!data) throw new Error('WAVE file has no data chunk');
+  if (numChannels < 1) throw new Error('WAVE file declares no channels');
+  const bytes = bitsPerSample / 8;
+  if (format !== WAVE_FORMAT_PCM && format !== WAVE_FORMAT_IEEE_FLOAT) {
+    throw new Error(`unsupported WAVE format tag ${format} (only PCM and IEEE float)`);
+  }
+  if (format === WAVE_FORMAT_IEEE_FLOAT && bitsPerSample !== 32 && bitsPerSample !== 64) {
+    throw new Error(`unsupported float WAVE sample size ${bitsPerSample}`);
+  }
+  if (format === WAVE_FORMAT_PCM && ![8, 16, 24, 32].includes(bitsPerSample)) {
+    throw new Error(`unsupported PCM WAVE sample size ${bitsPerSample}`);
+  }
+  const frameBytes = blockAlign || bytes * numChannels;
+  const n = Math.floor(data.length / frameBytes);
+  const channels = Array.from({ length: numChannels }, () => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < numChannels; c++) {
+      const o = i * frameBytes + c * bytes;
+      let v: number;
+      if (format === WAVE_FORMAT_IEEE_FLOAT) v = bitsPerSample === 32 ? data.readFloatLE(o) : data.readDoubleLE(o);
+      else if (bitsPerSample === 16) v = data.readInt16LE(o) / 32768;
+      else if (bitsPerSample === 24) v = data.readIntLE(o, 3) / 8388608;
+      else if (bitsPerSample === 32) v = data.readInt32LE(o) / 2147483648;
+      else v = (data.readUInt8(o) - 128) / 128; // 8-bit WAVE is unsigned
+      channels[c][i] = v;
+    }
+  }
+  return { sampleRate, channels };
+}
+
+/** Averages channels (the same downmix as ffmpeg's `-ac 1` for equal-weight layouts). */
+export function toMono(channels: Float32Array[]): Float32Array {
+  if (channels.length === 0) return new Float32Array(0);
+  if (channels.length === 1) return channels[0];
+  const n = channels[0].length;
+  const out = new Float32Array(n);
+  for (const ch of channels) for (let i = 0; i < n; i++) out[i] += ch[i];
+  const k = 1 / channels.length;
+  for (let i = 0; i < n; i++) out[i] *= k;
+  return out;
+}
+
+export function readWavMono(path: string): { sampleRate: number; samples: Float32Array } {
+  const { sampleRate, channels } = decodeWav(readFileSync(path));
+  return { sampleRate, samples: toMono(channels) };
+}
+
+export function encodeWavFloat32(samples: Float32Array, sampleRate: number): Buffer {
+  const dataBytes = samples.length * 4;
+  const buf = Buffer.alloc(44 + dataBytes);
+  buf.write('RIFF', 0, 'ascii');
+  buf.writeUInt32LE(36 + dataBytes, 4);
+  buf.write('WAVE', 8, 'ascii');
+  buf.write('fmt ', 12, 'ascii');
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(WAVE_FORMAT_IEEE_FLOAT, 20);
+  buf.writeUInt16LE(1, 22);
+  buf.writeUInt32LE(sampleRate, 24);
+  buf.writeUInt32LE(sampleRate * 4, 28);
+  buf.writeUInt16LE(4, 32);
+  buf.writeUInt16LE(32, 34);
+  buf.write('data', 36, 'ascii');
+  buf.writeUInt32LE(dataBytes, 40);
+  for (let i = 0; i < samples.length; i++) buf.writeFloatLE(samples[i], 44 + i * 4);
+  return buf;
+}
+
+/** Writes mono IEEE-float WAVE (lossless for the float32 samples the pipeline works in). */
+export function writeWavFloat32(path: string, samples: Float32Array, sampleRate: number): void {
+  writeFileSync(path, encodeWavFloat32(samples, sampleRate));
+}
+
+export interface DecodeAudioOptions {
+  sampleRate?: number;
+  /** ffmpeg executable; defaults to `ffmpeg` on PATH. */
+  ffmpegPath?: string;
+}
+
+/** Decodes any container ffmpeg understands to mono float32 at `sampleRate` (default 16 kHz). */
+export function decodeAudioFile(path: string, opts: DecodeAudioOptions = {}): Promise<Float32Array> {
+  const sampleRate = opts.sampleRate ?? 16000;
+  const exe = opts.ffmpegPath ?? 'ffmpeg';
+  const args = ['-nostdin', '-v', 'error', '-i', path, '-f', 'f32le', '-ac', '1', '-ar', String(sampleRate), 'pipe:1'];
+  return new Promise((resolve, reject) => {
+    let child;
+    try {
+      child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      reject(new Error(`cannot run ffmpeg (${exe}): ${(err as Error).message}`));
+      return;
+    }
+    const out: Buffer[] = [];
+    const errOut: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => errOut.push(b));
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' ? 'ffmpeg was not found on PATH; install ffmpeg to decode non-WAV media' : err.message;
+      reject(new Error(`cannot run ffmpeg (${exe}): ${why}`));
+    });
+    child.on('close', (code) => {
+      const stderr = Buffer.concat(errOut).toString('utf8').trim();
+      if (code !== 0) {
+        reject(new Error(`ffmpeg failed to decode ${path} (exit ${code}): ${stderr || 'no message'}`));
+        return;
+      }
+      const raw = Buffer.concat(out);
+      if (raw.length < 4) {
+        reject(new Error(`no audio decoded from ${path}${stderr ? `: ${stderr}` : ' (the file has no audio stream?)'}`));
+        return;
+      }
+      const samples = new Float32Array(Math.floor(raw.length / 4));
+      for (let i = 0; i < samples.length; i++) samples[i] = raw.readFloatLE(i * 4);
+      resolve(samples);
+    });
+  });
+}

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Fft, naiveDft } from '../src/fft';
+import { rng } from './helpers';
+
+for (const n of [1, 2, 5, 16, 25, 400, 480, 97, 2 * 97, 1000]) {
+  test(`Fft(${n}) equals the O(n²) DFT on random complex data`, () => {
+    const r = rng(n);
+    const re = Float64Array.from({ length: n }, () => r() * 2 - 1);
+    const im = Float64Array.from({ length: n }, () => r() * 2 - 1);
+    const ref = naiveDft(re, im);
+    const oRe = new Float64Array(n);
+    const oIm = new Float64Array(n);
+    new Fft(n).transform(re, im, oRe, oIm);
+    let err = 0;
+    for (let k = 0; k < n; k++) err = Math.max(err, Math.abs(oRe[k] - ref.re[k]), Math.abs(oIm[k] - ref.im[k]));
+    assert.ok(err < 1e-9 * Math.max(1, n), `max error ${err}`);
+  });
+}
+
+test('Fft(400) of a pure bin-k cosine puts n/2 at bins k and n−k only', () => {
+  const n = 400;
+  const k0 = 37;
+  const re = Float64Array.from({ length: n }, (_, t) => Math.cos((2 * Math.PI * k0 * t) / n));
+  const oRe = new Float64Array(n);
+  const oIm = new Float64Array(n);
+  new Fft(n).transform(re, null, oRe, oIm);
+  for (let k = 0; k < n; k++) {
+    const mag = Math.hypot(oRe[k], oIm[k]);
+    assert.ok(Math.abs(mag - (k === k0 || k === n - k0 ? n / 2 : 0)) < 1e-9, `bin ${k}: ${mag}`);
+  }
+});

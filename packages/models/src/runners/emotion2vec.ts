@@ -1,0 +1,291 @@
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { layerNormWaveform } from '@omniaffect/features';
+import { createSession, type CreateSessionOptions } from '../session';
+import { graphNormalisesInput, peekOnnxGraph } from './onnx-graph-peek';
+import { outputMeta, readJsonIfPresent, readOmniaffectConfig } from './model-files';
+import { newStats, recordRun, type InferenceStats } from './stats';
+
+export const EMOTION2VEC_SAMPLE_RATE = 16000;
+export const EMOTION2VEC_FRAME_HZ = 50;
+/** The feature encoder's (kernel, stride) per conv layer (FunASR feature_encoder_spec). */
+export const EMOTION2VEC_CONV_LAYERS: readonly (readonly [number, number])[] = [
+  [10, 5],
+  [3, 2],
+  [3, 2],
+  [3, 2],
+  [3, 2],
+  [2, 2],
+  [2, 2],
+];
+/** Total stride (samples per frame) and receptive field (samples seen by one frame). */
+const HOP = 320;
+const RECEPTIVE_FIELD = 400;
+
+/** Frames the conv stack yields for `samples` inputs: floor((n − k)/s) + 1 per layer, 0 if too short. */
+export function emotion2vecFrameCount(samples: number): number {
+  let n = samples;
+  for (const [k, s] of EMOTION2VEC_CONV_LAYERS) {
+    if (n < k) return 0;
+    n = Math.floor((n - k) / s) + 1;
+  }
+  return n;
+}
+
+export type NormalisationSite = 'graph' | 'code';
+
+export interface Emotion2vecLoadOptions {
+  provider?: CreateSessionOptions['provider'];
+  intraOpThreads?: number;
+  /** Overrides both omniaffect.json and graph inspection. */
+  normalize?: NormalisationSite;
+}
+
+export interface AnalyzeOptions {
+  segmentSeconds?: number;
+  sampleRate?: number;
+  /** Audio per model run; longer input is split so activations (quadratic in frames) stay bounded. */
+  chunkSeconds?: number;
+}
+
+export interface EmotionScores {
+  labels: string[];
+  probabilities: number[];
+}
+
+export interface AudioEmotionSegment {
+  start: number;
+  end: number;
+  /** Mean of the frames whose start falls inside [start, end). */
+  embedding: Float32Array;
+  frames: number;
+  emotion?: EmotionScores;
+}
+
+export interface AudioEmotionResult {
+  frames: { count: number; dim: number; hz: number };
+  segments: AudioEmotionSegment[];
+  /** Mean over all frames (FunASR granularity "utterance"). */
+  utterance: Float32Array;
+  emotion?: EmotionScores;
+  normalisation: NormalisationSite;
+  chunks: number;
+}
+
+interface EmotionHead {
+  weight: Float32Array; // [labels, dim] row-major
+  bias: Float32Array;
+  /** English label per head row, null for unuse_* rows (masked before softmax). */
+  labels: (string | null)[];
+}
+
+/**
+ * emotion2vec backbone (FunASR ONNX export contract: `input f32[1, N]` → `output f32[1, T, D]`),
+ * pooled to segments and the utterance, plus the optional 9-class head applied in code.
+ *
+ * Where normalisation happens, in priority order: the `normalize` load option; `"normalize"` in the
+ * model dir's `omniaffect.json`; otherwise the graph is inspected and counts as normalising when a
+ * LayerNormalization-like op reads the waveform input, or the input minus its own ReduceMean is
+ * computed (what the official FunASR export contains, from torch's opset-14 layer_norm). Only when it
+ * does not is `layerNormWaveform` applied here, once over the whole utterance, before chunking.
+ * In-graph normalisation sees one chunk at a time, so audio longer than `chunkSeconds` is normalised
+ * per 30 s chunk in that case (as if FunASR were called per chunk); shorter audio is exact either way.
+ */
+export class Emotion2vecRunner {
+  readonly stats: InferenceStats = newStats();
+  private dim: number | null;
+  private readonly inputName: string;
+  private readonly outputName: string;
+
+  private constructor(
+    readonly modelDir: string,
+    readonly modelFile: string,
+    readonly session: ort.InferenceSession,
+    readonly normalisation: NormalisationSite,
+    private readonly head: EmotionHead | null,
+  ) {
+    this.inputName = session.inputNames.includes('input') ? 'input' : session.inputNames[0]!;
+    this.outputName = session.outputNames.includes('output') ? 'output' : session.outputNames[0]!;
+    const d = outputMeta(session, this.outputName)?.shape[2];
+    this.dim = typeof d === 'number' ? d : null;
+    if (head && this.dim !== null && head.weight.length !== head.labels.length * this.dim) {
+      throw new Error(`${modelDir}/head.json is ${head.labels.length}×${head.weight.length / head.labels.length}, model dim is ${this.dim}`);
+    }
+  }
+
+  static async load(modelDir: string, options: Emotion2vecLoadOptions = {}): Promise<Emotion2vecRunner> {
+    const file = ['model.onnx', 'emotion2vec', 'emotion2vec.onnx'].map((f) => path.join(modelDir, f)).find((f) => existsSync(f));
+    if (!file) throw new Error(`${modelDir} holds no emotion2vec model: expected model.onnx or emotion2vec (FunASR export name)`);
+    const session = await createSession(file, { provider: options.provider, intraOpThreads: options.intraOpThreads });
+    const inputName = session.inputNames.includes('input') ? 'input' : session.inputNames[0]!;
+    const normalisation = options.normalize ?? readOmniaffectConfig(modelDir).normalize ?? detectNormalisation(file, inputName);
+    if (normalisation !== 'graph' && normalisation !== 'code') {
+      throw new Error(`${modelDir}: normalize must be "graph" or "code", got ${JSON.stringify(normalisation)}`);
+    }
+    return new Emotion2vecRunner(modelDir, file, session, normalisation, loadHead(modelDir));
+  }
+
+  get inferenceStats(): InferenceStats {
+    return this.stats;
+  }
+
+  /** Head labels in output order (unuse_* dropped), or null without a head. */
+  get labels(): string[] | null {
+    return this.head ? this.head.labels.filter((l): l is string => l !== null) : null;
+  }
+
+  async analyze(samples16k: Float32Array, options: AnalyzeOptions = {}): Promise<AudioEmotionResult> {
+    const started = performance.now();
+    const sampleRate = options.sampleRate ?? EMOTION2VEC_SAMPLE_RATE;
+    if (sampleRate !== EMOTION2VEC_SAMPLE_RATE) {
+      throw new Error(`emotion2vec needs 16 kHz audio, got ${sampleRate} Hz: resample before analyze()`);
+    }
+    const segmentSeconds = options.segmentSeconds ?? 1.0;
+    if (!(segmentSeconds > 0)) throw new RangeError(`segmentSeconds must be > 0, got ${segmentSeconds}`);
+    const totalFrames = emotion2vecFrameCount(samples16k.length);
+    if (totalFrames === 0) {
+      throw new RangeError(`audio of ${samples16k.length} samples is shorter than one emotion2vec frame (${RECEPTIVE_FIELD} samples, 25 ms)`);
+    }
+    const duration = samples16k.length / sampleRate;
+    const framesPerChunk = Math.max(1, Math.round((options.chunkSeconds ?? 30) * EMOTION2VEC_FRAME_HZ));
+    const input = this.normalisation === 'code' ? layerNormWaveform(samples16k) : samples16k;
+    const segmentOf = (frame: number) => Math.floor((frame / EMOTION2VEC_FRAME_HZ) / segmentSeconds + 1e-9);
+    const segmentCount = segmentOf(totalFrames - 1) + 1;
+
+    let sums: Float64Array[] = [];
+    let utterance: Float64Array | null = null;
+    const counts = new Array<number>(segmentCount).fill(0);
+    let chunks = 0;
+    for (let f0 = 0; f0 < totalFrames; f0 += framesPerChunk) {
+      const f1 = Math.min(totalFrames, f0 + framesPerChunk);
+      // Chunks overlap by RECEPTIVE_FIELD − HOP samples so their frames tile the whole-audio frames exactly.
+      const chunk = input.subarray(f0 * HOP, (f1 - 1) * HOP + RECEPTIVE_FIELD);
+      const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', chunk, [1, chunk.length]) });
+      this.stats.sessionRuns += 1;
+      chunks += 1;
+      const feats = out[this.outputName]!;
+      const [batch, frames, dim] = feats.dims as number[];
+      const expected = emotion2vecFrameCount(chunk.length);
+      if (batch !== 1 || frames !== expected || expected !== f1 - f0) {
+        throw new Error(
+          `${this.modelFile}: ${chunk.length} samples gave output [${feats.dims.join(', ')}], but the conv formula ` +
+            `floor((n−k)/s)+1 over [(10,5),(3,2)×4,(2,2),(2,2)] gives ${expected} frames: not an emotion2vec-compatible export`,
+        );
+      }
+      if (this.dim === null) this.dim = dim!;
+      if (dim !== this.dim) throw new Error(`${this.modelFile}: output dim ${dim} differs from the declared ${this.dim}`);
+      if (!utterance) {
+        utterance = new Float64Array(dim!);
+        sums = Array.from({ length: segmentCount }, () => new Float64Array(dim!));
+      }
+      const data = feats.data as Float32Array;
+      for (let j = 0; j < frames!; j++) {
+        const seg = segmentOf(f0 + j);
+        const acc = sums[seg]!;
+        counts[seg]! += 1;
+        const base = j * dim!;
+        for (let d = 0; d < dim!; d++) {
+          const v = data[base + d]!;
+          acc[d]! += v;
+          utterance[d]! += v;
+        }
+      }
+    }
+
+    const dim = this.dim!;
+    const segments: AudioEmotionSegment[] = [];
+    for (let k = 0; k < segmentCount; k++) {
+      if (counts[k] === 0) continue;
+      const embedding = mean(sums[k]!, counts[k]!);
+      const segment: AudioEmotionSegment = {
+        start: k * segmentSeconds,
+        end: Math.min((k + 1) * segmentSeconds, duration),
+        embedding,
+        frames: counts[k]!,
+      };
+      if (this.head) segment.emotion = this.classify(embedding);
+      segments.push(segment);
+    }
+    const utteranceMean = mean(utterance!, totalFrames);
+    const result: AudioEmotionResult = {
+      frames: { count: totalFrames, dim, hz: EMOTION2VEC_FRAME_HZ },
+      segments,
+      utterance: utteranceMean,
+      normalisation: this.normalisation,
+      chunks,
+    };
+    if (this.head) result.emotion = this.classify(utteranceMean);
+    recordRun(this.stats, started);
+    return result;
+  }
+
+  /** Linear head → unuse_* masked to −inf → softmax → unuse_* dropped (FunASR model.py). */
+  classify(embedding: Float32Array): EmotionScores {
+    const head = this.head;
+    if (!head) throw new Error(`${this.modelDir} has no emotion head (head.json + tokens.txt)`);
+    const dim = embedding.length;
+    if (head.weight.length !== head.labels.length * dim) {
+      throw new Error(`head.json has ${head.weight.length / head.labels.length} columns, embedding has ${dim}`);
+    }
+    const logits = head.labels.map((label, r) => {
+      if (label === null) return -Infinity;
+      let s = head.bias[r]!;
+      for (let d = 0; d < dim; d++) s += head.weight[r * dim + d]! * embedding[d]!;
+      return s;
+    });
+    const max = Math.max(...logits);
+    const exps = logits.map((l) => Math.exp(l - max));
+    const z = exps.reduce((a, b) => a + b, 0);
+    const labels: string[] = [];
+    const probabilities: number[] = [];
+    head.labels.forEach((label, r) => {
+      if (label === null) return;
+      labels.push(label);
+      probabilities.push(exps[r]! / z);
+    });
+    return { labels, probabilities };
+  }
+}
+
+function detectNormalisation(file: string, inputName: string): NormalisationSite {
+  return graphNormalisesInput(peekOnnxGraph(file), inputName) ? 'graph' : 'code';
+}
+
+function mean(sum: Float64Array, count: number): Float32Array {
+  const out = new Float32Array(sum.length);
+  for (let d = 0; d < sum.length; d++) out[d] = sum[d]! / count;
+  return out;
+}
+
+/** `生气/angry` → `angry`, `<unk>` → `unknown`; `unuse_*` → null (masked). */
+export function headLabel(entry: string): string | null {
+  const name = entry.trim();
+  if (name.startsWith('unuse')) return null;
+  if (name === '<unk>') return 'unknown';
+  const slash = name.lastIndexOf('/');
+  return slash >= 0 ? name.slice(slash + 1) : name;
+}
+
+function loadHead(modelDir: string): EmotionHead | null {
+  const headFile = path.join(modelDir, 'head.json');
+  const tokensFile = path.join(modelDir, 'tokens.txt');
+  const json = readJsonIfPresent<{ weight?: number[][]; bias?: number[] }>(headFile);
+  if (!json) return null;
+  if (!existsSync(tokensFile)) throw new Error(`${headFile} needs tokens.txt beside it for its label names`);
+  const entries = readFileSync(tokensFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const { weight, bias } = json;
+  if (!Array.isArray(weight) || !Array.isArray(bias) || weight.length === 0) {
+    throw new Error(`${headFile} must hold {"weight": number[labels][dim], "bias": number[labels]}`);
+  }
+  if (weight.length !== entries.length || bias.length !== entries.length) {
+    throw new Error(`${headFile} has ${weight.length} rows and ${bias.length} biases, tokens.txt has ${entries.length} labels`);
+  }
+  const dim = weight[0]!.length;
+  if (weight.some((r) => r.length !== dim)) throw new Error(`${headFile}: weight rows differ in length`);
+  return {
+    weight: Float32Array.from(weight.flat()),
+    bias: Float32Array.from(bias),
+    labels: entries.map(headLabel),
+  };
+}

@@ -1,0 +1,10 @@
+export * from './batcher';
+export * from './stats';
+export * from './whisper';
+export { applyLogitsRules, type LogitsRules, type WhisperTokenIds } from './whisper-logits';
+export { splitWindow, TIME_PRECISION, type RawSegment, type WindowSplit } from './whisper-segments';
+export * from './emotion2vec';
+export * from './siglip';
+export * from './bert';
+export { peekOnnxGraph, graphNormalisesInput, type PeekedGraph, type PeekedNode } from './onnx-graph-peek';
+export { resolveOnnxGraph, readOmniaffectConfig, DTYPE_SUFFIX, type OmniaffectModelConfig, type DtypeChoice } from './model-files';

@@ -1,0 +1,66 @@
+import { artifactPaths, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
+import type { TranscriptionResult } from '@omniaffect/models';
+
+export interface AsrArtifact {
+  language: 'zh' | 'en';
+  languageProbability: number;
+  topLanguage: { id: number; code: string };
+  languageOutOfScope: boolean;
+  noSpeechProbability: number;
+  text: string;
+  /** charStart/charEnd index into `text`, so the text stage can time its tokens */
+  segments: { start: number; end: number; text: string; charStart: number; charEnd: number }[];
+}
+
+/** Joins Whisper's segments into one transcript while remembering where each segment sits in it. */
+export function assembleTranscript(segments: { start: number; end: number; text: string }[], language: string): Pick<AsrArtifact, 'text' | 'segments'> {
+  let text = '';
+  const out: AsrArtifact['segments'] = [];
+  for (const s of segments) {
+    let piece = language === 'zh' ? s.text.trim() : s.text;
+    if (text === '') piece = piece.trimStart();
+    else if (language !== 'zh' && !/^\s/.test(piece)) piece = ` ${piece}`;
+    const charStart = text.length + (piece.length - piece.trimStart().length);
+    text += piece;
+    out.push({ start: s.start, end: s.end, text: piece.trim(), charStart, charEnd: text.length });
+  }
+  return { text, segments: out };
+}
+
+export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageHandler {
+  return async (job) => {
+    const outRel = artifactPaths.stageOutput(job.videoId, 'asr');
+    let artifact: AsrArtifact;
+    if (await ctx.store.exists(outRel)) {
+      artifact = await ctx.store.readJson<AsrArtifact>(outRel);
+    } else {
+      const language = job.language === 'zh' || job.language === 'en' ? job.language : 'auto';
+      const { result, ms } = await ctx.thread.call<{ result: Omit<TranscriptionResult, 'windows'>; ms: number }>('transcribe', [ctx.store.resolve(job.inputs.audio), language]);
+      ctx.metrics.inferenceSeconds.observe({ model: 'whisper' }, ms / 1000);
+      ctx.metrics.batchSize.observe({ model: 'whisper' }, 1);
+      artifact = {
+        language: result.language,
+        languageProbability: result.languageProbability,
+        topLanguage: result.topLanguage,
+        languageOutOfScope: !!result.languageOutOfScope,
+        noSpeechProbability: result.noSpeechProbability,
+        ...assembleTranscript(result.segments, result.language),
+      };
+      await ctx.store.writeJson(outRel, artifact);
+    }
+    const hasSpeech = artifact.text.trim().length > 0;
+    return {
+      outcome: 'done',
+      output: {
+        hasSpeech,
+        language: artifact.language,
+        languageProbability: artifact.languageProbability,
+        segments: artifact.segments.length,
+        ...(artifact.languageOutOfScope
+          ? { skipText: `detected language "${artifact.topLanguage.code}" is not supported (zh and en only); text was not analysed` }
+          : {}),
+        model: { name: String(ctx.loaded.name), provider: String(ctx.loaded.provider) },
+      },
+    };
+  };
+}

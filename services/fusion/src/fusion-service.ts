@@ -1,0 +1,119 @@
+import * as path from 'node:path';
+import { ThreadClient, type FusionManifest, type Logger, type ServiceMetrics, type grpc, problemToGrpc, ProblemError } from '@omniaffect/core';
+import type { EmbeddingStore } from './embedding-store';
+import { explain } from './explain';
+import { buildFeeds, collectSequences } from './fusion-inputs';
+
+interface Chunk {
+  videoId: string;
+  modality: string;
+  kind: string;
+  shape: number[];
+  data: Buffer;
+  itemsJson: string;
+  model: string;
+}
+
+const MAX_PUSH_BYTES = 512 * 1024 * 1024;
+
+/** omniaffect.v1.Fusion over a model thread and the shared embedding store. */
+export class FusionService {
+  private thread: ThreadClient | null = null;
+  manifest: FusionManifest | null = null;
+
+  constructor(
+    private readonly store: EmbeddingStore,
+    private readonly log: Logger,
+    private readonly metrics: ServiceMetrics,
+    private readonly opts: { modelDir: string; provider: string; intraOpThreads: number },
+  ) {}
+
+  async load(): Promise<void> {
+    this.thread = ThreadClient.start(path.join(__dirname, 'fusion-thread.js'), this.opts);
+    this.manifest = await this.thread.call<FusionManifest>('load');
+    this.log.info({ model: this.manifest.name, version: this.manifest.version, dims: this.manifest.dims }, 'fusion model loaded');
+  }
+
+  async fuse(videoId: string, present: string[], absent: Record<string, string>): Promise<string> {
+    if (!this.thread || !this.manifest) throw new ProblemError('unavailable', 'fusion model not loaded');
+    const stored = await this.store.all(videoId);
+    const seqs = collectSequences(stored, new Set(present), this.manifest.dims);
+    const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
+    for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
+    if (!Object.values(seqs).some((s) => s.present)) throw new ProblemError('model-error', 'no modality has embeddings to fuse');
+    const { feeds, rows } = buildFeeds(seqs);
+    const { outputs, ms } = await this.thread.call<{ outputs: Record<string, { data: Float32Array; dims: number[] }>; ms: number }>('run', [feeds]);
+    this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
+    this.metrics.batchSize.observe({ model: 'fusion' }, rows.length);
+    const part = explain({ outputs, rows, seqs, absent, manifest: this.manifest });
+    return JSON.stringify(part);
+  }
+
+  grpcImpl(): grpc.UntypedServiceImplementation {
+    return {
+      PushEmbeddings: (call: grpc.ServerReadableStream<Chunk, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        let head: Chunk | null = null;
+        const parts: Buffer[] = [];
+        let bytes = 0;
+        let failed = false;
+        call.on('data', (c: Chunk) => {
+          if (failed) return;
+          if (!head) head = c;
+          else if (c.videoId && (c.videoId !== head.videoId || c.modality !== head.modality || c.kind !== head.kind)) {
+            failed = true;
+            cb(problemToGrpc(new ProblemError('validation', 'one PushEmbeddings stream must carry one (video, modality, kind)')) as grpc.ServiceError);
+            return;
+          }
+          bytes += c.data.length;
+          if (bytes > MAX_PUSH_BYTES) {
+            failed = true;
+            cb(problemToGrpc(new ProblemError('payload-too-large', 'embedding push exceeds 512 MiB')) as grpc.ServiceError);
+            return;
+          }
+          parts.push(c.data);
+        });
+        call.on('end', () => {
+          if (failed) return;
+          void (async () => {
+            if (!head) throw new ProblemError('validation', 'empty push');
+            const h = head as Chunk;
+            const buf = Buffer.concat(parts);
+            const expected = h.shape.reduce((a, b) => a * b, 1) * 4;
+            if (buf.length !== expected) throw new ProblemError('validation', `pushed ${buf.length} bytes for shape [${h.shape}] (expected ${expected})`);
+            const aligned = new Uint8Array(buf.length);
+            aligned.set(buf);
+            const items = h.itemsJson ? (JSON.parse(h.itemsJson) as unknown[]) : [];
+            await this.store.put(h.videoId, { modality: h.modality, kind: h.kind, shape: h.shape, data: new Float32Array(aligned.buffer), items, model: h.model || null });
+            return { videoId: h.videoId, items: h.shape[0] ?? 0, bytes: buf.length };
+          })().then(
+            (ack) => cb(null, ack),
+            (err) => {
+              this.log.error({ err }, 'push failed');
+              cb(problemToGrpc(err) as grpc.ServiceError);
+            },
+          );
+        });
+        call.on('error', (err) => this.log.warn({ err: err.message }, 'push stream error'));
+      },
+      Fuse: (call: grpc.ServerUnaryCall<{ videoId: string; present: string[]; absent: Record<string, string> }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        this.fuse(call.request.videoId, call.request.present ?? [], { ...(call.request.absent ?? {}) }).then(
+          (json) => cb(null, { fusionJson: json }),
+          (err) => {
+            this.log.error({ err, videoId: call.request.videoId }, 'fuse failed');
+            cb(problemToGrpc(err) as grpc.ServiceError);
+          },
+        );
+      },
+      Forget: (call: grpc.ServerUnaryCall<{ videoId: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        this.store.forget(call.request.videoId).then(
+          (removed) => cb(null, { removed }),
+          (err) => cb(problemToGrpc(err) as grpc.ServiceError),
+        );
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.thread?.close();
+  }
+}

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import { workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { serveThread, type FusionManifest } from '@omniaffect/core';
+import { assertSessionContract, createSession, modelFile } from '@omniaffect/models';
+import type { Feeds } from './fusion-inputs';
+import type { Outputs } from './explain';
+
+/** Runs fusion.onnx off the service's event loop (ORT's run() is synchronous in onnxruntime-node). */
+const { modelDir, provider, intraOpThreads } = workerData as { modelDir: string; provider: string; intraOpThreads?: number };
+let session: ort.InferenceSession | null = null;
+let manifest: FusionManifest | null = null;
+
+serveThread({
+  async load(): Promise<FusionManifest> {
+    session = await createSession(modelFile('fusion', modelDir, 'model'), { provider, intraOpThreads: intraOpThreads || undefined });
+    assertSessionContract('fusion', session, 'fusion.onnx');
+    manifest = JSON.parse(readFileSync(modelFile('fusion', modelDir, 'manifest'), 'utf8')) as FusionManifest;
+    return manifest;
+  },
+  async run(feeds: Feeds): Promise<{ outputs: Outputs; ms: number }> {
+    if (!session) throw new Error('fusion model not loaded');
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', f.data, f.dims);
+    const t0 = performance.now();
+    const res = await session.run(ortFeeds);
+    const ms = performance.now() - t0;
+    const outputs: Outputs = {};
+    for (const [name, t] of Object.entries(res)) outputs[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+    return { outputs, ms };
+  },
+});

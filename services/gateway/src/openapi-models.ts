@@ -1,0 +1,141 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
+import { WEBHOOK_EVENTS } from '@omniaffect/core';
+import { LANGUAGES } from './submission';
+
+/**
+ * Classes that exist to describe request and response bodies in the OpenAPI document; the handlers
+ * validate bodies themselves and answer problem+json, so these carry no validation logic.
+ */
+export class VideoLinks {
+  @ApiProperty({ example: '/v1/videos/0b7e…' }) self!: string;
+  @ApiProperty() result!: string;
+  @ApiProperty() report!: string;
+  @ApiProperty() events!: string;
+}
+
+export class SubmitUrlBody {
+  @ApiProperty({ description: 'http(s) URL of the media; must resolve to a public address', example: 'https://example.com/clip.mp4' })
+  url!: string;
+  @ApiPropertyOptional({ enum: LANGUAGES, default: 'auto' }) language?: string;
+  @ApiPropertyOptional({ description: 'Webhook-style callback for this video only' }) callbackUrl?: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Up to 16 KB of JSON returned with the video' })
+  metadata?: Record<string, unknown>;
+}
+
+export class SubmitUploadBody {
+  @ApiProperty({ type: 'string', format: 'binary', description: 'The video or audio file, streamed to storage' }) file!: unknown;
+  @ApiPropertyOptional({ enum: LANGUAGES, default: 'auto' }) language?: string;
+  @ApiPropertyOptional() callbackUrl?: string;
+  @ApiPropertyOptional({ description: 'JSON object, as a string' }) metadata?: string;
+}
+
+export class VideoAccepted {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['queued', 'processing', 'succeeded', 'failed', 'canceled'] }) status!: string;
+  @ApiProperty({ type: VideoLinks }) links!: VideoLinks;
+}
+
+export class StageProgress {
+  @ApiProperty({ enum: ['pending', 'running', 'done', 'failed', 'skipped'] }) state!: string;
+  @ApiProperty({ type: 'string', nullable: true }) reason!: string | null;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) finishedAt!: string | null;
+}
+
+export class Video {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['queued', 'processing', 'succeeded', 'failed', 'canceled'] }) status!: string;
+  @ApiProperty({ description: 'Requested or detected language' }) language!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) finishedAt!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) source!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true }) metadata!: Record<string, unknown>;
+  @ApiProperty({ minimum: 0, maximum: 1, description: 'Fraction of stages finished' }) progress!: number;
+  @ApiProperty({
+    type: 'object',
+    description: 'Keyed by stage: media, asr, audio-emotion, vision, text, fusion',
+    additionalProperties: { $ref: '#/components/schemas/StageProgress' },
+  })
+  stages!: Record<string, StageProgress>;
+  @ApiProperty({ nullable: true, allOf: [{ $ref: '#/components/schemas/Problem' }] }) error!: unknown;
+  @ApiProperty({ type: VideoLinks }) links!: VideoLinks;
+}
+
+export class CreateWebhookBody {
+  @ApiProperty({ example: 'https://example.com/hooks/omniaffect' }) url!: string;
+  @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true, example: [...WEBHOOK_EVENTS] }) events!: string[];
+}
+
+export class Webhook {
+  @ApiProperty() id!: string;
+  @ApiProperty() url!: string;
+  @ApiProperty({ enum: WEBHOOK_EVENTS, isArray: true }) events!: string[];
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class CreatedWebhook extends Webhook {
+  @ApiProperty({ description: 'Standard Webhooks signing secret (whsec_…); shown only in this response', example: 'whsec_…' })
+  secret!: string;
+}
+
+export class WebhookList {
+  @ApiProperty({ type: Webhook, isArray: true }) webhooks!: Webhook[];
+}
+
+export class Delivery {
+  @ApiProperty() id!: string;
+  @ApiProperty({ type: 'string', nullable: true }) webhookId!: string | null;
+  @ApiProperty() videoId!: string;
+  @ApiProperty({ enum: WEBHOOK_EVENTS }) eventType!: string;
+  @ApiProperty({ enum: ['pending', 'succeeded', 'failed'] }) status!: string;
+  @ApiProperty() attempts!: number;
+  @ApiProperty({ type: 'integer', nullable: true }) lastStatus!: number | null;
+  @ApiProperty({ type: 'string', nullable: true }) lastError!: string | null;
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) nextAttemptAt!: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class DeliveryList {
+  @ApiProperty({ type: Delivery, isArray: true }) deliveries!: Delivery[];
+}
+
+export const PROBLEM_SCHEMA = {
+  type: 'object',
+  description: 'RFC 9457 problem details; `type` ends in a stable slug (e.g. url-not-allowed, not-ready)',
+  required: ['type', 'title', 'status'],
+  properties: {
+    type: { type: 'string', format: 'uri', example: 'https://omniaffect.dev/problems/not-found' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    instance: { type: 'string' },
+  },
+  additionalProperties: true,
+};
+
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (validation, unsupported-language)',
+  401: 'Missing or invalid API key (unauthorized)',
+  404: 'No such resource for this API key (not-found)',
+  409: 'The result is not ready yet (not-ready)',
+  413: 'Upload or body too large (payload-too-large)',
+  415: 'Not an audio or video file (unsupported-content-type)',
+  422: 'URL not allowed, or the video failed (url-not-allowed, unsupported-media, no-audio-track, too-long …)',
+  503: 'The orchestrator is unavailable (unavailable)',
+};
+
+/** Documents problem+json answers for the given statuses (401 is implied by bearer auth on every route). */
+export const ApiProblems = (...statuses: number[]) =>
+  applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({
+        status,
+        description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      }),
+    ),
+  );

@@ -1,0 +1,135 @@
+import {
+  ORCHESTRATOR_SERVICE,
+  ProblemError,
+  grpcClient,
+  problemFromGrpc,
+  unary,
+  type DeliveryDocument,
+  type VideoDocument,
+  type WebhookDocument,
+} from '@omniaffect/core';
+import type { grpc } from '@omniaffect/core';
+
+export interface SubmitInput {
+  owner: string;
+  videoId: string;
+  idempotencyKey: string;
+  sourceKind: 'upload' | 'url';
+  sourcePath: string;
+  sourceUrl: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  language: string;
+  callbackUrl: string;
+  metadata: Record<string, unknown>;
+}
+
+interface VideoReply {
+  videoJson: string;
+  created: boolean;
+}
+interface DocumentReply {
+  json: string;
+}
+
+/** Reads need to be quick; Submit waits on a database transaction and may take longer. */
+const READ_DEADLINE_MS = 5_000;
+const WRITE_DEADLINE_MS = 10_000;
+
+/**
+ * The gateway's only door to video and webhook state. Every method takes the owner (API key hash)
+ * so the orchestrator scopes what it returns; gRPC failures come back as ProblemErrors.
+ */
+export class OrchestratorClient {
+  private readonly client: grpc.Client;
+
+  constructor(readonly address: string) {
+    this.client = grpcClient(ORCHESTRATOR_SERVICE, address);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  /**
+   * Retried on transport failures: the gateway chose the video id, so a repeated Submit names the
+   * same video and the orchestrator answers it instead of creating a second one.
+   */
+  async submit(input: SubmitInput): Promise<{ video: VideoDocument; created: boolean }> {
+    const reply = await this.call<VideoReply>('Submit', {
+      owner: input.owner,
+      idempotencyKey: input.idempotencyKey,
+      sourceKind: input.sourceKind,
+      sourcePath: input.sourcePath,
+      sourceUrl: input.sourceUrl,
+      filename: input.filename,
+      contentType: input.contentType,
+      sizeBytes: input.sizeBytes,
+      language: input.language,
+      callbackUrl: input.callbackUrl,
+      metadataJson: JSON.stringify(input.metadata),
+      videoId: input.videoId,
+    }, WRITE_DEADLINE_MS, true);
+    return { video: parseJson<VideoDocument>(reply.videoJson, 'Submit'), created: reply.created };
+  }
+
+  async get(owner: string, id: string): Promise<VideoDocument> {
+    const reply = await this.call<VideoReply>('Get', { owner, id }, READ_DEADLINE_MS, true);
+    return parseJson<VideoDocument>(reply.videoJson, 'Get');
+  }
+
+  /** The raw result document (or, from a lenient orchestrator, the video document when not succeeded). */
+  async getResult(owner: string, id: string): Promise<Record<string, unknown>> {
+    const reply = await this.call<DocumentReply>('GetResult', { owner, id }, READ_DEADLINE_MS, true);
+    return parseJson<Record<string, unknown>>(reply.json, 'GetResult');
+  }
+
+  async cancel(owner: string, id: string): Promise<VideoDocument> {
+    const reply = await this.call<VideoReply>('Cancel', { owner, id }, WRITE_DEADLINE_MS, true);
+    return parseJson<VideoDocument>(reply.videoJson, 'Cancel');
+  }
+
+  /** Not retried: a lost reply would leave a second subscription with a secret nobody saw. */
+  async createWebhook(owner: string, url: string, events: string[]): Promise<WebhookDocument> {
+    const reply = await this.call<DocumentReply>('CreateWebhook', { owner, url, events }, WRITE_DEADLINE_MS, false);
+    return parseJson<WebhookDocument>(reply.json, 'CreateWebhook');
+  }
+
+  async listWebhooks(owner: string): Promise<WebhookDocument[]> {
+    const reply = await this.call<DocumentReply>('ListWebhooks', { owner }, READ_DEADLINE_MS, true);
+    return listOf<WebhookDocument>(parseJson<unknown>(reply.json, 'ListWebhooks'), 'webhooks');
+  }
+
+  async deleteWebhook(owner: string, id: string): Promise<void> {
+    await this.call<DocumentReply>('DeleteWebhook', { owner, id }, WRITE_DEADLINE_MS, true);
+  }
+
+  async listDeliveries(owner: string, id: string): Promise<DeliveryDocument[]> {
+    const reply = await this.call<DocumentReply>('ListDeliveries', { owner, id }, READ_DEADLINE_MS, true);
+    return listOf<DeliveryDocument>(parseJson<unknown>(reply.json, 'ListDeliveries'), 'deliveries');
+  }
+
+  private async call<Res>(method: string, request: object, deadlineMs: number, idempotent: boolean): Promise<Res> {
+    try {
+      return await unary<object, Res>(this.client, method, request, { deadlineMs, idempotent, retries: 2 });
+    } catch (err) {
+      throw err instanceof ProblemError ? err : problemFromGrpc(err);
+    }
+  }
+}
+
+function parseJson<T>(text: string, method: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ProblemError('internal', `orchestrator ${method} returned invalid JSON`);
+  }
+}
+
+function listOf<T>(value: unknown, key: string): T[] {
+  if (Array.isArray(value)) return value as T[];
+  const inner = (value as Record<string, unknown> | null)?.[key];
+  if (Array.isArray(inner)) return inner as T[];
+  throw new ProblemError('internal', `orchestrator returned no ${key} list`);
+}

@@ -1,0 +1,99 @@
+import { promises as dns } from 'node:dns';
+import * as path from 'node:path';
+import { ProblemError, assertUrlShape, isPublicAddress } from '@omniaffect/core';
+
+export const LANGUAGES = ['auto', 'zh', 'en'] as const;
+export type SubmitLanguage = (typeof LANGUAGES)[number];
+
+/** Options shared by uploads and URL submissions, after validation. */
+export interface SubmitOptions {
+  language: SubmitLanguage;
+  callbackUrl: string;
+  metadata: Record<string, unknown>;
+}
+
+const MAX_METADATA_BYTES = 16 * 1024;
+
+export function parseLanguage(raw: unknown): SubmitLanguage {
+  if (raw === undefined || raw === null || raw === '') return 'auto';
+  if (typeof raw === 'string' && (LANGUAGES as readonly string[]).includes(raw)) return raw as SubmitLanguage;
+  throw new ProblemError('unsupported-language', `language must be one of ${LANGUAGES.join(', ')}`, { language: String(raw) });
+}
+
+/** Only the shape here: the webhook worker applies the address policy when it delivers. */
+export function parseCallbackUrl(raw: unknown): string {
+  if (raw === undefined || raw === null || raw === '') return '';
+  if (typeof raw !== 'string') throw new ProblemError('validation', 'callbackUrl must be a string');
+  return assertUrlShape(raw).toString();
+}
+
+/** Multipart sends metadata as a JSON string, the JSON body as an object. */
+export function parseMetadata(raw: unknown): Record<string, unknown> {
+  if (raw === undefined || raw === null || raw === '') return {};
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new ProblemError('validation', 'metadata must be a JSON object');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProblemError('validation', 'metadata must be a JSON object');
+  }
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_METADATA_BYTES) {
+    throw new ProblemError('validation', `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export function parseOptions(fields: Record<string, unknown>): SubmitOptions {
+  return {
+    language: parseLanguage(fields.language),
+    callbackUrl: parseCallbackUrl(fields.callbackUrl),
+    metadata: parseMetadata(fields.metadata),
+  };
+}
+
+/**
+ * Early refusal of URLs the media worker would refuse anyway (it re-checks at connect time through
+ * safeRequest, which also catches DNS rebinding): wrong scheme, credentials, private addresses.
+ */
+export async function checkIngestUrl(raw: unknown, allowPrivate: boolean): Promise<string> {
+  if (typeof raw !== 'string' || raw.length === 0) throw new ProblemError('validation', 'url must be a non-empty string');
+  if (raw.length > 4096) throw new ProblemError('url-not-allowed', 'URL longer than 4096 characters');
+  const url = assertUrlShape(raw);
+  if (allowPrivate) return url.toString();
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  if (/^[\d.]+$/.test(host) || host.includes(':')) {
+    addresses = [host];
+  } else {
+    try {
+      addresses = (await dns.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+    } catch {
+      throw new ProblemError('url-not-allowed', `${host} does not resolve`);
+    }
+  }
+  const bad = addresses.find((a) => !isPublicAddress(a));
+  if (bad !== undefined) throw new ProblemError('url-not-allowed', `${host} is not a public address (${bad})`);
+  return url.toString();
+}
+
+const MEDIA_EXTENSIONS = new Set(['.mp4', '.mkv', '.webm', '.mov', '.avi', '.m4a', '.mp3', '.wav', '.flac', '.ogg']);
+
+/** A cheap gate on the declared type or the file name; the media worker's probe is the real check. */
+export function isAcceptableMedia(contentType: string, filename: string): boolean {
+  const ct = contentType.toLowerCase().split(';')[0].trim();
+  if (ct.startsWith('video/') || ct.startsWith('audio/') || ct === 'application/octet-stream') return true;
+  return MEDIA_EXTENSIONS.has(path.extname(filename).toLowerCase());
+}
+
+export function parseIdempotencyKey(raw: string | string[] | undefined): string {
+  if (raw === undefined) return '';
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new ProblemError('validation', 'Idempotency-Key must be 1-255 visible ASCII characters');
+  }
+  return key;
+}

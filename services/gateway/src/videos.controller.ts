@@ -1,0 +1,188 @@
+import { Controller, Delete, Get, Headers, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiExtraModels,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  ProblemError,
+  isVideoId,
+  newVideoId,
+  isProblemSlug,
+  type AnalysisResult,
+  type VideoDocument,
+} from '@omniaffect/core';
+import type { Request, Response } from 'express';
+import { Owner } from './auth';
+import { GATEWAY, type GatewayContext } from './context';
+import { ApiProblems, SubmitUploadBody, SubmitUrlBody, Video, VideoAccepted } from './openapi-models';
+import { renderReport } from './report';
+import { streamVideoEvents } from './video-events';
+import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission';
+import { receiveMultipart } from './upload';
+import type { SubmitInput } from './orchestrator-client';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+
+@ApiTags('videos')
+@ApiExtraModels(SubmitUrlBody, SubmitUploadBody)
+@Controller('v1/videos')
+export class VideosController {
+  constructor(@Inject(GATEWAY) private readonly ctx: GatewayContext) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Submit a video',
+    description:
+      'Either a multipart upload (field `file`, streamed to storage) or JSON `{url}` that the media worker downloads. ' +
+      'A repeated request with the same `Idempotency-Key` returns the same video with 200.',
+  })
+  @ApiConsumes('multipart/form-data', 'application/json')
+  @ApiBody({ type: SubmitUrlBody, description: 'multipart: SubmitUploadBody; JSON: SubmitUrlBody (see openapi.ts)' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key (per API key) → same video' })
+  @ApiAcceptedResponse({ type: VideoAccepted, description: 'Accepted; `Location` points at the video' })
+  @ApiOkResponse({ type: VideoAccepted, description: 'An earlier request with this Idempotency-Key created the video' })
+  @ApiProblems(400, 401, 413, 415, 422, 503)
+  async submit(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Owner() owner: string,
+    @Headers('idempotency-key') idempotencyHeader: string | undefined,
+  ): Promise<{ id: string; status: string; links: VideoDocument['links'] }> {
+    const idempotencyKey = parseIdempotencyKey(idempotencyHeader);
+    const videoId = newVideoId();
+    res.locals.videoId = videoId;
+    let input: SubmitInput;
+    const base = { owner, videoId, idempotencyKey };
+    if (req.is('multipart/form-data')) {
+      const { fields, file } = await receiveMultipart(req, this.ctx.store, videoId, this.ctx.config.MAX_UPLOAD_BYTES);
+      try {
+        if (!file) throw new ProblemError('validation', 'the multipart field `file` is missing');
+        const opts = parseOptions(fields);
+        input = { ...base, ...opts, sourceKind: 'upload', sourcePath: file.path, sourceUrl: '', filename: file.filename, contentType: file.contentType, sizeBytes: file.sizeBytes };
+      } catch (err) {
+        await this.ctx.store.removeVideo(videoId);
+        throw err;
+      }
+    } else if (req.is('application/json')) {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      if (typeof body !== 'object' || Array.isArray(body)) throw new ProblemError('validation', 'the body must be a JSON object');
+      const opts = parseOptions(body);
+      const sourceUrl = await checkIngestUrl(body.url, this.ctx.config.OMNIAFFECT_INGEST_ALLOW_PRIVATE);
+      input = { ...base, ...opts, sourceKind: 'url', sourcePath: '', sourceUrl, filename: '', contentType: '', sizeBytes: 0 };
+    } else {
+      throw new ProblemError('unsupported-content-type', 'send multipart/form-data (field `file`) or application/json `{url}`');
+    }
+
+    let video: VideoDocument;
+    let created: boolean;
+    try {
+      ({ video, created } = await this.ctx.orchestrator.submit(input));
+    } catch (err) {
+      if (input.sourceKind === 'upload') await this.ctx.store.removeVideo(videoId);
+      throw err;
+    }
+    // A different id means the Idempotency-Key named an earlier video: this upload is a duplicate.
+    const isOurs = video.id === videoId;
+    if (!isOurs && input.sourceKind === 'upload') await this.ctx.store.removeVideo(videoId);
+    res.locals.videoId = video.id;
+    this.ctx.log.info(
+      { reqId: req.headers['x-request-id'], videoId: video.id, sourceKind: input.sourceKind, sizeBytes: input.sizeBytes, created: created || isOurs },
+      'video submitted',
+    );
+    res.status(created || isOurs ? 202 : 200);
+    res.setHeader('Location', `${this.ctx.config.PUBLIC_BASE_URL ?? ''}${video.links.self}`);
+    return { id: video.id, status: video.status, links: video.links };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Status and per-stage progress' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ type: Video })
+  @ApiProblems(401, 404, 503)
+  get(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<VideoDocument> {
+    return this.ctx.orchestrator.get(owner, this.videoId(id, res));
+  }
+
+  @Get(':id/result')
+  @ApiOperation({ summary: 'The analysis result', description: 'JSON document described by `#/components/schemas/Result`.' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ schema: { $ref: '#/components/schemas/Result' } })
+  @ApiProblems(401, 404, 409, 422, 503)
+  result(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<AnalysisResult> {
+    return this.loadResult(owner, this.videoId(id, res));
+  }
+
+  @Get(':id/report')
+  @ApiOperation({ summary: 'HTML report', description: 'Self-contained page: timeline, transcript with highlighted evidence, modality bars, decision path.' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiProduces('text/html')
+  @ApiOkResponse({ content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiProblems(401, 404, 409, 422, 503)
+  async report(@Param('id') id: string, @Owner() owner: string, @Res() res: Response): Promise<void> {
+    const result = await this.loadResult(owner, this.videoId(id, res));
+    res
+      .status(200)
+      .setHeader('Content-Type', 'text/html; charset=utf-8')
+      .setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+      .setHeader('X-Content-Type-Options', 'nosniff')
+      .end(renderReport(result));
+  }
+
+  @Get(':id/events')
+  @ApiOperation({
+    summary: 'Server-sent events',
+    description: '`event: status` with the video document whenever it changes; the stream ends after a terminal status.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ content: { 'text/event-stream': { schema: { type: 'string' } } } })
+  @ApiProblems(401, 404, 503)
+  async events(@Param('id') id: string, @Owner() owner: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    await streamVideoEvents(this.ctx, owner, this.videoId(id, res), req, res);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Cancel the video and erase its media, features and result' })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiAcceptedResponse({ type: Video })
+  @ApiProblems(401, 404, 503)
+  async cancel(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<VideoDocument> {
+    const video = await this.ctx.orchestrator.cancel(owner, this.videoId(id, res));
+    res.status(202);
+    return video;
+  }
+
+  /** Ids that cannot exist are answered here instead of costing an orchestrator round trip. */
+  private videoId(id: string, res: Response): string {
+    if (!isVideoId(id)) throw new ProblemError('not-found', `no video ${id}`);
+    res.locals.videoId = id;
+    return id;
+  }
+
+  /**
+   * GetResult answers the result document, or a gRPC problem (not-ready, the video's failure). An
+   * orchestrator may also answer the video document for a video without a result; mapped the same way.
+   */
+  private async loadResult(owner: string, id: string): Promise<AnalysisResult> {
+    const doc = await this.ctx.orchestrator.getResult(owner, id);
+    if (doc.status === 'succeeded' && 'sentiment' in doc) return doc as unknown as AnalysisResult;
+    const status = String(doc.status ?? '');
+    if (status === 'failed') {
+      const error = (doc as Partial<VideoDocument>).error;
+      const slug = typeof error?.type === 'string' ? error.type.split('/').pop() ?? '' : '';
+      throw new ProblemError(isProblemSlug(slug) ? slug : 'internal', error?.detail ?? 'the video failed');
+    }
+    if (status === 'canceled') throw new ProblemError('not-found', 'the video was canceled and its data erased');
+    if (!TERMINAL.has(status)) throw new ProblemError('not-ready', `the video is ${status || 'not finished'}`, { videoStatus: status });
+    throw new ProblemError('internal', 'the orchestrator returned no result');
+  }
+}
+

@@ -1,0 +1,197 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ORCHESTRATOR_SERVICE,
+  ProblemError,
+  grpc,
+  problemDocument,
+  problemToGrpc,
+  startGrpcServer,
+  videoLinks,
+  type AnalysisResult,
+  type DeliveryDocument,
+  type GrpcServerHandle,
+  type ProblemSlug,
+  type VideoDocument,
+  type VideoStatusName,
+  type WebhookDocument,
+} from '@omniaffect/core';
+
+/** The SubmitRequest as grpc-js/proto-loader hands it to the server (camelCase, int64 as number). */
+export interface SubmitRequest {
+  owner: string;
+  idempotencyKey: string;
+  sourceKind: string;
+  sourcePath: string;
+  sourceUrl: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  language: string;
+  callbackUrl: string;
+  metadataJson: string;
+  videoId: string;
+}
+
+interface StoredVideo {
+  owner: string;
+  doc: VideoDocument;
+  result: AnalysisResult | null;
+}
+
+type Callback = grpc.sendUnaryData<unknown>;
+type Call<T> = grpc.ServerUnaryCall<T, unknown>;
+
+/**
+ * An in-memory Orchestrator behind a real gRPC server: the gateway talks to it over the same
+ * transport and wire contract as to the real one. Tests drive state through setStatus/setResult.
+ */
+export class FakeOrchestrator {
+  readonly videos = new Map<string, StoredVideo>();
+  readonly submits: SubmitRequest[] = [];
+  readonly webhooks = new Map<string, { owner: string; doc: WebhookDocument }>();
+  readonly deliveries: DeliveryDocument[] = [];
+  /** Number of Get calls, so a test can wait for the events stream to poll. */
+  gets = 0;
+  private readonly idempotency = new Map<string, string>();
+  private handle!: GrpcServerHandle;
+
+  static async start(): Promise<FakeOrchestrator> {
+    const fake = new FakeOrchestrator();
+    fake.handle = await startGrpcServer('127.0.0.1:0', [{ name: ORCHESTRATOR_SERVICE, impl: fake.impl() }]);
+    fake.handle.setServing(true);
+    return fake;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.handle.port}`;
+  }
+
+  setServing(serving: boolean): void {
+    this.handle.setServing(serving);
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+
+  setStatus(id: string, status: VideoStatusName, error?: { slug: ProblemSlug; detail: string }): void {
+    const v = this.videos.get(id);
+    if (!v) throw new Error(`no video ${id}`);
+    v.doc = {
+      ...v.doc,
+      status,
+      updatedAt: new Date().toISOString(),
+      progress: status === 'succeeded' ? 1 : v.doc.progress,
+      error: error ? problemDocument(error.slug, error.detail) : null,
+    };
+  }
+
+  setResult(id: string, result: AnalysisResult): void {
+    const v = this.videos.get(id);
+    if (!v) throw new Error(`no video ${id}`);
+    v.result = { ...result, id };
+    this.setStatus(id, 'succeeded');
+  }
+
+  private impl(): grpc.UntypedServiceImplementation {
+    const unary =
+      <T>(fn: (req: T) => unknown) =>
+      (call: Call<T>, cb: Callback) => {
+        try {
+          cb(null, fn(call.request));
+        } catch (err) {
+          cb(problemToGrpc(err));
+        }
+      };
+    return {
+      Submit: unary<SubmitRequest>((req) => this.submit(req)),
+      Get: unary<{ owner: string; id: string }>((req) => ({ videoJson: JSON.stringify(this.video(req.owner, req.id).doc), created: false })),
+      GetResult: unary<{ owner: string; id: string }>((req) => this.getResult(req.owner, req.id)),
+      Cancel: unary<{ owner: string; id: string }>((req) => {
+        const v = this.video(req.owner, req.id);
+        if (v.doc.status === 'queued' || v.doc.status === 'processing') this.setStatus(req.id, 'canceled');
+        return { videoJson: JSON.stringify(v.doc), created: false };
+      }),
+      CreateWebhook: unary<{ owner: string; url: string; events: string[] }>((req) => {
+        const doc: WebhookDocument = {
+          id: randomUUID(),
+          url: req.url,
+          events: req.events,
+          createdAt: new Date().toISOString(),
+          secret: `whsec_${randomBytes(32).toString('base64')}`,
+        };
+        this.webhooks.set(doc.id, { owner: req.owner, doc });
+        return { json: JSON.stringify(doc) };
+      }),
+      ListWebhooks: unary<{ owner: string }>((req) => ({
+        // Deliberately includes the secret: the gateway must not pass it on.
+        json: JSON.stringify([...this.webhooks.values()].filter((w) => w.owner === req.owner).map((w) => w.doc)),
+      })),
+      DeleteWebhook: unary<{ owner: string; id: string }>((req) => {
+        this.webhook(req.owner, req.id);
+        this.webhooks.delete(req.id);
+        return { json: '{}' };
+      }),
+      ListDeliveries: unary<{ owner: string; id: string }>((req) => {
+        this.webhook(req.owner, req.id);
+        return { json: JSON.stringify(this.deliveries.filter((d) => d.webhookId === req.id)) };
+      }),
+    };
+  }
+
+  private submit(req: SubmitRequest): { videoJson: string; created: boolean } {
+    this.submits.push(req);
+    const idemKey = req.idempotencyKey ? `${req.owner}:${req.idempotencyKey}` : '';
+    const existing = idemKey ? this.idempotency.get(idemKey) : undefined;
+    if (existing) return { videoJson: JSON.stringify(this.videos.get(existing)!.doc), created: false };
+    if (!req.videoId) throw new ProblemError('validation', 'video_id is required');
+    const now = new Date().toISOString();
+    const doc: VideoDocument = {
+      id: req.videoId,
+      status: 'queued',
+      language: req.language,
+      createdAt: now,
+      updatedAt: now,
+      startedAt: null,
+      finishedAt: null,
+      source: {
+        kind: req.sourceKind,
+        filename: req.filename || null,
+        contentType: req.contentType || null,
+        sizeBytes: req.sizeBytes || null,
+        url: req.sourceUrl || null,
+      },
+      metadata: JSON.parse(req.metadataJson || '{}') as Record<string, unknown>,
+      progress: 0,
+      stages: {},
+      error: null,
+      links: videoLinks(req.videoId),
+    };
+    this.videos.set(doc.id, { owner: req.owner, doc, result: null });
+    if (idemKey) this.idempotency.set(idemKey, doc.id);
+    return { videoJson: JSON.stringify(doc), created: true };
+  }
+
+  private getResult(owner: string, id: string): { json: string } {
+    const v = this.video(owner, id);
+    if (v.doc.status === 'succeeded' && v.result) return { json: JSON.stringify(v.result) };
+    if (v.doc.status === 'failed' && v.doc.error) {
+      const slug = v.doc.error.type.split('/').pop() as ProblemSlug;
+      throw new ProblemError(slug, v.doc.error.detail ?? '');
+    }
+    throw new ProblemError('not-ready', `the video is ${v.doc.status}`);
+  }
+
+  private video(owner: string, id: string): StoredVideo {
+    this.gets += 1;
+    const v = this.videos.get(id);
+    if (!v || v.owner !== owner) throw new ProblemError('not-found', `no video ${id}`);
+    return v;
+  }
+
+  private webhook(owner: string, id: string): WebhookDocument {
+    const w = this.webhooks.get(id);
+    if (!w || w.owner !== owner) throw new ProblemError('not-found', `no webhook ${id}`);
+    return w.doc;
+  }
+}

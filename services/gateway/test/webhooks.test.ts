@@ -1,0 +1,79 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OTHER_KEY, problemOf, slugOf, startGateway, type Gateway } from './harness';
+
+describe('/v1/webhooks', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway();
+  });
+  after(() => gw.close());
+
+  const create = (body: unknown, key?: string) =>
+    gw.api('/v1/webhooks', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  test('create shows the secret once; list never does; delete removes; deliveries are listed', async () => {
+    const res = await create({ url: 'https://example.com/hook', events: ['video.succeeded', 'video.failed'] });
+    assert.equal(res.status, 201);
+    const hook = (await res.json()) as { id: string; url: string; events: string[]; secret: string };
+    assert.equal(hook.url, 'https://example.com/hook');
+    assert.deepEqual(hook.events, ['video.succeeded', 'video.failed']);
+    assert.match(hook.secret, /^whsec_[A-Za-z0-9+/=]+$/);
+
+    const list = await gw.api('/v1/webhooks');
+    assert.equal(list.status, 200);
+    const { webhooks } = (await list.json()) as { webhooks: Record<string, unknown>[] };
+    assert.equal(webhooks.length, 1);
+    assert.equal(webhooks[0].id, hook.id);
+    assert.equal('secret' in webhooks[0], false, 'the list never carries the secret');
+
+    const otherList = await gw.api('/v1/webhooks', { headers: { authorization: `Bearer ${OTHER_KEY}` } });
+    assert.deepEqual(((await otherList.json()) as { webhooks: unknown[] }).webhooks, [], 'subscriptions are per API key');
+
+    gw.fake.deliveries.push({
+      id: 'd-1',
+      webhookId: hook.id,
+      videoId: '00000000-0000-4000-8000-000000000001',
+      eventType: 'video.succeeded',
+      status: 'failed',
+      attempts: 9,
+      lastStatus: 500,
+      lastError: 'HTTP 500',
+      nextAttemptAt: null,
+      createdAt: new Date().toISOString(),
+    });
+    const deliveries = await gw.api(`/v1/webhooks/${hook.id}/deliveries`);
+    assert.equal(deliveries.status, 200);
+    const log = (await deliveries.json()) as { deliveries: { id: string; attempts: number }[] };
+    assert.deepEqual(log.deliveries.map((d) => [d.id, d.attempts]), [['d-1', 9]]);
+
+    const del = await gw.api(`/v1/webhooks/${hook.id}`, { method: 'DELETE' });
+    assert.equal(del.status, 204);
+    assert.equal(await del.text(), '');
+    const again = await gw.api(`/v1/webhooks/${hook.id}`, { method: 'DELETE' });
+    assert.equal(again.status, 404);
+    assert.equal(slugOf((await problemOf(again)).type), 'not-found');
+  });
+
+  test('events outside WEBHOOK_EVENTS, an empty list or a bad URL are refused', async () => {
+    const bad = await create({ url: 'https://example.com/hook', events: ['video.started'] });
+    assert.equal(bad.status, 400);
+    assert.match((await problemOf(bad)).detail ?? '', /video\.started/);
+    const empty = await create({ url: 'https://example.com/hook', events: [] });
+    assert.equal(empty.status, 400);
+    const scheme = await create({ url: 'ftp://example.com/hook', events: ['video.failed'] });
+    assert.equal(scheme.status, 422);
+    assert.equal(slugOf((await problemOf(scheme)).type), 'url-not-allowed');
+    assert.equal(gw.fake.webhooks.size, 0, 'nothing reached the orchestrator');
+  });
+
+  test('missing events subscribe to all of them', async () => {
+    const res = await create({ url: 'https://example.com/all' });
+    assert.equal(res.status, 201);
+    assert.deepEqual(((await res.json()) as { events: string[] }).events, ['video.succeeded', 'video.failed']);
+  });
+});

@@ -1,0 +1,106 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import {
+  ArtifactStore,
+  ProblemError,
+  SizeLimitError,
+  artifactPaths,
+  safeRequest,
+  type StageHandler,
+} from '@omniaffect/core';
+import { extractAudio, extractFrames, probe } from './ffmpeg';
+
+export interface MediaConfig {
+  maxDurationSec: number;
+  frameIntervalSec: number;
+  frameMaxSide: number;
+  downloadMaxBytes: number;
+  downloadTimeoutMs: number;
+  allowPrivateIngest: boolean;
+  ffmpegTimeoutMs: number;
+}
+
+export interface MediaArtifact {
+  durationSec: number;
+  formatName: string;
+  hasAudio: boolean;
+  hasVideo: boolean;
+  audio: string | null;
+  frames: { path: string; time: number }[];
+  probe: unknown;
+}
+
+/** Probe → reject bad media with a stable problem → audio.wav + frames → media.json. */
+export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler {
+  return async (job, { log }) => {
+    const id = job.videoId;
+    const outRel = artifactPaths.stageOutput(id, 'media');
+    if (await store.exists(outRel)) {
+      const prev = await store.readJson<MediaArtifact>(outRel);
+      return { outcome: 'done', output: summary(prev) };
+    }
+    const srcRel = job.inputs.source ?? artifactPaths.source(id);
+    if (!(await store.exists(srcRel))) {
+      if (!job.inputs.url) throw new ProblemError('unsupported-media', 'the uploaded file is missing from the artifact store');
+      await download(job.inputs.url, store, srcRel, cfg);
+      log.info('source downloaded');
+    }
+    const src = store.resolve(srcRel);
+    const info = await probe(src);
+    if (!info.audio && !info.video) throw new ProblemError('no-media-streams', `the file (${info.formatName}) has neither an audio nor a video stream`);
+    if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
+      throw new ProblemError('too-long', `the media lasts ${Math.round(info.durationSec)} s; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
+    }
+    let audio: string | null = null;
+    if (info.audio) {
+      audio = artifactPaths.audio(id);
+      await extractAudio(src, store.resolve(audio), cfg.ffmpegTimeoutMs);
+    }
+    const frames: MediaArtifact['frames'] = [];
+    if (info.video) {
+      const dir = store.resolve(artifactPaths.framesDir(id));
+      await fs.rm(dir, { recursive: true, force: true });
+      await fs.mkdir(dir, { recursive: true });
+      await extractFrames(src, path.join(dir, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, cfg.ffmpegTimeoutMs);
+      const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.jpg')).sort();
+      files.forEach((f, i) => frames.push({ path: store.relative(path.join(dir, f)), time: i * cfg.frameIntervalSec }));
+    }
+    const artifact: MediaArtifact = {
+      durationSec: info.durationSec,
+      formatName: info.formatName,
+      hasAudio: audio !== null,
+      hasVideo: frames.length > 0,
+      audio,
+      frames,
+      probe: info,
+    };
+    await store.writeJson(outRel, artifact);
+    return { outcome: 'done', output: summary(artifact) };
+  };
+}
+
+function summary(a: MediaArtifact): Record<string, unknown> {
+  return { durationSec: a.durationSec, hasAudio: a.hasAudio, hasVideo: a.hasVideo, frameCount: a.frames.length, formatName: a.formatName };
+}
+
+async function download(url: string, store: ArtifactStore, rel: string, cfg: MediaConfig): Promise<void> {
+  const res = await safeRequest(url, { method: 'GET', allowPrivate: cfg.allowPrivateIngest, timeoutMs: cfg.downloadTimeoutMs, maxRedirects: 3 });
+  if (!res.statusCode || res.statusCode >= 400) {
+    res.resume();
+    throw new ProblemError('url-fetch-failed', `GET ${url} answered ${res.statusCode}`);
+  }
+  const declared = Number(res.headers['content-length']);
+  if (Number.isFinite(declared) && declared > cfg.downloadMaxBytes) {
+    res.destroy();
+    throw new ProblemError('payload-too-large', `the URL serves ${declared} bytes; the limit is ${cfg.downloadMaxBytes}`);
+  }
+  const timer = setTimeout(() => res.destroy(new ProblemError('url-fetch-failed', `download took longer than ${cfg.downloadTimeoutMs} ms`)), cfg.downloadTimeoutMs);
+  try {
+    await store.writeStream(rel, res, cfg.downloadMaxBytes);
+  } catch (err) {
+    if (err instanceof SizeLimitError) throw new ProblemError('payload-too-large', `the URL serves more than ${cfg.downloadMaxBytes} bytes`);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}

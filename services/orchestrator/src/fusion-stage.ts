@@ -1,0 +1,80 @@
+import {
+  ArtifactStore,
+  FUSION_SERVICE,
+  artifactPaths,
+  grpcClient,
+  unary,
+  type Db,
+  type Logger,
+  type StageJob,
+} from '@omniaffect/core';
+import type { Job } from 'bullmq';
+import type { Orchestrator } from './orchestrator';
+import { loadStages, loadVideo, toSnapshot } from './repository';
+import { buildResult, type AsrArtifact, type FusionPart } from './result-builder';
+
+const MODALITY_STAGE = { text: 'text', audio: 'audio-emotion', vision: 'vision' } as const;
+
+/**
+ * The fusion stage runs in the orchestrator: it asks the fusion service (any replica) to fuse the
+ * stored embeddings, assembles the result, stores it, and completes the stage. Re-running it is
+ * harmless (result upsert; Fuse is a pure read of stored embeddings).
+ */
+export class FusionStage {
+  private readonly client;
+  constructor(
+    private readonly db: Db,
+    private readonly store: ArtifactStore,
+    private readonly orchestrator: Orchestrator,
+    fusionAddress: string,
+    private readonly log: Logger,
+    private readonly deadlineMs = 60_000,
+  ) {
+    this.client = grpcClient(FUSION_SERVICE, fusionAddress);
+  }
+
+  async process(job: Job<StageJob>): Promise<void> {
+    const videoId = job.data.videoId;
+    await this.orchestrator.transition(videoId, { kind: 'started', stage: 'fusion', attempts: job.attemptsMade + 1 });
+    const video = await loadVideo(this.db, videoId);
+    if (!video || video.status !== 'processing') return;
+    const stages = await loadStages(this.db, videoId);
+    const snap = toSnapshot(video, stages);
+    const present: string[] = [];
+    const absent: Record<string, string> = {};
+    for (const [modality, stage] of Object.entries(MODALITY_STAGE)) {
+      const s = snap.stages[stage];
+      if (s.state === 'done') present.push(modality);
+      else absent[modality] = s.reason ?? `${stage} ${s.state}`;
+    }
+    const asrPath = artifactPaths.stageOutput(videoId, 'asr');
+    const asr = snap.stages.asr.state === 'done' && (await this.store.exists(asrPath)) ? await this.store.readJson<AsrArtifact>(asrPath) : null;
+    try {
+      const res = await unary<object, { fusionJson: string }>(
+        this.client,
+        'Fuse',
+        { videoId, present, absent, language: asr?.language ?? '' },
+        { deadlineMs: this.deadlineMs, idempotent: true },
+      );
+      const fusion = JSON.parse(res.fusionJson) as FusionPart;
+      const result = buildResult(video, stages, fusion, asr);
+      await this.db.query(
+        'INSERT INTO results (video_id, result) VALUES ($1, $2) ON CONFLICT (video_id) DO UPDATE SET result = EXCLUDED.result',
+        [videoId, JSON.stringify(result)],
+      );
+      await this.orchestrator.transition(videoId, { kind: 'done', stage: 'fusion', output: { present, model: fusion.models.fusion } });
+    } catch (err) {
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      this.log.error({ err, videoId, last }, 'fusion failed');
+      if (last) {
+        await this.orchestrator.transition(videoId, { kind: 'failed', stage: 'fusion', problemType: 'model-error', detail: `fusion failed: ${(err as Error).message}` });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

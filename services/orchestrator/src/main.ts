@@ -1,0 +1,87 @@
+import {
+  ArtifactStore,
+  ORCHESTRATOR_SERVICE,
+  QUEUES,
+  createDb,
+  ensureDatabase,
+  migrate,
+  runService,
+  startGrpcServer,
+  type StageCompletion,
+  type StageJob,
+  type WebhookJob,
+} from '@omniaffect/core';
+import { loadOrchestratorConfig } from './config';
+import { FusionStage } from './fusion-stage';
+import { orchestratorGrpcImpl } from './grpc-api';
+import { Orchestrator } from './orchestrator';
+import { WebhookService } from './webhooks';
+
+void runService({
+  name: 'orchestrator',
+  config: loadOrchestratorConfig,
+  setup: async ({ log, metrics, queues }) => {
+    const cfg = loadOrchestratorConfig();
+    await ensureDatabase(cfg.DATABASE_URL);
+    const db = createDb(cfg.DATABASE_URL);
+    const applied = await migrate(db);
+    if (applied.length) log.info({ applied }, 'migrations applied');
+    const store = new ArtifactStore(cfg.ARTIFACT_DIR);
+    const webhooks = new WebhookService(
+      db,
+      queues,
+      { allowPrivate: cfg.OMNIAFFECT_WEBHOOK_ALLOW_PRIVATE, callbackSecret: cfg.OMNIAFFECT_CALLBACK_SECRET ?? null, retryScale: cfg.WEBHOOK_RETRY_SCALE, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS },
+      log,
+      metrics,
+    );
+    const orchestrator = new Orchestrator(db, queues, store, webhooks, log, metrics);
+    const fusion = new FusionStage(db, store, orchestrator, cfg.FUSION_GRPC_URL, log);
+
+    const completionWorker = queues.worker<StageCompletion>(QUEUES.completions, (job) => orchestrator.onCompletion(job.data), { concurrency: cfg.COMPLETION_CONCURRENCY });
+    const fusionWorker = queues.worker<StageJob>(QUEUES.fusion, (job) => fusion.process(job), { concurrency: 4 });
+    const webhookWorker = queues.worker<WebhookJob>(QUEUES.webhooks, (job) => webhooks.deliver(job), { concurrency: 8 });
+    for (const w of [completionWorker, fusionWorker, webhookWorker]) w.on('error', (err) => log.error({ err }, 'worker error'));
+
+    metrics.onScrape(async () => {
+      for (const [queue, counts] of Object.entries(await queues.depths())) {
+        for (const [state, n] of Object.entries(counts)) metrics.queueDepth.set({ queue, state }, n);
+      }
+    });
+
+    const grpcServer = await startGrpcServer(`${cfg.GRPC_HOST}:${cfg.GRPC_PORT}`, [{ name: ORCHESTRATOR_SERVICE, impl: orchestratorGrpcImpl(orchestrator, webhooks) }]);
+    log.info({ port: grpcServer.port }, 'orchestrator gRPC listening');
+
+    // Resume whatever was in flight when the previous process stopped, then keep reconciling.
+    const reconcile = async () => {
+      try {
+        const r = await orchestrator.reconcile();
+        const due = await webhooks.enqueueDue();
+        if (r.recovered || due) log.info({ ...r, webhooksRequeued: due }, 'reconciled');
+      } catch (err) {
+        log.error({ err }, 'reconcile failed');
+      }
+    };
+    await reconcile();
+    const timer = setInterval(() => void reconcile(), cfg.RECONCILE_INTERVAL_MS);
+    grpcServer.setServing(true);
+
+    return {
+      ready: async () => {
+        try {
+          await db.query('SELECT 1');
+          return { ok: true, detail: { grpcPort: grpcServer.port } };
+        } catch (err) {
+          return { ok: false, detail: { error: `postgres: ${(err as Error).message}` } };
+        }
+      },
+      close: async () => {
+        clearInterval(timer);
+        grpcServer.setServing(false);
+        await grpcServer.close();
+        await Promise.all([completionWorker.close(), fusionWorker.close(), webhookWorker.close()]);
+        fusion.close();
+        await db.end();
+      },
+    };
+  },
+});

@@ -1,0 +1,54 @@
+import { DISCLAIMER, STAGES, validateResult, type AnalysisResult, type StageName } from '@omniaffect/core';
+import type { StageRow, VideoRow } from './repository';
+
+/** What the fusion service returns (Fuse → fusion_json). */
+export type FusionPart = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'decisionPath'> & {
+  models: AnalysisResult['models'];
+};
+
+export interface AsrArtifact {
+  language: 'zh' | 'en' | null;
+  languageProbability?: number;
+  text: string;
+  segments: { start: number; end: number; text: string }[];
+}
+
+/** Assembles the published result from fusion's part plus what the orchestrator knows (transcript, timings, models). */
+export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionPart, asr: AsrArtifact | null): AnalysisResult {
+  const models: AnalysisResult['models'] = { ...fusion.models };
+  for (const s of stages) {
+    const model = (s.output as { model?: AnalysisResult['models'][string] } | null)?.model;
+    if (model && s.name !== 'fusion') models[s.name] = model;
+  }
+  const timings = {} as AnalysisResult['timings'];
+  for (const name of STAGES as readonly StageName[]) {
+    const s = stages.find((x) => x.name === name);
+    // fusion is still running while its own result is assembled: time it up to now
+    const end = s?.finished_at ?? (name === 'fusion' ? new Date() : null);
+    if (s?.started_at && end) (timings as Record<string, { seconds: number }>)[name] = { seconds: (end.getTime() - s.started_at.getTime()) / 1000 };
+  }
+  timings.totalSeconds = (Date.now() - video.created_at.getTime()) / 1000;
+  const language = asr?.language ?? (video.language === 'zh' || video.language === 'en' ? video.language : null);
+  const result: AnalysisResult = {
+    id: video.id,
+    status: 'succeeded',
+    language,
+    sentiment: fusion.sentiment,
+    emotion: fusion.emotion,
+    modalities: fusion.modalities,
+    evidence: fusion.evidence,
+    decisionPath: fusion.decisionPath,
+    transcript: {
+      language,
+      ...(asr?.languageProbability !== undefined ? { languageProbability: asr.languageProbability } : {}),
+      text: asr?.text ?? '',
+      segments: (asr?.segments ?? []).map((s) => ({ start: s.start, end: s.end, text: s.text })),
+    },
+    models,
+    timings,
+    disclaimer: DISCLAIMER,
+  };
+  const v = validateResult(result);
+  if (!v.ok) throw new Error(`result failed its schema: ${v.errors.join('; ')}`);
+  return result;
+}

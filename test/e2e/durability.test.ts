@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { validateResult, type AnalysisResult } from '@omniaffect/core';
+import { longAudio, speechVideo } from '../support/media-fixtures';
+import { startTestStack, type TestStack } from '../support/stack-fixture';
+import { startWebhookReceiver } from '../support/webhook-receiver';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Crash safety: SIGKILL (no graceful shutdown, no chance to report) a model worker while it holds a
+ * job, and the orchestrator while videos are in flight. After a restart every accepted video must
+ * finish, with exactly one result and one webhook delivery each.
+ */
+describe('durability under SIGKILL', { timeout: 600_000 }, () => {
+  let s: TestStack;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  const media = mkdtempSync(path.join(os.tmpdir(), 'oa-dur-'));
+
+  before(async () => {
+    s = await startTestStack();
+    receiver = await startWebhookReceiver();
+    const res = await fetch(`${s.stack.gatewayUrl}/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiver.url }),
+    });
+    assert.equal(res.status, 201);
+  });
+
+  after(async () => {
+    await receiver?.close();
+    if (process.env.E2E_SHOW_LOGS) console.log(s?.logs());
+    await s?.teardown();
+  });
+
+  async function assertExactlyOnce(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const doc = await s.client.waitForTerminal(id, 240_000);
+      assert.equal(doc.status, 'succeeded', `${id}: ${JSON.stringify(doc.error)}\n${s.logs()}`);
+      const r = await s.client.result<AnalysisResult>(id);
+      assert.ok(validateResult(r).ok);
+    }
+    const rows = await s.db.query<{ video_id: string; n: number }>('SELECT video_id, count(*)::int AS n FROM results WHERE video_id = ANY($1) GROUP BY video_id', [ids]);
+    assert.equal(rows.rowCount, ids.length);
+    const deadline = Date.now() + 60_000;
+    const delivered = () => new Set(receiver.received.map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id));
+    while (ids.some((id) => !delivered().has(id)) && Date.now() < deadline) await sleep(200);
+    const d = await s.db.query<{ video_id: string; n: number }>(
+      `SELECT video_id, count(*)::int AS n FROM webhook_deliveries WHERE video_id = ANY($1) AND webhook_id IS NOT NULL GROUP BY video_id`,
+      [ids],
+    );
+    for (const row of d.rows) assert.equal(row.n, 1, `one delivery row for ${row.video_id}`);
+    assert.equal(d.rowCount, ids.length);
+    for (const id of ids) {
+      const msgIds = new Set(receiver.received.filter((r) => r.body.includes(id)).map((r) => r.headers['webhook-id']));
+      assert.equal(msgIds.size, 1, `${id} delivered under one webhook-id`);
+    }
+  }
+
+  test('a model worker SIGKILLed while holding a job: the job is redone elsewhere, the video finishes once', async () => {
+    // Long audio keeps ASR busy long enough to be caught in the act.
+    const file = longAudio(media, 150);
+    const { id } = await s.client.submitFile(file);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const doc = await s.client.status(id);
+      if (doc.stages.asr?.state === 'running') break;
+      assert.ok(doc.stages.asr?.state === 'pending', `asr finished before it could be killed: ${doc.stages.asr?.state}`);
+      assert.ok(Date.now() < deadline, 'asr never started');
+      await sleep(20);
+    }
+    await s.stack.kill('asr', 'SIGKILL');
+    await sleep(500);
+    const mid = await s.client.status(id);
+    assert.equal(mid.status, 'processing');
+    await s.stack.startOne('asr');
+    await assertExactlyOnce([id]);
+    const doc = await s.client.status(id);
+    assert.ok((doc.stages.asr?.attempts ?? 0) >= 2, `asr attempts ${doc.stages.asr?.attempts}`);
+  });
+
+  test('the orchestrator SIGKILLed with videos in flight: after restart every video finishes exactly once', async () => {
+    const file = speechVideo(media, 6);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await s.client.submitFile(file, { idempotencyKey: `dur-${i}` })).id);
+    // Let some work start, then pull the plug on the orchestrator.
+    await sleep(700);
+    await s.stack.kill('orchestrator', 'SIGKILL');
+    // Workers keep finishing stages meanwhile; their completions wait in Redis.
+    await sleep(3000);
+    await s.stack.startOne('orchestrator');
+    await assertExactlyOnce(ids);
+    // Idempotent resubmission after the crash returns the same video.
+    const again = await s.client.submitFile(file, { idempotencyKey: 'dur-0' });
+    assert.equal(again.id, ids[0]);
+  });
+});

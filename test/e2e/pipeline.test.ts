@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { problemType, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
+import { audioOnly, corruptVideo, silentVideo, speechVideo, videoWithoutAudio } from '../support/media-fixtures';
+import { startTestStack, type TestStack } from '../support/stack-fixture';
+import { startWebhookReceiver } from '../support/webhook-receiver';
+
+/**
+ * The whole pipeline through the public API: real gateway, orchestrator, media (ffmpeg), the four
+ * model workers on the tiny ONNX pack, fusion over gRPC, PostgreSQL, Redis and signed webhooks.
+ */
+describe('pipeline end to end', { timeout: 300_000 }, () => {
+  let s: TestStack;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let secret: string;
+  let webhookId: string;
+  const media = mkdtempSync(path.join(os.tmpdir(), 'oa-media-'));
+  const docs = new Map<string, VideoDocument>();
+  const ids: Record<string, string> = {};
+  const wallMs: Record<string, number> = {};
+
+  before(async () => {
+    s = await startTestStack();
+    // The first webhook attempt fails: deliveries must be retried, with the same webhook-id.
+    receiver = await startWebhookReceiver({ failFirst: 1 });
+    const res = await fetch(`${s.stack.gatewayUrl}/v1/webhooks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${s.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiver.url, events: ['video.succeeded', 'video.failed'] }),
+    });
+    assert.equal(res.status, 201);
+    const created = (await res.json()) as { id: string; secret: string };
+    assert.match(created.secret, /^whsec_/);
+    secret = created.secret;
+    webhookId = created.id;
+
+    const files = {
+      speech: speechVideo(media),
+      noAudio: videoWithoutAudio(media),
+      audioOnly: audioOnly(media),
+      silent: silentVideo(media),
+      corrupt: corruptVideo(media),
+    };
+    const started = Date.now();
+    for (const [name, file] of Object.entries(files)) {
+      const sub = await s.client.submitFile(file, { language: 'auto' });
+      ids[name] = sub.id;
+    }
+    for (const [name, id] of Object.entries(ids)) {
+      docs.set(name, await s.client.waitForTerminal(id, 180_000));
+      wallMs[name] = Date.now() - started;
+    }
+    // Reported by the test run so the closing note can quote it.
+    console.log(`e2e wall time (5 videos submitted together): ${JSON.stringify(wallMs)}`);
+  });
+
+  after(async () => {
+    await receiver?.close();
+    if (process.env.E2E_SHOW_LOGS) console.log(s?.logs());
+    await s?.teardown();
+  });
+
+  async function result(name: string): Promise<AnalysisResult> {
+    const doc = docs.get(name)!;
+    assert.equal(doc.status, 'succeeded', `${name}: ${JSON.stringify(doc.error)}\n${s.logs()}`);
+    const r = await s.client.result<AnalysisResult>(ids[name]);
+    const v = validateResult(r);
+    assert.ok(v.ok, `${name} result fails its schema: ${v.errors.join('; ')}`);
+    return r;
+  }
+
+  test('a video with speech-like audio and moving frames uses all three modalities', async () => {
+    const r = await result('speech');
+    assert.deepEqual([r.modalities.text.present, r.modalities.audio.present, r.modalities.vision.present], [true, true, true]);
+    // The tiny Whisper decodes its designed Chinese sentence for low-band voiced audio.
+    assert.equal(r.transcript.text, '你好，世界');
+    assert.equal(r.language, 'zh');
+    assert.ok(r.transcript.segments.length >= 1);
+    assert.ok(r.evidence.words.length > 0, 'word evidence');
+    for (const w of r.evidence.words) assert.equal(r.transcript.text.slice(w.charStart, w.charEnd), w.text);
+    // one frame every 2 s, the first at 0 s
+    assert.deepEqual(r.evidence.frames.map((f) => f.time), [0, 2, 4]);
+    assert.ok(r.evidence.audioSegments.length >= 4);
+    const voiced = r.evidence.audioSegments.filter((a) => a.prosody.f0MeanHz !== null);
+    assert.ok(voiced.length > 0, 'pitch found in the voiced audio');
+    for (const a of voiced) assert.ok(Math.abs(a.prosody.f0MeanHz! - 180) / 180 < 0.1, `f0 ${a.prosody.f0MeanHz} ≈ 180 Hz`);
+    const sum = r.modalities.text.contribution + r.modalities.audio.contribution + r.modalities.vision.contribution;
+    assert.ok(Math.abs(sum - 1) < 1e-3);
+    assert.ok(r.decisionPath.some((d) => /Deletion check/.test(d.description)));
+    assert.ok(r.timings.media && r.timings.asr && r.timings.fusion);
+    assert.ok(r.models.fusion && r.models.asr && r.models.text && r.models['audio-emotion'] && r.models.vision);
+    assert.match(r.disclaimer, /perceived/);
+  });
+
+  test('a video without an audio track succeeds on vision alone, saying why', async () => {
+    const r = await result('noAudio');
+    assert.equal(r.modalities.vision.present, true);
+    assert.equal(r.modalities.audio.present, false);
+    assert.equal(r.modalities.text.present, false);
+    assert.match(r.modalities.audio.reason ?? '', /no audio track/);
+    assert.equal(r.modalities.vision.contribution, 1);
+    const doc = docs.get('noAudio')!;
+    assert.equal(doc.stages.asr?.state, 'skipped');
+    assert.equal(doc.stages['audio-emotion']?.state, 'skipped');
+  });
+
+  test('an audio-only file succeeds on text and audio', async () => {
+    const r = await result('audioOnly');
+    assert.equal(r.modalities.vision.present, false);
+    assert.match(r.modalities.vision.reason ?? '', /no video stream/);
+    assert.equal(r.modalities.audio.present, true);
+    assert.equal(r.modalities.text.present, true);
+    assert.deepEqual(r.evidence.frames, []);
+  });
+
+  test('silence: no speech, so no text, but the video still succeeds', async () => {
+    const r = await result('silent');
+    assert.equal(r.modalities.text.present, false);
+    assert.match(r.modalities.text.reason ?? '', /no speech/);
+    assert.equal(r.transcript.text, '');
+    assert.equal(r.modalities.audio.present, true);
+  });
+
+  test('a corrupt file fails with the unsupported-media problem', async () => {
+    const doc = docs.get('corrupt')!;
+    assert.equal(doc.status, 'failed');
+    assert.equal(doc.error?.type, problemType('unsupported-media'));
+    assert.equal(doc.stages.media?.state, 'failed');
+    const res = await fetch(`${s.stack.gatewayUrl}/v1/videos/${ids.corrupt}/result`, { headers: { authorization: `Bearer ${s.apiKey}` } });
+    assert.equal(res.headers.get('content-type')?.split(';')[0], 'application/problem+json');
+    const problem = (await res.json()) as { type: string };
+    assert.equal(problem.type, problemType('unsupported-media'));
+  });
+
+  test('every finished video gets exactly one correctly signed webhook (verified by standardwebhooks)', async () => {
+    const deadline = Date.now() + 60_000;
+    const want = new Set(Object.values(ids));
+    const seen = () => new Set(receiver.received.map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id));
+    while ([...want].some((id) => !seen().has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const wh = new Webhook(secret);
+    const perVideo = new Map<string, Set<string>>();
+    for (const r of receiver.received) {
+      const payload = wh.verify(r.body, r.headers) as { type: string; data: { id: string; status: string } };
+      const set = perVideo.get(payload.data.id) ?? new Set();
+      set.add(r.headers['webhook-id']);
+      perVideo.set(payload.data.id, set);
+      assert.equal(payload.type, `video.${payload.data.status}`);
+    }
+    for (const [name, id] of Object.entries(ids)) {
+      assert.equal(perVideo.get(id)?.size, 1, `${name}: one delivery id`);
+      const expected = name === 'corrupt' ? 'failed' : 'succeeded';
+      assert.equal(docs.get(name)!.status, expected);
+    }
+    // A tampered body must not verify.
+    const sample = receiver.received[0];
+    assert.throws(() => wh.verify(sample.body.replace('video', 'vidéo'), sample.headers));
+    // The delivery log shows the retry after the first 503.
+    const log = (await (await fetch(`${s.stack.gatewayUrl}/v1/webhooks/${webhookId}/deliveries`, { headers: { authorization: `Bearer ${s.apiKey}` } })).json()) as { deliveries: { status: string; attempts: number }[] };
+    assert.equal(log.deliveries.length, Object.keys(ids).length);
+    assert.ok(log.deliveries.every((d) => d.status === 'succeeded'));
+    assert.ok(log.deliveries.some((d) => d.attempts === 2));
+  });
+
+  test('the report page renders the result', async () => {
+    const html = await s.client.report(ids.speech);
+    assert.match(html, /你好，世界|&#x4f60;/);
+    assert.match(html, /perceived/);
+  });
+
+  test('DELETE erases media, features and the result', async () => {
+    const id = ids.audioOnly;
+    const res = await fetch(`${s.stack.gatewayUrl}/v1/videos/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${s.apiKey}` } });
+    assert.equal(res.status, 202);
+    const emb = await s.db.query('SELECT count(*)::int AS n FROM embeddings WHERE video_id = $1', [id]);
+    assert.equal(emb.rows[0].n, 0);
+    const resu = await s.db.query('SELECT count(*)::int AS n FROM results WHERE video_id = $1', [id]);
+    assert.equal(resu.rows[0].n, 0);
+    const { existsSync } = await import('node:fs');
+    assert.equal(existsSync(path.join(s.dir, 'artifacts', 'videos', id)), false);
+  });
+});

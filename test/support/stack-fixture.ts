@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Pool } from 'pg';
+import { newWebhookSecret, repoRoot } from '@omniaffect/core';
+import { buildTinyPack } from '@omniaffect/models';
+import { GatewayClient, Stack, randomPorts } from '@omniaffect/cli';
+
+export interface TestStack {
+  stack: Stack;
+  client: GatewayClient;
+  apiKey: string;
+  databaseUrl: string;
+  db: Pool;
+  dir: string;
+  modelDir: string;
+  logs(): string;
+  teardown(): Promise<void>;
+}
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * A whole OmniAffect stack for one test file: the real services as child processes against the
+ * machine's real Redis and PostgreSQL, isolated by a fresh database, a fresh BullMQ prefix, a temp
+ * artifact dir and random ports, so test files can run side by side.
+ */
+export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<TestStack> {
+  const tag = randomBytes(4).toString('hex');
+  const dir = mkdtempSync(path.join(os.tmpdir(), `oa-e2e-${tag}-`));
+  const modelDir = path.join(dir, 'models');
+  buildTinyPack(modelDir);
+  const dbName = `oa_e2e_${tag}`;
+  const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  const apiKey = `test_${randomBytes(16).toString('hex')}`;
+  const ports = await randomPorts();
+  const stack = new Stack({
+    stateDir: dir,
+    logDir: path.join(dir, 'logs'),
+    ports,
+    apiKeys: [apiKey],
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: `e2e${tag}`,
+      ARTIFACT_DIR: path.join(dir, 'artifacts'),
+      MODEL_DIR: modelDir,
+      PROTO_DIR: path.join(repoRoot(), 'proto'),
+      OMNIAFFECT_WEBHOOK_ALLOW_PRIVATE: 'true',
+      OMNIAFFECT_INGEST_ALLOW_PRIVATE: 'true',
+      OMNIAFFECT_CALLBACK_SECRET: newWebhookSecret(),
+      WEBHOOK_RETRY_SCALE: '0.001',
+      RECONCILE_INTERVAL_MS: '2000',
+      JOB_LOCK_MS: '4000',
+      JOB_STALLED_INTERVAL_MS: '1000',
+      WORKER_CONCURRENCY: '2',
+      LOG_LEVEL: 'info',
+      ...extraEnv,
+    },
+  });
+  await stack.start(120_000);
+  const db = new Pool({ connectionString: databaseUrl, max: 2 });
+  const logs = () =>
+    readdirSync(path.join(dir, 'logs'))
+      .map((f) => `--- ${f}\n${readFileSync(path.join(dir, 'logs', f), 'utf8').split('\n').slice(-15).join('\n')}`)
+      .join('\n');
+  return {
+    stack,
+    client: new GatewayClient(stack.gatewayUrl, apiKey),
+    apiKey,
+    databaseUrl,
+    db,
+    dir,
+    modelDir,
+    logs,
+    async teardown() {
+      await stack.stop(10_000);
+      await db.end();
+      const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+      await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+      await admin.end();
+      if (!process.env.KEEP_E2E) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
