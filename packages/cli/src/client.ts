@@ -32,13 +32,14 @@ export class GatewayClient {
     return JSON.parse(text) as T;
   }
 
-  async submitFile(file: string, opts: { language?: string; callbackUrl?: string; idempotencyKey?: string; metadata?: Record<string, unknown> } = {}): Promise<{ id: string; status: string }> {
+  async submitFile(file: string, opts: { language?: string; callbackUrl?: string; idempotencyKey?: string; metadata?: Record<string, unknown>; transcript?: string } = {}): Promise<{ id: string; status: string }> {
     const boundary = `----omniaffect${Date.now().toString(16)}`;
     const size = statSync(file).size;
     const fields: [string, string][] = [];
     if (opts.language) fields.push(['language', opts.language]);
     if (opts.callbackUrl) fields.push(['callbackUrl', opts.callbackUrl]);
     if (opts.metadata) fields.push(['metadata', JSON.stringify(opts.metadata)]);
+    if (opts.transcript) fields.push(['transcript', opts.transcript]);
     const head = fields.map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('');
     const fileHead = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: ${guessType(file)}\r\n\r\n`;
     const tail = `\r\n--${boundary}--\r\n`;
@@ -72,6 +73,19 @@ export class GatewayClient {
 
   async status(id: string): Promise<VideoDocument> {
     return this.json(await fetch(`${this.baseUrl}/v1/videos/${id}`, { headers: this.headers() }));
+  }
+
+  /** The pushed encoder outputs, decoded to Float32Arrays. */
+  async features(id: string): Promise<{ modality: string; kind: string; shape: number[]; data: Float32Array; items: unknown[]; model: string | null }[]> {
+    const doc = await this.json<{ tensors: { modality: string; kind: string; shape: number[]; data: string; items: unknown[]; model: string | null }[] }>(
+      await fetch(`${this.baseUrl}/v1/videos/${id}/features`, { headers: this.headers() }),
+    );
+    return doc.tensors.map((t) => {
+      const buf = Buffer.from(t.data, 'base64');
+      const aligned = new Uint8Array(buf.length);
+      aligned.set(buf);
+      return { ...t, data: new Float32Array(aligned.buffer) };
+    });
   }
 
   async result<T = unknown>(id: string): Promise<T> {

@@ -47,6 +47,7 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
         callback_url    text,
         metadata        jsonb NOT NULL DEFAULT '{}'::jsonb,
         idempotency_key text,
+        transcript      text,
         error           jsonb,
         created_at      timestamptz NOT NULL DEFAULT now(),
         updated_at      timestamptz NOT NULL DEFAULT now(),

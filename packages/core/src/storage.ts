@@ -91,4 +91,5 @@ export const artifactPaths = {
   framesDir: (id: string) => `videos/${id}/frames`,
   frame: (id: string, n: number) => `videos/${id}/frames/${String(n).padStart(6, '0')}.jpg`,
   stageOutput: (id: string, stage: string) => `videos/${id}/${stage}.json`,
+  providedTranscript: (id: string) => `videos/${id}/provided-transcript.json`,
 };

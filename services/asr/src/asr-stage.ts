@@ -31,8 +31,13 @@ export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageH
   return async (job) => {
     const outRel = artifactPaths.stageOutput(job.videoId, 'asr');
     let artifact: AsrArtifact;
+    let provided = false;
     if (await ctx.store.exists(outRel)) {
       artifact = await ctx.store.readJson<AsrArtifact>(outRel);
+    } else if (job.inputs.transcript) {
+      artifact = await providedTranscript(ctx, job.inputs.transcript, job.inputs.media, job.language);
+      provided = true;
+      await ctx.store.writeJson(outRel, artifact);
     } else {
       const language = job.language === 'zh' || job.language === 'en' ? job.language : 'auto';
       const { result, ms } = await ctx.thread.call<{ result: Omit<TranscriptionResult, 'windows'>; ms: number }>('transcribe', [ctx.store.resolve(job.inputs.audio), language]);
@@ -59,8 +64,31 @@ export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageH
         ...(artifact.languageOutOfScope
           ? { skipText: `detected language "${artifact.topLanguage.code}" is not supported (zh and en only); text was not analysed` }
           : {}),
-        model: { name: String(ctx.loaded.name), provider: String(ctx.loaded.provider) },
+        model: provided || artifact.topLanguage.code === 'provided'
+          ? { name: 'provided-transcript', note: 'transcript supplied with the submission; Whisper was not run' }
+          : { name: String(ctx.loaded.name), provider: String(ctx.loaded.provider) },
       },
     };
+  };
+}
+
+const CJK = /[\u3400-\u9fff\uf900-\ufaff]/;
+
+/**
+ * A transcript supplied with the submission (research datasets ship one): it becomes the ASR output
+ * as one segment spanning the media, in the submitted language or, for `auto`, by script.
+ */
+async function providedTranscript(ctx: ModelWorkerContext<{ MODEL_DIR: string }>, rel: string, mediaRel: string | undefined, requested: string): Promise<AsrArtifact> {
+  const given = await ctx.store.readJson<{ text: string; language: string }>(rel);
+  const media = mediaRel && (await ctx.store.exists(mediaRel)) ? await ctx.store.readJson<{ durationSec: number }>(mediaRel) : { durationSec: 0 };
+  const lang = given.language === 'zh' || given.language === 'en' ? given.language : requested === 'zh' || requested === 'en' ? requested : CJK.test(given.text) ? 'zh' : 'en';
+  const duration = Number.isFinite(media.durationSec) ? media.durationSec : 0;
+  return {
+    language: lang,
+    languageProbability: 1,
+    topLanguage: { id: -1, code: 'provided' },
+    languageOutOfScope: false,
+    noSpeechProbability: 0,
+    ...assembleTranscript(given.text.trim() ? [{ start: 0, end: duration, text: given.text }] : [], lang),
   };
 }

@@ -9,6 +9,7 @@ const env = {
   MODEL_DIR: modelWorkerEnv.MODEL_DIR,
   EXECUTION_PROVIDER: modelWorkerEnv.EXECUTION_PROVIDER,
   INTRA_OP_THREADS: modelWorkerEnv.INTRA_OP_THREADS,
+  FUSION_MODEL_DIR: z.string().optional(),
   OPS_PORT: port(9102),
   GRPC_PORT: port(50052),
   GRPC_HOST: z.string().default('127.0.0.1'),
@@ -24,7 +25,7 @@ void runService({
     const db = createDb(cfg.DATABASE_URL);
     await migrate(db);
     const service = new FusionService(new EmbeddingStore(db), log, metrics, {
-      modelDir: path.join(cfg.MODEL_DIR, 'fusion'),
+      modelDir: cfg.FUSION_MODEL_DIR ?? path.join(cfg.MODEL_DIR, 'fusion'),
       provider: cfg.EXECUTION_PROVIDER,
       intraOpThreads: cfg.INTRA_OP_THREADS,
     });

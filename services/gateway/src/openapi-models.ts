@@ -21,6 +21,8 @@ export class SubmitUrlBody {
   @ApiPropertyOptional({ description: 'Webhook-style callback for this video only' }) callbackUrl?: string;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Up to 16 KB of JSON returned with the video' })
   metadata?: Record<string, unknown>;
+  @ApiPropertyOptional({ description: 'Known transcript (research datasets): ASR is skipped and this text is analysed; `language` then names its language (auto = detected from the script)' })
+  transcript?: string;
 }
 
 export class SubmitUploadBody {
@@ -28,6 +30,8 @@ export class SubmitUploadBody {
   @ApiPropertyOptional({ enum: LANGUAGES, default: 'auto' }) language?: string;
   @ApiPropertyOptional() callbackUrl?: string;
   @ApiPropertyOptional({ description: 'JSON object, as a string' }) metadata?: string;
+  @ApiPropertyOptional({ description: 'Known transcript (research datasets): ASR is skipped and this text is analysed; `language` then names its language (auto = detected from the script)' })
+  transcript?: string;
 }
 
 export class VideoAccepted {

@@ -23,6 +23,7 @@ export interface SubmitInput {
   language: string;
   callbackUrl: string;
   metadata: Record<string, unknown>;
+  transcript?: string;
 }
 
 interface VideoReply {
@@ -70,8 +71,14 @@ export class OrchestratorClient {
       callbackUrl: input.callbackUrl,
       metadataJson: JSON.stringify(input.metadata),
       videoId: input.videoId,
+      transcript: input.transcript ?? '',
     }, WRITE_DEADLINE_MS, true);
     return { video: parseJson<VideoDocument>(reply.videoJson, 'Submit'), created: reply.created };
+  }
+
+  async features(owner: string, id: string): Promise<unknown> {
+    const reply = await this.call<DocumentReply>('GetFeatures', { owner, id }, 30_000, true);
+    return parseJson<unknown>(reply.json, 'GetFeatures');
   }
 
   async get(owner: string, id: string): Promise<VideoDocument> {

@@ -10,6 +10,8 @@ export interface SubmitOptions {
   language: SubmitLanguage;
   callbackUrl: string;
   metadata: Record<string, unknown>;
+  /** a known transcript (research use): ASR is skipped and this text is analysed */
+  transcript: string;
 }
 
 const MAX_METADATA_BYTES = 16 * 1024;
@@ -52,7 +54,17 @@ export function parseOptions(fields: Record<string, unknown>): SubmitOptions {
     language: parseLanguage(fields.language),
     callbackUrl: parseCallbackUrl(fields.callbackUrl),
     metadata: parseMetadata(fields.metadata),
+    transcript: parseTranscript(fields.transcript),
   };
+}
+
+const MAX_TRANSCRIPT_CHARS = 200_000;
+
+function parseTranscript(raw: unknown): string {
+  if (raw === undefined || raw === null || raw === '') return '';
+  if (typeof raw !== 'string') throw new ProblemError('validation', 'transcript must be a string');
+  if (raw.length > MAX_TRANSCRIPT_CHARS) throw new ProblemError('validation', `transcript must be at most ${MAX_TRANSCRIPT_CHARS} characters`);
+  return raw;
 }
 
 /**

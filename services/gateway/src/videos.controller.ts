@@ -149,6 +149,18 @@ export class VideosController {
     await streamVideoEvents(this.ctx, owner, this.videoId(id, res), req, res);
   }
 
+  @Get(':id/features')
+  @ApiOperation({
+    summary: 'The encoder outputs the workers pushed (research use)',
+    description: 'Per modality and kind: shape, float32 data (base64, little-endian) and per-item metadata (times, text offsets, prosody).',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({ schema: { type: 'object' } })
+  @ApiProblems(401, 404, 503)
+  features(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<unknown> {
+    return this.ctx.orchestrator.features(owner, this.videoId(id, res));
+  }
+
   @Delete(':id')
   @ApiOperation({ summary: 'Cancel the video and erase its media, features and result' })
   @ApiParam({ name: 'id', format: 'uuid' })

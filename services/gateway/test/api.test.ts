@@ -105,6 +105,7 @@ describe('auth, errors and operations', () => {
       'GET /v1/schemas/result.json',
       'GET /v1/videos/{id}',
       'GET /v1/videos/{id}/events',
+      'GET /v1/videos/{id}/features',
       'GET /v1/videos/{id}/report',
       'GET /v1/videos/{id}/result',
       'GET /v1/webhooks',

@@ -26,6 +26,7 @@ interface SubmitRequest {
   callbackUrl: string;
   metadataJson: string;
   videoId: string;
+  transcript: string;
 }
 
 /** omniaffect.v1.Orchestrator: the gateway's only way into video state. */
@@ -45,12 +46,14 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService): grpc.U
         language: r.language || 'auto',
         callbackUrl: r.callbackUrl,
         metadata: r.metadataJson ? (JSON.parse(r.metadataJson) as Record<string, unknown>) : {},
+        transcript: r.transcript || undefined,
       });
       return { videoJson: JSON.stringify(doc), created };
     }),
     Get: handle<{ owner: string; id: string }>(async (r) => ({ videoJson: JSON.stringify(await o.get(r.owner, r.id)), created: false })),
     GetResult: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await o.getResult(r.owner, r.id)) })),
     Cancel: handle<{ owner: string; id: string }>(async (r) => ({ videoJson: JSON.stringify(await o.cancel(r.owner, r.id)), created: false })),
+    GetFeatures: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await o.features(r.owner, r.id)) })),
     CreateWebhook: handle<{ owner: string; url: string; events: string[] }>(async (r) => ({ json: JSON.stringify(await w.create(r.owner, r.url, r.events ?? [])) })),
     ListWebhooks: handle<{ owner: string }>(async (r) => ({ json: JSON.stringify(await w.list(r.owner)) })),
     DeleteWebhook: handle<{ owner: string; id: string }>(async (r) => {

@@ -42,6 +42,8 @@ export interface SubmitInput {
   language: string;
   callbackUrl: string;
   metadata: Record<string, unknown>;
+  /** a known transcript (research datasets): ASR is skipped and this text is analysed */
+  transcript?: string;
 }
 
 /**
@@ -66,10 +68,10 @@ export class Orchestrator {
         if (existing.rows[0]) return existing.rows[0].id === input.videoId ? true : existing.rows[0].id;
       }
       const ins = await c.query(
-        `INSERT INTO videos (id, owner, status, language, source_kind, source_path, source_url, filename, content_type, size_bytes, callback_url, metadata, idempotency_key)
-         VALUES ($1,$2,'queued',$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
+        `INSERT INTO videos (id, owner, status, language, source_kind, source_path, source_url, filename, content_type, size_bytes, callback_url, metadata, idempotency_key, transcript)
+         VALUES ($1,$2,'queued',$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
          ON CONFLICT DO NOTHING`,
-        [input.videoId, input.owner, input.language, input.sourceKind, input.sourcePath || null, input.sourceUrl || null, input.filename || null, input.contentType || null, input.sizeBytes || null, input.callbackUrl || null, JSON.stringify(input.metadata ?? {}), input.idempotencyKey || null],
+        [input.videoId, input.owner, input.language, input.sourceKind, input.sourcePath || null, input.sourceUrl || null, input.filename || null, input.contentType || null, input.sizeBytes || null, input.callbackUrl || null, JSON.stringify(input.metadata ?? {}), input.idempotencyKey || null, input.transcript || null],
       );
       if (ins.rowCount === 0) {
         // Lost a race on the idempotency key: answer with the winner.
@@ -83,6 +85,9 @@ export class Orchestrator {
       return true;
     });
     const id = created === true ? input.videoId : created;
+    if (created === true && input.transcript) {
+      await this.store.writeJson(artifactPaths.providedTranscript(id), { text: input.transcript, language: input.language });
+    }
     if (created === true) {
       this.metrics.videos.inc({ status: 'queued' });
       await this.advance(id);
@@ -109,6 +114,20 @@ export class Orchestrator {
     }
     if (doc.status === 'canceled') throw new ProblemError('not-found', `video ${id} was canceled and erased`);
     throw new ProblemError('not-ready', `video ${id} is ${doc.status} (progress ${doc.progress})`);
+  }
+
+  /** What the workers pushed for this video (the evaluator's feature cache reads it). */
+  async features(owner: string, id: string): Promise<unknown> {
+    const doc = await this.get(owner, id);
+    const r = await this.db.query<{ modality: string; kind: string; shape: number[]; data: Buffer; items: unknown[]; model: string | null }>(
+      'SELECT modality, kind, shape, data, items, model FROM embeddings WHERE video_id = $1 ORDER BY modality, kind',
+      [id],
+    );
+    return {
+      id,
+      status: doc.status,
+      tensors: r.rows.map((t) => ({ modality: t.modality, kind: t.kind, shape: t.shape, dtype: 'float32', encoding: 'base64-le', data: t.data.toString('base64'), items: t.items, model: t.model })),
+    };
   }
 
   /** Cancels (if not finished) and erases media, features and result, keeping the status row. */
@@ -204,6 +223,7 @@ export class Orchestrator {
       inputs.media = artifactPaths.stageOutput(video.id, 'media');
       inputs.audio = artifactPaths.audio(video.id);
       if (stage === 'text') inputs.asr = artifactPaths.stageOutput(video.id, 'asr');
+      if (stage === 'asr' && video.transcript) inputs.transcript = artifactPaths.providedTranscript(video.id);
     }
     const asrLang = (snap.stages.asr.output as { language?: string } | null)?.language;
     const job: StageJob = {

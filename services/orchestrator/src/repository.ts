@@ -26,6 +26,7 @@ export interface VideoRow {
   callback_url: string | null;
   metadata: Record<string, unknown>;
   idempotency_key: string | null;
+  transcript: string | null;
   error: { type: string; detail: string; stage?: string } | null;
   created_at: Date;
   updated_at: Date;
