@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -165,10 +165,66 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
     assert.ok(log.deliveries.some((d) => d.attempts === 2));
   });
 
+  test('every service exports its Prometheus metrics (inference time, batch size, queue wait)', async () => {
+    const ops = s.stack.opts.ports.ops;
+    const scrape = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    /** value of the series `name` whose labels include `labels` (label order does not matter) */
+    const value = (text: string, name: string, labels: Record<string, string>): number | null => {
+      for (const line of text.split('\n')) {
+        const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const got = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+        if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+      }
+      return null;
+    };
+    const asr = await scrape(ops.asr);
+    assert.ok((value(asr, 'omniaffect_inference_seconds_count', { service: 'asr', model: 'whisper' }) ?? 0) >= 1);
+    assert.ok((value(asr, 'omniaffect_queue_wait_seconds_count', { service: 'asr', queue: 'asr' }) ?? 0) >= 1);
+    const vision = await scrape(ops.vision);
+    assert.ok((value(vision, 'omniaffect_batch_size_count', { service: 'vision', model: 'siglip' }) ?? 0) >= 1);
+    const orch = await scrape(ops.orchestrator);
+    assert.equal(value(orch, 'omniaffect_queue_jobs', { service: 'orchestrator', queue: 'media', state: 'waiting' }), 0);
+    assert.ok((value(orch, 'omniaffect_videos_total', { service: 'orchestrator', status: 'succeeded' }) ?? 0) >= 4);
+    assert.ok((value(orch, 'omniaffect_videos_total', { service: 'orchestrator', status: 'failed' }) ?? 0) >= 1);
+    const gw = await (await fetch(`${s.stack.gatewayUrl}/metrics`)).text();
+    assert.ok((value(gw, 'omniaffect_http_request_duration_seconds_count', { service: 'gateway', route: '/v1/videos/:id', method: 'GET' }) ?? 0) >= 1);
+  });
+
   test('the report page renders the result', async () => {
     const html = await s.client.report(ids.speech);
     assert.match(html, /你好，世界|&#x4f60;/);
     assert.match(html, /perceived/);
+  });
+
+  test('the report page works in a real browser (headless Chromium)', async (t) => {
+    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find((p) => p && existsSync(p));
+    if (!chromium) return t.skip('SKIPPED: no Chromium (apt-get install chromium); scripts/test.sh installs it');
+    const { chromium: pw } = await import('playwright-core');
+    const browser = await pw.launch({
+      executablePath: chromium,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${s.apiKey}` } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      const res = await page.goto(`${s.stack.gatewayUrl}/v1/videos/${ids.speech}/report`);
+      assert.equal(res?.status(), 200);
+      const body = await page.locator('body').innerText();
+      assert.match(body, /你好，世界/);
+      assert.match(body, /perceived/i);
+      const marks = await page.locator('mark').count();
+      assert.ok(marks > 0, 'evidence words are highlighted');
+      const shot = path.join(s.dir, 'report.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(statSync(shot).size > 10_000, 'a non-trivial page was rendered');
+      if (process.env.REPORT_SCREENSHOT) copyFileSync(shot, process.env.REPORT_SCREENSHOT);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('DELETE erases media, features and the result', async () => {
@@ -179,7 +235,6 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
     assert.equal(emb.rows[0].n, 0);
     const resu = await s.db.query('SELECT count(*)::int AS n FROM results WHERE video_id = $1', [id]);
     assert.equal(resu.rows[0].n, 0);
-    const { existsSync } = await import('node:fs');
     assert.equal(existsSync(path.join(s.dir, 'artifacts', 'videos', id)), false);
   });
 });

@@ -59,8 +59,17 @@ export function localStackOptions(env: NodeJS.ProcessEnv = process.env, ports: S
   return { stateDir: dir, env: merged, ports, apiKeys: keys, logDir: path.join(dir, 'logs'), apiKeyFile };
 }
 
+/** PORT moves the gateway; ORCHESTRATOR_GRPC_PORT, FUSION_GRPC_PORT and OPS_PORT_BASE move the rest. */
 function portsFromEnv(env: NodeJS.ProcessEnv): StackPorts {
-  return { ...DEFAULT_PORTS, gateway: env.PORT ? Number(env.PORT) : DEFAULT_PORTS.gateway };
+  const num = (v: string | undefined, d: number) => (v ? Number(v) : d);
+  const base = num(env.OPS_PORT_BASE, DEFAULT_PORTS.ops.orchestrator);
+  const ops = Object.fromEntries(Object.keys(DEFAULT_PORTS.ops).map((k, i) => [k, base + i])) as StackPorts['ops'];
+  return {
+    gateway: num(env.PORT, DEFAULT_PORTS.gateway),
+    orchestratorGrpc: num(env.ORCHESTRATOR_GRPC_PORT, DEFAULT_PORTS.orchestratorGrpc),
+    fusionGrpc: num(env.FUSION_GRPC_PORT, DEFAULT_PORTS.fusionGrpc),
+    ops,
+  };
 }
 
 /** Gateway URL and API key for client commands: env first, then the running local stack. */

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** Re-exported so every service declares its variables with the same zod as loadConfig. */
+export { z };
+
 /**
  * Configuration comes from environment variables only, validated once at start. A bad value stops the
  * service with one message naming every offending variable, instead of failing later mid-request.

@@ -165,8 +165,8 @@ export async function ensureDatabase(url: string): Promise<void> {
     const r = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (r.rowCount === 0) await admin.query(`CREATE DATABASE "${name}"`);
   } catch (err) {
-    // 42P04 = created concurrently by another service: fine.
-    if ((err as { code?: string }).code !== '42P04') throw err;
+    // 42P04 = already exists; 23505 on pg_database_datname_index = created concurrently by another service: fine.
+    if (!['42P04', '23505'].includes((err as { code?: string }).code ?? '')) throw err;
   } finally {
     await admin.end();
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -33,7 +34,7 @@ export class ArtifactStore {
   async writeStream(rel: string, source: Readable, limitBytes?: number): Promise<number> {
     const abs = this.resolve(rel);
     await fs.mkdir(path.dirname(abs), { recursive: true });
-    const tmp = `${abs}.part-${process.pid}-${Date.now()}`;
+    const tmp = `${abs}.part-${randomUUID()}`;
     let bytes = 0;
     source.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
@@ -56,7 +57,7 @@ export class ArtifactStore {
   async writeFile(rel: string, data: string | Buffer): Promise<void> {
     const abs = this.resolve(rel);
     await fs.mkdir(path.dirname(abs), { recursive: true });
-    const tmp = `${abs}.tmp-${process.pid}-${Date.now()}`;
+    const tmp = `${abs}.tmp-${randomUUID()}`;
     await fs.writeFile(tmp, data);
     await fs.rename(tmp, abs);
   }

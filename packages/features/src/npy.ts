@@ -159,8 +159,14 @@ export function readZip(buf: Buffer): Map<string, Buffer> {
       const len = buf.readUInt16LE(x + 2);
       if (id === 0x0001) {
         let q = x + 4;
-        if (size === 0xffffffff) (size = Number(buf.readBigUInt64LE(q))), (q += 8);
-        if (compSize === 0xffffffff) (compSize = Number(buf.readBigUInt64LE(q))), (q += 8);
+        if (size === 0xffffffff) {
+          size = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
+        if (compSize === 0xffffffff) {
+          compSize = Number(buf.readBigUInt64LE(q));
+          q += 8;
+        }
         if (localOff === 0xffffffff) localOff = Number(buf.readBigUInt64LE(q));
       }
       x += 4 + len;

@@ -174,7 +174,10 @@ export function envelopePeaks(rms: Float32Array): number {
   for (let i = 0; i < n; i++) {
     let s = 0;
     let c = 0;
-    for (let j = Math.max(0, i - k); j <= Math.min(n - 1, i + k); j++) (s += rms[j]), c++;
+    for (let j = Math.max(0, i - k); j <= Math.min(n - 1, i + k); j++) {
+      s += rms[j];
+      c++;
+    }
     sm[i] = s / c;
   }
   let max = 0;

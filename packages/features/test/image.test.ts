@@ -94,7 +94,10 @@ test('JPEG input from ../shared decodes to CHW [3,224,224] within [-1, 1]', asyn
   assert.equal(x.length, 3 * 224 * 224);
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of x) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  for (const v of x) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   assert.ok(lo >= -1 && hi <= 1 && hi - lo > 0.5, `${lo}..${hi}`);
 });
 

@@ -18,6 +18,7 @@ const SR = 16000;
 let root: string;
 let audioDir: string;
 let runner: Emotion2vecRunner;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tiny-pack.json is read as loose JSON
 let pack: any;
 
 before(async () => {

@@ -8,6 +8,7 @@ import { buildTinyPack, seededMatrix, TEXT_EN, tinyEmbeddings } from '../src/tin
 import { BertRunner, SiglipRunner, TextEncoders, SIGLIP_PIXELS } from '../src/runners';
 
 let root: string;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tiny-pack.json is read as loose JSON
 let pack: any;
 let en: BertRunner;
 let zh: BertRunner;

@@ -1,10 +1,6 @@
-import { baseEnv, bool, loadConfig, port } from '@omniaffect/core';
+import { baseEnv, bool, loadConfig, port, z } from '@omniaffect/core';
 
-/**
- * zod is a dependency of @omniaffect/core only, so the gateway derives its plain string schema from a
- * core one instead of importing zod itself (OPS_HOST is `z.string().default(...)`).
- */
-const str = () => baseEnv.OPS_HOST.removeDefault();
+const str = () => z.string();
 
 const TWO_GIB = 2 * 1024 * 1024 * 1024;
 

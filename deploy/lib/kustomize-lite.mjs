@@ -14,7 +14,7 @@ export function buildKustomization(dir) {
   if (!existsSync(file)) throw new Error(`${file} is missing`);
   const k = parseYaml(readFileSync(file, 'utf8'), file);
   for (const key of Object.keys(k)) {
-    if (!SUPPORTED.has(key)) throw new Error(`${file}: "${key}" is not understood by deploy/test/kustomize-lite.mjs; extend it`);
+    if (!SUPPORTED.has(key)) throw new Error(`${file}: "${key}" is not understood by deploy/lib/kustomize-lite.mjs; extend it`);
   }
   let out = [];
   for (const r of k.resources ?? []) {
@@ -84,13 +84,14 @@ export function strategicMerge(base, patch) {
   if (Array.isArray(patch)) {
     if (!Array.isArray(base) || !patch.every((p) => p && typeof p === 'object' && 'name' in p)) return structuredClone(patch);
     const out = base.map((b) => structuredClone(b));
+    const added = [];
     for (const p of patch) {
       const i = out.findIndex((b) => b.name === p.name);
-      // New named items go first, as kubectl's strategic merge does for env and containers.
       if (i >= 0) out[i] = strategicMerge(out[i], p);
-      else out.unshift(structuredClone(p));
+      else added.push(structuredClone(p));
     }
-    return out;
+    // New named items go first, in patch order, as kubectl's strategic merge puts them.
+    return [...added, ...out];
   }
   if (patch && typeof patch === 'object') {
     const out = base && typeof base === 'object' && !Array.isArray(base) ? structuredClone(base) : {};

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Validates the operations files (deploy/, k8s/, docker-compose.yml):
+#   1. promtool: Prometheus config, alert rules and the rules' unit tests (alerts.test.yml);
+#   2. kubectl kustomize: both kustomizations build;
+#   3. node --test deploy/test/: every dashboard/alert/autoscaler metric exists in the code, probes, ports,
+#      grace periods, volumes, queues and GPU settings agree with the services (needs only Node).
+# Tools that are absent are reported as SKIPPED; `--install-tools` installs promtool from Debian first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ "${1:-}" == "--install-tools" ]] && ! command -v promtool >/dev/null 2>&1; then
+  echo "== installing promtool (Debian package prometheus)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
+skipped=()
+
+if command -v promtool >/dev/null 2>&1; then
+  echo "== promtool ($(promtool --version 2>&1 | head -n1))"
+  promtool check config deploy/prometheus/prometheus.yml
+  promtool check rules deploy/prometheus/alerts.yml
+  promtool test rules deploy/prometheus/alerts.test.yml
+else
+  skipped+=("promtool checks: promtool not installed (apt-get install prometheus, or run with --install-tools)")
+fi
+
+if command -v kubectl >/dev/null 2>&1; then
+  echo "== kubectl kustomize"
+  for k in k8s/base k8s/overlays/gpu; do
+    kubectl kustomize "$k" >/dev/null
+    echo "  $k builds"
+  done
+else
+  skipped+=("kubectl kustomize: kubectl not installed (deploy/lib/kustomize-lite.mjs builds the manifests for the Node checks)")
+fi
+
+if docker compose version >/dev/null 2>&1; then
+  echo "== docker compose config"
+  docker compose -f docker-compose.yml config -q
+  docker compose -f docker-compose.yml --profile gpu --profile monitoring config -q
+else
+  skipped+=("docker compose config: the compose plugin is not installed (the Node checks parse docker-compose.yml)")
+fi
+
+echo "== node --test deploy/test/"
+node --test deploy/test/
+
+for s in "${skipped[@]}"; do echo "SKIPPED: $s"; done

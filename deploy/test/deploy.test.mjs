@@ -1,0 +1,233 @@
+// Checks deploy/, k8s/ and docker-compose.yml against the code: `node --test deploy/test/`.
+// Needs only Node; kubectl (kustomize build) and prom-client (default metric names) are used when present.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PROM_CLIENT_DEFAULTS, parseMetricFamilies, readCodeFacts } from '../lib/code-facts.mjs';
+import { buildKustomization } from '../lib/kustomize-lite.mjs';
+import { parseYaml, parseYamlDocuments } from '../lib/mini-yaml.mjs';
+import { checkAlerts, checkCompose, checkDashboard, checkDockerfiles, checkManifests, checkPrometheusConfig } from '../lib/ops-checks.mjs';
+import { parsePromql } from '../lib/promql.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const read = (p) => readFileSync(path.join(root, p), 'utf8');
+const yaml = (p) => parseYaml(read(p), p);
+const facts = readCodeFacts(root);
+const dashboard = () => JSON.parse(read('deploy/grafana/dashboards/omniaffect.json'));
+const overlays = { base: 'k8s/base', gpu: 'k8s/overlays/gpu' };
+const build = (name) => buildKustomization(path.join(root, overlays[name]));
+const deployment = (res, name) => res.find((r) => r.kind === 'Deployment' && r.metadata.name === name);
+
+function kubectl() {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('code facts are read from the sources', () => {
+  assert.deepEqual(facts.services, ['asr', 'audio-emotion', 'fusion', 'gateway', 'media', 'orchestrator', 'text', 'vision']);
+  assert.ok(facts.queues.includes('stage-completions') && facts.queues.includes('asr'));
+  assert.ok(['waiting', 'active', 'prioritized'].every((s) => facts.queueStates.includes(s)));
+  assert.equal(facts.svc.asr.port, 9104);
+  assert.equal(facts.svc.gateway.port, 8080);
+  assert.equal(facts.svc.orchestrator.grpcPort, 50051);
+  assert.equal(facts.svc['audio-emotion'].queue, 'audio-emotion');
+  assert.ok(facts.catalog.has('omniaffect_stage_duration_seconds_bucket'));
+  assert.ok(facts.catalog.has('omniaffect_queue_jobs'));
+  assert.ok(!facts.catalog.has('omniaffect_queue_jobs_total'));
+});
+
+test('the metric families parsed from metrics.ts match the built ServiceMetrics registry', async (t) => {
+  const dist = path.join(root, 'packages/core/dist/src/metrics.js');
+  if (!existsSync(dist)) return t.skip('SKIPPED: packages/core is not built (pnpm build)');
+  const { ServiceMetrics } = createRequire(import.meta.url)(dist);
+  const m = new ServiceMetrics('deploy-test');
+  const live = Object.fromEntries((await m.registry.getMetricsAsJSON()).filter((x) => x.name.startsWith('omniaffect_')).map((x) => [x.name, x.type]));
+  assert.deepEqual(Object.keys(live).sort(), Object.keys(facts.families).sort());
+  for (const [name, f] of Object.entries(facts.families)) assert.equal(live[name], f.type, name);
+});
+
+test('the prom-client default metric names the dashboard may use are the ones prom-client exports', async (t) => {
+  let promClient;
+  try {
+    promClient = createRequire(path.join(root, 'packages/core/package.json'))('prom-client');
+  } catch {
+    return t.skip('SKIPPED: prom-client is not installed (pnpm install)');
+  }
+  const registry = new promClient.Registry();
+  promClient.collectDefaultMetrics({ register: registry });
+  const live = Object.fromEntries((await registry.getMetricsAsJSON()).map((x) => [x.name, x.type]));
+  for (const [name, d] of Object.entries(PROM_CLIENT_DEFAULTS)) assert.equal(live[name], d.type, `${name} is not a prom-client ${d.type}`);
+});
+
+test('PromQL reader finds metrics, matchers and grouping labels', () => {
+  const p = parsePromql('sum by (queue) (max by (queue, state) (rate(omniaffect_queue_jobs{state=~"waiting|active", queue!="x"}[$__rate_interval]))) / on() group_left up');
+  assert.deepEqual(p.selectors.map((s) => s.metric), ['omniaffect_queue_jobs', 'up']);
+  assert.deepEqual(p.selectors[0].matchers, [
+    { label: 'state', op: '=~', value: 'waiting|active' },
+    { label: 'queue', op: '!=', value: 'x' },
+  ]);
+  assert.deepEqual(p.grouping, ['queue', 'queue', 'state']);
+  assert.deepEqual(parsePromql('histogram_quantile(0.95, sum by (le) (rate(a_bucket[5m])))').selectors.map((s) => s.metric), ['a_bucket']);
+});
+
+test('mini YAML reader handles the constructs the ops files use and refuses the rest', () => {
+  const doc = parseYaml(
+    ['base: &b', '  x: 1', '  y: "two # not a comment"', 'list:', '- a', '- k: v', '  n: [1, "b", {c: d}]', 'merged:', '  <<: *b', '  y: 3', 'text: |-', '  line 1', '  line 2', "q: 'it''s'", 'e: # empty'].join('\n'),
+  );
+  assert.deepEqual(doc, {
+    base: { x: 1, y: 'two # not a comment' },
+    list: ['a', { k: 'v', n: [1, 'b', { c: 'd' }] }],
+    merged: { x: 1, y: 3 },
+    text: 'line 1\nline 2',
+    q: "it's",
+    e: null,
+  });
+  assert.throws(() => parseYaml('a: b\n  c'), /multi-line plain scalars/);
+  assert.throws(() => parseYaml('a: 1\na: 2'), /duplicate key a/);
+  assert.throws(() => parseYaml('a: *nope'), /unknown alias/);
+  assert.equal(parseYamlDocuments('a: 1\n---\nb: 2\n---\n# only a comment\n').length, 2);
+});
+
+test('Grafana dashboard only queries metrics the services export, and shows every family', () => {
+  assert.deepEqual(checkDashboard(dashboard(), facts), []);
+});
+
+test('a dashboard panel on a metric no service exports is caught', () => {
+  const d = dashboard();
+  d.panels.find((p) => p.title === 'Mean batch size by model').targets[0].expr = 'sum(rate(omniaffect_frames_decoded_total[5m]))';
+  d.panels.find((p) => p.title?.startsWith('Queue depth')).targets[0].expr = 'omniaffect_queue_jobs{queue="thumbnails", state="stalled"}';
+  const problems = checkDashboard(d, facts).join('\n');
+  assert.match(problems, /metric omniaffect_frames_decoded_total is not exported/);
+  assert.match(problems, /no such queue/);
+  assert.match(problems, /no such state/);
+});
+
+test('Grafana provisioning points at the dashboards folder and a Prometheus datasource', () => {
+  const ds = yaml('deploy/grafana/provisioning/datasources/prometheus.yml');
+  assert.equal(ds.datasources[0].type, 'prometheus');
+  const prov = yaml('deploy/grafana/provisioning/dashboards/omniaffect.yml');
+  assert.equal(prov.providers[0].options.path, '/var/lib/grafana/dashboards');
+  const compose = yaml('docker-compose.yml');
+  assert.ok(compose.services.grafana.volumes.includes('./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro'));
+});
+
+test('alert rules cover the required conditions with exported metrics', () => {
+  assert.deepEqual(checkAlerts(yaml('deploy/prometheus/alerts.yml'), facts), []);
+});
+
+test('an alert on a missing metric or a missing required alert is caught', () => {
+  const doc = yaml('deploy/prometheus/alerts.yml');
+  const rules = doc.groups.flatMap((g) => g.rules);
+  rules.find((r) => r.alert === 'OmniAffectVideosFailing').expr = 'rate(omniaffect_video_failures_total[5m]) > 0';
+  const problems = checkAlerts(doc, facts).join('\n');
+  assert.match(problems, /omniaffect_video_failures_total is not exported/);
+  assert.match(problems, /no alert for videos failing/);
+});
+
+test('Prometheus scrapes every service on its metrics port', () => {
+  assert.deepEqual(checkPrometheusConfig(yaml('deploy/prometheus/prometheus.yml'), facts), []);
+  const broken = yaml('deploy/prometheus/prometheus.yml');
+  broken.scrape_configs[0].dns_sd_configs = broken.scrape_configs[0].dns_sd_configs.filter((c) => !c.names.includes('vision'));
+  assert.match(checkPrometheusConfig(broken, facts).join('\n'), /does not scrape vision:9106/);
+});
+
+test('docker-compose runs the whole stack with healthchecks, noeviction Redis and a GPU profile', () => {
+  assert.deepEqual(checkCompose(yaml('docker-compose.yml'), facts), []);
+});
+
+test('compose problems are caught: eviction, short grace, wrong bind address', () => {
+  const c = yaml('docker-compose.yml');
+  c.services.redis.command = ['redis-server'];
+  c.services.asr.stop_grace_period = '20s';
+  c.services.media.environment.OPS_HOST = '127.0.0.1';
+  delete c.services['text-gpu'];
+  const problems = checkCompose(c, facts).join('\n');
+  assert.match(problems, /noeviction/);
+  assert.match(problems, /compose service asr: stop_grace_period 20s/);
+  assert.match(problems, /compose service media: OPS_HOST must be 0.0.0.0/);
+  assert.match(problems, /no GPU variant of text/);
+});
+
+for (const name of Object.keys(overlays)) {
+  test(`k8s ${name}: Deployments, probes, grace periods, volumes, Services, PDBs and ScaledObjects are consistent`, () => {
+    assert.deepEqual(checkManifests(build(name), facts, { gpu: name === 'gpu' }), []);
+  });
+}
+
+test('k8s gpu overlay pins the model workers to GPUs and leaves the rest on CPU', () => {
+  const res = build('gpu');
+  for (const n of ['asr', 'audio-emotion', 'vision', 'text']) {
+    const c = deployment(res, n).spec.template.spec.containers[0];
+    assert.equal(c.resources.limits['nvidia.com/gpu'], 1, n);
+    assert.equal(c.env.find((e) => e.name === 'EXECUTION_PROVIDER').value, 'cuda:0');
+    assert.ok(deployment(res, n).spec.template.spec.terminationGracePeriodSeconds * 1000 > Number(c.env.find((e) => e.name === 'SHUTDOWN_TIMEOUT_MS').value));
+  }
+  for (const n of ['gateway', 'orchestrator', 'media', 'fusion']) {
+    assert.equal(deployment(res, n).spec.template.spec.containers[0].resources.limits['nvidia.com/gpu'], undefined, n);
+  }
+});
+
+test('k8s problems are caught: missing probe, short grace period, ScaledObject on an unknown queue', () => {
+  const res = build('base');
+  delete deployment(res, 'vision').spec.template.spec.containers[0].readinessProbe;
+  deployment(res, 'asr').spec.template.spec.terminationGracePeriodSeconds = 20;
+  deployment(res, 'gateway').spec.template.spec.containers[0].livenessProbe.httpGet.port = 9999;
+  const so = res.find((r) => r.kind === 'ScaledObject' && r.metadata.name === 'text');
+  so.spec.triggers[0].metadata.query = 'sum(omniaffect_queue_jobs{queue="transcripts", state=~"waiting|prioritized|active"})';
+  const media = res.find((r) => r.kind === 'ScaledObject' && r.metadata.name === 'media');
+  media.spec.triggers[0].metadata.query = 'sum(omniaffect_queue_jobs{queue="media", state="waiting"})';
+  const problems = checkManifests(res, facts).join('\n');
+  assert.match(problems, /Deployment vision: no readinessProbe/);
+  assert.match(problems, /Deployment asr: terminationGracePeriodSeconds 20 must exceed the 25000 ms/);
+  assert.match(problems, /Deployment gateway: livenessProbe port 9999/);
+  assert.match(problems, /ScaledObject text: .*no such queue/);
+  assert.match(problems, /ScaledObject text: query reads queue "transcripts" but text consumes "text"/);
+  assert.match(problems, /ScaledObject media: query must count exactly waiting \+ prioritized \+ active/);
+});
+
+test('k8s gpu overlay problems are caught: grace shorter than the GPU shutdown timeout, missing toleration', () => {
+  const res = build('gpu');
+  deployment(res, 'vision').spec.template.spec.terminationGracePeriodSeconds = 60;
+  deployment(res, 'text').spec.template.spec.tolerations = [];
+  const problems = checkManifests(res, facts, { gpu: true }).join('\n');
+  assert.match(problems, /Deployment vision: terminationGracePeriodSeconds 60 must exceed the 90000 ms/);
+  assert.match(problems, /Deployment text: needs a nvidia.com\/gpu NoSchedule toleration/);
+});
+
+test('kustomize-lite builds what `kubectl kustomize` builds', (t) => {
+  if (!kubectl()) return t.skip('SKIPPED: kubectl is not installed; the checks above used deploy/lib/kustomize-lite.mjs');
+  for (const [name, dir] of Object.entries(overlays)) {
+    const real = parseYamlDocuments(execFileSync('kubectl', ['kustomize', path.join(root, dir)], { encoding: 'utf8' }), `kubectl kustomize ${dir}`);
+    const key = (r) => `${r.kind}/${r.metadata.name}`;
+    const lite = new Map(build(name).map((r) => [key(r), r]));
+    assert.deepEqual([...lite.keys()].sort(), real.map(key).sort(), name);
+    for (const r of real) assert.deepEqual(lite.get(key(r)), r, `${name}: ${key(r)}`);
+  }
+});
+
+test('Dockerfiles build every service on the right bases as a non-root user', () => {
+  const files = {
+    cpu: read('deploy/Dockerfile'),
+    cuda: read('deploy/Dockerfile.cuda'),
+    dockerignore: read('.dockerignore'),
+    entrypoint: read('deploy/docker/entrypoint.sh'),
+  };
+  assert.deepEqual(checkDockerfiles(files, facts), []);
+  const broken = { ...files, cpu: files.cpu.replace('USER 10001:10001', 'USER root'), dockerignore: `${files.dockerignore}\nproto\n` };
+  const problems = checkDockerfiles(broken, facts).join('\n');
+  assert.match(problems, /non-root/);
+  assert.match(problems, /excludes proto/);
+});
+
+test('metrics.ts parser reads names, types and labels', () => {
+  const f = parseMetricFamilies("new Gauge({\n name: 'x_jobs',\n help: 'h',\n labelNames: ['queue', 'state'],\n registers: r,\n});");
+  assert.deepEqual(f, { x_jobs: { type: 'gauge', labels: ['queue', 'state'] } });
+});

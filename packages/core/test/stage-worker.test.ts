@@ -1,0 +1,151 @@
+import { test, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { Job, Queue } from 'bullmq';
+import { createLogger } from '../src/logger';
+import { ServiceMetrics } from '../src/metrics';
+import { ProblemError } from '../src/problems';
+import { QUEUES, Queues, completionJobId, redisConnection, stageJobId, type StageCompletion, type StageJob } from '../src/queues';
+import { runStageWorker, type StageHandler } from '../src/stage-worker';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `oat${randomBytes(4).toString('hex')}`;
+const connection = redisConnection(REDIS_URL);
+const queues = new Queues(connection, prefix, { lockDurationMs: 5000, stalledIntervalMs: 1000 });
+const log = createLogger('stage-worker-test', 'silent');
+const metrics = new ServiceMetrics('stage-worker-test');
+
+after(async () => {
+  for (const name of Object.values(QUEUES)) await queues.get(name).obliterate({ force: true });
+  await queues.close();
+  await connection.quit();
+});
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null>, limitMs = 20_000): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const completions = (): Queue => queues.get(QUEUES.completions);
+const completionOf = (videoId: string) => completions().getJob(completionJobId(videoId, 'vision')) as Promise<Job<StageCompletion> | undefined>;
+
+function job(videoId: string): StageJob {
+  return { videoId, stage: 'vision', language: 'auto', inputs: { media: `videos/${videoId}/media.json` }, enqueuedAt: Date.now() };
+}
+
+async function withWorker(handler: StageHandler, fn: () => Promise<void>): Promise<void> {
+  const worker = runStageWorker({ queues, queue: QUEUES.vision, stage: 'vision', concurrency: 1, log, metrics, handler });
+  try {
+    await fn();
+  } finally {
+    await worker.close();
+  }
+}
+
+test('success reports one done completion with the handler output', async () => {
+  const videoId = `ok${randomBytes(3).toString('hex')}`;
+  const seen: StageJob[] = [];
+  await withWorker(
+    async (data, ctx) => {
+      seen.push(data);
+      assert.equal(ctx.attempt, 1);
+      return { outcome: 'done', output: { frames: 3 } };
+    },
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision') });
+      const c = await waitFor('done completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'done');
+      assert.equal(c.data.videoId, videoId);
+      assert.equal(c.data.stage, 'vision');
+      assert.deepEqual(c.data.output, { frames: 3 });
+      assert.equal(c.data.attempts, 1);
+      assert.ok(c.data.finishedAt >= c.data.startedAt);
+      const started = await completions().getJob(`${completionJobId(videoId, 'vision')}.started.1`);
+      assert.equal((started?.data as { outcome: string }).outcome, 'started');
+    },
+  );
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].videoId, videoId);
+});
+
+test('a skipped outcome carries its problem', async () => {
+  const videoId = `sk${randomBytes(3).toString('hex')}`;
+  await withWorker(
+    async () => ({ outcome: 'skipped', problem: { type: 'validation', detail: 'empty transcript' } }),
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision') });
+      const c = await waitFor('skipped completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'skipped');
+      assert.deepEqual(c.data.problem, { type: 'validation', detail: 'empty transcript' });
+    },
+  );
+});
+
+test('a ProblemError reports one failed completion with its slug and is not retried', async () => {
+  const videoId = `pe${randomBytes(3).toString('hex')}`;
+  let calls = 0;
+  await withWorker(
+    async () => {
+      calls++;
+      throw new ProblemError('unsupported-media', 'not a video');
+    },
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision'), attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+      const c = await waitFor('failed completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'failed');
+      assert.deepEqual(c.data.problem, { type: 'unsupported-media', detail: 'not a video' });
+      assert.equal(c.data.attempts, 1);
+      const stageJob = await queues.get(QUEUES.vision).getJob(stageJobId(videoId, 'vision'));
+      await waitFor('stage job failed', async () => (await stageJob!.getState()) === 'failed');
+    },
+  );
+  assert.equal(calls, 1, 'a permanent problem must not be retried');
+  const all = await completions().getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+  const failed = all.filter((j) => (j.data as StageCompletion).videoId === videoId && (j.data as StageCompletion).outcome === 'failed');
+  assert.equal(failed.length, 1);
+});
+
+test('a generic error is retried and reports failed only on the last attempt', async () => {
+  const videoId = `ge${randomBytes(3).toString('hex')}`;
+  const attempts: number[] = [];
+  await withWorker(
+    async (_data, ctx) => {
+      attempts.push(ctx.attempt);
+      // No completion may exist before the last attempt has run.
+      assert.equal(await completionOf(videoId), undefined);
+      throw new Error(`flaky ${ctx.attempt}`);
+    },
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision'), attempts: 3, backoff: { type: 'fixed', delay: 20 } });
+      const c = await waitFor('failed completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'failed');
+      assert.equal(c.data.problem?.type, 'model-error');
+      assert.match(c.data.problem?.detail ?? '', /vision failed after 3 attempts: flaky 3/);
+      assert.equal(c.data.attempts, 3);
+    },
+  );
+  assert.deepEqual(attempts, [1, 2, 3]);
+});
+
+test('a generic error followed by success reports done, not failed', async () => {
+  const videoId = `rs${randomBytes(3).toString('hex')}`;
+  let calls = 0;
+  await withWorker(
+    async () => {
+      if (++calls === 1) throw new Error('transient');
+      return { outcome: 'done', output: { ok: true } };
+    },
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision'), attempts: 3, backoff: { type: 'fixed', delay: 20 } });
+      const c = await waitFor('done completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'done');
+      assert.equal(c.data.attempts, 2);
+    },
+  );
+  assert.equal(calls, 2);
+});

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Quick start, command 2 (and what CI runs): install, build, lint, type-check, then every test —
+# unit, service (real Redis/PostgreSQL/ffmpeg/ONNX Runtime), end-to-end and durability.
+# Tests that need ../shared (real Whisper/BERT assets and media) say SKIPPED when it is absent.
+source "$(dirname "$0")/lib/bootstrap.sh"
+install_and_build
+say "lint"
+pnpm exec eslint .
+if [ -d "$ROOT/../shared/assets" ]; then say "../shared found: parity tests on real assets will run"; else say "../shared absent: parity tests on real assets will be SKIPPED"; fi
+say "tests"
+exec bash "$ROOT/scripts/run-tests.sh" "$@"
