@@ -7,5 +7,7 @@ install_and_build
 say "lint"
 pnpm exec eslint .
 if [ -d "$ROOT/../shared/assets" ]; then say "../shared found: parity tests on real assets will run"; else say "../shared absent: parity tests on real assets will be SKIPPED"; fi
+say "operations files (promtool, kustomize, dashboards vs metrics)"
+bash "$ROOT/deploy/check.sh" --install-tools
 say "tests"
 exec bash "$ROOT/scripts/run-tests.sh" "$@"

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -22,6 +24,7 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
   const docs = new Map<string, VideoDocument>();
   const ids: Record<string, string> = {};
   const wallMs: Record<string, number> = {};
+  let fileServer: http.Server;
 
   before(async () => {
     s = await startTestStack();
@@ -50,15 +53,25 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
       const sub = await s.client.submitFile(file, { language: 'auto' });
       ids[name] = sub.id;
     }
+    // {url} submission: the media worker downloads it (private targets allowed in this test stack).
+    fileServer = http.createServer((req, res) => {
+      if (req.url !== '/clip.mp4') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'video/mp4' });
+      createReadStream(files.speech).pipe(res);
+    });
+    await new Promise<void>((r) => fileServer.listen(0, '127.0.0.1', r));
+    const port = (fileServer.address() as AddressInfo).port;
+    ids.url = (await s.client.submitUrl(`http://127.0.0.1:${port}/clip.mp4`, { language: 'auto' })).id;
     for (const [name, id] of Object.entries(ids)) {
       docs.set(name, await s.client.waitForTerminal(id, 180_000));
       wallMs[name] = Date.now() - started;
     }
     // Reported by the test run so the closing note can quote it.
-    console.log(`e2e wall time (5 videos submitted together): ${JSON.stringify(wallMs)}`);
+    console.log(`e2e wall time (${Object.keys(ids).length} videos submitted together, ms from first submit): ${JSON.stringify(wallMs)}`);
   });
 
   after(async () => {
+    fileServer?.close();
     await receiver?.close();
     if (process.env.E2E_SHOW_LOGS) console.log(s?.logs());
     await s?.teardown();
@@ -94,6 +107,14 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
     assert.ok(r.timings.media && r.timings.asr && r.timings.fusion);
     assert.ok(r.models.fusion && r.models.asr && r.models.text && r.models['audio-emotion'] && r.models.vision);
     assert.match(r.disclaimer, /perceived/);
+  });
+
+  test('a {url} submission is downloaded by the media worker and analysed like an upload', async () => {
+    const r = await result('url');
+    assert.equal(r.transcript.text, '你好，世界');
+    assert.equal(r.modalities.vision.present, true);
+    const doc = docs.get('url')!;
+    assert.equal(doc.source.kind, 'url');
   });
 
   test('a video without an audio track succeeds on vision alone, saying why', async () => {

@@ -74,3 +74,24 @@ export const videoLinks = (id: string) => ({
   report: `/v1/videos/${id}/report`,
   events: `/v1/videos/${id}/events`,
 });
+
+/** What the gateway asks the orchestrator to create (Orchestrator.Submit). */
+export interface SubmitInput {
+  /** hash of the API key that submitted (videos are per key) */
+  owner: string;
+  /** chosen by the gateway so an upload can be stored under it before the row exists */
+  videoId: string;
+  idempotencyKey: string;
+  sourceKind: 'upload' | 'url';
+  /** artifact-store path of the upload, relative to ARTIFACT_DIR ('' for url) */
+  sourcePath: string;
+  sourceUrl: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  language: string;
+  callbackUrl: string;
+  metadata: Record<string, unknown>;
+  /** a known transcript (research datasets): ASR is skipped and this text is analysed */
+  transcript?: string;
+}

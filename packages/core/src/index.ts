@@ -21,3 +21,4 @@ export * from './service-runtime';
 export * from './fusion-client';
 export * from './model-worker';
 export * from './model-name';
+export * from './random';

@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Modality, SentimentLabel } from '@omniaffect/core';
+import { mulberry32, type Modality, type SentimentLabel } from '@omniaffect/core';
 import { toCsv } from './csv';
 import type { SplitMode } from './mmsa-dataset';
 import type { MmsaDatasetName } from './sentiment-labels';
@@ -45,17 +45,6 @@ export function ffmpegAvailable(ffmpegPath = 'ffmpeg'): true | string {
   return true;
 }
 
-/** mulberry32: small, seedable, identical on every platform. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS: Record<MmsaDatasetName, Record<SentimentLabel, string[]>> = {
   sims2: {
@@ -162,7 +151,7 @@ export async function generateSyntheticMmsa(options: SyntheticMmsaOptions): Prom
   const bin = options.ffmpegPath ?? 'ffmpeg';
   const ok = ffmpegAvailable(bin);
   if (ok !== true) throw new FfmpegMissingError(ok);
-  const r = rng(seed);
+  const r = mulberry32(seed);
 
   const clips: (SyntheticClip & { colour: [number, number, number]; tone: { f0: number; amp: number; h2: number; h3: number } })[] = [];
   let videoNo = 0;

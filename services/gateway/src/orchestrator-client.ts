@@ -1,4 +1,5 @@
 import {
+  type SubmitInput,
   ORCHESTRATOR_SERVICE,
   ProblemError,
   grpcClient,
@@ -10,21 +11,7 @@ import {
 } from '@omniaffect/core';
 import type { grpc } from '@omniaffect/core';
 
-export interface SubmitInput {
-  owner: string;
-  videoId: string;
-  idempotencyKey: string;
-  sourceKind: 'upload' | 'url';
-  sourcePath: string;
-  sourceUrl: string;
-  filename: string;
-  contentType: string;
-  sizeBytes: number;
-  language: string;
-  callbackUrl: string;
-  metadata: Record<string, unknown>;
-  transcript?: string;
-}
+export type { SubmitInput };
 
 interface VideoReply {
   videoJson: string;

@@ -20,8 +20,18 @@ import { WebhookService } from './webhooks';
 void runService({
   name: 'orchestrator',
   config: loadOrchestratorConfig,
-  setup: async ({ log, metrics, queues }) => {
+  setup: async ({ log, metrics, queues, redis }) => {
     const cfg = loadOrchestratorConfig();
+    // BullMQ loses jobs silently if Redis evicts keys, and a Redis restart without persistence loses
+    // queued work: say so loudly at start rather than discover it after an incident.
+    try {
+      const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
+      const aof = (await redis.config('GET', 'appendonly')) as string[];
+      if (policy[1] !== 'noeviction') log.warn({ policy: policy[1] }, 'Redis maxmemory-policy is not noeviction: queued jobs can be evicted');
+      if (aof[1] !== 'yes') log.warn('Redis appendonly is off: a Redis restart loses queued jobs (the reconciler re-enqueues stages, but not completions)');
+    } catch (err) {
+      log.info({ err: (err as Error).message }, 'could not read Redis config (managed Redis?)');
+    }
     await ensureDatabase(cfg.DATABASE_URL);
     const db = createDb(cfg.DATABASE_URL);
     const applied = await migrate(db);

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import {
+  type SubmitInput,
   ArtifactStore,
   ProblemError,
   QUEUES,
@@ -29,22 +29,7 @@ const STAGE_QUEUE: Record<Exclude<StageName, never>, (typeof QUEUES)[keyof typeo
   fusion: QUEUES.fusion,
 };
 
-export interface SubmitInput {
-  owner: string;
-  videoId: string;
-  idempotencyKey: string;
-  sourceKind: 'upload' | 'url';
-  sourcePath: string;
-  sourceUrl: string;
-  filename: string;
-  contentType: string;
-  sizeBytes: number;
-  language: string;
-  callbackUrl: string;
-  metadata: Record<string, unknown>;
-  /** a known transcript (research datasets): ASR is skipped and this text is analysed */
-  transcript?: string;
-}
+export type { SubmitInput };
 
 /**
  * The single writer of video state. Every change goes through `transition()`: lock the video row,
@@ -269,9 +254,5 @@ export class Orchestrator {
       }
     }
     return { videos: rows.length, recovered };
-  }
-
-  newDeliveryId(): string {
-    return `msg_${randomUUID().replace(/-/g, '')}`;
   }
 }

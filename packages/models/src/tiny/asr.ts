@@ -10,6 +10,7 @@
  * L, S and presence from past_key_values.0.encoder.key (never from encoder_hidden_states), so a loop
  * that drops the step-0 encoder cache gets presence 0 and emits the junk token instead.
  */
+import { WHISPER_TOKENS } from '@omniaffect/features';
 import { GraphBuilder, ModelBuilder } from '../onnx-builder';
 import { WHISPER_VOCAB_SIZE } from '../contracts';
 import { seededMatrix } from './seeded';
@@ -30,16 +31,9 @@ export const TINY_ASR = {
 };
 
 export const TOKENS = {
-  eot: 50257,
-  sot: 50258,
-  en: 50259,
-  zh: 50260,
-  translate: 50359,
-  transcribe: 50360,
-  nospeech: 50363,
-  notimestamps: 50364,
-  ts0: 50365,
-  ts100: 50365 + 50,
+  ...WHISPER_TOKENS,
+  ts0: WHISPER_TOKENS.timestampBegin,
+  ts100: WHISPER_TOKENS.timestampBegin + 50,
 } as const;
 
 /** Token bytes of the text tokens, with their real multilingual.tiktoken ranks. */

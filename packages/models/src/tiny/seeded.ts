@@ -1,14 +1,7 @@
-/** Deterministic pseudo-random weights (mulberry32), so every build of the tiny pack is byte-identical. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '@omniaffect/core';
+
+/** Deterministic pseudo-random weights, so every build of the tiny pack is byte-identical. */
+export { mulberry32 };
 
 /** Row-major [rows, cols] matrix of uniform values in [-scale, scale]. */
 export function seededMatrix(seed: number, rows: number, cols: number, scale = 1): Float32Array {

@@ -8,6 +8,7 @@
  * 1 is intensity (strength of the planted word, 0 otherwise); position and token-type terms are 0 on
  * both channels, so a masked mean of channel 0 is the sentence's planted polarity.
  */
+import { bertTokenizerJsonFromVocab } from '@omniaffect/features';
 import { GraphBuilder, ModelBuilder } from '../onnx-builder';
 import { seededMatrix } from './seeded';
 
@@ -136,55 +137,8 @@ export function buildTinyText(spec: TinyTextSpec): ModelBuilder {
 
 /** HF `tokenizer.json` (BertNormalizer, BertPreTokenizer, WordPiece, [CLS] A [SEP] template). */
 export function tinyTokenizerJson(spec: TinyTextSpec): Record<string, unknown> {
-  const vocab = tinyVocab(spec);
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const cls = BERT_SPECIAL_IDS['[CLS]'];
-  const sep = BERT_SPECIAL_IDS['[SEP]'];
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: Object.entries(BERT_SPECIAL_IDS).map(([t, id]) => special(t, id)),
-    normalizer: {
-      type: 'BertNormalizer',
-      clean_text: true,
-      handle_chinese_chars: true,
-      strip_accents: null,
-      lowercase: spec.lowercase,
-    },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: {
-        '[CLS]': { id: '[CLS]', ids: [cls], tokens: ['[CLS]'] },
-        '[SEP]': { id: '[SEP]', ids: [sep], tokens: ['[SEP]'] },
-      },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: {
-      type: 'WordPiece',
-      unk_token: '[UNK]',
-      continuing_subword_prefix: '##',
-      max_input_chars_per_word: 100,
-      vocab: Object.fromEntries(vocab.map((t, i) => [t, i])),
-    },
-  };
+  const vocab = new Map(tinyVocab(spec).map((t, i) => [t, i] as const));
+  return bertTokenizerJsonFromVocab(vocab, { lowercase: spec.lowercase, stripAccents: null }) as Record<string, unknown>;
 }
 
 export function tinyTokenizerConfig(spec: TinyTextSpec): Record<string, unknown> {
