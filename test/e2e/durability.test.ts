@@ -83,6 +83,17 @@ describe('durability under SIGKILL', { timeout: 600_000 }, () => {
     assert.ok((doc.stages.asr?.attempts ?? 0) >= 2, `asr attempts ${doc.stages.asr?.attempts}`);
   });
 
+  test('fusion SIGKILLed and down for a while: pushes and the fusion stage retry, every video finishes', async () => {
+    const file = speechVideo(media, 4);
+    await s.stack.kill('fusion', 'SIGKILL');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await s.client.submitFile(file)).id);
+    await sleep(5000);
+    for (const id of ids) assert.equal((await s.client.status(id)).status, 'processing');
+    await s.stack.startOne('fusion');
+    await assertExactlyOnce(ids);
+  });
+
   test('the orchestrator SIGKILLed with videos in flight: after restart every video finishes exactly once', async () => {
     const file = speechVideo(media, 6);
     const ids: string[] = [];

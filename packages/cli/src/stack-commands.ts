@@ -79,6 +79,12 @@ export async function demo(sample: string, opts: { keep?: boolean; reportDir: st
     process.stderr.write('starting the stack (8 services)...\n');
     await stack.start(180_000);
     process.stderr.write(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${stack.gatewayUrl}\n`);
+    if (!process.env.MODEL_DIR) {
+      process.stderr.write(
+        `models: the generated tiny pack (${stackOpts.env.MODEL_DIR}): deterministic stand-ins with the real tensor contracts,\n` +
+          '        so the labels below are not meaningful; set MODEL_DIR to real exports (omniaffect models pull) for real predictions\n',
+      );
+    }
     const client = new GatewayClient(stack.gatewayUrl, stackOpts.apiKeys[0]);
     const t1 = Date.now();
     const { id } = await client.submitFile(sample, { language: 'auto' });

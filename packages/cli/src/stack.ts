@@ -85,7 +85,8 @@ export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs:
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       last = await res.text();
-      if (res.ok) return;
+      // Only our own readiness document counts: something else answering on the port is not us.
+      if (res.ok && /"status":"ready"/.test(last)) return;
     } catch (err) {
       last = (err as Error).message;
     }
@@ -94,14 +95,25 @@ export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs:
   throw new Error(`${name} not ready after ${timeoutMs} ms: ${last}`);
 }
 
+/**
+ * A free port below the kernel's ephemeral range (32768+), so a port we pick cannot be taken in the
+ * meantime by another process's `listen(0)` (test webhook receivers, file servers). Random, then
+ * checked by binding; two test processes picking the same one is the remaining (tiny) risk, and
+ * waitReady() would notice it (it checks the answer is one of ours).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let i = 0; i < 50; i++) {
+    const port = 15000 + Math.floor(Math.random() * 17000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found in 15000-32000');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 

@@ -122,7 +122,8 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
   const state = path.join(dir, 'state');
   const tag = randomBytes(4).toString('hex');
   const dbName = `oa_cli_${tag}`;
-  const base = 20000 + Math.floor(Math.random() * 20000);
+  // below freePort()'s range and the ephemeral range, so concurrent test stacks and receivers cannot take them
+  const base = 10000 + Math.floor(Math.random() * 4980);
   const env: NodeJS.ProcessEnv = {
     OMNIAFFECT_STATE_DIR: state,
     DATABASE_URL: ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),

@@ -53,14 +53,21 @@ export const completionJobId = (videoId: string, stage: string): string => `${vi
 
 const KEEP = { age: 7 * 24 * 3600, count: 50_000 };
 
-/** Attempts and backoff per queue: model stages retry quickly; media errors are mostly permanent. */
+/**
+ * Attempts and backoff per queue. Bad input never retries (a ProblemError fails the stage at once);
+ * these attempts cover transient trouble — a dependency restarting (fusion, PostgreSQL), a worker
+ * OOM-killed — so they span minutes, not seconds: a stage gives up only after ~2 min of retries,
+ * the fusion stage after ~8 min.
+ */
+const stageRetries: JobsOptions = { attempts: 7, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP };
+
 export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
-  media: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  asr: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  'audio-emotion': { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  vision: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  text: { attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  fusion: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  media: stageRetries,
+  asr: stageRetries,
+  'audio-emotion': stageRetries,
+  vision: stageRetries,
+  text: stageRetries,
+  fusion: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
   // Completions must never be dropped: many attempts, the orchestrator's handler is idempotent.
   'stage-completions': { attempts: 25, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: KEEP, removeOnFail: KEEP },
   // Retries are scheduled by the delivery code itself (Standard Webhooks schedule), one job per attempt.
@@ -95,16 +102,20 @@ export class Queues {
   }
 
   worker<T, R = unknown>(name: QueueName, processor: Processor<T, R>, opts: Partial<WorkerOptions> = {}): Worker<T, R> {
-    return new Worker<T, R>(name, processor, {
-      connection: this.connection.duplicate() as unknown as ConnectionOptions,
+    // BullMQ treats a passed-in connection as borrowed and never closes it: close it with the worker.
+    const connection = this.connection.duplicate();
+    const worker = new Worker<T, R>(name, processor, {
+      connection: connection as unknown as ConnectionOptions,
       prefix: this.prefix,
       // A SIGKILLed worker's job goes back to wait after the lock expires; allow a few of those
-      // before BullMQ gives up on the job (the orchestrator's sweeper catches the rest).
+      // before BullMQ gives up on the job (the orchestrator's reconciler catches the rest).
       maxStalledCount: 5,
       stalledInterval: this.locks.stalledIntervalMs,
       lockDuration: this.locks.lockDurationMs,
       ...opts,
     });
+    worker.on('closed', () => connection.disconnect());
+    return worker;
   }
 
   async depths(): Promise<Record<string, Record<string, number>>> {

@@ -52,7 +52,7 @@ export interface AnalysisResult {
     segments: { start: number; end: number; text: string }[];
   };
   models: Record<string, { name: string; version?: string; provider?: string; [k: string]: unknown }>;
-  timings: Record<string, { seconds: number }> & { totalSeconds?: number };
+  timings: Partial<Record<(typeof STAGES)[number], { seconds: number }>> & { totalSeconds?: number };
   disclaimer: string;
 }
 

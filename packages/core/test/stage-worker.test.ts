@@ -44,6 +44,9 @@ async function withWorker(handler: StageHandler, fn: () => Promise<void>): Promi
     await fn();
   } finally {
     await worker.close();
+    // Queues.worker() hands BullMQ a duplicate() of the shared connection, which BullMQ treats as
+    // borrowed and never closes; without this the test process never exits.
+    (worker.opts.connection as unknown as { disconnect(): void }).disconnect();
   }
 }
 

@@ -22,7 +22,7 @@ export function assembleTranscript(segments: { start: number; end: number; text:
     else if (language !== 'zh' && !/^\s/.test(piece)) piece = ` ${piece}`;
     const charStart = text.length + (piece.length - piece.trimStart().length);
     text += piece;
-    out.push({ start: s.start, end: s.end, text: piece.trim(), charStart, charEnd: text.length });
+    out.push({ start: s.start, end: s.end, text: piece.trim(), charStart, charEnd: text.length - (piece.length - piece.trimEnd().length) });
   }
   return { text, segments: out };
 }

@@ -221,6 +221,12 @@ export class Orchestrator {
     await this.queues.get(STAGE_QUEUE[stage]).add(stage, job, { jobId: stageJobId(video.id, stage) });
   }
 
+  private async redispatch(videoId: string, stage: StageName): Promise<void> {
+    const video = await loadVideo(this.db, videoId);
+    if (!video || isTerminalStatus(video.status)) return;
+    await this.enqueue(video, stage, toSnapshot(video, await loadStages(this.db, videoId)));
+  }
+
   /**
    * Periodic and start-up recovery: re-derive actions for every video in flight (covers a crash
    * between commit and enqueue), and turn stage jobs that BullMQ gave up on — e.g. a worker killed
@@ -236,17 +242,24 @@ export class Orchestrator {
         for (const s of stages) {
           if (s.state !== 'running' && s.state !== 'pending') continue;
           const job = await this.queues.get(STAGE_QUEUE[s.name]).getJob(stageJobId(id, s.name));
-          if (!job) continue;
+          if (!job) {
+            // Running, yet its job is gone (Redis lost data while the worker died): dispatch it again.
+            if (s.state === 'running' && Date.now() - s.updated_at.getTime() > 30_000) {
+              recovered++;
+              await this.redispatch(id, s.name);
+            }
+            continue;
+          }
           const state = await job.getState();
           if (state === 'failed') {
             recovered++;
             await this.transition(id, { kind: 'failed', stage: s.name, problemType: 'model-error', detail: `${s.name} job gave up: ${job.failedReason ?? 'unknown reason'}` });
           } else if (state === 'completed' && job.finishedOn && Date.now() - job.finishedOn > 5 * 60_000) {
-            // The worker finished but its completion was lost before reaching Redis: run it again;
-            // stage handlers are idempotent (outputs already present are returned).
+            // The worker finished but its completion never arrived: run it again; stage handlers are
+            // idempotent (an output already present is returned and reported).
             recovered++;
             await job.remove().catch(() => undefined);
-            await this.advance(id);
+            await this.redispatch(id, s.name);
           }
         }
       } catch (err) {

@@ -43,6 +43,7 @@ export interface StageRow {
   attempts: number;
   started_at: Date | null;
   finished_at: Date | null;
+  updated_at: Date;
 }
 
 export async function loadVideo(q: Queryable, id: string, forUpdate = false): Promise<VideoRow | null> {

@@ -25,7 +25,7 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     const s = stages.find((x) => x.name === name);
     // fusion is still running while its own result is assembled: time it up to now
     const end = s?.finished_at ?? (name === 'fusion' ? new Date() : null);
-    if (s?.started_at && end) (timings as Record<string, { seconds: number }>)[name] = { seconds: (end.getTime() - s.started_at.getTime()) / 1000 };
+    if (s?.started_at && end) timings[name] = { seconds: (end.getTime() - s.started_at.getTime()) / 1000 };
   }
   timings.totalSeconds = (Date.now() - video.created_at.getTime()) / 1000;
   const language = asr?.language ?? (video.language === 'zh' || video.language === 'en' ? video.language : null);

@@ -1,0 +1,166 @@
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ArtifactStore, ProblemError, artifactPaths, createLogger, type StageJob } from '@omniaffect/core';
+import type { Job } from 'bullmq';
+import { probe } from '../src/ffmpeg';
+import { mediaStage, type MediaArtifact, type MediaConfig } from '../src/media-stage';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'oa-media-'));
+const store = new ArtifactStore(path.join(dir, 'artifacts'));
+const log = createLogger('media-test', 'silent');
+const TONE = 'sine=frequency=220:sample_rate=44100';
+const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+const files: Record<string, string> = {};
+
+let server: http.Server;
+let baseUrl: string;
+
+before(async () => {
+  files.av = path.join(dir, 'av.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-f', 'lavfi', '-i', TONE, '-t', '5', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2', '-shortest', files.av]);
+  files.videoOnly = path.join(dir, 'video-only.mp4');
+  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-an', files.videoOnly]);
+  files.audioOnly = path.join(dir, 'audio-only.m4a');
+  ffmpeg(['-f', 'lavfi', '-i', TONE, '-t', '3', '-c:a', 'aac', files.audioOnly]);
+  files.corrupt = path.join(dir, 'corrupt.mp4');
+  writeFileSync(files.corrupt, Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(64 * 1024)]));
+  files.empty = path.join(dir, 'empty.mp4');
+  writeFileSync(files.empty, Buffer.alloc(0));
+
+  server = http.createServer((req, res) => {
+    if (req.url === '/clip.mp4') {
+      res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(statSync(files.av).size) });
+      createReadStream(files.av).pipe(res);
+    } else if (req.url === '/moved') res.writeHead(301, { location: '/clip.mp4' }).end();
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const CFG: MediaConfig = { maxDurationSec: 60, frameIntervalSec: 2, frameMaxSide: 160, downloadMaxBytes: 50 * 1024 ** 2, downloadTimeoutMs: 10_000, allowPrivateIngest: true, ffmpegTimeoutMs: 60_000 };
+
+async function upload(file: string): Promise<string> {
+  const id = randomUUID();
+  await store.writeFile(artifactPaths.source(id), readFileSync(file));
+  return id;
+}
+const job = (videoId: string, inputs: Record<string, string> = { source: artifactPaths.source(videoId) }): StageJob => ({ videoId, stage: 'media', language: 'auto', inputs, enqueuedAt: Date.now() });
+const ctx = { log, attempt: 1, bullJob: {} as Job<StageJob> };
+const problem = (slug: string) => (err: unknown) => err instanceof ProblemError && err.slug === slug;
+
+test('probe: video with audio', async () => {
+  const p = await probe(files.av);
+  assert.ok(Math.abs(p.durationSec - 5) < 0.2, String(p.durationSec));
+  assert.equal(p.video?.codec, 'h264');
+  assert.equal(p.video?.width, 320);
+  assert.equal(p.video?.height, 240);
+  assert.equal(p.video?.fps, 10);
+  assert.equal(p.audio?.codec, 'aac');
+  assert.equal(p.audio?.channels, 2);
+  assert.equal(p.audio?.sampleRate, 44100);
+  assert.match(p.formatName, /mp4/);
+});
+
+test('probe: video only and audio only', async () => {
+  const v = await probe(files.videoOnly);
+  assert.equal(v.audio, null);
+  assert.equal(v.video?.codec, 'h264');
+  const a = await probe(files.audioOnly);
+  assert.equal(a.video, null);
+  assert.equal(a.audio?.codec, 'aac');
+  assert.ok(Math.abs(a.durationSec - 3) < 0.2);
+});
+
+test('probe: corrupt bytes and an empty file are unsupported-media', async () => {
+  await assert.rejects(probe(files.corrupt), problem('unsupported-media'));
+  await assert.rejects(probe(files.empty), problem('unsupported-media'));
+  await assert.rejects(probe(path.join(dir, 'missing.mp4')), problem('unsupported-media'));
+});
+
+test('mediaStage: a 5 s clip gives frames at 0, 2, 4 s and a 16 kHz mono float32 audio.wav', async () => {
+  const id = await upload(files.av);
+  const res = await mediaStage(store, CFG)(job(id), ctx);
+  assert.equal(res.outcome, 'done');
+  assert.equal(res.output?.hasAudio, true);
+  assert.equal(res.output?.hasVideo, true);
+  assert.equal(res.output?.frameCount, 3);
+  const art = await store.readJson<MediaArtifact>(artifactPaths.stageOutput(id, 'media'));
+  assert.deepEqual(art.frames.map((f) => f.time), [0, 2, 4]);
+  for (const f of art.frames) {
+    const jpg = readFileSync(store.resolve(f.path));
+    assert.equal(jpg.readUInt16BE(0), 0xffd8, `${f.path} is a JPEG`);
+  }
+  assert.equal(art.audio, artifactPaths.audio(id));
+  const wav = readFileSync(store.resolve(art.audio!));
+  assert.equal(wav.toString('ascii', 0, 4), 'RIFF');
+  assert.equal(wav.toString('ascii', 8, 12), 'WAVE');
+  const fmt = wav.indexOf('fmt ');
+  let format = wav.readUInt16LE(fmt + 8);
+  if (format === 0xfffe) format = wav.readUInt16LE(fmt + 8 + 24);
+  assert.equal(format, 3, 'IEEE float');
+  assert.equal(wav.readUInt16LE(fmt + 10), 1, 'mono');
+  assert.equal(wav.readUInt32LE(fmt + 12), 16000, '16 kHz');
+  assert.equal(wav.readUInt16LE(fmt + 22), 32, '32-bit');
+  const data = wav.indexOf('data');
+  const samples = wav.readUInt32LE(data + 4) / 4;
+  assert.ok(Math.abs(samples / 16000 - 5) < 0.1, `${samples} samples`);
+});
+
+test('mediaStage: re-running returns the stored artifact without touching the source', async () => {
+  const id = await upload(files.av);
+  const first = await mediaStage(store, CFG)(job(id), ctx);
+  rmSync(store.resolve(artifactPaths.source(id)));
+  const again = await mediaStage(store, CFG)(job(id), ctx);
+  assert.deepEqual(again, first);
+});
+
+test('mediaStage: video only has no audio, audio only has no frames', async () => {
+  const v = await upload(files.videoOnly);
+  const rv = await mediaStage(store, CFG)(job(v), ctx);
+  assert.equal(rv.output?.hasAudio, false);
+  assert.equal(rv.output?.frameCount, 2);
+  assert.equal(await store.exists(artifactPaths.audio(v)), false);
+  const a = await upload(files.audioOnly);
+  const ra = await mediaStage(store, CFG)(job(a), ctx);
+  assert.equal(ra.output?.hasAudio, true);
+  assert.equal(ra.output?.hasVideo, false);
+  assert.equal(ra.output?.frameCount, 0);
+});
+
+test('mediaStage: too long, corrupt, empty and missing sources fail with stable problems', async () => {
+  await assert.rejects(mediaStage(store, { ...CFG, maxDurationSec: 4 })(job(await upload(files.av)), ctx), (e: unknown) => problem('too-long')(e) && /lasts 5 s; the limit is 4 s/.test((e as ProblemError).detail));
+  await assert.rejects(mediaStage(store, CFG)(job(await upload(files.corrupt)), ctx), problem('unsupported-media'));
+  await assert.rejects(mediaStage(store, CFG)(job(await upload(files.empty)), ctx), problem('unsupported-media'));
+  await assert.rejects(mediaStage(store, CFG)(job(randomUUID()), ctx), problem('unsupported-media'));
+});
+
+test('mediaStage: a URL source is downloaded from a local server when private ingest is allowed (redirect followed)', async () => {
+  for (const url of [`${baseUrl}/clip.mp4`, `${baseUrl}/moved`]) {
+    const id = randomUUID();
+    const res = await mediaStage(store, CFG)(job(id, { url }), ctx);
+    assert.equal(res.output?.frameCount, 3);
+    assert.deepEqual(readFileSync(store.resolve(artifactPaths.source(id))), readFileSync(files.av));
+  }
+});
+
+test('mediaStage: a URL source is refused without private ingest, and errors are problems', async () => {
+  await assert.rejects(mediaStage(store, { ...CFG, allowPrivateIngest: false })(job(randomUUID(), { url: `${baseUrl}/clip.mp4` }), ctx), problem('url-not-allowed'));
+  await assert.rejects(mediaStage(store, CFG)(job(randomUUID(), { url: `${baseUrl}/nope` }), ctx), problem('url-fetch-failed'));
+  const id = randomUUID();
+  await assert.rejects(mediaStage(store, { ...CFG, downloadMaxBytes: 1000 })(job(id, { url: `${baseUrl}/clip.mp4` }), ctx), problem('payload-too-large'));
+  assert.equal(await store.exists(artifactPaths.source(id)), false);
+});

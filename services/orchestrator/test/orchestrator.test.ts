@@ -1,0 +1,318 @@
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { UnrecoverableError } from 'bullmq';
+import { Pool } from 'pg';
+import {
+  ArtifactStore,
+  QUEUES,
+  Queues,
+  ServiceMetrics,
+  createDb,
+  createLogger,
+  ensureDatabase,
+  migrate,
+  newWebhookSecret,
+  redisConnection,
+  stageJobId,
+  type Db,
+  type StageCompletion,
+  type StageJob,
+  type StageName,
+} from '@omniaffect/core';
+import { Orchestrator, type SubmitInput } from '../src/orchestrator';
+import { WebhookService } from '../src/webhooks';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const tag = randomBytes(4).toString('hex');
+const dbName = `oa_t_${tag}`;
+const dir = mkdtempSync(path.join(tmpdir(), `oa-orch-${tag}-`));
+const connection = redisConnection(REDIS_URL);
+const queues = new Queues(connection, `oat${tag}`);
+const log = createLogger('orchestrator-test', 'silent');
+const metrics = new ServiceMetrics('orchestrator-test');
+let db: Db;
+let webhooks: WebhookService;
+let orch: Orchestrator;
+
+before(async () => {
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  await ensureDatabase(url);
+  db = createDb(url, 5);
+  await migrate(db);
+  webhooks = new WebhookService(db, queues, { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000 }, log, metrics);
+  orch = new Orchestrator(db, queues, new ArtifactStore(path.join(dir, 'artifacts')), webhooks, log, metrics);
+});
+
+after(async () => {
+  for (const name of Object.values(QUEUES)) await queues.get(name).obliterate({ force: true });
+  await queues.close();
+  await connection.quit();
+  await db.end();
+  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const STAGE_QUEUE: Record<StageName, (typeof QUEUES)[keyof typeof QUEUES]> = {
+  media: QUEUES.media, asr: QUEUES.asr, 'audio-emotion': QUEUES.audioEmotion, vision: QUEUES.vision, text: QUEUES.text, fusion: QUEUES.fusion,
+};
+
+function input(over: Partial<SubmitInput> = {}): SubmitInput {
+  const videoId = randomUUID();
+  return {
+    owner: 'owner-1', videoId, idempotencyKey: '', sourceKind: 'upload', sourcePath: `videos/${videoId}/source`, sourceUrl: '',
+    filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 1234, language: 'auto', callbackUrl: '', metadata: { k: 'v' }, ...over,
+  };
+}
+
+// The outputs the real workers report (media-stage.ts summary(), asr-stage.ts output, model stages' outputs).
+const MEDIA_AV = { durationSec: 5, hasAudio: true, hasVideo: true, frameCount: 3, formatName: 'mov,mp4,m4a,3gp,3g2,mj2' };
+const MEDIA_NO_AUDIO = { durationSec: 4, hasAudio: false, hasVideo: true, frameCount: 2, formatName: 'mov,mp4,m4a,3gp,3g2,mj2' };
+const ASR_EN = { hasSpeech: true, language: 'en', languageProbability: 0.93, segments: 2, model: { name: 'whisper-tiny', provider: 'cpu' } };
+const model = (name: string) => ({ model: { name, provider: 'cpu' } });
+
+const completion = (videoId: string, stage: StageName, outcome: StageCompletion['outcome'] | 'started', extra: Partial<StageCompletion> = {}) =>
+  ({ videoId, stage, outcome, startedAt: Date.now(), finishedAt: Date.now(), attempts: 1, ...extra }) as StageCompletion;
+
+/** The completions a healthy audio+video clip produces, in an order workers could produce them. */
+function happyPath(id: string): StageCompletion[] {
+  return [
+    completion(id, 'media', 'started'),
+    completion(id, 'media', 'done', { output: MEDIA_AV }),
+    completion(id, 'asr', 'started'),
+    completion(id, 'vision', 'started'),
+    completion(id, 'audio-emotion', 'started'),
+    completion(id, 'asr', 'done', { output: ASR_EN }),
+    completion(id, 'vision', 'done', { output: { frames: 3, ...model('siglip') } }),
+    completion(id, 'text', 'started'),
+    completion(id, 'audio-emotion', 'done', { output: { segments: 2, ...model('emotion2vec') } }),
+    completion(id, 'text', 'done', { output: { tokens: 7, windows: 1, ...model('bert') } }),
+  ];
+}
+
+async function stageRows(id: string) {
+  const r = await db.query<{ name: string; state: string; reason: string | null; output: unknown; attempts: number }>(
+    'SELECT name, state, reason, output, attempts FROM stages WHERE video_id = $1 ORDER BY name',
+    [id],
+  );
+  return r.rows;
+}
+const status = async (id: string) => (await db.query<{ status: string }>('SELECT status FROM videos WHERE id = $1', [id])).rows[0]?.status;
+const jobOf = (id: string, stage: StageName) => queues.get(STAGE_QUEUE[stage]).getJob(stageJobId(id, stage));
+const deliveries = async (id: string) =>
+  (await db.query<{ id: string; target_url: string; event_type: string; status: string; webhook_id: string | null }>('SELECT * FROM webhook_deliveries WHERE video_id = $1 ORDER BY target_url', [id])).rows;
+const fusionDone = (id: string) => orch.transition(id, { kind: 'done', stage: 'fusion', output: { present: ['text', 'audio', 'vision'] } });
+
+test('submit writes the video and its six pending stages and enqueues media with the deterministic id', async () => {
+  const inp = input();
+  const { doc, created } = await orch.submit(inp);
+  assert.equal(created, true);
+  assert.equal(doc.id, inp.videoId);
+  assert.equal(doc.status, 'queued');
+  assert.deepEqual(doc.metadata, { k: 'v' });
+  assert.equal(doc.source.sizeBytes, 1234);
+  const rows = await stageRows(inp.videoId);
+  assert.deepEqual(rows.map((r) => [r.name, r.state]), [['asr', 'pending'], ['audio-emotion', 'pending'], ['fusion', 'pending'], ['media', 'pending'], ['text', 'pending'], ['vision', 'pending']]);
+  const job = await jobOf(inp.videoId, 'media');
+  assert.ok(job, 'media job enqueued');
+  assert.equal(job.id, `${inp.videoId}.media`);
+  assert.deepEqual(job.data.inputs, { source: inp.sourcePath });
+  assert.equal(job.data.stage, 'media');
+  assert.equal(await jobOf(inp.videoId, 'asr'), undefined);
+});
+
+test('submit refuses an unsupported language', async () => {
+  await assert.rejects(orch.submit(input({ language: 'fr' })), (e: { slug?: string }) => e.slug === 'unsupported-language');
+});
+
+test('the same idempotency key returns the same video', async () => {
+  const key = `idem-${tag}`;
+  const a = await orch.submit(input({ idempotencyKey: key }));
+  const b = await orch.submit(input({ idempotencyKey: key }));
+  assert.equal(a.created, true);
+  assert.equal(b.created, false);
+  assert.equal(b.doc.id, a.doc.id);
+  const n = await db.query('SELECT 1 FROM videos WHERE idempotency_key = $1', [key]);
+  assert.equal(n.rowCount, 1);
+  // Another owner with the same key is a different video.
+  const c = await orch.submit(input({ idempotencyKey: key, owner: 'owner-2' }));
+  assert.notEqual(c.doc.id, a.doc.id);
+});
+
+test('concurrent submits with one idempotency key create one video', async () => {
+  const key = `race-${tag}`;
+  const res = await Promise.all([1, 2, 3, 4].map(() => orch.submit(input({ idempotencyKey: key }))));
+  assert.equal(new Set(res.map((r) => r.doc.id)).size, 1);
+  assert.equal(res.filter((r) => r.created).length, 1);
+});
+
+test('completions drive the graph to succeeded; the webhook rows are written with the terminal transition', async () => {
+  const sub = await webhooks.create('owner-1', 'http://127.0.0.1:9/hooks', ['video.succeeded']);
+  const inp = input({ callbackUrl: 'http://127.0.0.1:9/callback' });
+  await orch.submit(inp);
+  const id = inp.videoId;
+  const steps = happyPath(id);
+  await orch.onCompletion(steps[0]);
+  assert.equal(await status(id), 'processing');
+  await orch.onCompletion(steps[1]);
+  for (const s of ['asr', 'audio-emotion', 'vision'] as StageName[]) {
+    const j = await jobOf(id, s);
+    assert.ok(j, `${s} enqueued after media`);
+    assert.deepEqual(j.data.inputs, { media: `videos/${id}/media.json`, audio: `videos/${id}/audio.wav` });
+  }
+  assert.equal(await jobOf(id, 'text'), undefined);
+  for (const c of steps.slice(2, 6)) await orch.onCompletion(c);
+  const text = await jobOf(id, 'text');
+  assert.ok(text, 'text enqueued after asr');
+  assert.equal(text.data.language, 'en', 'text gets the detected language');
+  assert.equal(text.data.inputs.asr, `videos/${id}/asr.json`);
+  for (const c of steps.slice(6)) await orch.onCompletion(c);
+  assert.ok(await jobOf(id, 'fusion'), 'fusion enqueued once everything upstream finished');
+  assert.deepEqual(await deliveries(id), []);
+  await fusionDone(id);
+  assert.equal(await status(id), 'succeeded');
+  const doc = await orch.get('owner-1', id);
+  assert.equal(doc.progress, 1);
+  assert.ok(Object.values(doc.stages).every((s) => s?.state === 'done'));
+
+  const rows = await deliveries(id);
+  assert.deepEqual(rows.map((r) => [r.target_url, r.event_type, r.status, r.webhook_id]), [
+    ['http://127.0.0.1:9/callback', 'video.succeeded', 'pending', null],
+    ['http://127.0.0.1:9/hooks', 'video.succeeded', 'pending', sub.id],
+  ]);
+  // now() is the transaction's start time: equal timestamps = written in the terminal transaction.
+  const same = await db.query(
+    'SELECT d.id FROM webhook_deliveries d JOIN videos v ON v.id = d.video_id WHERE v.id = $1 AND d.created_at = v.finished_at',
+    [id],
+  );
+  assert.equal(same.rowCount, 2);
+  for (const d of rows) assert.ok(await queues.get(QUEUES.webhooks).getJob(`${d.id}.0`), 'first attempt enqueued');
+});
+
+test('replaying every completion twice changes nothing', async () => {
+  const once = input();
+  const twice = input();
+  await orch.submit(once);
+  await orch.submit(twice);
+  for (const c of happyPath(once.videoId)) await orch.onCompletion(c);
+  for (const c of happyPath(twice.videoId)) {
+    await orch.onCompletion(c);
+    await orch.onCompletion(c);
+  }
+  const strip = (rows: Awaited<ReturnType<typeof stageRows>>) => rows.map(({ name, state, reason, output, attempts }) => ({ name, state, reason, output, attempts }));
+  assert.deepEqual(strip(await stageRows(twice.videoId)), strip(await stageRows(once.videoId)));
+  assert.equal(await status(twice.videoId), 'processing');
+
+  await fusionDone(once.videoId);
+  const before = { stages: await stageRows(once.videoId), status: await status(once.videoId), deliveries: (await deliveries(once.videoId)).length };
+  const jobsBefore = await queues.depths();
+  for (let i = 0; i < 2; i++) {
+    for (const c of happyPath(once.videoId)) await orch.onCompletion(c);
+    await fusionDone(once.videoId);
+    await orch.onCompletion(completion(once.videoId, 'vision', 'failed', { problem: { type: 'model-error', detail: 'late failure' } }));
+  }
+  assert.deepEqual(await stageRows(once.videoId), before.stages);
+  assert.equal(await status(once.videoId), 'succeeded');
+  assert.equal((await deliveries(once.videoId)).length, before.deliveries);
+  assert.deepEqual(await queues.depths(), jobsBefore);
+});
+
+test('no audio track: asr, audio-emotion and text are skipped with reasons, vision runs', async () => {
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'done', { output: MEDIA_NO_AUDIO }));
+  const rows = Object.fromEntries((await stageRows(inp.videoId)).map((r) => [r.name, r]));
+  assert.equal(rows.asr.state, 'skipped');
+  assert.equal(rows.asr.reason, 'no audio track');
+  assert.equal(rows['audio-emotion'].state, 'skipped');
+  assert.equal(rows.text.state, 'skipped');
+  assert.equal(rows.text.reason, 'no transcript (no audio track)');
+  assert.equal(rows.vision.state, 'pending');
+  assert.ok(await jobOf(inp.videoId, 'vision'));
+  assert.equal(await jobOf(inp.videoId, 'asr'), undefined);
+  await orch.onCompletion(completion(inp.videoId, 'vision', 'done', { output: model('siglip') }));
+  assert.ok(await jobOf(inp.videoId, 'fusion'));
+});
+
+test('a failed stage fails the video with its problem; the failure webhook row is written', async () => {
+  await webhooks.create('owner-3', 'http://127.0.0.1:9/fail-hooks', ['video.failed']);
+  const inp = input({ owner: 'owner-3' });
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'failed', { problem: { type: 'unsupported-media', detail: 'ffprobe could not read the file' } }));
+  const doc = await orch.get('owner-3', inp.videoId);
+  assert.equal(doc.status, 'failed');
+  assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/unsupported-media');
+  assert.equal(doc.error?.detail, 'ffprobe could not read the file');
+  assert.equal(doc.stages.media?.state, 'failed');
+  assert.equal(doc.stages.fusion?.state, 'skipped');
+  await assert.rejects(orch.getResult('owner-3', inp.videoId), (e: { slug?: string }) => e.slug === 'unsupported-media');
+  assert.deepEqual((await deliveries(inp.videoId)).map((d) => d.event_type), ['video.failed']);
+});
+
+test('cancel makes the video canceled, removes waiting stage jobs and writes no webhook', async () => {
+  const inp = input();
+  await orch.submit(inp);
+  assert.ok(await jobOf(inp.videoId, 'media'));
+  const doc = await orch.cancel('owner-1', inp.videoId);
+  assert.equal(doc.status, 'canceled');
+  assert.equal(await jobOf(inp.videoId, 'media'), undefined);
+  assert.deepEqual(await deliveries(inp.videoId), []);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'done', { output: MEDIA_AV }));
+  assert.equal(await status(inp.videoId), 'canceled');
+  await assert.rejects(orch.cancel('someone-else', inp.videoId), (e: { slug?: string }) => e.slug === 'not-found');
+});
+
+test('reconcile re-enqueues a pending stage whose job vanished from Redis', async () => {
+  const inp = input();
+  await orch.submit(inp);
+  await (await jobOf(inp.videoId, 'media'))!.remove();
+  assert.equal(await jobOf(inp.videoId, 'media'), undefined);
+  await orch.reconcile();
+  assert.ok(await jobOf(inp.videoId, 'media'), 'media job is back');
+});
+
+test('reconcile re-enqueues a running stage whose job vanished from Redis', async () => {
+  // e.g. Redis lost its data while the worker holding the job died: nothing will ever report.
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+  await (await jobOf(inp.videoId, 'media'))!.remove();
+  // A stage that was just dispatched is left alone (its job may be in flight between Redis calls)...
+  await orch.reconcile();
+  assert.equal(await jobOf(inp.videoId, 'media'), undefined);
+  // ...one that has been running with no job for a while is dispatched again.
+  await db.query(`UPDATE stages SET updated_at = now() - interval '5 minutes' WHERE video_id = $1 AND name = 'media'`, [inp.videoId]);
+  await orch.reconcile();
+  assert.ok(await jobOf(inp.videoId, 'media'), 'a running stage without a job must be enqueued again');
+});
+
+test('reconcile fails a stage whose BullMQ job is in the failed state', async () => {
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+  const worker = queues.worker<StageJob>(QUEUES.media, async (job) => {
+    if (job.data.videoId !== inp.videoId) throw new Error('not mine');
+    throw new UnrecoverableError('worker killed too often');
+  });
+  try {
+    const job = (await jobOf(inp.videoId, 'media'))!;
+    for (let i = 0; i < 400 && (await job.getState()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(await job.getState(), 'failed');
+  } finally {
+    await worker.close();
+    (worker.opts.connection as unknown as { disconnect(): void }).disconnect();
+  }
+  const r = await orch.reconcile();
+  assert.ok(r.recovered >= 1);
+  const doc = await orch.get('owner-1', inp.videoId);
+  assert.equal(doc.status, 'failed');
+  assert.equal(doc.stages.media?.state, 'failed');
+  assert.match(doc.stages.media?.reason ?? '', /media job gave up: worker killed too often/);
+  assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
+});

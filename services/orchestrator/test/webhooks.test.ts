@@ -1,0 +1,239 @@
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Job } from 'bullmq';
+import { Pool } from 'pg';
+import {
+  QUEUES,
+  Queues,
+  ServiceMetrics,
+  WEBHOOK_RETRY_DELAYS_SEC,
+  createDb,
+  createLogger,
+  ensureDatabase,
+  migrate,
+  newWebhookSecret,
+  redisConnection,
+  verifyWebhook,
+  withTransaction,
+  type Db,
+  type WebhookJob,
+} from '@omniaffect/core';
+import type { VideoRow } from '../src/repository';
+import { WebhookService, type WebhookConfig } from '../src/webhooks';
+
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const tag = randomBytes(4).toString('hex');
+const dbName = `oa_t_${tag}`;
+const connection = redisConnection(REDIS_URL);
+const queues = new Queues(connection, `oat${tag}`);
+const log = createLogger('webhooks-test', 'silent');
+const metrics = new ServiceMetrics('webhooks-test');
+const SCALE = 0.001;
+let db: Db;
+
+interface Received { headers: Record<string, string>; body: string }
+let server: http.Server;
+let baseUrl: string;
+const received: Received[] = [];
+let answer = 204;
+
+before(async () => {
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  await ensureDatabase(url);
+  db = createDb(url, 5);
+  await migrate(db);
+  server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k] = String(v);
+      received.push({ headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(answer).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  for (const name of Object.values(QUEUES)) await queues.get(name).obliterate({ force: true });
+  await queues.close();
+  await connection.quit();
+  await db.end();
+  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+});
+
+const service = (cfg: Partial<WebhookConfig> = {}) =>
+  new WebhookService(db, queues, { allowPrivate: true, callbackSecret: null, retryScale: SCALE, timeoutMs: 2000, ...cfg }, log, metrics);
+
+/** A terminal video with its delivery rows, written the way the orchestrator writes them. */
+async function terminalVideo(svc: WebhookService, owner: string, status: 'succeeded' | 'failed', callbackUrl: string | null = null): Promise<string> {
+  const id = randomUUID();
+  await db.query(`INSERT INTO videos (id, owner, status, source_kind, callback_url) VALUES ($1, $2, $3, 'upload', $4)`, [id, owner, status, callbackUrl]);
+  const video = (await db.query<VideoRow>('SELECT * FROM videos WHERE id = $1', [id])).rows[0];
+  await withTransaction(db, (c) => svc.scheduleForVideo(c, video));
+  await svc.enqueuePendingForVideo(id);
+  return id;
+}
+
+const deliveryRows = async (videoId: string) =>
+  (await db.query<{ id: string; status: string; attempts: number; last_status: number | null; last_error: string | null; next_attempt_at: Date | null; payload: unknown }>(
+    'SELECT * FROM webhook_deliveries WHERE video_id = $1',
+    [videoId],
+  )).rows;
+const webhookJob = (id: string) => queues.get(QUEUES.webhooks).getJob(id) as Promise<Job<WebhookJob> | undefined>;
+
+test('create validates events and returns a whsec_ secret once', async () => {
+  const svc = service();
+  const w = await svc.create('o-create', `${baseUrl}/h`, []);
+  assert.match(w.secret ?? '', /^whsec_/);
+  assert.deepEqual(w.events, ['video.succeeded', 'video.failed']);
+  const listed = await svc.list('o-create');
+  assert.equal(listed.length, 1);
+  assert.equal(listed[0].secret, undefined);
+  await assert.rejects(svc.create('o-create', `${baseUrl}/h`, ['video.exploded']), (e: { slug?: string }) => e.slug === 'validation');
+  await assert.rejects(svc.create('o-create', 'ftp://example.com/', []), (e: { slug?: string }) => e.slug === 'url-not-allowed');
+});
+
+test('only subscriptions for the event get a delivery row', async () => {
+  const svc = service();
+  await svc.create('o-events', `${baseUrl}/only-failed`, ['video.failed']);
+  const id = await terminalVideo(svc, 'o-events', 'succeeded');
+  assert.deepEqual(await deliveryRows(id), []);
+  const id2 = await terminalVideo(svc, 'o-events', 'failed');
+  assert.equal((await deliveryRows(id2)).length, 1);
+});
+
+test('deliver signs the request so the receiver can verify it; the row succeeds', async () => {
+  const svc = service();
+  const sub = await svc.create('o-sign', `${baseUrl}/signed`, ['video.succeeded']);
+  const videoId = await terminalVideo(svc, 'o-sign', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  const job = await webhookJob(`${row.id}.0`);
+  assert.ok(job, 'the first attempt is enqueued with id <delivery>.0');
+  received.length = 0;
+  answer = 204;
+  await svc.deliver(job);
+  assert.equal(received.length, 1);
+  const got = received[0];
+  assert.equal(got.headers['webhook-id'], row.id);
+  assert.equal(verifyWebhook(sub.secret!, got.headers, got.body), true, 'signature verifies with the subscription secret');
+  assert.equal(verifyWebhook(newWebhookSecret(), got.headers, got.body), false);
+  const payload = JSON.parse(got.body) as { type: string; data: { id: string; status: string; links: { self: string } } };
+  assert.equal(payload.type, 'video.succeeded');
+  assert.equal(payload.data.id, videoId);
+  assert.equal(payload.data.links.self, `/v1/videos/${videoId}`);
+  const [after1] = await deliveryRows(videoId);
+  assert.equal(after1.status, 'succeeded');
+  assert.equal(after1.attempts, 1);
+  assert.equal(after1.last_status, 204);
+  assert.equal(after1.next_attempt_at, null);
+  // A redelivered job for a finished delivery sends nothing.
+  await svc.deliver(job);
+  assert.equal(received.length, 1);
+  const docs = await svc.deliveries('o-sign', sub.id);
+  assert.equal(docs[0].status, 'succeeded');
+});
+
+test('5xx answers are retried on the scaled schedule with a stable webhook-id, then the delivery is marked failed', async () => {
+  const svc = service();
+  const sub = await svc.create('o-retry', `${baseUrl}/down`, ['video.failed']);
+  const videoId = await terminalVideo(svc, 'o-retry', 'failed');
+  const [row] = await deliveryRows(videoId);
+  received.length = 0;
+  answer = 503;
+  const attempts = WEBHOOK_RETRY_DELAYS_SEC.length;
+  for (let n = 0; n < attempts; n++) {
+    const job = await webhookJob(`${row.id}.${n}`);
+    assert.ok(job, `attempt ${n} enqueued`);
+    if (n > 0) {
+      const base = WEBHOOK_RETRY_DELAYS_SEC[n] * 1000 * SCALE;
+      const delay = job.opts.delay ?? 0;
+      assert.ok(delay >= Math.floor(base * 0.8) && delay <= Math.ceil(base * 1.2), `attempt ${n}: delay ${delay} outside ${base} ±20 %`);
+    }
+    await svc.deliver(job);
+    const [r] = await deliveryRows(videoId);
+    assert.equal(r.attempts, n + 1);
+    assert.equal(r.last_status, 503);
+    assert.equal(r.status, n + 1 < attempts ? 'pending' : 'failed', `after attempt ${n}`);
+  }
+  assert.equal(received.length, attempts);
+  assert.equal(new Set(received.map((r) => r.headers['webhook-id'])).size, 1);
+  for (const r of received) assert.equal(verifyWebhook(sub.secret!, r.headers, r.body), true);
+  assert.equal(await webhookJob(`${row.id}.${attempts}`), undefined, 'no attempt after the schedule ran out');
+  const [final] = await deliveryRows(videoId);
+  assert.equal(final.next_attempt_at, null);
+  assert.equal((await svc.deliveries('o-retry', sub.id))[0].status, 'failed');
+});
+
+test('a recovering receiver: 503 then 200 succeeds on the second attempt', async () => {
+  const svc = service();
+  await svc.create('o-recover', `${baseUrl}/flaky`, ['video.succeeded']);
+  const videoId = await terminalVideo(svc, 'o-recover', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  answer = 503;
+  await svc.deliver((await webhookJob(`${row.id}.0`))!);
+  answer = 200;
+  await svc.deliver((await webhookJob(`${row.id}.1`))!);
+  const [r] = await deliveryRows(videoId);
+  assert.equal(r.status, 'succeeded');
+  assert.equal(r.attempts, 2);
+});
+
+test('private targets are refused unless allowed; nothing reaches the receiver', async () => {
+  const strict = service({ allowPrivate: false });
+  await strict.create('o-private', `${baseUrl}/private`, ['video.succeeded']);
+  const videoId = await terminalVideo(strict, 'o-private', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  received.length = 0;
+  answer = 204;
+  await strict.deliver((await webhookJob(`${row.id}.0`))!);
+  assert.equal(received.length, 0);
+  const [r] = await deliveryRows(videoId);
+  assert.equal(r.status, 'pending');
+  assert.equal(r.last_status, null);
+  assert.match(r.last_error ?? '', /127\.0\.0\.1 is not a public address/);
+  // The same delivery goes through once private targets are allowed.
+  await service({ allowPrivate: true }).deliver((await webhookJob(`${row.id}.1`))!);
+  assert.equal(received.length, 1);
+  assert.equal((await deliveryRows(videoId))[0].status, 'succeeded');
+});
+
+test('callbackUrl deliveries are signed with the callback secret, and not sent without one', async () => {
+  const callbackSecret = newWebhookSecret();
+  const svc = service({ callbackSecret });
+  const videoId = await terminalVideo(svc, 'o-cb', 'succeeded', `${baseUrl}/callback`);
+  const [row] = await deliveryRows(videoId);
+  received.length = 0;
+  answer = 204;
+  await svc.deliver((await webhookJob(`${row.id}.0`))!);
+  assert.equal(received.length, 1);
+  assert.equal(verifyWebhook(callbackSecret, received[0].headers, received[0].body), true);
+
+  const unsigned = service({ callbackSecret: null });
+  const v2 = await terminalVideo(unsigned, 'o-cb2', 'succeeded', `${baseUrl}/callback`);
+  const [row2] = await deliveryRows(v2);
+  await unsigned.deliver((await webhookJob(`${row2.id}.0`))!);
+  assert.equal(received.length, 1, 'an unsigned delivery must not be sent');
+  assert.match((await deliveryRows(v2))[0].last_error ?? '', /no signing secret/);
+});
+
+test('enqueueDue re-enqueues pending deliveries whose job vanished', async () => {
+  const svc = service();
+  await svc.create('o-due', `${baseUrl}/due`, ['video.succeeded']);
+  const videoId = await terminalVideo(svc, 'o-due', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  await (await webhookJob(`${row.id}.0`))!.remove();
+  await db.query(`UPDATE webhook_deliveries SET next_attempt_at = now() - interval '5 minutes' WHERE id = $1`, [row.id]);
+  assert.ok((await svc.enqueueDue()) >= 1);
+  assert.ok(await webhookJob(`${row.id}.0`));
+});
