@@ -1,6 +1,197 @@
-import type { Command } from 'commander';
+import * as path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { generateSyntheticMmsa, scorePredictionsCsv, type MmsaDatasetName, type SplitMode, type TranscriptsMode } from '@omniaffect/eval';
+import { runCross, runEval, trainFromFeatures } from './research-eval';
+import type { SplitEvaluation } from './research-evaluate';
+import type { ResearchTrainOptions } from './research-train';
 
-/** `train` and `eval` (issue: fusion policy + evaluation harness) register here. */
+function datasetArg(v: string): MmsaDatasetName {
+  if (v !== 'sims2' && v !== 'mosei') throw new InvalidArgumentError('use sims2 or mosei');
+  return v;
+}
+
+function transcriptsArg(v: string): TranscriptsMode {
+  if (v !== 'dataset' && v !== 'asr') throw new InvalidArgumentError('use dataset or asr');
+  return v;
+}
+
+function intArg(min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface TrainFlags {
+  grpoSteps?: number;
+  warmEpochs?: number;
+  contrastive?: boolean;
+  hidden?: number;
+  batchSize?: number;
+}
+
+function withTrainFlags(cmd: Command): Command {
+  return cmd
+    .option('--grpo-steps <n>', 'GRPO updates (default: sized to the data)', intArg(0))
+    .option('--warm-epochs <n>', 'maximum warm-start epochs (early stopping may end sooner)', intArg(1))
+    .option('--no-contrastive', 'no cross-lingual supervised contrastive term in the warm start')
+    .option('--hidden <n>', 'hidden width of the policy', intArg(4))
+    .option('--batch-size <n>', 'warm-start and GRPO batch size', intArg(1));
+}
+
+function trainOptionsFromFlags(f: TrainFlags): Omit<ResearchTrainOptions, 'seed'> {
+  return {
+    ...(f.grpoSteps !== undefined ? { grpoSteps: f.grpoSteps } : {}),
+    ...(f.warmEpochs !== undefined ? { warmStartEpochs: f.warmEpochs } : {}),
+    ...(f.contrastive === false ? { contrastive: false } : {}),
+    ...(f.hidden !== undefined ? { hidden: f.hidden } : {}),
+    ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
+  };
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${(v * 100).toFixed(2)}%`);
+
+function printSplit(name: string, ev: SplitEvaluation, warm: SplitEvaluation | null): void {
+  const lines = [
+    `${name}: n=${ev.n} WAR ${pct(ev.sentiment3.war)} UAR ${pct(ev.sentiment3.uar)}${ev.emotion7 ? `; emotion-7 WAR ${pct(ev.emotion7.war)} UAR ${pct(ev.emotion7.uar)}` : ''}`,
+    ...ev.mmsa.map((m) => `  MMSA ${m.dataset}: ${JSON.stringify(m.metrics)}`),
+    `  decisive=planted ${pct(ev.attribution.decisivePlanted.rate)} (n=${ev.attribution.decisivePlanted.n})${warm ? ` [warm start ${pct(warm.attribution.decisivePlanted.rate)}]` : ''}`,
+    `  top-weighted modality deletion > lowest ${pct(ev.attribution.topBeatsLowest.rate)} (n=${ev.attribution.topBeatsLowest.n})${warm ? ` [warm start ${pct(warm.attribution.topBeatsLowest.rate)}]` : ''}`,
+    ...ev.faithfulness.map((r) => `  faithfulness ${r.scope}: comprehensiveness ${r.comprehensiveness.toFixed(4)} sufficiency ${r.sufficiency.toFixed(4)}`),
+  ];
+  console.log(lines.join('\n'));
+}
+
+/** `eval run|metrics|cross`, `train` and `dataset synth`: the research workflow (DESIGN.md §5–§6). */
 export function registerResearchCommands(program: Command): void {
-  void program;
+  const evalCmd = program.command('eval').description('evaluate on CH-SIMS v2 / CMU-MOSEI through the real pipeline');
+
+  withTrainFlags(
+    evalCmd
+      .command('run')
+      .description('run a dataset through the pipeline (cached, resumable), train the policy, evaluate on test, export the model and write the report')
+      .requiredOption('--dataset <name>', 'sims2 | mosei', datasetArg)
+      .requiredOption('--root <dir>', 'dataset root (label.csv or meta.csv + Raw/)')
+      .option('--transcripts <mode>', 'dataset: send the label file\'s text (ASR skipped) | asr: transcribe', transcriptsArg, 'dataset' as TranscriptsMode)
+      .option('--out <dir>', 'output directory', 'eval-out')
+      .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
+      .option('--seed <n>', 'training seed', intArg(0), 7)
+      .option('--policy <dir>', 'evaluate this policy (policy.json or checkpoint) instead of training')
+      .option('--cache <dir>', 'feature cache directory (default <out>/features)'),
+  ).action(async (o: TrainFlags & { dataset: MmsaDatasetName; root: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; policy?: string; cache?: string }) => {
+    const r = await runEval(
+      {
+        dataset: o.dataset,
+        root: path.resolve(o.root),
+        transcripts: o.transcripts,
+        out: path.resolve(o.out),
+        concurrency: o.concurrency,
+        seed: o.seed,
+        ...(o.policy ? { policyDir: path.resolve(o.policy) } : {}),
+        ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
+        train: trainOptionsFromFlags(o),
+      },
+      { log },
+    );
+    printSplit('test', r.test, r.warmTest);
+    if (r.collect.failed.length) {
+      console.log(`failed clips (${r.collect.failed.length}), retried by the next run:`);
+      for (const f of r.collect.failed) console.log(`  ${f.id}: ${f.reason}`);
+    }
+    console.log(`report ${r.report.html}\nmodel ${r.modelDir} (FUSION_MODEL_DIR=${r.modelDir})`);
+  });
+
+  evalCmd
+    .command('metrics')
+    .description("score an id,prediction,label CSV with MMSA's metric set (+ sign-3 WAR/UAR)")
+    .requiredOption('--dataset <name>', 'sims2 | mosei', datasetArg)
+    .requiredOption('--predictions <file>', 'CSV with id, prediction, label columns')
+    .action((o: { dataset: MmsaDatasetName; predictions: string }) => {
+      const r = scorePredictionsCsv(path.resolve(o.predictions), o.dataset);
+      const out = {
+        file: r.file,
+        dataset: r.dataset,
+        n: r.n,
+        mmsa: r.mmsa,
+        sign3: { war: r.sentiment3.war, uar: r.sentiment3.uar, confusion: r.sentiment3.confusion },
+        problems: r.problems,
+      };
+      console.log(JSON.stringify(out, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2));
+    });
+
+  withTrainFlags(
+    evalCmd
+      .command('cross')
+      .description('train on one dataset, test on the other (sign-3): WAR/UAR and retention = cross WAR / in-language WAR')
+      .requiredOption('--train <name>', 'sims2 | mosei', datasetArg)
+      .requiredOption('--test <name>', 'sims2 | mosei', datasetArg)
+      .requiredOption('--train-root <dir>', 'root of the training dataset')
+      .requiredOption('--test-root <dir>', 'root of the test dataset')
+      .option('--transcripts <mode>', 'dataset | asr', transcriptsArg, 'dataset' as TranscriptsMode)
+      .option('--out <dir>', 'output directory', 'eval-cross-out')
+      .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
+      .option('--seed <n>', 'training seed', intArg(0), 7)
+      .option('--cache <dir>', 'feature cache directory (default <out>/features; share it with eval run to reuse features)'),
+  ).action(async (o: TrainFlags & { train: MmsaDatasetName; test: MmsaDatasetName; trainRoot: string; testRoot: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; cache?: string }) => {
+    const r = await runCross(
+      {
+        train: { dataset: o.train, root: path.resolve(o.trainRoot) },
+        test: { dataset: o.test, root: path.resolve(o.testRoot) },
+        transcripts: o.transcripts,
+        out: path.resolve(o.out),
+        concurrency: o.concurrency,
+        seed: o.seed,
+        ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
+        trainOptions: trainOptionsFromFlags(o),
+      },
+      { log },
+    );
+    const x = r.retention;
+    console.log(`${x.direction}: in-language WAR ${pct(x.inLanguage.war)} UAR ${pct(x.inLanguage.uar)}; cross WAR ${pct(x.cross.war)} UAR ${pct(x.cross.uar)}; retention ${pct(x.retention)} (UAR ${pct(x.uarRetention)})`);
+    console.log(`report ${r.report.html}`);
+  });
+
+  withTrainFlags(
+    program
+      .command('train')
+      .description('train the fusion policy (warm start + GRPO) on cached pipeline features and export it')
+      .requiredOption('--features <dir>', 'a feature cache, an eval run output dir, or a parent of several caches')
+      .option('--out <dir>', 'output directory (checkpoints/, model/)', 'train-out')
+      .option('--seed <n>', 'training seed', intArg(0), 7),
+  ).action(async (o: TrainFlags & { features: string; out: string; seed: number }) => {
+    const r = await trainFromFeatures({ features: o.features, out: o.out, seed: o.seed, train: trainOptionsFromFlags(o) }, { log });
+    const s = r.summary;
+    console.log(
+      [
+        `trained on ${r.splits.train} clips (valid ${r.splits.valid}) in ${(s.wallMs / 1000).toFixed(1)} s${s.resumed ? ' (resumed from a checkpoint)' : ''}`,
+        `warm start: ${s.warmStart.epochs} epochs, best ${s.warmStart.bestEpoch}, valid WAR ${pct(s.warmStart.valid.accuracy)} UAR ${pct(s.warmStart.valid.uar)}`,
+        `GRPO: ${s.grpo.steps} steps${s.grpo.stoppedEarly ? ' (stopped early)' : ''}, valid WAR ${pct(s.final.valid.accuracy)} UAR ${pct(s.final.valid.uar)}${s.grpo.last ? `, last reward ${s.grpo.last.rewardMean.toFixed(3)} KL ${s.grpo.last.kl.toExponential(2)}` : ''}`,
+        ...(s.planted ? [`decisive=planted (valid): warm start ${pct(s.planted.warm.weights)} → GRPO ${pct(s.planted.final.weights)}`] : []),
+        `model ${r.modelDir}`,
+      ].join('\n'),
+    );
+    if (r.test) printSplit('test', r.test, r.warmTest);
+  });
+
+  const dataset = program.command('dataset').description('datasets in the MMSA raw layout');
+  dataset
+    .command('synth')
+    .description('write a synthetic MMSA-layout dataset (real mp4 clips, sentiment planted in one modality per clip)')
+    .requiredOption('--dataset <name>', 'sims2 | mosei', datasetArg)
+    .requiredOption('--root <dir>', 'where to write label.csv and Raw/')
+    .option('--clips <train,valid,test>', 'clips per split', '60,15,30')
+    .option('--seed <n>', 'seed', intArg(0), 7)
+    .option('--duration <s>', 'seconds per clip', '2')
+    .action(async (o: { dataset: MmsaDatasetName; root: string; clips: string; seed: number; duration: string }) => {
+      const n = o.clips.split(',').map((x) => Number(x.trim()));
+      if (n.length !== 3 || n.some((x) => !Number.isInteger(x) || x < 0)) throw new Error('--clips wants three counts: train,valid,test');
+      const clipsPerSplit: Record<SplitMode, number> = { train: n[0]!, valid: n[1]!, test: n[2]! };
+      const durationSec = Number(o.duration);
+      if (!(durationSec > 0)) throw new Error('--duration must be a positive number of seconds');
+      const r = await generateSyntheticMmsa({ root: path.resolve(o.root), dataset: o.dataset, clipsPerSplit, seed: o.seed, durationSec });
+      console.log(`${r.clips.length} clips → ${r.labelFile}`);
+    });
 }

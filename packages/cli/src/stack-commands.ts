@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '@omniaffect/core';
 import { GatewayClient } from './client';
@@ -64,8 +64,7 @@ export async function down(): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Object.values(s.pids).some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   for (const pid of Object.values(s.pids)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-  writeFileSync(stackFile(), '');
-  require('node:fs').rmSync(stackFile(), { force: true });
+  rmSync(stackFile(), { force: true });
   console.log('stopped');
 }
 

@@ -10,3 +10,5 @@ export * from './cross-lingual';
 export * from './plots';
 export * from './report';
 export * from './synthetic-mmsa';
+export * from './feature-cache';
+export * from './pipeline-labels';
