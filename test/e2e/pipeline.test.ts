@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { problemType, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
+import { SHARED_SKIP_REASON, problemType, sharedFile, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
 import { audioOnly, corruptVideo, silentVideo, speechVideo, videoWithoutAudio } from '../support/media-fixtures';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
 import { startWebhookReceiver } from '../support/webhook-receiver';
@@ -245,6 +245,31 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
+    }
+  });
+
+  test('real recordings from ../shared (talking-head mp4, 48 kHz stereo, 24-bit, mp3) go through the pipeline', async (t) => {
+    const real = {
+      faceVideo: sharedFile('media', 'video', 'sadtalker_WDA_KatieHill_000.mp4'),
+      zhMp3: sharedFile('media', 'zh', 'funasr_asr_example.mp3'),
+      stereo48k: sharedFile('media', 'zh', 'sadtalker_chinese_news.wav'),
+      pcm24: sharedFile('media', 'emotion', 'indextts_emo_sad.wav'),
+    };
+    if (Object.values(real).some((f) => !f)) return t.skip(SHARED_SKIP_REASON);
+    const sub: Record<string, string> = {};
+    for (const [name, file] of Object.entries(real)) sub[name] = (await s.client.submitFile(file!)).id;
+    for (const [name, id] of Object.entries(sub)) {
+      const doc = await s.client.waitForTerminal(id, 180_000);
+      assert.equal(doc.status, 'succeeded', `${name}: ${JSON.stringify(doc.error)}`);
+      const r = await s.client.result<AnalysisResult>(id);
+      assert.ok(validateResult(r).ok, `${name}: ${validateResult(r).errors.join('; ')}`);
+      assert.equal(r.modalities.audio.present, true, `${name} has audio`);
+      // The talking-head clip is 8 s of 512×512 video: frames at 0, 2, 4, 6 s.
+      if (name === 'faceVideo') assert.deepEqual(r.evidence.frames.map((f) => f.time), [0, 2, 4, 6]);
+      else assert.equal(r.modalities.vision.present, false);
+      const voiced = r.evidence.audioSegments.filter((a) => a.prosody.f0MeanHz !== null);
+      assert.ok(voiced.length > 0, `${name}: pitch found in real speech`);
+      for (const a of voiced) assert.ok(a.prosody.f0MeanHz! > 60 && a.prosody.f0MeanHz! < 500, `${name}: f0 ${a.prosody.f0MeanHz}`);
     }
   });
 
