@@ -95,3 +95,30 @@ export interface SubmitInput {
   /** a known transcript (research datasets): ASR is skipped and this text is analysed */
   transcript?: string;
 }
+
+/** One encoder output as stored by fusion and served by GET /v1/videos/:id/features (decoded). */
+export interface EncoderTensor {
+  modality: string;
+  kind: string;
+  shape: number[];
+  data: Float32Array;
+  items: unknown[];
+  model: string | null;
+}
+
+/** Orchestrator.Submit on the wire (proto-loader camelCase; metadata as JSON text). */
+export interface SubmitRequestWire {
+  owner: string;
+  idempotencyKey: string;
+  sourceKind: string;
+  sourcePath: string;
+  sourceUrl: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number;
+  language: string;
+  callbackUrl: string;
+  metadataJson: string;
+  videoId: string;
+  transcript?: string;
+}

@@ -111,3 +111,16 @@ export function parseCsvTable(text: string): CsvTable {
   });
   return { header, columns, rows: records, errors };
 }
+
+/**
+ * The records of a table that are structurally sound (parsed cleanly, right field count); every other
+ * one is reported through `reject(line, reason)`, so callers never drop a row silently.
+ */
+export function* wellFormedRows(table: CsvTable, reject: (line: number, reason: string) => void): Generator<CsvRecord> {
+  const structural = new Map(table.errors.map((e) => [e.line, e.reason]));
+  for (const rec of table.rows) {
+    if (structural.has(rec.line)) reject(rec.line, `malformed CSV: ${structural.get(rec.line)}`);
+    else if (rec.fields.length !== table.header.length) reject(rec.line, `expected ${table.header.length} fields, found ${rec.fields.length}`);
+    else yield rec;
+  }
+}

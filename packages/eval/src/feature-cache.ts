@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { EncoderTensor } from '@omniaffect/core';
 import type { MmsaSample } from './mmsa-dataset';
 import type { MmsaDatasetName } from './sentiment-labels';
 
@@ -8,14 +9,7 @@ import type { MmsaDatasetName } from './sentiment-labels';
 export type TranscriptsMode = 'dataset' | 'asr';
 
 /** One encoder output as the gateway's features endpoint returns it, decoded. */
-export interface CachedTensor {
-  modality: string;
-  kind: string;
-  shape: number[];
-  data: Float32Array;
-  items: unknown[];
-  model: string | null;
-}
+export type CachedTensor = EncoderTensor;
 
 /** What a cached entry was computed from; a different source makes the entry stale. */
 export interface ClipSource {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { parseCsvTable } from './csv';
+import { parseCsvTable, wellFormedRows } from './csv';
 import { LABEL_RANGE, sentimentSign3, type MmsaDatasetName } from './sentiment-labels';
 
 export type SplitMode = 'train' | 'valid' | 'test';
@@ -85,22 +85,12 @@ export function readMmsaDataset(root: string, options: ReadMmsaOptions): MmsaDat
   const col = (name: string) => table.columns.get(name);
   const [lo, hi] = LABEL_RANGE[dataset];
   const problems: RowProblem[] = [];
-  const structural = new Map<number, string>();
-  for (const e of table.errors) structural.set(e.line, e.reason);
   const samples: MmsaSample[] = [];
   const seen = new Map<string, number>();
   const extraCols = table.header.map((h, i) => ({ h, i })).filter(({ h }) => !KNOWN.has(h.toLowerCase()));
 
-  for (const rec of table.rows) {
+  for (const rec of wellFormedRows(table, (row, reason) => problems.push({ row, reason }))) {
     const reject = (reason: string) => problems.push({ row: rec.line, reason });
-    if (structural.has(rec.line)) {
-      reject(`malformed CSV: ${structural.get(rec.line)}`);
-      continue;
-    }
-    if (rec.fields.length !== table.header.length) {
-      reject(`expected ${table.header.length} fields, found ${rec.fields.length}`);
-      continue;
-    }
     const get = (name: string): string | undefined => {
       const idx = col(name);
       return idx === undefined ? undefined : rec.fields[idx];

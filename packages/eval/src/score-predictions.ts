@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SENTIMENT_LABELS } from '@omniaffect/core';
 import { classificationMetrics, type ClassificationMetrics } from './classification-metrics';
-import { parseCsvTable } from './csv';
+import { parseCsvTable, wellFormedRows } from './csv';
 import { mmsaMetrics, type MetricsDataset, type MmsaMetrics } from './mmsa-metrics';
 import type { RowProblem } from './mmsa-dataset';
 import { sentimentSign3Index } from './sentiment-labels';
@@ -29,21 +29,12 @@ export function scorePredictionsCsv(file: string, dataset: MetricsDataset): Scor
     if (!table.columns.has(c)) throw new Error(`${file}: missing column ${c} (header: ${table.header.join(',')})`);
   }
   const [iId, iPred, iLabel] = ['id', 'prediction', 'label'].map((c) => table.columns.get(c)!) as [number, number, number];
-  const structural = new Map(table.errors.map((e) => [e.line, e.reason]));
   const problems: RowProblem[] = [];
   const preds: number[] = [];
   const labels: number[] = [];
   const seen = new Set<string>();
-  for (const rec of table.rows) {
+  for (const rec of wellFormedRows(table, (row, reason) => problems.push({ row, reason }))) {
     const reject = (reason: string) => problems.push({ row: rec.line, reason });
-    if (structural.has(rec.line)) {
-      reject(`malformed CSV: ${structural.get(rec.line)}`);
-      continue;
-    }
-    if (rec.fields.length !== table.header.length) {
-      reject(`expected ${table.header.length} fields, found ${rec.fields.length}`);
-      continue;
-    }
     const id = rec.fields[iId]!.trim();
     const p = Number(rec.fields[iPred]!.trim());
     const l = Number(rec.fields[iLabel]!.trim());

@@ -1,13 +1,6 @@
-import type { Db } from '@omniaffect/core';
+import type { Db, EncoderTensor } from '@omniaffect/core';
 
-export interface StoredTensor {
-  modality: string;
-  kind: string;
-  shape: number[];
-  data: Float32Array;
-  items: unknown[];
-  model: string | null;
-}
+export type StoredTensor = EncoderTensor;
 
 /** Embeddings live in PostgreSQL so any fusion replica can fuse any video (replicas hold no state). */
 export class EmbeddingStore {

@@ -1,5 +1,6 @@
 import {
   type SubmitInput,
+  type SubmitRequestWire,
   ORCHESTRATOR_SERVICE,
   ProblemError,
   grpcClient,
@@ -59,7 +60,7 @@ export class OrchestratorClient {
       metadataJson: JSON.stringify(input.metadata),
       videoId: input.videoId,
       transcript: input.transcript ?? '',
-    }, WRITE_DEADLINE_MS, true);
+    } satisfies SubmitRequestWire, WRITE_DEADLINE_MS, true);
     return { video: parseJson<VideoDocument>(reply.videoJson, 'Submit'), created: reply.created };
   }
 

@@ -8,6 +8,7 @@ import {
   startGrpcServer,
   videoLinks,
   type AnalysisResult,
+  type SubmitRequestWire,
   type DeliveryDocument,
   type GrpcServerHandle,
   type ProblemSlug,
@@ -17,20 +18,7 @@ import {
 } from '@omniaffect/core';
 
 /** The SubmitRequest as grpc-js/proto-loader hands it to the server (camelCase, int64 as number). */
-export interface SubmitRequest {
-  owner: string;
-  idempotencyKey: string;
-  sourceKind: string;
-  sourcePath: string;
-  sourceUrl: string;
-  filename: string;
-  contentType: string;
-  sizeBytes: number;
-  language: string;
-  callbackUrl: string;
-  metadataJson: string;
-  videoId: string;
-}
+export type SubmitRequest = SubmitRequestWire;
 
 interface StoredVideo {
   owner: string;

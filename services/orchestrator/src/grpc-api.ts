@@ -1,4 +1,4 @@
-import { problemToGrpc, type grpc } from '@omniaffect/core';
+import { problemToGrpc, type SubmitRequestWire, type grpc } from '@omniaffect/core';
 import type { Orchestrator } from './orchestrator';
 import type { WebhookService } from './webhooks';
 
@@ -13,26 +13,11 @@ function handle<Req>(fn: (req: Req) => Promise<unknown>): Handler<Req> {
   };
 }
 
-interface SubmitRequest {
-  owner: string;
-  idempotencyKey: string;
-  sourceKind: string;
-  sourcePath: string;
-  sourceUrl: string;
-  filename: string;
-  contentType: string;
-  sizeBytes: number;
-  language: string;
-  callbackUrl: string;
-  metadataJson: string;
-  videoId: string;
-  transcript: string;
-}
 
 /** omniaffect.v1.Orchestrator: the gateway's only way into video state. */
 export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService): grpc.UntypedServiceImplementation {
   return {
-    Submit: handle<SubmitRequest>(async (r) => {
+    Submit: handle<SubmitRequestWire>(async (r) => {
       const { doc, created } = await o.submit({
         owner: r.owner,
         videoId: r.videoId,
