@@ -52,7 +52,8 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
         created_at      timestamptz NOT NULL DEFAULT now(),
         updated_at      timestamptz NOT NULL DEFAULT now(),
         started_at      timestamptz,
-        finished_at     timestamptz
+        finished_at     timestamptz,
+        media_erased_at timestamptz
       );
       CREATE UNIQUE INDEX videos_idempotency ON videos (owner, idempotency_key) WHERE idempotency_key IS NOT NULL;
       CREATE INDEX videos_status ON videos (status, updated_at);

@@ -73,6 +73,12 @@ export class ArtifactStore {
     );
   }
 
+  /** Raw media only (source, audio, frames): what the retention policy erases; results stay. */
+  async removeMedia(videoId: string): Promise<void> {
+    const dir = this.videoDir(videoId);
+    await Promise.all(['source', 'audio.wav', 'frames'].map((f) => fs.rm(path.join(dir, f), { recursive: true, force: true })));
+  }
+
   async removeVideo(videoId: string): Promise<void> {
     await fs.rm(this.videoDir(videoId), { recursive: true, force: true });
   }

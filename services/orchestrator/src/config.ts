@@ -12,6 +12,8 @@ export const orchestratorEnv = {
   WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Raw media (source, audio, frames) of finished videos is erased after this many hours; 0 keeps it. */
+  MEDIA_RETENTION_HOURS: z.coerce.number().min(0).default(24),
   COMPLETION_CONCURRENCY: z.coerce.number().int().min(1).default(8),
 };
 

@@ -66,6 +66,7 @@ void runService({
       try {
         const r = await orchestrator.reconcile();
         const due = await webhooks.enqueueDue();
+        await orchestrator.eraseExpiredMedia(cfg.MEDIA_RETENTION_HOURS);
         if (r.recovered || due) log.info({ ...r, webhooksRequeued: due }, 'reconciled');
       } catch (err) {
         log.error({ err }, 'reconcile failed');

@@ -228,6 +228,25 @@ export class Orchestrator {
   }
 
   /**
+   * Privacy retention (DESIGN.md §8): raw media and frames of finished videos are erased once they
+   * are older than the retention; results, transcripts and features stay until DELETE.
+   */
+  async eraseExpiredMedia(retentionHours: number): Promise<number> {
+    if (retentionHours <= 0) return 0;
+    const due = await this.db.query<{ id: string }>(
+      `SELECT id FROM videos WHERE status IN ('succeeded','failed','canceled') AND media_erased_at IS NULL
+         AND finished_at < now() - ($1::double precision * interval '1 hour') ORDER BY finished_at LIMIT 500`,
+      [retentionHours],
+    );
+    for (const { id } of due.rows) {
+      await this.store.removeMedia(id);
+      await this.db.query('UPDATE videos SET media_erased_at = now() WHERE id = $1', [id]);
+    }
+    if (due.rowCount) this.log.info({ erased: due.rowCount, retentionHours }, 'raw media past retention erased');
+    return due.rowCount ?? 0;
+  }
+
+  /**
    * Periodic and start-up recovery: re-derive actions for every video in flight (covers a crash
    * between commit and enqueue), and turn stage jobs that BullMQ gave up on — e.g. a worker killed
    * more often than maxStalledCount — into stage failures, so no video waits forever.

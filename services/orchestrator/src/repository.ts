@@ -27,6 +27,7 @@ export interface VideoRow {
   metadata: Record<string, unknown>;
   idempotency_key: string | null;
   transcript: string | null;
+  media_erased_at: Date | null;
   error: { type: string; detail: string; stage?: string } | null;
   created_at: Date;
   updated_at: Date;

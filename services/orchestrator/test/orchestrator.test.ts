@@ -8,6 +8,7 @@ import { UnrecoverableError } from 'bullmq';
 import { Pool } from 'pg';
 import {
   ArtifactStore,
+  artifactPaths,
   QUEUES,
   Queues,
   ServiceMetrics,
@@ -315,4 +316,28 @@ test('reconcile fails a stage whose BullMQ job is in the failed state', async ()
   assert.equal(doc.stages.media?.state, 'failed');
   assert.match(doc.stages.media?.reason ?? '', /media job gave up: worker killed too often/);
   assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
+});
+
+test('retention erases raw media of finished videos past the limit, keeps results, and runs once', async () => {
+  const store = new ArtifactStore(path.join(dir, 'artifacts'));
+  const inp = input();
+  await orch.submit(inp);
+  await store.writeFile(artifactPaths.source(inp.videoId), Buffer.from('source bytes'));
+  await store.writeFile(artifactPaths.audio(inp.videoId), Buffer.from('audio'));
+  await store.writeFile(artifactPaths.frame(inp.videoId, 0), Buffer.from('jpeg'));
+  await store.writeJson(artifactPaths.stageOutput(inp.videoId, 'asr'), { text: 'kept' });
+  await orch.transition(inp.videoId, { kind: 'failed', stage: 'media', problemType: 'unsupported-media', detail: 'x' });
+  // finished just now: inside the retention
+  assert.equal(await orch.eraseExpiredMedia(24), 0);
+  assert.ok(await store.exists(artifactPaths.source(inp.videoId)));
+  await db.query(`UPDATE videos SET finished_at = now() - interval '25 hours' WHERE id = $1`, [inp.videoId]);
+  assert.equal(await orch.eraseExpiredMedia(0), 0, '0 keeps media forever');
+  assert.ok((await orch.eraseExpiredMedia(24)) >= 1);
+  assert.equal(await store.exists(artifactPaths.source(inp.videoId)), false);
+  assert.equal(await store.exists(artifactPaths.audio(inp.videoId)), false);
+  assert.equal(await store.exists(artifactPaths.framesDir(inp.videoId)), false);
+  assert.equal(await store.exists(artifactPaths.stageOutput(inp.videoId, 'asr')), true, 'stage outputs stay');
+  const row = await db.query<{ media_erased_at: Date | null }>('SELECT media_erased_at FROM videos WHERE id = $1', [inp.videoId]);
+  assert.ok(row.rows[0].media_erased_at);
+  assert.equal(await orch.eraseExpiredMedia(24), 0, 'nothing left to erase');
 });
