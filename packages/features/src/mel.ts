@@ -1,4 +1,4 @@
-import { Fft } from './fft';
+import { RealFft } from './fft';
 
 export const WHISPER_SAMPLE_RATE = 16000;
 export const WHISPER_N_FFT = 400;
@@ -66,20 +66,25 @@ export interface LogMelOptions {
 }
 
 interface SparseFilters {
-  start: Int32Array;
-  end: Int32Array;
-  weights: Float64Array; // dense [nMels, nFreqs]; only [start, end) is visited
+  start: Int32Array; // first nonzero bin of filter m
+  len: Int32Array; // number of bins in [start, last nonzero]
+  offset: Int32Array; // where filter m's packed weights begin in `weights`
+  weights: Float64Array; // packed nonzero spans, filter after filter
 }
 
 const filterCache = new Map<number, SparseFilters>();
 
+// Each Slaney triangle covers only a handful of the 201 bins, so a dense 128×201 product would be
+// ~95 % multiplications by zero.
 function sparseFilters(nMels: number): SparseFilters {
   let f = filterCache.get(nMels);
   if (f) return f;
   const nFreqs = WHISPER_N_FFT / 2 + 1;
   const dense = melFilterBank(nFreqs, nMels, WHISPER_SAMPLE_RATE, 0, WHISPER_SAMPLE_RATE / 2);
   const start = new Int32Array(nMels);
-  const end = new Int32Array(nMels);
+  const len = new Int32Array(nMels);
+  const offset = new Int32Array(nMels);
+  let total = 0;
   for (let m = 0; m < nMels; m++) {
     let s = nFreqs;
     let e = 0;
@@ -90,12 +95,39 @@ function sparseFilters(nMels: number): SparseFilters {
       }
     }
     start[m] = s < e ? s : 0;
-    end[m] = s < e ? e : 0;
+    len[m] = s < e ? e - s : 0;
+    offset[m] = total;
+    total += len[m];
   }
-  f = { start, end, weights: Float64Array.from(dense) };
+  const weights = new Float64Array(total);
+  for (let m = 0; m < nMels; m++) {
+    for (let i = 0; i < len[m]; i++) weights[offset[m] + i] = dense[m * nFreqs + start[m] + i];
+  }
+  f = { start, len, offset, weights };
   filterCache.set(nMels, f);
   return f;
 }
+
+// Built on first use and reused across calls: the Whisper runner calls this once per 30 s window.
+let stft: { fft: RealFft; win: Float64Array; padded: Float64Array; re: Float64Array; im: Float64Array; power: Float64Array } | null =
+  null;
+
+function stftState() {
+  if (!stft) {
+    const nFreqs = WHISPER_N_FFT / 2 + 1;
+    stft = {
+      fft: new RealFft(WHISPER_N_FFT),
+      win: hannWindow(WHISPER_N_FFT),
+      padded: new Float64Array(WHISPER_N_SAMPLES + WHISPER_N_FFT),
+      re: new Float64Array(nFreqs),
+      im: new Float64Array(nFreqs),
+      power: new Float64Array(nFreqs),
+    };
+  }
+  return stft;
+}
+
+const LOG10_FLOOR = -10; // log10(1e-10)
 
 /**
  * Whisper input_features for one 30 s window, mel-major [nMels, 3000] (index m·3000 + t), following
@@ -105,52 +137,49 @@ export function logMelSpectrogram(samples: Float32Array, opts: LogMelOptions = {
   const nMels = opts.nMels ?? 128;
   const nFft = WHISPER_N_FFT;
   const hop = WHISPER_HOP;
-  const nFreqs = nFft / 2 + 1;
+  const nFrames = WHISPER_N_FRAMES;
   const half = nFft / 2;
   const n = WHISPER_N_SAMPLES;
-  const x = new Float64Array(n);
-  x.set(samples.length > n ? samples.subarray(0, n) : samples);
-  const padded = new Float64Array(n + 2 * half);
-  padded.set(x, half);
-  // torch.stft(center=True, pad_mode='reflect'): mirror without repeating the edge sample.
+  const { fft, win, padded, re, im, power } = stftState();
+  const nFreqs = power.length;
+  // pad_or_trim, then torch.stft(center=True, pad_mode='reflect'): mirror without repeating the edge sample.
+  const used = Math.min(samples.length, n);
+  padded.set(used < samples.length ? samples.subarray(0, n) : samples, half);
+  padded.fill(0, half + used, half + n);
   for (let i = 0; i < half; i++) {
-    padded[half - 1 - i] = x[i + 1];
-    padded[half + n + i] = x[n - 2 - i];
+    padded[half - 1 - i] = padded[half + i + 1];
+    padded[half + n + i] = padded[half + n - 2 - i];
   }
-  const win = hannWindow(nFft);
-  const fft = new Fft(nFft);
-  const frameRe = new Float64Array(nFft);
-  const specRe = new Float64Array(nFft);
-  const specIm = new Float64Array(nFft);
-  const power = new Float64Array(nFreqs);
-  const { start, end, weights } = sparseFilters(nMels);
-  const mel = new Float64Array(nMels * WHISPER_N_FRAMES);
-  for (let t = 0; t < WHISPER_N_FRAMES; t++) {
+  // Last frame whose window still touches a nonzero sample; later frames are exactly zero.
+  let lastNonZero = half + n + half - 1;
+  while (lastNonZero >= 0 && padded[lastNonZero] === 0) lastNonZero--;
+  const { start, len, offset, weights } = sparseFilters(nMels);
+  const out = new Float32Array(nMels * nFrames);
+  // log10 is monotone, so the dynamic-range floor can come from the largest linear mel energy.
+  let maxMel = 0;
+  for (let t = 0; t < nFrames; t++) {
     const off = t * hop;
-    let allZero = true;
-    for (let i = 0; i < nFft; i++) {
-      const v = padded[off + i] * win[i];
-      frameRe[i] = v;
-      if (v !== 0) allZero = false;
+    if (off > lastNonZero) {
+      // Zero-padding tail: mel energy 0 clamps to 1e-10.
+      for (let m = 0; m < nMels; m++) out[m * nFrames + t] = LOG10_FLOOR;
+      continue;
     }
-    if (allZero) continue; // zero-padding tail: mel stays 0 and is clamped below
-    fft.transform(frameRe, null, specRe, specIm);
-    for (let k = 0; k < nFreqs; k++) power[k] = specRe[k] * specRe[k] + specIm[k] * specIm[k];
+    fft.transform(padded, re, im, off, win);
+    for (let k = 0; k < nFreqs; k++) power[k] = re[k] * re[k] + im[k] * im[k];
     for (let m = 0; m < nMels; m++) {
       let s = 0;
-      const row = m * nFreqs;
-      for (let k = start[m]; k < end[m]; k++) s += weights[row + k] * power[k];
-      mel[m * WHISPER_N_FRAMES + t] = s;
+      const k0 = start[m];
+      const o = offset[m];
+      const l = len[m];
+      for (let i = 0; i < l; i++) s += weights[o + i] * power[k0 + i];
+      if (s > maxMel) maxMel = s;
+      out[m * nFrames + t] = Math.log10(s > 1e-10 ? s : 1e-10);
     }
   }
-  const out = new Float32Array(nMels * WHISPER_N_FRAMES);
-  let max = -Infinity;
+  const floor = Math.log10(maxMel > 1e-10 ? maxMel : 1e-10) - 8;
   for (let i = 0; i < out.length; i++) {
-    const v = Math.log10(Math.max(mel[i], 1e-10));
-    out[i] = v;
-    if (v > max) max = v;
+    const v = out[i];
+    out[i] = ((v > floor ? v : floor) + 4) / 4;
   }
-  const floor = max - 8;
-  for (let i = 0; i < out.length; i++) out[i] = (Math.max(out[i], floor) + 4) / 4;
   return out;
 }
