@@ -51,6 +51,8 @@ export const modelWorkerEnv = {
   BATCH_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(10),
   FUSION_GRPC_URL: z.string().default('127.0.0.1:50052'),
   INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  /** One model call longer than this (a hung GPU run) kills the inference thread and the worker. 0 = no limit. */
+  INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(0).default(15 * 60_000),
 };
 
 export function loadConfig<T extends z.ZodRawShape>(

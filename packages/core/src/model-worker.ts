@@ -46,7 +46,18 @@ export function runModelWorker<S extends z.ZodRawShape>(opts: {
       const cfg = config() as z.infer<z.ZodObject<typeof shape>>;
       const base = cfg as unknown as { ARTIFACT_DIR: string; FUSION_GRPC_URL: string; EXECUTION_PROVIDER: string; WORKER_CONCURRENCY: number };
       const thread = ThreadClient.start(path.resolve(opts.threadFile), { provider: base.EXECUTION_PROVIDER, ...opts.threadData(cfg) });
-      const loaded = await thread.call<Record<string, unknown>>('load');
+      // setup is retried on failure (runService): don't leave a thread behind per attempt
+      const loaded = await thread.call<Record<string, unknown>>('load').catch(async (err: Error) => {
+        await thread.close();
+        throw err;
+      });
+      thread.defaultTimeoutMs = (cfg as unknown as { INFERENCE_TIMEOUT_MS: number }).INFERENCE_TIMEOUT_MS;
+      // Without its inference thread the worker would only fail jobs: exit so the supervisor restarts
+      // it, and BullMQ hands the held job to another worker once its lock lapses.
+      thread.onExit((err) => {
+        log.fatal({ err: err.message }, 'inference thread died; exiting');
+        process.exit(70);
+      });
       log.info({ loaded }, 'models loaded');
       const fusion = new FusionPushClient(base.FUSION_GRPC_URL);
       const store = new ArtifactStore(base.ARTIFACT_DIR);
@@ -60,7 +71,7 @@ export function runModelWorker<S extends z.ZodRawShape>(opts: {
         handler: opts.handler({ cfg, thread, loaded, store, fusion, log, metrics }),
       });
       return {
-        ready: async () => ({ ok: worker.isRunning(), detail: { provider: base.EXECUTION_PROVIDER, models: loaded } }),
+        ready: async () => ({ ok: worker.isRunning() && !thread.dead, detail: { provider: base.EXECUTION_PROVIDER, models: loaded } }),
         close: async () => {
           await worker.close();
           fusion.close();

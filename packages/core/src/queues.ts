@@ -59,7 +59,19 @@ const KEEP = { age: 7 * 24 * 3600, count: 50_000 };
  * OOM-killed — so they span minutes, not seconds: a stage gives up only after ~2 min of retries,
  * the fusion stage after ~8 min.
  */
-const stageRetries: JobsOptions = { attempts: 7, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP };
+const stageRetries: JobsOptions = { attempts: 7, backoff: { type: 'capped', delay: 2000 }, removeOnComplete: KEEP, removeOnFail: KEEP };
+
+/**
+ * Exponential backoff with a ceiling ('capped'): BullMQ's own exponential grows without bound, so after
+ * a long outage the 16th retry of a completion would wait hours. Capped, retries keep coming every
+ * BACKOFF_CAP_MS for as many attempts as the queue allows.
+ */
+export const BACKOFF_CAP_MS = 30_000;
+export function cappedBackoff(attemptsMade: number, type?: string, _err?: Error, job?: { opts: JobsOptions }): number {
+  const base = typeof job?.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 1000) : 1000;
+  if (type !== undefined && type !== 'capped') return base;
+  return Math.min(BACKOFF_CAP_MS, base * 2 ** Math.max(0, attemptsMade - 1));
+}
 
 export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   media: stageRetries,
@@ -67,11 +79,12 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
   'audio-emotion': stageRetries,
   vision: stageRetries,
   text: stageRetries,
-  fusion: { attempts: 10, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  // Completions must never be dropped: many attempts, the orchestrator's handler is idempotent.
-  'stage-completions': { attempts: 25, backoff: { type: 'exponential', delay: 500 }, removeOnComplete: KEEP, removeOnFail: KEEP },
-  // Retries are scheduled by the delivery code itself (Standard Webhooks schedule), one job per attempt.
-  webhooks: { attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP },
+  fusion: { attempts: 20, backoff: { type: 'capped', delay: 1000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  // Completions must never be dropped: ~24 h of retries every 30 s; the orchestrator's handler is idempotent.
+  'stage-completions': { attempts: 3000, backoff: { type: 'capped', delay: 500 }, removeOnComplete: KEEP, removeOnFail: KEEP },
+  // The Standard Webhooks schedule is one job per attempt (scheduled by the delivery code); these
+  // attempts only cover a crash or a database error inside one delivery attempt.
+  webhooks: { attempts: 5, backoff: { type: 'capped', delay: 1000 }, removeOnComplete: KEEP, removeOnFail: KEEP },
 };
 
 export function redisConnection(url: string): Redis {
@@ -112,6 +125,7 @@ export class Queues {
       maxStalledCount: 5,
       stalledInterval: this.locks.stalledIntervalMs,
       lockDuration: this.locks.lockDurationMs,
+      settings: { backoffStrategy: cappedBackoff },
       ...opts,
     });
     worker.on('closed', () => connection.disconnect());

@@ -58,16 +58,23 @@ export async function runService(opts: {
     },
   });
   log.info({ opsPort: ops.port }, 'ops server listening');
-  try {
-    hooks = await opts.setup({ log, metrics, redis, queues });
-    log.info('service ready');
-  } catch (err) {
-    // Stay up and report not-ready with the reason (e.g. a CUDA provider that fails to load), so the
-    // operator sees the loader's message in /readyz and the logs instead of a crash loop.
-    setupError = err as Error;
-    log.error({ err }, 'service setup failed; /readyz reports it');
-  }
+  // A failed setup (PostgreSQL not up yet, a CUDA provider that cannot load) keeps the process up,
+  // reports the reason in /readyz and the logs, and is retried with backoff: a dependency that comes
+  // back heals the service, and a permanent error stays visible instead of becoming a crash loop.
   let stopping = false;
+  for (let attempt = 1; !stopping; attempt++) {
+    try {
+      hooks = await opts.setup({ log, metrics, redis, queues });
+      setupError = null;
+      log.info('service ready');
+      break;
+    } catch (err) {
+      setupError = err as Error;
+      const retryMs = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
+      log.error({ err, attempt, retryMs }, 'service setup failed; /readyz reports it; retrying');
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+  }
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;

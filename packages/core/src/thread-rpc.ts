@@ -43,23 +43,57 @@ export class ThreadClient {
       this.pending.clear();
     };
     worker.on('error', failAll);
-    worker.on('exit', (code) => failAll(new Error(`inference thread exited with code ${code}`)));
+    worker.on('exit', (code) => failAll(this.exitError ?? new Error(`inference thread exited with code ${code}`)));
   }
 
   static start(file: string, workerData: unknown): ThreadClient {
     return new ThreadClient(new Worker(file, { workerData }));
   }
 
-  call<T>(method: string, args: unknown[] = [], transfer: TransferListItem[] = []): Promise<T> {
+  /** Set once the thread has died; the owner should stop taking work (see onExit). */
+  get dead(): Error | null {
+    return this.exitError;
+  }
+
+  /** Called when the thread dies on its own (not after close()). */
+  onExit(fn: (err: Error) => void): void {
+    this.worker.on('exit', (code) => {
+      if (!this.closing) fn(this.exitError ?? new Error(`inference thread exited with code ${code}`));
+    });
+  }
+
+  private closing = false;
+
+  /**
+   * A call that outlives `timeoutMs` (a hung ONNX Runtime/CUDA run) terminates the thread: its
+   * native state is unknown, so the whole thread goes and every pending call fails.
+   */
+  call<T>(method: string, args: unknown[] = [], transfer: TransferListItem[] = [], timeoutMs = this.defaultTimeoutMs): Promise<T> {
     if (this.exitError) return Promise.reject(this.exitError);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              this.exitError = new Error(`inference call ${method} exceeded ${timeoutMs} ms; thread terminated`);
+              void this.worker.terminate();
+            }, timeoutMs)
+          : null;
+      timer?.unref();
+      const done = <F extends (v: never) => void>(f: F) => ((v: never) => {
+        if (timer) clearTimeout(timer);
+        f(v);
+      });
+      this.pending.set(id, { resolve: done(resolve as (v: never) => void) as (v: unknown) => void, reject: done(reject as (v: never) => void) as (e: Error) => void });
       this.worker.postMessage({ id, method, args } satisfies Request, transfer);
     });
   }
 
+  /** 0 = no limit. */
+  defaultTimeoutMs = 0;
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.worker.terminate();
   }
 }

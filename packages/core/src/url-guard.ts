@@ -87,6 +87,9 @@ export async function safeRequest(raw: string, opts: SafeRequestOptions): Promis
 function requestOnce(url: URL, opts: SafeRequestOptions): Promise<http.IncomingMessage> {
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    // `timeout` is only an idle timer: a server trickling its headers a byte at a time would hold the
+    // slot forever. This one bounds the whole wait for the response headers.
+    const hard = setTimeout(() => req.destroy(new ProblemError('url-fetch-failed', `no response within ${opts.timeoutMs} ms`)), opts.timeoutMs);
     const req = mod.request(
       url,
       {
@@ -95,8 +98,12 @@ function requestOnce(url: URL, opts: SafeRequestOptions): Promise<http.IncomingM
         lookup: guardedLookup(opts.allowPrivate),
         timeout: opts.timeoutMs,
       },
-      resolve,
+      (res) => {
+        clearTimeout(hard);
+        resolve(res);
+      },
     );
+    req.on('close', () => clearTimeout(hard));
     req.on('timeout', () => req.destroy(new ProblemError('url-fetch-failed', `no response within ${opts.timeoutMs} ms`)));
     req.on('error', reject);
     if (opts.body !== undefined) req.end(opts.body);

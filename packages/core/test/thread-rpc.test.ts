@@ -53,3 +53,24 @@ test('a thread that exits rejects pending calls with its exit code', async (t) =
 test('serveThread refuses to run on the main thread', () => {
   assert.throws(() => serveThread({}), /must run inside a worker_thread/);
 });
+
+test('a call past its timeout terminates the thread, fails pending calls and fires onExit', async () => {
+  const client = ThreadClient.start(FIXTURE, { tag: 't7' });
+  const exited = new Promise<Error>((r) => client.onExit(r));
+  const other = client.call('hang');
+  await assert.rejects(client.call('hang', [], [], 200), /exceeded 200 ms/);
+  await assert.rejects(other, /exceeded 200 ms/);
+  assert.match((await exited).message, /exceeded/);
+  assert.ok(client.dead);
+  await assert.rejects(client.call('echo', [1]), /exceeded/);
+});
+
+test('close() does not fire onExit (a graceful shutdown is not a crash)', async () => {
+  const client = ThreadClient.start(FIXTURE, { tag: 't8' });
+  let fired = false;
+  client.onExit(() => (fired = true));
+  assert.deepEqual(await client.call('echo', [2]), { tag: 't8', x: 2 });
+  await client.close();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(fired, false);
+});

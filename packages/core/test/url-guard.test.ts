@@ -128,3 +128,20 @@ test('safeRequest times out against a server that never answers', async () => {
     (err: unknown) => err instanceof ProblemError && err.slug === 'url-fetch-failed' && /no response within 200 ms/.test(err.detail),
   );
 });
+
+test('safeRequest bounds the whole wait for headers, not just idle time (a trickling server)', async () => {
+  const { createServer } = await import('node:net');
+  const srv = createServer((sock) => {
+    sock.write('HTTP/1.1 200 OK\r\n');
+    // one header byte every 50 ms: never idle for long, never finished
+    const t = setInterval(() => sock.write('X'), 50);
+    sock.on('close', () => clearInterval(t));
+    sock.on('error', () => clearInterval(t));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as import('node:net').AddressInfo).port;
+  const t0 = Date.now();
+  await assert.rejects(safeRequest(`http://127.0.0.1:${port}/`, { allowPrivate: true, timeoutMs: 400 }), /no response within 400 ms/);
+  assert.ok(Date.now() - t0 < 5000);
+  srv.close();
+});

@@ -9,8 +9,10 @@ export class EmbeddingStore {
   async put(videoId: string, t: StoredTensor): Promise<void> {
     const buf = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     await this.db.query(
+      // A push that arrives after DELETE (the worker was mid-job) must not bring the features back.
       `INSERT INTO embeddings (video_id, modality, kind, shape, data, items, model, updated_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7, now())
+       SELECT $1,$2,$3,$4,$5,$6,$7, now()
+       WHERE NOT EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'canceled')
        ON CONFLICT (video_id, modality, kind) DO UPDATE
          SET shape = EXCLUDED.shape, data = EXCLUDED.data, items = EXCLUDED.items, model = EXCLUDED.model, updated_at = now()`,
       [videoId, t.modality, t.kind, t.shape, buf, JSON.stringify(t.items), t.model],

@@ -23,13 +23,19 @@ void runService({
     const cfg = config();
     await ensureDatabase(cfg.DATABASE_URL);
     const db = createDb(cfg.DATABASE_URL);
-    await migrate(db);
     const service = new FusionService(new EmbeddingStore(db), log, metrics, {
       modelDir: cfg.FUSION_MODEL_DIR ?? path.join(cfg.MODEL_DIR, 'fusion'),
       provider: cfg.EXECUTION_PROVIDER,
       intraOpThreads: cfg.INTRA_OP_THREADS,
     });
-    await service.load();
+    // setup is retried on failure (runService): release what this attempt opened
+    const fail = async (err: unknown): Promise<never> => {
+      await service.close().catch(() => undefined);
+      await db.end().catch(() => undefined);
+      throw err;
+    };
+    await migrate(db).catch(fail);
+    await service.load().catch(fail);
     const server = await startGrpcServer(`${cfg.GRPC_HOST}:${cfg.GRPC_PORT}`, [{ name: FUSION_SERVICE, impl: service.grpcImpl() }]);
     server.setServing(true);
     log.info({ port: server.port }, 'fusion gRPC listening');

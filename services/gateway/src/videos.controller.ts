@@ -86,7 +86,11 @@ export class VideosController {
     try {
       ({ video, created } = await this.ctx.orchestrator.submit(input));
     } catch (err) {
-      if (input.sourceKind === 'upload') await this.ctx.store.removeVideo(videoId);
+      // Only a definite refusal frees the upload. After a timeout or an outage the orchestrator may
+      // have committed the video; its media stage then needs this file (a retried request with the
+      // same Idempotency-Key gets that video back).
+      const definite = err instanceof ProblemError && err.slug !== 'unavailable' && err.slug !== 'internal';
+      if (definite && input.sourceKind === 'upload') await this.ctx.store.removeVideo(videoId);
       throw err;
     }
     // A different id means the Idempotency-Key named an earlier video: this upload is a duplicate.

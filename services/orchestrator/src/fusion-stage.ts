@@ -58,8 +58,10 @@ export class FusionStage {
       );
       const fusion = JSON.parse(res.fusionJson) as FusionPart;
       const result = buildResult(video, stages, fusion, asr);
+      // Only while the video is still processing: a DELETE that landed meanwhile must not be undone.
       await this.db.query(
-        'INSERT INTO results (video_id, result) VALUES ($1, $2) ON CONFLICT (video_id) DO UPDATE SET result = EXCLUDED.result',
+        `INSERT INTO results (video_id, result) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'processing')
+         ON CONFLICT (video_id) DO UPDATE SET result = EXCLUDED.result`,
         [videoId, JSON.stringify(result)],
       );
       await this.orchestrator.transition(videoId, { kind: 'done', stage: 'fusion', output: { present, model: fusion.models.fusion } });

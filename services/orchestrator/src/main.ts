@@ -34,7 +34,11 @@ void runService({
     }
     await ensureDatabase(cfg.DATABASE_URL);
     const db = createDb(cfg.DATABASE_URL);
-    const applied = await migrate(db);
+    // setup is retried on failure (runService): release this attempt's pool
+    const applied = await migrate(db).catch(async (err) => {
+      await db.end().catch(() => undefined);
+      throw err;
+    });
     if (applied.length) log.info({ applied }, 'migrations applied');
     const store = new ArtifactStore(cfg.ARTIFACT_DIR);
     const webhooks = new WebhookService(
@@ -72,8 +76,14 @@ void runService({
         log.error({ err }, 'reconcile failed');
       }
     };
-    await reconcile();
-    const timer = setInterval(() => void reconcile(), cfg.RECONCILE_INTERVAL_MS);
+    // Each pass is scheduled after the previous one ends, so slow passes never overlap.
+    let timer: NodeJS.Timeout | undefined;
+    let stopped = false;
+    const loop = async () => {
+      await reconcile();
+      if (!stopped) timer = setTimeout(() => void loop(), cfg.RECONCILE_INTERVAL_MS);
+    };
+    await loop();
     grpcServer.setServing(true);
 
     return {
@@ -86,7 +96,8 @@ void runService({
         }
       },
       close: async () => {
-        clearInterval(timer);
+        stopped = true;
+        clearTimeout(timer);
         grpcServer.setServing(false);
         await grpcServer.close();
         await Promise.all([completionWorker.close(), fusionWorker.close(), webhookWorker.close()]);

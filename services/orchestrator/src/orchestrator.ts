@@ -4,6 +4,7 @@ import {
   ProblemError,
   QUEUES,
   artifactPaths,
+  completionJobId,
   stageJobId,
   withTransaction,
   type Db,
@@ -47,6 +48,10 @@ export class Orchestrator {
 
   async submit(input: SubmitInput): Promise<{ doc: VideoDocument; created: boolean }> {
     if (!['auto', 'zh', 'en'].includes(input.language)) throw new ProblemError('unsupported-language', `language must be auto, zh or en (got ${input.language})`);
+    // Written before the row exists: once the row is committed, the asr stage may already look for it.
+    if (input.transcript) {
+      await this.store.writeJson(artifactPaths.providedTranscript(input.videoId), { text: input.transcript, language: input.language });
+    }
     const created = await withTransaction(this.db, async (c) => {
       if (input.idempotencyKey) {
         const existing = await c.query<{ id: string }>('SELECT id FROM videos WHERE owner = $1 AND idempotency_key = $2', [input.owner, input.idempotencyKey]);
@@ -70,12 +75,11 @@ export class Orchestrator {
       return true;
     });
     const id = created === true ? input.videoId : created;
-    if (created === true && input.transcript) {
-      await this.store.writeJson(artifactPaths.providedTranscript(id), { text: input.transcript, language: input.language });
-    }
     if (created === true) {
       this.metrics.videos.inc({ status: 'queued' });
-      await this.advance(id);
+      // The video is accepted once committed: an enqueue failure (Redis hiccup) must not fail Submit,
+      // or the gateway would discard an upload the reconciler is about to process.
+      await this.advance(id).catch((err) => this.log.warn({ err, videoId: id }, 'enqueue after submit failed; the reconciler will retry'));
     }
     const doc = await this.get(input.owner, id);
     return { doc, created: created === true };
@@ -104,6 +108,7 @@ export class Orchestrator {
   /** What the workers pushed for this video (the evaluator's feature cache reads it). */
   async features(owner: string, id: string): Promise<unknown> {
     const doc = await this.get(owner, id);
+    if (doc.status === 'canceled') throw new ProblemError('not-found', `video ${id} was canceled and erased`);
     const r = await this.db.query<{ modality: string; kind: string; shape: number[]; data: Buffer; items: unknown[]; model: string | null }>(
       'SELECT modality, kind, shape, data, items, model FROM embeddings WHERE video_id = $1 ORDER BY modality, kind',
       [id],
@@ -120,14 +125,26 @@ export class Orchestrator {
     const video = await loadVideo(this.db, id);
     if (!video || video.owner !== owner) throw new ProblemError('not-found', `no video ${id}`);
     await this.transition(id, { kind: 'cancel' });
+    await this.erase(id);
+    return this.get(owner, id);
+  }
+
+  /**
+   * Erases a canceled video's media, features and result. Work already running when DELETE arrived
+   * can still write outputs afterwards, so this runs again whenever such late work reports in.
+   */
+  private async erase(id: string): Promise<void> {
+    await this.removeWaitingJobs(id);
     await this.db.query('DELETE FROM results WHERE video_id = $1', [id]);
     await this.db.query('DELETE FROM embeddings WHERE video_id = $1', [id]);
     await this.store.removeVideo(id);
+  }
+
+  /** Waiting stage jobs of a finished video are dropped; an active one finishes and is ignored. */
+  private async removeWaitingJobs(id: string): Promise<void> {
     for (const stage of Object.keys(STAGE_QUEUE) as StageName[]) {
-      // Waiting jobs are removed; an active one finishes and its completion is ignored (terminal video).
       await this.queues.get(STAGE_QUEUE[stage]).remove(stageJobId(id, stage)).catch(() => undefined);
     }
-    return this.get(owner, id);
   }
 
   /** Applies a worker's completion (at-least-once; idempotent). */
@@ -159,7 +176,11 @@ export class Orchestrator {
     }
     if (outcome.becameTerminal) {
       this.metrics.videos.inc({ status: outcome.video.status });
+      if (outcome.video.status === 'failed') await this.removeWaitingJobs(videoId);
       await this.webhooks.enqueuePendingForVideo(videoId);
+    } else if (outcome.video.status === 'canceled' && ev.kind !== 'cancel') {
+      // late work of a canceled video reported in: whatever it wrote must go too
+      await this.erase(videoId);
     }
     await this.advance(videoId);
   }
@@ -252,7 +273,7 @@ export class Orchestrator {
    * more often than maxStalledCount — into stage failures, so no video waits forever.
    */
   async reconcile(): Promise<{ videos: number; recovered: number }> {
-    const rows = (await this.db.query<{ id: string }>(`SELECT id FROM videos WHERE status IN ('queued','processing') ORDER BY created_at LIMIT 1000`)).rows;
+    const rows = (await this.db.query<{ id: string }>(`SELECT id FROM videos WHERE status IN ('queued','processing') ORDER BY updated_at LIMIT 1000`)).rows;
     let recovered = 0;
     for (const { id } of rows) {
       try {
@@ -274,11 +295,19 @@ export class Orchestrator {
             recovered++;
             await this.transition(id, { kind: 'failed', stage: s.name, problemType: 'model-error', detail: `${s.name} job gave up: ${job.failedReason ?? 'unknown reason'}` });
           } else if (state === 'completed' && job.finishedOn && Date.now() - job.finishedOn > 5 * 60_000) {
-            // The worker finished but its completion never arrived: run it again; stage handlers are
-            // idempotent (an output already present is returned and reported).
+            // The worker finished, so its completion was reported. If that job is still waiting out
+            // a backoff, hurry it; if it gave up, revive it; only if it is gone, run the stage again
+            // (handlers are idempotent: an output already present is returned and reported).
+            const completion = await this.queues.get(QUEUES.completions).getJob(completionJobId(id, s.name));
+            const cState = completion ? await completion.getState() : 'missing';
+            if (cState === 'delayed') await completion!.promote().catch(() => undefined);
+            else if (cState === 'failed') await completion!.retry().catch(() => undefined);
+            else if (cState === 'missing' || cState === 'completed') {
+              await completion?.remove().catch(() => undefined);
+              await job.remove().catch(() => undefined);
+              await this.redispatch(id, s.name);
+            }
             recovered++;
-            await job.remove().catch(() => undefined);
-            await this.redispatch(id, s.name);
           }
         }
       } catch (err) {

@@ -121,9 +121,16 @@ export class WebhookService {
   /** Recovery: pending deliveries whose attempt is due but whose job vanished (e.g. Redis flushed). */
   async enqueueDue(): Promise<number> {
     const r = await this.db.query<DeliveryRow>(
-      `SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < now() - interval '1 minute' LIMIT 500`,
+      `SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < now() - interval '1 minute'
+       ORDER BY next_attempt_at LIMIT 500`,
     );
-    for (const d of r.rows) await this.enqueueAttempt(d, 0);
+    for (const d of r.rows) {
+      // A job that died inside deliver() (e.g. the database went away) sits in `failed` under this
+      // attempt's id, where re-adding it is a no-op: revive it instead.
+      const job = await this.queues.get(QUEUES.webhooks).getJob(`${d.id}.${d.attempts}`);
+      if (job && (await job.getState()) === 'failed') await job.retry().catch(() => undefined);
+      else if (!job) await this.enqueueAttempt(d, 0);
+    }
     return r.rowCount ?? 0;
   }
 
@@ -132,12 +139,16 @@ export class WebhookService {
   }
 
   async deliver(job: Job<WebhookJob>): Promise<void> {
-    const r = await this.db.query<DeliveryRow & { secret: string | null }>(
-      'SELECT d.*, w.secret FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1',
+    const r = await this.db.query<DeliveryRow & { secret: string | null; webhook_deleted_at: Date | null }>(
+      'SELECT d.*, w.secret, w.deleted_at AS webhook_deleted_at FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1',
       [job.data.deliveryId],
     );
     const d = r.rows[0];
     if (!d || d.status !== 'pending') return;
+    if (d.webhook_id && d.webhook_deleted_at) {
+      await this.db.query(`UPDATE webhook_deliveries SET status = 'failed', last_error = 'subscription deleted', next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [d.id]);
+      return;
+    }
     const secret = d.webhook_id ? d.secret : this.cfg.callbackSecret;
     const body = JSON.stringify(d.payload);
     const ts = Math.floor(Date.now() / 1000);

@@ -341,3 +341,21 @@ test('retention erases raw media of finished videos past the limit, keeps result
   assert.ok(row.rows[0].media_erased_at);
   assert.equal(await orch.eraseExpiredMedia(24), 0, 'nothing left to erase');
 });
+
+test('DELETE holds even when work that was running lands afterwards', async () => {
+  const store = new ArtifactStore(path.join(dir, 'artifacts'));
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+  await orch.cancel(inp.owner, inp.videoId);
+  // the media worker was mid-job: it writes its artifact, a model worker pushes features...
+  await store.writeJson(artifactPaths.stageOutput(inp.videoId, 'media'), { late: true });
+  await db.query(`INSERT INTO embeddings (video_id, modality, kind, shape, data) VALUES ($1, 'audio', 'segments', '{1,1}', '\\x00000000')`, [inp.videoId]);
+  // ...and then reports in
+  await orch.onCompletion(completion(inp.videoId, 'media', 'done'));
+  assert.equal((await orch.get(inp.owner, inp.videoId)).status, 'canceled');
+  assert.equal(await store.exists(artifactPaths.stageOutput(inp.videoId, 'media')), false, 'late artifact erased');
+  const emb = await db.query('SELECT 1 FROM embeddings WHERE video_id = $1', [inp.videoId]);
+  assert.equal(emb.rowCount, 0, 'late features erased');
+  await assert.rejects(orch.features(inp.owner, inp.videoId), /canceled/);
+});
