@@ -40,11 +40,33 @@ if [ "$REDIS_URL" = "redis://127.0.0.1:6379" ] && ! port_open 6379; then
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
   say "starting redis-server (noeviction, AOF)"
   mkdir -p "$ROOT/.omniaffect/redis"
+  redis_log="$ROOT/.omniaffect/redis/redis.log"
+  redis_rc=0
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --dir "$ROOT/.omniaffect/redis" \
-    --appendonly yes --maxmemory-policy noeviction --logfile "$ROOT/.omniaffect/redis/redis.log"
+    --appendonly yes --maxmemory-policy noeviction --logfile "$redis_log" || redis_rc=$?
   for _ in $(seq 50); do port_open 6379 && break; sleep 0.1; done
+  if ! port_open 6379; then
+    # The daemonised server reports a failed bind only in its log (its parent has exited 0 by then).
+    if grep -qi 'address already in use' "$redis_log" 2>/dev/null \
+      || { command -v ss >/dev/null 2>&1 && ss -Hltn 'sport = :6379' 2>/dev/null | grep -q .; }; then
+      echo "redis-server could not start: another process already holds port 6379 but does not answer on 127.0.0.1:6379." >&2
+      echo "Stop it, or point REDIS_URL at a Redis you run yourself. ($redis_log)" >&2
+    else
+      echo "redis-server did not start (exit $redis_rc); see $redis_log" >&2
+      tail -n 5 "$redis_log" >&2 2>/dev/null || true
+    fi
+    exit 1
+  fi
 fi
 export REDIS_URL
+
+# The URLs for the local postgres role with the password this script gives it (see below).
+use_local_pg_password() {
+  export PGPASSWORD=omniaffect
+  export DATABASE_URL="postgres://postgres:omniaffect@127.0.0.1:5432/omniaffect"
+  export TEST_DATABASE_ADMIN_URL="postgres://postgres:omniaffect@127.0.0.1:5432/postgres"
+}
+pg_probe() { PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -U postgres -w -qAt -c 'select 1' postgres >/dev/null 2>&1; }
 
 if [ -z "${DATABASE_URL:-}" ] && ! port_open 5432; then
   if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then apt_install postgresql; fi
@@ -60,9 +82,14 @@ if [ -z "${DATABASE_URL:-}" ] && ! port_open 5432; then
   if command -v runuser >/dev/null 2>&1; then
     $SUDO runuser -u postgres -- psql -q -c "ALTER USER postgres PASSWORD 'omniaffect'" >/dev/null 2>&1 || true
   fi
-  export PGPASSWORD=omniaffect
-  export DATABASE_URL="postgres://postgres:omniaffect@127.0.0.1:5432/omniaffect"
-  export TEST_DATABASE_ADMIN_URL="postgres://postgres:omniaffect@127.0.0.1:5432/postgres"
+  use_local_pg_password
+elif [ -z "${DATABASE_URL:-}" ] && command -v psql >/dev/null 2>&1; then
+  # Already running, e.g. started by an earlier run of this script, which set the password above:
+  # without it every client fails with "client password must be a string".
+  if ! pg_probe && PGPASSWORD=omniaffect pg_probe; then
+    say "PostgreSQL on 127.0.0.1:5432 wants a password: using the local one set by an earlier run"
+    use_local_pg_password
+  fi
 fi
 
 # onnxruntime-node would download the CUDA provider from NuGet at install; CPU installs skip it

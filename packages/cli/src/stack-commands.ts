@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '@omniaffect/core';
 import { GatewayClient } from './client';
 import { localStackOptions, readStackFile, stackFile, writeStackFile } from './local-env';
-import { SERVICES, Stack } from './stack';
+import { SERVICES, Stack, serviceEntry, type ServiceName } from './stack';
 
 function assertBuilt(): void {
   const missing = SERVICES.filter((s) => !existsSync(path.join(repoRoot(), 'services', s, 'dist', 'src', 'main.js')));
@@ -14,7 +15,7 @@ function assertBuilt(): void {
 export async function up(): Promise<void> {
   assertBuilt();
   const running = readStackFile();
-  if (running && Object.values(running.pids).some(isAlive)) {
+  if (running && Object.entries(running.pids).some(([name, pid]) => isOurs(pid, name))) {
     console.log(`already running at ${running.gatewayUrl} (omniaffect down to stop)`);
     return;
   }
@@ -26,11 +27,8 @@ export async function up(): Promise<void> {
     await stack.stop(5000);
     throw new Error(`${(err as Error).message}\nlogs: ${opts.logDir}`);
   }
-  for (const h of stack.handles.values()) {
-    h.child.unref();
-    h.child.stdout?.destroy();
-    h.child.stderr?.destroy();
-  }
+  // Each service writes its log file directly (see startService): nothing ties it to this process.
+  for (const h of stack.handles.values()) h.child.unref();
   writeStackFile({
     pids: Object.fromEntries([...stack.handles.values()].map((h) => [h.name, h.pid])),
     ports: opts.ports,
@@ -53,6 +51,28 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether `pid` still is the service `up` started: alive, and running that service's entry point.
+ * A PID from an old stack.json may since have been reused by an unrelated process.
+ */
+function isOurs(pid: number, name: string): boolean {
+  if (!isAlive(pid)) return false;
+  if (!(SERVICES as readonly string[]).includes(name)) return false;
+  const entry = serviceEntry(name as ServiceName);
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+  } catch {
+    if (process.platform === 'linux') return false;
+    try {
+      cmdline = execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' });
+    } catch {
+      return false;
+    }
+  }
+  return cmdline.includes(entry);
+}
+
 /** `omniaffect down`: SIGTERM every service (graceful: in-flight jobs finish), SIGKILL after 30 s. */
 export async function down(): Promise<void> {
   const s = readStackFile();
@@ -60,10 +80,16 @@ export async function down(): Promise<void> {
     console.log('no local stack recorded');
     return;
   }
-  for (const pid of Object.values(s.pids)) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+  const ours: [string, number][] = [];
+  for (const [name, pid] of Object.entries(s.pids)) {
+    if (isOurs(pid, name)) ours.push([name, pid]);
+    else if (isAlive(pid)) console.log(`${name}: pid ${pid} is no longer ${name} (not running ${serviceEntry(name as ServiceName)}); left alone`);
+  }
+  for (const [, pid] of ours) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 30_000;
-  while (Object.values(s.pids).some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  for (const pid of Object.values(s.pids)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  while (ours.some(([, pid]) => isAlive(pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  // re-checked: a PID that exited during the wait may already belong to something else
+  for (const [name, pid] of ours) if (isOurs(pid, name)) process.kill(pid, 'SIGKILL');
   rmSync(stackFile(), { force: true });
   console.log('stopped');
 }

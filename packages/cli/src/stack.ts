@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { newWebhookSecret, repoRoot } from '@omniaffect/core';
@@ -28,7 +28,7 @@ export interface StackOptions {
   env: NodeJS.ProcessEnv;
   ports: StackPorts;
   apiKeys: string[];
-  /** Where the services' stdout/stderr go; null = inherit nothing (files in stateDir/logs). */
+  /** Where the services' stdout/stderr go: `<logDir>/<service>.log`, appended to by the service itself. */
   logDir: string;
 }
 
@@ -60,14 +60,19 @@ export function serviceEnv(name: ServiceName, o: StackOptions): NodeJS.ProcessEn
 export function startService(name: ServiceName, o: StackOptions, detached = false): ServiceHandle {
   mkdirSync(o.logDir, { recursive: true });
   const log = path.join(o.logDir, `${name}.log`);
-  const out = createWriteStream(log, { flags: 'a' });
-  const child = spawn(process.execPath, [serviceEntry(name)], {
-    env: serviceEnv(name, o),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached,
-  });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
+  // The child gets the log file itself as stdout/stderr (not a pipe through this process), so its
+  // output keeps reaching the file after `omniaffect up` has exited.
+  const fd = openSync(log, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [serviceEntry(name)], {
+      env: serviceEnv(name, o),
+      stdio: ['ignore', fd, fd],
+      detached,
+    });
+  } finally {
+    closeSync(fd); // the child holds its own copy
+  }
   if (!child.pid) throw new Error(`could not start ${name}`);
   return { name, child, pid: child.pid };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -147,6 +147,9 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     const upOut = (await cli(['up'], env)).stdout;
     assert.match(upOut, new RegExp(`OmniAffect is up: http://127\\.0\\.0\\.1:${base}`));
     assert.match(upOut, /API key: .*api-key/);
+    // `up` has exited: the services must still be writing their own log files
+    const logSize = (name: string) => statSync(path.join(state, 'logs', `${name}.log`)).size;
+    const before = { gateway: logSize('gateway'), media: logSize('media') };
     const clip = path.join(dir, 'clip.mp4');
     ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=5', '-f', 'lavfi', '-i', 'sine=frequency=200:sample_rate=16000', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
     const { stdout } = await cli(['submit', clip, '--wait', '--json'], env);
@@ -156,9 +159,35 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     assert.equal(status.status, 'succeeded');
     const again = JSON.parse((await cli(['result', result.id], env)).stdout);
     assert.equal(again.id, result.id);
+    // the submit's requests and the media job were logged after `up` returned
+    assert.ok(logSize('gateway') > before.gateway, `gateway.log grew after up (${before.gateway} → ${logSize('gateway')} bytes)`);
+    assert.ok(logSize('media') > before.media, `media.log grew after up (${before.media} → ${logSize('media')} bytes)`);
     writeFileSync(path.join(dir, 'done'), '');
     const downOut = (await cli(['down'], env)).stdout;
     assert.match(downOut, /stopped/);
     await assert.rejects(fetch(`http://127.0.0.1:${base}/healthz`), 'gateway is gone after down');
+  });
+});
+
+describe('omniaffect down', () => {
+  test('leaves alone a recorded PID that is no longer one of our services', async () => {
+    const state = mkdtempSync(path.join(os.tmpdir(), 'oa-cli-stale-'));
+    // an unrelated process that happens to hold the PID stack.json recorded for the gateway
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(
+        path.join(state, 'stack.json'),
+        JSON.stringify({ pids: { gateway: stranger.pid }, ports: {}, gatewayUrl: 'http://127.0.0.1:1', apiKeyFile: '', logDir: path.join(state, 'logs'), startedAt: new Date().toISOString() }),
+      );
+      const { stdout } = await cli(['down'], { OMNIAFFECT_STATE_DIR: state });
+      assert.match(stdout, new RegExp(`gateway: pid ${stranger.pid} is no longer gateway .*left alone`));
+      assert.match(stdout, /stopped/);
+      assert.equal(stranger.exitCode, null, 'the unrelated process was not signalled');
+      assert.equal(stranger.signalCode, null);
+      process.kill(stranger.pid!, 0);
+    } finally {
+      stranger.kill('SIGKILL');
+      rmSync(state, { recursive: true, force: true });
+    }
   });
 });

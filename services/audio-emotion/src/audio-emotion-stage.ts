@@ -1,31 +1,58 @@
-import { artifactPaths, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
+import { artifactPaths, type ModelWorkerContext, type Prosody, type SegmentItem, type StageHandler } from '@omniaffect/core';
 import type { AudioAnalysis } from './audio-emotion-thread';
+
+/** What `videos/<id>/audio-emotion.json` holds; `dim`/`model` let a re-run answer without inference. */
+export interface AudioEmotionArtifact {
+  segments: SegmentItem[];
+  emotion: { labels: string[]; probabilities: number[] } | null;
+  prosody: Prosody;
+  normalisation: string;
+  dim?: number;
+  model?: { name: string; provider: string; normalisation: string };
+}
+
+const topEmotion = (e: AudioEmotionArtifact['emotion']): string | null =>
+  e && e.probabilities.length ? (e.labels[e.probabilities.indexOf(Math.max(...e.probabilities))] ?? null) : null;
+
+function summary(a: AudioEmotionArtifact, fallbackModel: AudioEmotionArtifact['model'] & object): Record<string, unknown> {
+  return {
+    segments: a.segments.length,
+    dim: a.dim ?? null,
+    speechEmotion: topEmotion(a.emotion),
+    model: a.model ?? fallbackModel,
+  };
+}
 
 /** emotion2vec segments (+ prosody) → fusion; the utterance-level view → audio-emotion.json. */
 export function audioEmotionStage(ctx: ModelWorkerContext<unknown>): StageHandler {
   const model = `${String(ctx.loaded.name)}`;
+  const provider = String(ctx.loaded.provider);
   return async (job) => {
+    const outRel = artifactPaths.stageOutput(job.videoId, 'audio-emotion');
+    // A re-run after a lost completion: the file is written only after both fusion pushes
+    // succeeded (below), so its presence means fusion already has this video's audio embeddings.
+    if (await ctx.store.exists(outRel)) {
+      const prev = await ctx.store.readJson<AudioEmotionArtifact>(outRel);
+      return { outcome: 'done', output: summary(prev, { name: model, provider, normalisation: prev.normalisation }) };
+    }
     const a = await ctx.thread.call<AudioAnalysis>('analyze', [ctx.store.resolve(job.inputs.audio)]);
     ctx.metrics.inferenceSeconds.observe({ model: 'emotion2vec' }, a.ms / 1000);
     ctx.metrics.batchSize.observe({ model: 'emotion2vec' }, 1);
-    if (a.items.length === 0) return { outcome: 'skipped', problem: { type: 'no-audio-track', detail: 'the audio track is empty' } };
+    if (a.items.length === 0) {
+      return { outcome: 'skipped', problem: { type: 'no-audio-track', detail: 'audio track shorter than 25 ms (one emotion2vec frame): the audio modality is skipped' } };
+    }
+    // Order matters: push to fusion first, write the artifact last (the re-run shortcut above relies on it).
     await ctx.fusion.pushWithRetry({ videoId: job.videoId, modality: 'audio', kind: 'segments', shape: [a.items.length, a.dim], data: a.segments, items: a.items, model });
     await ctx.fusion.pushWithRetry({ videoId: job.videoId, modality: 'audio', kind: 'utterance', shape: [a.dim], data: a.utterance, items: [], model });
-    const top = a.emotion ? a.emotion.labels[a.emotion.probabilities.indexOf(Math.max(...a.emotion.probabilities))] : null;
-    await ctx.store.writeJson(artifactPaths.stageOutput(job.videoId, 'audio-emotion'), {
+    const artifact: AudioEmotionArtifact = {
       segments: a.items,
       emotion: a.emotion,
       prosody: a.prosody,
       normalisation: a.normalisation,
-    });
-    return {
-      outcome: 'done',
-      output: {
-        segments: a.items.length,
-        dim: a.dim,
-        speechEmotion: top,
-        model: { name: model, provider: String(ctx.loaded.provider), normalisation: a.normalisation },
-      },
+      dim: a.dim,
+      model: { name: model, provider, normalisation: a.normalisation },
     };
+    await ctx.store.writeJson(outRel, artifact);
+    return { outcome: 'done', output: summary(artifact, artifact.model!) };
   };
 }

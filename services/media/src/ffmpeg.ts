@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import { ProblemError } from '@omniaffect/core';
 
 export interface ProbeResult {
@@ -58,18 +59,57 @@ export async function probe(file: string, timeoutMs = 60_000): Promise<ProbeResu
   };
 }
 
-/** 16 kHz mono float32 WAV, what every audio model reads. */
-export async function extractAudio(src: string, dest: string, timeoutMs: number): Promise<void> {
-  const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', src, '-vn', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest], timeoutMs);
+/** `-t <sec>` (an output option): ffmpeg stops writing after that much media time. */
+const limitArgs = (maxSec: number | undefined) => (maxSec !== undefined && Number.isFinite(maxSec) && maxSec > 0 ? ['-t', String(maxSec)] : []);
+
+/**
+ * 16 kHz mono float32 WAV, what every audio model reads. `maxSec` caps the output length, so a file
+ * that declares no duration (or a wrong one) cannot produce an unbounded WAV.
+ */
+export async function extractAudio(src: string, dest: string, timeoutMs: number, maxSec?: number): Promise<void> {
+  const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', src, '-vn', ...limitArgs(maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest], timeoutMs);
   if (r.code !== 0) throw new ProblemError('unsupported-media', `audio could not be decoded: ${lastLine(r.stderr)}`);
+}
+
+/** Bytes per second of the WAV extractAudio() writes: 16 kHz × 1 channel × 4 bytes. */
+export const AUDIO_BYTES_PER_SEC = 16000 * 4;
+
+/**
+ * The real length of an extracted WAV, from its data size (bytes / 64000). The data chunk's size
+ * field is used when plausible; ffmpeg leaves it at 0 or 0xFFFFFFFF when it cannot seek back, and
+ * then the bytes after the chunk header are counted.
+ */
+export async function wavDurationSec(file: string, bytesPerSec = AUDIO_BYTES_PER_SEC): Promise<number> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(size, 64 * 1024));
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    if (bytesRead < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file} is not a WAV file`);
+    let pos = 12;
+    while (pos + 8 <= bytesRead) {
+      const id = head.toString('ascii', pos, pos + 4);
+      const chunk = head.readUInt32LE(pos + 4);
+      if (id === 'data') {
+        const available = Math.max(0, size - (pos + 8));
+        const bytes = chunk === 0 || chunk === 0xffffffff ? available : Math.min(chunk, available);
+        return bytes / bytesPerSec;
+      }
+      pos += 8 + chunk + (chunk % 2);
+    }
+    throw new Error(`${file}: no data chunk`);
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
  * One frame every `intervalSec` seconds, the first at 0 s, scaled to fit in `maxSide` (aspect kept;
- * the vision worker does the exact 224×224 bicubic resize the model was trained with).
+ * the vision worker does the exact 224×224 bicubic resize the model was trained with). `maxSec` caps
+ * the media time read, as for extractAudio().
  */
-export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, timeoutMs: number): Promise<void> {
+export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, timeoutMs: number, maxSec?: number): Promise<void> {
   const vf = `fps=1/${intervalSec},scale=w=${maxSide}:h=${maxSide}:force_original_aspect_ratio=decrease:flags=bicubic`;
-  const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', src, '-an', '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], timeoutMs);
+  const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', src, '-an', ...limitArgs(maxSec), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], timeoutMs);
   if (r.code !== 0) throw new ProblemError('unsupported-media', `video frames could not be decoded: ${lastLine(r.stderr)}`);
 }

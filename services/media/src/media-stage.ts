@@ -8,7 +8,13 @@ import {
   safeRequest,
   type StageHandler,
 } from '@omniaffect/core';
-import { extractAudio, extractFrames, probe } from './ffmpeg';
+import { extractAudio, extractFrames, probe, wavDurationSec } from './ffmpeg';
+
+/**
+ * Decoders may add a few tens of ms (AAC priming/padding) to a declared duration; a file whose probe
+ * says it fits is only refused when its decoded audio is longer than the limit by more than this.
+ */
+const DECODE_SLACK_SEC = 0.5;
 
 export interface MediaConfig {
   maxDurationSec: number;
@@ -51,22 +57,39 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
     if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
       throw new ProblemError('too-long', `the media lasts ${Math.round(info.durationSec)} s; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
     }
+    // Never decode more than the limit (+1 s, to tell "too long" from "exactly at the limit"): the
+    // probe's duration can be missing (live-muxed Matroska, raw streams) or wrong.
+    const capSec = cfg.maxDurationSec + 1;
+    const durationKnown = Number.isFinite(info.durationSec);
     let audio: string | null = null;
+    let audioSec: number | null = null;
     if (info.audio) {
       audio = artifactPaths.audio(id);
-      await extractAudio(src, store.resolve(audio), cfg.ffmpegTimeoutMs);
+      const wav = store.resolve(audio);
+      await extractAudio(src, wav, cfg.ffmpegTimeoutMs, capSec);
+      audioSec = await wavDurationSec(wav);
+      const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
+      if (audioSec > limit) {
+        // nothing partial stays behind for a later stage (or a re-run) to pick up
+        await fs.rm(wav, { force: true });
+        await fs.rm(store.resolve(artifactPaths.framesDir(id)), { recursive: true, force: true });
+        const what = durationKnown ? `declares ${Math.round(info.durationSec)} s but its audio lasts` : 'declares no duration and its audio lasts';
+        const amount = audioSec >= capSec - 0.01 ? `at least ${Math.round(audioSec)} s` : `${Math.round(audioSec)} s`;
+        throw new ProblemError('too-long', `the media ${what} ${amount}; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
+      }
     }
     const frames: MediaArtifact['frames'] = [];
     if (info.video) {
       const dir = store.resolve(artifactPaths.framesDir(id));
       await fs.rm(dir, { recursive: true, force: true });
       await fs.mkdir(dir, { recursive: true });
-      await extractFrames(src, path.join(dir, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, cfg.ffmpegTimeoutMs);
+      await extractFrames(src, path.join(dir, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, cfg.ffmpegTimeoutMs, capSec);
       const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.jpg')).sort();
       files.forEach((f, i) => frames.push({ path: store.relative(path.join(dir, f)), time: i * cfg.frameIntervalSec }));
     }
     const artifact: MediaArtifact = {
-      durationSec: info.durationSec,
+      // no duration in the container: the decoded audio's length is the best measure there is
+      durationSec: durationKnown ? info.durationSec : (audioSec ?? NaN),
       formatName: info.formatName,
       hasAudio: audio !== null,
       hasVideo: frames.length > 0,

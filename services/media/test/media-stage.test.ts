@@ -18,6 +18,9 @@ const log = createLogger('media-test', 'silent');
 const TONE = 'sine=frequency=220:sample_rate=44100';
 const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 const files: Record<string, string> = {};
+/** Matroska written live to a pipe: no Duration element, so ffprobe reports no duration at all. */
+const liveMkv = (file: string, args: string[]) =>
+  writeFileSync(file, execFileSync('ffmpeg', ['-nostdin', '-v', 'error', ...args, '-live', '1', '-f', 'matroska', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 ** 2 }));
 
 let server: http.Server;
 let baseUrl: string;
@@ -29,6 +32,12 @@ before(async () => {
   ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-an', files.videoOnly]);
   files.audioOnly = path.join(dir, 'audio-only.m4a');
   ffmpeg(['-f', 'lavfi', '-i', TONE, '-t', '3', '-c:a', 'aac', files.audioOnly]);
+  files.noDurationAudio = path.join(dir, 'no-duration-audio.mkv');
+  liveMkv(files.noDurationAudio, ['-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=16000', '-t', '8', '-c:a', 'flac']);
+  files.noDurationAv = path.join(dir, 'no-duration-av.mkv');
+  liveMkv(files.noDurationAv, ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-f', 'lavfi', '-i', TONE, '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'flac', '-shortest']);
+  files.noDurationVideo = path.join(dir, 'no-duration-video.mkv');
+  liveMkv(files.noDurationVideo, ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
   files.corrupt = path.join(dir, 'corrupt.mp4');
   writeFileSync(files.corrupt, Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(64 * 1024)]));
   files.empty = path.join(dir, 'empty.mp4');
@@ -163,4 +172,34 @@ test('mediaStage: a URL source is refused without private ingest, and errors are
   const id = randomUUID();
   await assert.rejects(mediaStage(store, { ...CFG, downloadMaxBytes: 1000 })(job(id, { url: `${baseUrl}/clip.mp4` }), ctx), problem('payload-too-large'));
   assert.equal(await store.exists(artifactPaths.source(id)), false);
+});
+
+test('probe: live-muxed Matroska has no duration', async () => {
+  for (const f of [files.noDurationAudio, files.noDurationAv, files.noDurationVideo]) assert.ok(Number.isNaN((await probe(f)).durationSec), f);
+});
+
+test('mediaStage: a file without a duration is decoded only up to the limit + 1 s and refused as too-long, leaving no audio.wav', async () => {
+  const id = await upload(files.noDurationAudio);
+  await assert.rejects(
+    mediaStage(store, { ...CFG, maxDurationSec: 2 })(job(id), ctx),
+    (e: unknown) => problem('too-long')(e) && /declares no duration and its audio lasts at least 3 s; the limit is 2 s/.test((e as ProblemError).detail),
+  );
+  assert.equal(await store.exists(artifactPaths.audio(id)), false, 'the partial audio.wav is removed');
+  assert.equal(await store.exists(artifactPaths.framesDir(id)), false);
+  assert.equal(await store.exists(artifactPaths.stageOutput(id, 'media')), false);
+});
+
+test('mediaStage: a file without a duration within the limit succeeds; its duration is measured from the audio', async () => {
+  const id = await upload(files.noDurationAv);
+  const res = await mediaStage(store, { ...CFG, maxDurationSec: 4 })(job(id), ctx);
+  assert.equal(res.outcome, 'done');
+  assert.ok(Math.abs((res.output?.durationSec as number) - 3) < 0.1, String(res.output?.durationSec));
+  assert.equal(res.output?.frameCount, 2);
+});
+
+test('mediaStage: frame extraction of a file without a duration stops at the limit + 1 s', async () => {
+  const id = await upload(files.noDurationVideo);
+  const res = await mediaStage(store, { ...CFG, maxDurationSec: 2, frameIntervalSec: 0.5 })(job(id), ctx);
+  // 8 s at one frame per 0.5 s would be 16 frames; the cap at 3 s leaves at most 0, 0.5, ..., 3
+  assert.ok((res.output?.frameCount as number) <= 7, `${res.output?.frameCount} frames`);
 });
