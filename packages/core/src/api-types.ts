@@ -106,19 +106,5 @@ export interface EncoderTensor {
   model: string | null;
 }
 
-/** Orchestrator.Submit on the wire (proto-loader camelCase; metadata as JSON text). */
-export interface SubmitRequestWire {
-  owner: string;
-  idempotencyKey: string;
-  sourceKind: string;
-  sourcePath: string;
-  sourceUrl: string;
-  filename: string;
-  contentType: string;
-  sizeBytes: number;
-  language: string;
-  callbackUrl: string;
-  metadataJson: string;
-  videoId: string;
-  transcript?: string;
-}
+/** Orchestrator.Submit on the wire (proto-loader camelCase): metadata travels as JSON text. */
+export type SubmitRequestWire = Omit<SubmitInput, 'metadata' | 'sourceKind'> & { sourceKind: string; metadataJson: string };
