@@ -15,6 +15,16 @@ export const QUEUES = {
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/** The queue each stage's jobs go on. */
+export const STAGE_QUEUES: Record<StageName, QueueName> = {
+  media: QUEUES.media,
+  asr: QUEUES.asr,
+  'audio-emotion': QUEUES.audioEmotion,
+  vision: QUEUES.vision,
+  text: QUEUES.text,
+  fusion: QUEUES.fusion,
+};
+
 /** Jobs reference artifacts by path; they never carry media or tensors (DESIGN.md §2). */
 export interface StageJob {
   videoId: string;

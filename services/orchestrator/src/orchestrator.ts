@@ -3,6 +3,7 @@ import {
   ArtifactStore,
   ProblemError,
   QUEUES,
+  STAGE_QUEUES,
   artifactPaths,
   completionJobId,
   stageJobId,
@@ -20,15 +21,6 @@ import type { PoolClient } from 'pg';
 import { loadStages, loadVideo, toDocument, toSnapshot, writeStageChanges, type VideoRow } from './repository';
 import { applyEvent, initialSnapshot, isTerminalStatus, nextActions, withChanges, type StageEvent } from './state-machine';
 import type { WebhookService } from './webhooks';
-
-const STAGE_QUEUE: Record<Exclude<StageName, never>, (typeof QUEUES)[keyof typeof QUEUES]> = {
-  media: QUEUES.media,
-  asr: QUEUES.asr,
-  'audio-emotion': QUEUES.audioEmotion,
-  vision: QUEUES.vision,
-  text: QUEUES.text,
-  fusion: QUEUES.fusion,
-};
 
 export type { SubmitInput };
 
@@ -142,8 +134,8 @@ export class Orchestrator {
 
   /** Waiting stage jobs of a finished video are dropped; an active one finishes and is ignored. */
   private async removeWaitingJobs(id: string): Promise<void> {
-    for (const stage of Object.keys(STAGE_QUEUE) as StageName[]) {
-      await this.queues.get(STAGE_QUEUE[stage]).remove(stageJobId(id, stage)).catch(() => undefined);
+    for (const stage of Object.keys(STAGE_QUEUES) as StageName[]) {
+      await this.queues.get(STAGE_QUEUES[stage]).remove(stageJobId(id, stage)).catch(() => undefined);
     }
   }
 
@@ -239,7 +231,7 @@ export class Orchestrator {
       inputs,
       enqueuedAt: Date.now(),
     };
-    await this.queues.get(STAGE_QUEUE[stage]).add(stage, job, { jobId: stageJobId(video.id, stage) });
+    await this.queues.get(STAGE_QUEUES[stage]).add(stage, job, { jobId: stageJobId(video.id, stage) });
   }
 
   private async redispatch(videoId: string, stage: StageName): Promise<void> {
@@ -281,7 +273,7 @@ export class Orchestrator {
         const stages = await loadStages(this.db, id);
         for (const s of stages) {
           if (s.state !== 'running' && s.state !== 'pending') continue;
-          const job = await this.queues.get(STAGE_QUEUE[s.name]).getJob(stageJobId(id, s.name));
+          const job = await this.queues.get(STAGE_QUEUES[s.name]).getJob(stageJobId(id, s.name));
           if (!job) {
             // Running, yet its job is gone (Redis lost data while the worker died): dispatch it again.
             if (s.state === 'running' && Date.now() - s.updated_at.getTime() > 30_000) {

@@ -1,23 +1,16 @@
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UnrecoverableError } from 'bullmq';
-import { Pool } from 'pg';
 import {
   ArtifactStore,
   artifactPaths,
   QUEUES,
-  Queues,
-  ServiceMetrics,
-  createDb,
-  createLogger,
-  ensureDatabase,
-  migrate,
+  STAGE_QUEUES,
   newWebhookSecret,
-  redisConnection,
   stageJobId,
   type Db,
   type StageCompletion,
@@ -26,43 +19,26 @@ import {
 } from '@omniaffect/core';
 import { Orchestrator, type SubmitInput } from '../src/orchestrator';
 import { WebhookService } from '../src/webhooks';
+import { testInfra } from './support';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const tag = randomBytes(4).toString('hex');
-const dbName = `oa_t_${tag}`;
-const dir = mkdtempSync(path.join(tmpdir(), `oa-orch-${tag}-`));
-const connection = redisConnection(REDIS_URL);
-const queues = new Queues(connection, `oat${tag}`);
-const log = createLogger('orchestrator-test', 'silent');
-const metrics = new ServiceMetrics('orchestrator-test');
+const infra = testInfra('orchestrator-test');
+const { queues, log, metrics } = infra;
+const dir = mkdtempSync(path.join(tmpdir(), `oa-orch-${infra.tag}-`));
 let db: Db;
 let webhooks: WebhookService;
 let orch: Orchestrator;
 
 before(async () => {
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-  await ensureDatabase(url);
-  db = createDb(url, 5);
-  await migrate(db);
+  db = await infra.setup();
   webhooks = new WebhookService(db, queues, { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000 }, log, metrics);
   orch = new Orchestrator(db, queues, new ArtifactStore(path.join(dir, 'artifacts')), webhooks, log, metrics);
 });
 
 after(async () => {
-  for (const name of Object.values(QUEUES)) await queues.get(name).obliterate({ force: true });
-  await queues.close();
-  await connection.quit();
-  await db.end();
-  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
+  await infra.teardown();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const STAGE_QUEUE: Record<StageName, (typeof QUEUES)[keyof typeof QUEUES]> = {
-  media: QUEUES.media, asr: QUEUES.asr, 'audio-emotion': QUEUES.audioEmotion, vision: QUEUES.vision, text: QUEUES.text, fusion: QUEUES.fusion,
-};
 
 function input(over: Partial<SubmitInput> = {}): SubmitInput {
   const videoId = randomUUID();
@@ -105,7 +81,7 @@ async function stageRows(id: string) {
   return r.rows;
 }
 const status = async (id: string) => (await db.query<{ status: string }>('SELECT status FROM videos WHERE id = $1', [id])).rows[0]?.status;
-const jobOf = (id: string, stage: StageName) => queues.get(STAGE_QUEUE[stage]).getJob(stageJobId(id, stage));
+const jobOf = (id: string, stage: StageName) => queues.get(STAGE_QUEUES[stage]).getJob(stageJobId(id, stage));
 const deliveries = async (id: string) =>
   (await db.query<{ id: string; target_url: string; event_type: string; status: string; webhook_id: string | null }>('SELECT * FROM webhook_deliveries WHERE video_id = $1 ORDER BY target_url', [id])).rows;
 const fusionDone = (id: string) => orch.transition(id, { kind: 'done', stage: 'fusion', output: { present: ['text', 'audio', 'vision'] } });
@@ -133,7 +109,7 @@ test('submit refuses an unsupported language', async () => {
 });
 
 test('the same idempotency key returns the same video', async () => {
-  const key = `idem-${tag}`;
+  const key = `idem-${infra.tag}`;
   const a = await orch.submit(input({ idempotencyKey: key }));
   const b = await orch.submit(input({ idempotencyKey: key }));
   assert.equal(a.created, true);
@@ -147,7 +123,7 @@ test('the same idempotency key returns the same video', async () => {
 });
 
 test('concurrent submits with one idempotency key create one video', async () => {
-  const key = `race-${tag}`;
+  const key = `race-${infra.tag}`;
   const res = await Promise.all([1, 2, 3, 4].map(() => orch.submit(input({ idempotencyKey: key }))));
   assert.equal(new Set(res.map((r) => r.doc.id)).size, 1);
   assert.equal(res.filter((r) => r.created).length, 1);

@@ -1,21 +1,13 @@
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Job } from 'bullmq';
-import { Pool } from 'pg';
 import {
   QUEUES,
-  Queues,
-  ServiceMetrics,
   WEBHOOK_RETRY_DELAYS_SEC,
-  createDb,
-  createLogger,
-  ensureDatabase,
-  migrate,
   newWebhookSecret,
-  redisConnection,
   verifyWebhook,
   withTransaction,
   type Db,
@@ -23,15 +15,10 @@ import {
 } from '@omniaffect/core';
 import type { VideoRow } from '../src/repository';
 import { WebhookService, type WebhookConfig } from '../src/webhooks';
+import { testInfra } from './support';
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const tag = randomBytes(4).toString('hex');
-const dbName = `oa_t_${tag}`;
-const connection = redisConnection(REDIS_URL);
-const queues = new Queues(connection, `oat${tag}`);
-const log = createLogger('webhooks-test', 'silent');
-const metrics = new ServiceMetrics('webhooks-test');
+const infra = testInfra('webhooks-test');
+const { queues, log, metrics } = infra;
 const SCALE = 0.001;
 let db: Db;
 
@@ -42,10 +29,7 @@ const received: Received[] = [];
 let answer = 204;
 
 before(async () => {
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-  await ensureDatabase(url);
-  db = createDb(url, 5);
-  await migrate(db);
+  db = await infra.setup();
   server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -63,13 +47,7 @@ before(async () => {
 after(async () => {
   server.closeAllConnections();
   await new Promise<void>((r) => server.close(() => r()));
-  for (const name of Object.values(QUEUES)) await queues.get(name).obliterate({ force: true });
-  await queues.close();
-  await connection.quit();
-  await db.end();
-  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
+  await infra.teardown();
 });
 
 const service = (cfg: Partial<WebhookConfig> = {}) =>
