@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { mulberry32 } from '@omniaffect/core';
 
 /**
  * Test media made with the real ffmpeg. "Speech-like" = a voiced harmonic source at ~180 Hz whose
@@ -45,10 +45,13 @@ export function longAudio(dir: string, seconds: number): string {
   return out;
 }
 
-/** Bytes that claim to be an mp4 (ftyp box) but are garbage after it. */
+/** Bytes that claim to be an mp4 (ftyp box) but are garbage after it; seeded, so every run sees the same file. */
 export function corruptVideo(dir: string): string {
   const out = path.join(dir, 'corrupt.mp4');
   const ftyp = Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex');
-  writeFileSync(out, Buffer.concat([ftyp, randomBytes(64 * 1024)]));
+  const next = mulberry32(0xc0ffee);
+  const garbage = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < garbage.length; i++) garbage[i] = Math.floor(next() * 256);
+  writeFileSync(out, Buffer.concat([ftyp, garbage]));
   return out;
 }

@@ -284,8 +284,18 @@ export class Orchestrator {
           }
           const state = await job.getState();
           if (state === 'failed') {
-            recovered++;
-            await this.transition(id, { kind: 'failed', stage: s.name, problemType: 'model-error', detail: `${s.name} job gave up: ${job.failedReason ?? 'unknown reason'}` });
+            // A worker that reports a failure (a corrupt file, say) enqueues the completion and then
+            // fails its job; that completion, not this guess, carries the real problem type. Only a
+            // job that died without reporting anything (killed past maxStalledCount) is decided here.
+            const completion = await this.queues.get(QUEUES.completions).getJob(completionJobId(id, s.name));
+            const cState = completion ? await completion.getState() : 'missing';
+            if (cState === 'failed') {
+              recovered++;
+              await completion!.retry().catch(() => undefined);
+            } else if (cState === 'missing' || cState === 'completed') {
+              recovered++;
+              await this.transition(id, { kind: 'failed', stage: s.name, problemType: 'model-error', detail: `${s.name} job gave up: ${job.failedReason ?? 'unknown reason'}` });
+            }
           } else if (state === 'completed' && job.finishedOn && Date.now() - job.finishedOn > 5 * 60_000) {
             // The worker finished, so its completion was reported. If that job is still waiting out
             // a backoff, hurry it; if it gave up, revive it; only if it is gone, run the stage again

@@ -10,6 +10,7 @@ import {
   artifactPaths,
   QUEUES,
   STAGE_QUEUES,
+  completionJobId,
   newWebhookSecret,
   stageJobId,
   type Db,
@@ -269,22 +270,27 @@ test('reconcile re-enqueues a running stage whose job vanished from Redis', asyn
   assert.ok(await jobOf(inp.videoId, 'media'), 'a running stage without a job must be enqueued again');
 });
 
-test('reconcile fails a stage whose BullMQ job is in the failed state', async () => {
-  const inp = input();
-  await orch.submit(inp);
-  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+/** Runs the video's media job to BullMQ's failed state, as a worker that gives up would. */
+async function failMediaJob(videoId: string, reason: string): Promise<void> {
   const worker = queues.worker<StageJob>(QUEUES.media, async (job) => {
-    if (job.data.videoId !== inp.videoId) throw new Error('not mine');
-    throw new UnrecoverableError('worker killed too often');
+    if (job.data.videoId !== videoId) throw new Error('not mine');
+    throw new UnrecoverableError(reason);
   });
   try {
-    const job = (await jobOf(inp.videoId, 'media'))!;
+    const job = (await jobOf(videoId, 'media'))!;
     for (let i = 0; i < 400 && (await job.getState()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(await job.getState(), 'failed');
   } finally {
     await worker.close();
     (worker.opts.connection as unknown as { disconnect(): void }).disconnect();
   }
+}
+
+test('reconcile fails a stage whose BullMQ job is in the failed state', async () => {
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+  await failMediaJob(inp.videoId, 'worker killed too often');
   const r = await orch.reconcile();
   assert.ok(r.recovered >= 1);
   const doc = await orch.get('owner-1', inp.videoId);
@@ -292,6 +298,28 @@ test('reconcile fails a stage whose BullMQ job is in the failed state', async ()
   assert.equal(doc.stages.media?.state, 'failed');
   assert.match(doc.stages.media?.reason ?? '', /media job gave up: worker killed too often/);
   assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
+});
+
+test('reconcile leaves a failed job to the failure its worker reported (the real problem type wins)', async () => {
+  // The stage worker enqueues its `failed` completion, then fails the BullMQ job. A reconcile that
+  // runs before the orchestrator has consumed that completion must not replace it with model-error.
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+  const reported = completion(inp.videoId, 'media', 'failed', { problem: { type: 'unsupported-media', detail: 'ffprobe could not read the file' } });
+  const completions = queues.get(QUEUES.completions);
+  await completions.add('media:failed', reported, { jobId: completionJobId(inp.videoId, 'media') });
+  try {
+    await failMediaJob(inp.videoId, 'ffprobe could not read the file');
+    await orch.reconcile();
+    assert.equal(await status(inp.videoId), 'processing', 'the reported completion is still to be consumed');
+    await orch.onCompletion(reported);
+    const doc = await orch.get('owner-1', inp.videoId);
+    assert.equal(doc.status, 'failed');
+    assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/unsupported-media');
+  } finally {
+    await (await completions.getJob(completionJobId(inp.videoId, 'media')))?.remove();
+  }
 });
 
 test('retention erases raw media of finished videos past the limit, keeps results, and runs once', async () => {
