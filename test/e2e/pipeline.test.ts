@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { SHARED_SKIP_REASON, problemType, sharedFile, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
 import { audioOnly, corruptVideo, silentVideo, speechVideo, videoWithoutAudio } from '../support/media-fixtures';
+import { GatewayClient } from '@omniaffect/cli';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
 import { startWebhookReceiver } from '../support/webhook-receiver';
 
@@ -282,5 +283,25 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
     const resu = await s.db.query('SELECT count(*)::int AS n FROM results WHERE video_id = $1', [id]);
     assert.equal(resu.rows[0].n, 0);
     assert.equal(existsSync(path.join(s.dir, 'artifacts', 'videos', id)), false);
+  });
+
+  test("a per-video callbackUrl gets one delivery, signed with the submitting key's own secret", async () => {
+    const hook = await startWebhookReceiver();
+    try {
+      const { id } = await s.client.submitFile(audioOnly(media), { callbackUrl: hook.url });
+      assert.equal((await s.client.waitForTerminal(id, 120_000)).status, 'succeeded');
+      const deadline = Date.now() + 30_000;
+      while (hook.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(hook.received.length, 1);
+      const [delivery] = hook.received;
+      const secret = await s.client.callbackSecret();
+      const payload = new Webhook(secret).verify(delivery.body, delivery.headers) as { type: string; data: { id: string } };
+      assert.deepEqual([payload.type, payload.data.id], ['video.succeeded', id]);
+      const otherSecret = await new GatewayClient(s.stack.gatewayUrl, s.otherApiKey).callbackSecret();
+      assert.notEqual(otherSecret, secret);
+      assert.throws(() => new Webhook(otherSecret).verify(delivery.body, delivery.headers), 'another API key cannot verify (or forge) it');
+    } finally {
+      await hook.close();
+    }
   });
 });

@@ -11,6 +11,8 @@ export interface TestStack {
   stack: Stack;
   client: GatewayClient;
   apiKey: string;
+  /** A second tenant's key, for checks that one key cannot see or forge another's work. */
+  otherApiKey: string;
   databaseUrl: string;
   db: Pool;
   dir: string;
@@ -34,12 +36,13 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
   const dbName = `oa_e2e_${tag}`;
   const databaseUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
   const apiKey = `test_${randomBytes(16).toString('hex')}`;
+  const otherApiKey = `test_${randomBytes(16).toString('hex')}`;
   const ports = await randomPorts();
   const stack = new Stack({
     stateDir: dir,
     logDir: path.join(dir, 'logs'),
     ports,
-    apiKeys: [apiKey],
+    apiKeys: [apiKey, otherApiKey],
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -70,6 +73,7 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
     stack,
     client: new GatewayClient(stack.gatewayUrl, apiKey),
     apiKey,
+    otherApiKey,
     databaseUrl,
     db,
     dir,

@@ -92,6 +92,11 @@ export class GatewayClient {
     return this.json(await fetch(`${this.baseUrl}/v1/videos/${id}/result`, { headers: this.headers() }));
   }
 
+  /** The secret that signs this API key's per-video callbackUrl deliveries. */
+  async callbackSecret(): Promise<string> {
+    return (await this.json<{ secret: string }>(await fetch(`${this.baseUrl}/v1/callback-secret`, { headers: this.headers() }))).secret;
+  }
+
   async report(id: string): Promise<string> {
     const res = await fetch(`${this.baseUrl}/v1/videos/${id}/report`, { headers: this.headers() });
     if (!res.ok) throw new Error(`HTTP ${res.status} for report`);

@@ -64,6 +64,14 @@ program
     console.log(JSON.stringify(await new GatewayClient(t.url, t.key).result(id), null, 2));
   });
 
+program
+  .command('callback-secret')
+  .description('print the whsec_ secret that signs your --callback-url deliveries (Standard Webhooks)')
+  .action(async () => {
+    const t = clientTarget();
+    console.log(await new GatewayClient(t.url, t.key).callbackSecret());
+  });
+
 registerModelCommands(program);
 registerFeatureCommands(program);
 registerResearchCommands(program);

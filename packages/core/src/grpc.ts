@@ -152,6 +152,7 @@ const GRPC_FOR_STATUS: Record<number, grpc.status> = {
   413: grpc.status.INVALID_ARGUMENT,
   415: grpc.status.INVALID_ARGUMENT,
   422: grpc.status.INVALID_ARGUMENT,
+  501: grpc.status.UNIMPLEMENTED,
   503: grpc.status.UNAVAILABLE,
 };
 

@@ -22,6 +22,7 @@ export const PROBLEMS = {
   'model-error': { status: 500, title: 'A model stage failed' },
   'internal': { status: 500, title: 'Internal error' },
   'unavailable': { status: 503, title: 'Service unavailable' },
+  'not-configured': { status: 501, title: 'Not configured on this deployment' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemSlug = keyof typeof PROBLEMS;

@@ -11,6 +11,17 @@ function secretKey(secret: string): Buffer {
   return Buffer.from(secret.slice('whsec_'.length), 'base64');
 }
 
+/**
+ * The secret that signs one API key owner's per-video `callbackUrl` deliveries: HMAC-SHA256 of the
+ * owner id under the operator's OMNIAFFECT_CALLBACK_SECRET. Each owner can verify its own callbacks
+ * (GET /v1/callback-secret) without being able to forge another owner's, and the operator keeps one
+ * secret to rotate instead of a table of them.
+ */
+export function callbackSecretFor(operatorSecret: string, owner: string): string {
+  if (!owner) throw new Error('callbackSecretFor needs an owner');
+  return `whsec_${createHmac('sha256', secretKey(operatorSecret)).update(`omniaffect.callback.v1:${owner}`).digest('base64')}`;
+}
+
 export function signWebhook(secret: string, msgId: string, timestampSec: number, body: string): string {
   const mac = createHmac('sha256', secretKey(secret)).update(`${msgId}.${timestampSec}.${body}`).digest('base64');
   return `v1,${mac}`;

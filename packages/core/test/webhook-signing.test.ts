@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { WEBHOOK_RETRY_DELAYS_SEC, newWebhookSecret, retryDelayMs, signWebhook, verifyWebhook, webhookHeaders } from '../src/webhook-signing';
+import { WEBHOOK_RETRY_DELAYS_SEC, callbackSecretFor, newWebhookSecret, retryDelayMs, signWebhook, verifyWebhook, webhookHeaders } from '../src/webhook-signing';
 
 // Independent reference: Standard Webhooks v1 = base64(HMAC-SHA256(base64decode(secret after whsec_), `${id}.${ts}.${body}`)).
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -86,4 +86,18 @@ test('retryDelayMs jitter stays within ±20 % and scale multiplies the base', ()
     }
     assert.equal(retryDelayMs(attempt, () => 0.5, 0.001), Math.round(base * 0.001));
   }
+});
+
+test('callbackSecretFor: one stable whsec_ secret per owner and operator secret, usable for signing', () => {
+  const op = newWebhookSecret();
+  const a = callbackSecretFor(op, 'owner-a');
+  assert.match(a, /^whsec_[A-Za-z0-9+/]{43}=$/, '32-byte key');
+  assert.equal(callbackSecretFor(op, 'owner-a'), a);
+  assert.notEqual(callbackSecretFor(op, 'owner-b'), a);
+  assert.notEqual(callbackSecretFor(newWebhookSecret(), 'owner-a'), a, 'rotating the operator secret rotates every owner');
+  assert.notEqual(a, op);
+  const headers = webhookHeaders(a, ID, TS, BODY);
+  assert.equal(headers['webhook-signature'], `v1,${reference(a, ID, TS, BODY)}`);
+  assert.throws(() => callbackSecretFor(op, ''), /owner/);
+  assert.throws(() => callbackSecretFor('not-a-secret', 'owner-a'), /whsec_/);
 });

@@ -15,7 +15,7 @@ import { OrchestratorClient } from './orchestrator-client';
 import { ProblemFilter } from './problem.filter';
 import { openStreams } from './video-events';
 import { VideosController } from './videos.controller';
-import { WebhooksController } from './webhooks.controller';
+import { CallbackSecretController, WebhooksController } from './webhooks.controller';
 
 export interface GatewayAppOptions {
   /** Poll interval of the events stream (default 1000 ms). */
@@ -49,7 +49,7 @@ class GatewayModule {
   static with(ctx: GatewayContext): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [VideosController, WebhooksController, OpsController],
+      controllers: [VideosController, WebhooksController, CallbackSecretController, OpsController],
       providers: [
         { provide: GATEWAY, useValue: ctx },
         { provide: OpenApiHolder, useValue: new OpenApiHolder() },

@@ -86,6 +86,14 @@ export class CreatedWebhook extends Webhook {
   secret!: string;
 }
 
+export class CallbackSecret {
+  @ApiProperty({
+    description: 'Standard Webhooks secret (whsec_…) that signs deliveries to the callbackUrl of videos submitted with this API key',
+    example: 'whsec_…',
+  })
+  secret!: string;
+}
+
 export class WebhookList {
   @ApiProperty({ type: Webhook, isArray: true }) webhooks!: Webhook[];
 }
@@ -129,6 +137,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   413: 'Upload or body too large (payload-too-large)',
   415: 'Not an audio or video file (unsupported-content-type)',
   422: 'URL not allowed, or the video failed (url-not-allowed, unsupported-media, no-audio-track, too-long …)',
+  501: 'The operator has not enabled this feature (not-configured)',
   503: 'The orchestrator is unavailable (unavailable)',
 };
 

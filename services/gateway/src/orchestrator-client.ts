@@ -105,6 +105,13 @@ export class OrchestratorClient {
     return listOf<DeliveryDocument>(parseJson<unknown>(reply.json, 'ListDeliveries'), 'deliveries');
   }
 
+  async callbackSecret(owner: string): Promise<string> {
+    const reply = await this.call<DocumentReply>('GetCallbackSecret', { owner }, READ_DEADLINE_MS, true);
+    const { secret } = parseJson<{ secret?: unknown }>(reply.json, 'GetCallbackSecret');
+    if (typeof secret !== 'string') throw new ProblemError('internal', 'GetCallbackSecret answered without a secret');
+    return secret;
+  }
+
   private async call<Res>(method: string, request: object, deadlineMs: number, idempotent: boolean): Promise<Res> {
     try {
       return await unary<object, Res>(this.client, method, request, { deadlineMs, idempotent, retries: 2 });

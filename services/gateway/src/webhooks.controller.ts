@@ -3,7 +3,7 @@ import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOp
 import { ProblemError, WEBHOOK_EVENTS, assertUrlShape, type WebhookDocument } from '@omniaffect/core';
 import { Owner } from './auth';
 import { GATEWAY, type GatewayContext } from './context';
-import { ApiProblems, CreateWebhookBody, CreatedWebhook, DeliveryList, WebhookList } from './openapi-models';
+import { ApiProblems, CallbackSecret, CreateWebhookBody, CreatedWebhook, DeliveryList, WebhookList } from './openapi-models';
 
 const WEBHOOK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -56,6 +56,25 @@ export class WebhooksController {
   @ApiProblems(401, 404, 503)
   async deliveries(@Param('id') id: string, @Owner() owner: string): Promise<DeliveryList> {
     return { deliveries: await this.ctx.orchestrator.listDeliveries(owner, webhookId(id)) };
+  }
+}
+
+@ApiTags('webhooks')
+@Controller('v1/callback-secret')
+export class CallbackSecretController {
+  constructor(@Inject(GATEWAY) private readonly ctx: GatewayContext) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'The secret that signs your callbackUrl deliveries',
+    description:
+      'A video submitted with a callbackUrl is delivered like a webhook (Standard Webhooks v1), signed with a secret ' +
+      'derived for the calling API key: another key cannot forge deliveries to your receiver.',
+  })
+  @ApiOkResponse({ type: CallbackSecret })
+  @ApiProblems(401, 501, 503)
+  async get(@Owner() owner: string): Promise<CallbackSecret> {
+    return { secret: await this.ctx.orchestrator.callbackSecret(owner) };
   }
 }
 

@@ -101,6 +101,7 @@ describe('auth, errors and operations', () => {
       'GET /healthz',
       'GET /metrics',
       'GET /readyz',
+      'GET /v1/callback-secret',
       'GET /v1/openapi.json',
       'GET /v1/schemas/result.json',
       'GET /v1/videos/{id}',

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import {
   ORCHESTRATOR_SERVICE,
   ProblemError,
+  callbackSecretFor,
   grpc,
   problemDocument,
   problemToGrpc,
@@ -40,6 +41,8 @@ export class FakeOrchestrator {
   readonly deliveries: DeliveryDocument[] = [];
   /** Number of Get calls, so a test can wait for the events stream to poll. */
   gets = 0;
+  /** The operator's OMNIAFFECT_CALLBACK_SECRET as the real orchestrator would hold it; null = not set. */
+  callbackOperatorSecret: string | null = 'whsec_b3BlcmF0b3Itc2VjcmV0LWZvci10ZXN0cw==';
   private readonly idempotency = new Map<string, string>();
   private handle!: GrpcServerHandle;
 
@@ -119,6 +122,10 @@ export class FakeOrchestrator {
         this.webhook(req.owner, req.id);
         this.webhooks.delete(req.id);
         return { json: '{}' };
+      }),
+      GetCallbackSecret: unary<{ owner: string }>((req) => {
+        if (!this.callbackOperatorSecret) throw new ProblemError('not-configured', 'no OMNIAFFECT_CALLBACK_SECRET');
+        return { json: JSON.stringify({ secret: callbackSecretFor(this.callbackOperatorSecret, req.owner) }) };
       }),
       ListDeliveries: unary<{ owner: string; id: string }>((req) => {
         this.webhook(req.owner, req.id);

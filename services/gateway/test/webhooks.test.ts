@@ -76,4 +76,28 @@ describe('/v1/webhooks', () => {
     assert.equal(res.status, 201);
     assert.deepEqual(((await res.json()) as { events: string[] }).events, ['video.succeeded', 'video.failed']);
   });
+
+  test('GET /v1/callback-secret gives each API key its own secret, and says so when the operator set none', async () => {
+    const mine = await gw.api('/v1/callback-secret');
+    assert.equal(mine.status, 200);
+    const a = ((await mine.json()) as { secret: string }).secret;
+    assert.match(a, /^whsec_[A-Za-z0-9+/=]+$/);
+    const theirs = await gw.api('/v1/callback-secret', { headers: { authorization: `Bearer ${OTHER_KEY}` } });
+    const b = ((await theirs.json()) as { secret: string }).secret;
+    assert.notEqual(a, b, 'another key gets another secret');
+    assert.equal(((await (await gw.api('/v1/callback-secret')).json()) as { secret: string }).secret, a, 'stable across calls');
+    const anon = await gw.api('/v1/callback-secret', { headers: { authorization: 'Bearer nope' } });
+    assert.equal(anon.status, 401);
+
+    gw.fake.callbackOperatorSecret = null;
+    try {
+      const off = await gw.api('/v1/callback-secret');
+      assert.equal(off.status, 501);
+      const p = await problemOf(off);
+      assert.equal(slugOf(p.type), 'not-configured');
+      assert.match(p.detail ?? '', /OMNIAFFECT_CALLBACK_SECRET/);
+    } finally {
+      gw.fake.callbackOperatorSecret = 'whsec_b3BlcmF0b3Itc2VjcmV0LWZvci10ZXN0cw==';
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { problemToGrpc, type SubmitRequestWire, type grpc } from '@omniaffect/core';
+import { ProblemError, problemToGrpc, type SubmitRequestWire, type grpc } from '@omniaffect/core';
 import type { Orchestrator } from './orchestrator';
 import type { WebhookService } from './webhooks';
 
@@ -46,5 +46,10 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService): grpc.U
       return { json: '{}' };
     }),
     ListDeliveries: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await w.deliveries(r.owner, r.id)) })),
+    GetCallbackSecret: handle<{ owner: string }>(async (r) => {
+      const secret = w.callbackSecret(r.owner);
+      if (!secret) throw new ProblemError('not-configured', 'callbackUrl deliveries are not signed on this deployment: the operator has not set OMNIAFFECT_CALLBACK_SECRET');
+      return { json: JSON.stringify({ secret }) };
+    }),
   };
 }

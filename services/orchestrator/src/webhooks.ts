@@ -4,6 +4,7 @@ import {
   QUEUES,
   WEBHOOK_EVENTS,
   assertUrlShape,
+  callbackSecretFor,
   newWebhookSecret,
   retryDelayMs,
   safeRequest,
@@ -23,7 +24,10 @@ import type { VideoRow } from './repository';
 
 export interface WebhookConfig {
   allowPrivate: boolean;
-  /** Signs deliveries to a per-video callbackUrl (which has no subscription secret of its own). */
+  /**
+   * The operator secret from which each owner's callbackUrl signing secret is derived
+   * (callbackSecretFor); a per-video callbackUrl has no subscription secret of its own.
+   */
   callbackSecret: string | null;
   /** Multiplies the retry schedule (tests use a tiny factor; production 1). */
   retryScale: number;
@@ -138,9 +142,16 @@ export class WebhookService {
     await this.queues.get(QUEUES.webhooks).add('deliver', { deliveryId: d.id } satisfies WebhookJob, { jobId: `${d.id}.${d.attempts}`, delay: delayMs });
   }
 
+  /** The secret that signs this owner's callbackUrl deliveries; null when the operator set none. */
+  callbackSecret(owner: string): string | null {
+    return this.cfg.callbackSecret && owner ? callbackSecretFor(this.cfg.callbackSecret, owner) : null;
+  }
+
   async deliver(job: Job<WebhookJob>): Promise<void> {
-    const r = await this.db.query<DeliveryRow & { secret: string | null; webhook_deleted_at: Date | null }>(
-      'SELECT d.*, w.secret, w.deleted_at AS webhook_deleted_at FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1',
+    const r = await this.db.query<DeliveryRow & { secret: string | null; webhook_deleted_at: Date | null; video_owner: string | null }>(
+      `SELECT d.*, w.secret, w.deleted_at AS webhook_deleted_at, v.owner AS video_owner
+         FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id LEFT JOIN videos v ON v.id = d.video_id
+        WHERE d.id = $1`,
       [job.data.deliveryId],
     );
     const d = r.rows[0];
@@ -149,7 +160,7 @@ export class WebhookService {
       await this.db.query(`UPDATE webhook_deliveries SET status = 'failed', last_error = 'subscription deleted', next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [d.id]);
       return;
     }
-    const secret = d.webhook_id ? d.secret : this.cfg.callbackSecret;
+    const secret = d.webhook_id ? d.secret : this.callbackSecret(d.video_owner ?? '');
     const body = JSON.stringify(d.payload);
     const ts = Math.floor(Date.now() / 1000);
     let status: number | null = null;

@@ -7,6 +7,7 @@ import type { Job } from 'bullmq';
 import {
   QUEUES,
   WEBHOOK_RETRY_DELAYS_SEC,
+  callbackSecretFor,
   newWebhookSecret,
   verifyWebhook,
   withTransaction,
@@ -186,7 +187,7 @@ test('private targets are refused unless allowed; nothing reaches the receiver',
   assert.equal((await deliveryRows(videoId))[0].status, 'succeeded');
 });
 
-test('callbackUrl deliveries are signed with the callback secret, and not sent without one', async () => {
+test("callbackUrl deliveries are signed with the owner's derived secret, and not sent without one", async () => {
   const callbackSecret = newWebhookSecret();
   const svc = service({ callbackSecret });
   const videoId = await terminalVideo(svc, 'o-cb', 'succeeded', `${baseUrl}/callback`);
@@ -195,7 +196,12 @@ test('callbackUrl deliveries are signed with the callback secret, and not sent w
   answer = 204;
   await svc.deliver((await webhookJob(`${row.id}.0`))!);
   assert.equal(received.length, 1);
-  assert.equal(verifyWebhook(callbackSecret, received[0].headers, received[0].body), true);
+  const mine = svc.callbackSecret('o-cb')!;
+  assert.equal(mine, callbackSecretFor(callbackSecret, 'o-cb'));
+  assert.equal(verifyWebhook(mine, received[0].headers, received[0].body), true);
+  // Neither the operator's own secret nor another owner's verifies it: owners cannot forge each other's callbacks.
+  assert.equal(verifyWebhook(callbackSecret, received[0].headers, received[0].body), false);
+  assert.equal(verifyWebhook(svc.callbackSecret('o-someone-else')!, received[0].headers, received[0].body), false);
 
   const unsigned = service({ callbackSecret: null });
   const v2 = await terminalVideo(unsigned, 'o-cb2', 'succeeded', `${baseUrl}/callback`);
