@@ -16,7 +16,7 @@ import { startWebhookReceiver } from '../support/webhook-receiver';
  * The whole pipeline through the public API: real gateway, orchestrator, media (ffmpeg), the four
  * model workers on the tiny ONNX pack, fusion over gRPC, PostgreSQL, Redis and signed webhooks.
  */
-describe('pipeline end to end', { timeout: 300_000 }, () => {
+describe('pipeline end to end', { timeout: 900_000 }, () => {
   let s: TestStack;
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let secret: string;
@@ -181,7 +181,14 @@ describe('pipeline end to end', { timeout: 300_000 }, () => {
     const sample = receiver.received[0];
     assert.throws(() => wh.verify(sample.body.replace('video', 'vidéo'), sample.headers));
     // The delivery log shows the retry after the first 503.
-    const log = (await (await fetch(`${s.stack.gatewayUrl}/v1/webhooks/${webhookId}/deliveries`, { headers: { authorization: `Bearer ${s.apiKey}` } })).json()) as { deliveries: { status: string; attempts: number }[] };
+    // The receiver records a request before its 204 reaches the orchestrator, which then updates the row.
+    type DeliveryLog = { deliveries: { status: string; attempts: number }[] };
+    const readLog = async () => (await (await fetch(`${s.stack.gatewayUrl}/v1/webhooks/${webhookId}/deliveries`, { headers: { authorization: `Bearer ${s.apiKey}` } })).json()) as DeliveryLog;
+    let log = await readLog();
+    for (let i = 0; i < 100 && log.deliveries.some((d) => d.status === 'pending'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      log = await readLog();
+    }
     assert.equal(log.deliveries.length, Object.keys(ids).length);
     assert.ok(log.deliveries.every((d) => d.status === 'succeeded'));
     assert.ok(log.deliveries.some((d) => d.attempts === 2));

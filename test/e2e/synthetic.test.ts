@@ -93,7 +93,7 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     console.log(`held-out WAR ${t.sentiment3.war.toFixed(4)} UAR ${t.sentiment3.uar.toFixed(4)} (warm start ${warm.sentiment3.war.toFixed(4)})`);
     console.log(`decisive = planted on ${a.decisivePlanted.n} checkable clips: warm start ${warm.attribution.decisivePlanted.rate} → GRPO ${a.decisivePlanted.rate}`);
     console.log(`deletion-decisive = planted: warm start ${warm.attribution.deletionPlanted.rate} → GRPO ${a.deletionPlanted.rate}`);
-    console.log(`masking the top-weighted modality hurts more than masking the lowest: ${a.topBeatsLowest.rate} of ${a.topBeatsLowest.n} clips (warm start ${warm.attribution.topBeatsLowest.rate})`);
+    console.log(`masking the top-weighted modality hurts more than masking the lowest: rate ${a.topBeatsLowest.rate} over ${a.topBeatsLowest.n} multi-modality clips (warm start ${warm.attribution.topBeatsLowest.rate})`);
     console.log(`faithfulness: ${JSON.stringify(t.faithfulness)}`);
 
     assert.ok(t.sentiment3.war >= 0.9, `held-out accuracy ${t.sentiment3.war}`);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
-import { newWebhookSecret, repoRoot } from '@omniaffect/core';
+import { Queues, newWebhookSecret, redisConnection, repoRoot } from '@omniaffect/core';
 import { buildTinyPack } from '@omniaffect/models';
 import { GatewayClient, Stack, randomPorts } from '@omniaffect/cli';
 
@@ -15,6 +15,8 @@ export interface TestStack {
   otherApiKey: string;
   databaseUrl: string;
   db: Pool;
+  /** The stack's BullMQ queues, for tests that must see a job's state without the status lag. */
+  queues: Queues;
   dir: string;
   modelDir: string;
   logs(): string;
@@ -65,6 +67,8 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
   });
   await stack.start(120_000);
   const db = new Pool({ connectionString: databaseUrl, max: 2 });
+  const redis = redisConnection(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const queues = new Queues(redis, `e2e${tag}`);
   const logs = () =>
     readdirSync(path.join(dir, 'logs'))
       .map((f) => `--- ${f}\n${readFileSync(path.join(dir, 'logs', f), 'utf8').split('\n').slice(-15).join('\n')}`)
@@ -76,11 +80,14 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
     otherApiKey,
     databaseUrl,
     db,
+    queues,
     dir,
     modelDir,
     logs,
     async teardown() {
       await stack.stop(10_000);
+      await queues.close();
+      redis.disconnect();
       await db.end();
       const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
       await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);

@@ -54,6 +54,26 @@ export class ArtifactStore {
     await this.writeFile(rel, JSON.stringify(value));
   }
 
+  /**
+   * Writes `value` at `rel` only if nothing is there yet, atomically (link(2) fails with EEXIST):
+   * true = this call created it, false = another writer got there first and its file stands.
+   */
+  async createJsonExclusive(rel: string, value: unknown): Promise<boolean> {
+    const abs = this.resolve(rel);
+    await fs.mkdir(path.dirname(abs), { recursive: true });
+    const tmp = `${abs}.tmp-${randomUUID()}`;
+    await fs.writeFile(tmp, JSON.stringify(value));
+    try {
+      await fs.link(tmp, abs);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    } finally {
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
   async writeFile(rel: string, data: string | Buffer): Promise<void> {
     const abs = this.resolve(rel);
     await fs.mkdir(path.dirname(abs), { recursive: true });
@@ -76,7 +96,10 @@ export class ArtifactStore {
   /** Raw media only (source, audio, frames): what the retention policy erases; results stay. */
   async removeMedia(videoId: string): Promise<void> {
     const dir = this.videoDir(videoId);
-    await Promise.all(['source', 'audio.wav', 'frames'].map((f) => fs.rm(path.join(dir, f), { recursive: true, force: true })));
+    // `<name>.tmp-<uuid>` is what a run killed mid-write leaves behind (writeFile, the media stage)
+    const entries = await fs.readdir(dir).catch(() => [] as string[]);
+    const media = entries.filter((f) => /^(source|audio\.wav|frames)(\.tmp-[0-9a-f-]+)?$/.test(f));
+    await Promise.all(media.map((f) => fs.rm(path.join(dir, f), { recursive: true, force: true })));
   }
 
   async removeVideo(videoId: string): Promise<void> {

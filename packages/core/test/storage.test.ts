@@ -109,3 +109,27 @@ test('removeVideo erases the video directory', async () => {
   await store.removeVideo('vid-6');
   assert.equal(await store.exists('videos/vid-6'), false);
 });
+
+test('createJsonExclusive: of concurrent writers exactly one creates the file, and it stays whole', async () => {
+  const store = new ArtifactStore(root);
+  const rel = artifactPaths.stageOutput('vid-7', 'media');
+  const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => store.createJsonExclusive(rel, { writer: n })));
+  assert.equal(results.filter(Boolean).length, 1);
+  const winner = results.indexOf(true) + 1;
+  assert.deepEqual(await store.readJson(rel), { writer: winner });
+  assert.equal(await store.createJsonExclusive(rel, { writer: 99 }), false, 'an existing file is never replaced');
+  assert.deepEqual(await listAll(path.join(root, 'videos', 'vid-7')).then((l) => l.map((f) => path.basename(f))), ['media.json']);
+});
+
+test('removeMedia erases source, audio, frames and what a killed write left half-done; keeps outputs', async () => {
+  const store = new ArtifactStore(root);
+  const dir = path.join(root, 'videos', 'vid-8');
+  await store.writeFile(artifactPaths.source('vid-8'), Buffer.from('src'));
+  await store.writeFile(artifactPaths.audio('vid-8'), Buffer.from('wav'));
+  await store.writeFile(artifactPaths.frame('vid-8', 0), Buffer.from('jpg'));
+  await store.writeJson(artifactPaths.stageOutput('vid-8', 'media'), {});
+  await fs.writeFile(path.join(dir, 'audio.wav.tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427'), 'partial');
+  await fs.mkdir(path.join(dir, 'frames.tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427'));
+  await store.removeMedia('vid-8');
+  assert.deepEqual(await fs.readdir(dir), ['media.json']);
+});

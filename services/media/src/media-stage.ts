@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -43,7 +44,10 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
     const outRel = artifactPaths.stageOutput(id, 'media');
     if (await store.exists(outRel)) {
       const prev = await store.readJson<MediaArtifact>(outRel);
-      return { outcome: 'done', output: summary(prev) };
+      if (await filesInPlace(store, prev)) return { outcome: 'done', output: summary(prev) };
+      // the run that claimed media.json died while moving its files in: decode again
+      log.warn('media.json names files that are missing; decoding again');
+      await fs.rm(store.resolve(outRel), { force: true });
     }
     const srcRel = job.inputs.source ?? artifactPaths.source(id);
     if (!(await store.exists(srcRel))) {
@@ -61,45 +65,67 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
     // probe's duration can be missing (live-muxed Matroska, raw streams) or wrong.
     const capSec = cfg.maxDurationSec + 1;
     const durationKnown = Number.isFinite(info.durationSec);
-    let audio: string | null = null;
-    let audioSec: number | null = null;
-    if (info.audio) {
-      audio = artifactPaths.audio(id);
-      const wav = store.resolve(audio);
-      await extractAudio(src, wav, cfg.ffmpegTimeoutMs, capSec);
-      audioSec = await wavDurationSec(wav);
-      const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
-      if (audioSec > limit) {
-        // nothing partial stays behind for a later stage (or a re-run) to pick up
-        await fs.rm(wav, { force: true });
-        await fs.rm(store.resolve(artifactPaths.framesDir(id)), { recursive: true, force: true });
-        const what = durationKnown ? `declares ${Math.round(info.durationSec)} s but its audio lasts` : 'declares no duration and its audio lasts';
-        const amount = audioSec >= capSec - 0.01 ? `at least ${Math.round(audioSec)} s` : `${Math.round(audioSec)} s`;
-        throw new ProblemError('too-long', `the media ${what} ${amount}; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
+    // ffmpeg writes beside the final paths and the results are renamed into place only if no other
+    // run finished first: a duplicate run (a job whose lock lapsed under load) must never rewrite
+    // audio.wav or frames/ while the stages that the first run unblocked are reading them.
+    const tmp = `.tmp-${randomUUID()}`;
+    const audioTmp = info.audio ? store.resolve(artifactPaths.audio(id)) + tmp : null;
+    const framesTmp = info.video ? store.resolve(artifactPaths.framesDir(id)) + tmp : null;
+    try {
+      let audioSec: number | null = null;
+      if (audioTmp) {
+        await extractAudio(src, audioTmp, cfg.ffmpegTimeoutMs, capSec);
+        audioSec = await wavDurationSec(audioTmp);
+        const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
+        if (audioSec > limit) {
+          const what = durationKnown ? `declares ${Math.round(info.durationSec)} s but its audio lasts` : 'declares no duration and its audio lasts';
+          const amount = audioSec >= capSec - 0.01 ? `at least ${Math.round(audioSec)} s` : `${Math.round(audioSec)} s`;
+          throw new ProblemError('too-long', `the media ${what} ${amount}; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
+        }
       }
+      let frameFiles: string[] = [];
+      if (framesTmp) {
+        await fs.mkdir(framesTmp, { recursive: true });
+        await extractFrames(src, path.join(framesTmp, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, cfg.ffmpegTimeoutMs, capSec);
+        frameFiles = (await fs.readdir(framesTmp)).filter((f) => f.endsWith('.jpg')).sort();
+      }
+      const audio = audioTmp ? artifactPaths.audio(id) : null;
+      const framesDir = store.resolve(artifactPaths.framesDir(id));
+      const frames = frameFiles.map((f, i) => ({ path: store.relative(path.join(framesDir, f)), time: i * cfg.frameIntervalSec }));
+      const artifact: MediaArtifact = {
+        // no duration in the container: the decoded audio's length is the best measure there is
+        durationSec: durationKnown ? info.durationSec : (audioSec ?? NaN),
+        formatName: info.formatName,
+        hasAudio: audio !== null,
+        hasVideo: frames.length > 0,
+        audio,
+        frames,
+        probe: info,
+      };
+      // media.json is the claim: exactly one run creates it, and only that run moves its files in.
+      // (A stage unblocked by the claim may look for audio.wav a moment before the rename; it fails
+      // that attempt and its retry finds the file.)
+      if (!(await store.createJsonExclusive(outRel, artifact))) {
+        log.info('another run of this stage finished first; its output stands');
+        return { outcome: 'done', output: summary(await store.readJson<MediaArtifact>(outRel)) };
+      }
+      if (audioTmp) await fs.rename(audioTmp, store.resolve(artifactPaths.audio(id)));
+      if (framesTmp) {
+        await fs.rm(framesDir, { recursive: true, force: true });
+        await fs.rename(framesTmp, framesDir);
+      }
+      return { outcome: 'done', output: summary(artifact) };
+    } finally {
+      // nothing partial stays behind for a later stage (or a re-run) to pick up
+      if (audioTmp) await fs.rm(audioTmp, { force: true });
+      if (framesTmp) await fs.rm(framesTmp, { recursive: true, force: true });
     }
-    const frames: MediaArtifact['frames'] = [];
-    if (info.video) {
-      const dir = store.resolve(artifactPaths.framesDir(id));
-      await fs.rm(dir, { recursive: true, force: true });
-      await fs.mkdir(dir, { recursive: true });
-      await extractFrames(src, path.join(dir, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, cfg.ffmpegTimeoutMs, capSec);
-      const files = (await fs.readdir(dir)).filter((f) => f.endsWith('.jpg')).sort();
-      files.forEach((f, i) => frames.push({ path: store.relative(path.join(dir, f)), time: i * cfg.frameIntervalSec }));
-    }
-    const artifact: MediaArtifact = {
-      // no duration in the container: the decoded audio's length is the best measure there is
-      durationSec: durationKnown ? info.durationSec : (audioSec ?? NaN),
-      formatName: info.formatName,
-      hasAudio: audio !== null,
-      hasVideo: frames.length > 0,
-      audio,
-      frames,
-      probe: info,
-    };
-    await store.writeJson(outRel, artifact);
-    return { outcome: 'done', output: summary(artifact) };
   };
+}
+
+async function filesInPlace(store: ArtifactStore, a: MediaArtifact): Promise<boolean> {
+  const last = a.frames[a.frames.length - 1];
+  return (!a.audio || (await store.exists(a.audio))) && (!last || (await store.exists(last.path)));
 }
 
 function summary(a: MediaArtifact): Record<string, unknown> {

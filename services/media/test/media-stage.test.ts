@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,53 @@ test('mediaStage: re-running returns the stored artifact without touching the so
   rmSync(store.resolve(artifactPaths.source(id)));
   const again = await mediaStage(store, CFG)(job(id), ctx);
   assert.deepEqual(again, first);
+});
+
+/** Files under the video's directory with their inode and mtime, so a rewrite is visible. */
+function snapshotFiles(id: string): Record<string, string> {
+  const root = store.resolve(`videos/${id}`);
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const abs = path.join(e.parentPath ?? e.path, e.name);
+    const st = statSync(abs);
+    out[path.relative(root, abs)] = `${st.ino}:${st.mtimeMs}:${st.size}`;
+  }
+  return out;
+}
+
+test('mediaStage: a duplicate run that finds the output claimed leaves the first run\'s files alone', async () => {
+  const id = await upload(files.av);
+  await mediaStage(store, CFG)(job(id), ctx);
+  const before = snapshotFiles(id);
+  // A run whose first look at media.json came before the other run had written it (a job whose
+  // lock lapsed and was handed to a second worker): it decodes everything, then must stand down.
+  let looks = 0;
+  const late = Object.create(store) as ArtifactStore;
+  late.exists = async (rel: string) => (rel === artifactPaths.stageOutput(id, 'media') && looks++ === 0 ? false : store.exists(rel));
+  const res = await mediaStage(late, CFG)(job(id), ctx);
+  assert.equal(res.outcome, 'done');
+  assert.equal(res.output?.frameCount, 3);
+  assert.deepEqual(snapshotFiles(id), before, 'audio.wav, frames and media.json untouched; no temporary files left');
+});
+
+test('mediaStage: two runs at once leave one consistent set of files and no temporary ones', async () => {
+  const id = await upload(files.av);
+  const [a, b] = await Promise.all([mediaStage(store, CFG)(job(id), ctx), mediaStage(store, CFG)(job(id), ctx)]);
+  assert.deepEqual(a, b);
+  const art = await store.readJson<MediaArtifact>(artifactPaths.stageOutput(id, 'media'));
+  const names = Object.keys(snapshotFiles(id)).sort();
+  assert.deepEqual(names, ['audio.wav', 'frames/000000.jpg', 'frames/000001.jpg', 'frames/000002.jpg', 'media.json', 'source']);
+  for (const f of art.frames) assert.ok(statSync(store.resolve(f.path)).size > 0);
+});
+
+test('mediaStage: a media.json whose files are missing (its run died mid-move) is decoded again', async () => {
+  const id = await upload(files.av);
+  await mediaStage(store, CFG)(job(id), ctx);
+  rmSync(store.resolve(artifactPaths.audio(id)));
+  const res = await mediaStage(store, CFG)(job(id), ctx);
+  assert.equal(res.outcome, 'done');
+  assert.ok(statSync(store.resolve(artifactPaths.audio(id))).size > 100_000, 'audio.wav is back');
 });
 
 test('mediaStage: video only has no audio, audio only has no frames', async () => {

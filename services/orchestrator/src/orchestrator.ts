@@ -166,13 +166,15 @@ export class Orchestrator {
       this.log.warn({ videoId, ev: ev.kind }, 'event for unknown video ignored');
       return;
     }
-    if (outcome.becameTerminal) {
-      this.metrics.videos.inc({ status: outcome.video.status });
+    if (outcome.becameTerminal) this.metrics.videos.inc({ status: outcome.video.status });
+    if (outcome.video.status === 'canceled') {
+      // late work of a canceled video reported in: whatever it wrote must go too
+      if (ev.kind !== 'cancel') await this.erase(videoId);
+    } else if (isTerminalStatus(outcome.video.status)) {
+      // Also on a replayed event that changes nothing: the run that committed the terminal state may
+      // have died (or lost Redis) before these steps. Both are idempotent (fixed job ids).
       if (outcome.video.status === 'failed') await this.removeWaitingJobs(videoId);
       await this.webhooks.enqueuePendingForVideo(videoId);
-    } else if (outcome.video.status === 'canceled' && ev.kind !== 'cancel') {
-      // late work of a canceled video reported in: whatever it wrote must go too
-      await this.erase(videoId);
     }
     await this.advance(videoId);
   }
@@ -207,7 +209,20 @@ export class Orchestrator {
         await this.transition(videoId, { kind: 'skipped', stage: skip.stage, reason: skip.reason });
         return; // transition() calls advance() again
       }
-      for (const a of actions) if (a.kind === 'enqueue') await this.enqueue(video, a.stage, snap);
+      const enqueued: StageName[] = [];
+      for (const a of actions) {
+        if (a.kind !== 'enqueue') continue;
+        await this.enqueue(video, a.stage, snap);
+        enqueued.push(a.stage);
+      }
+      if (enqueued.length > 0) {
+        // The snapshot was read without the row lock: a failure or cancel may have landed meanwhile,
+        // and its cleanup would have missed what was just queued.
+        const now = await loadVideo(this.db, videoId);
+        if (now && (now.status === 'failed' || now.status === 'canceled')) {
+          for (const stage of enqueued) await this.queues.get(STAGE_QUEUES[stage]).remove(stageJobId(videoId, stage)).catch(() => undefined);
+        }
+      }
       return;
     }
   }
@@ -237,7 +252,11 @@ export class Orchestrator {
   private async redispatch(videoId: string, stage: StageName): Promise<void> {
     const video = await loadVideo(this.db, videoId);
     if (!video || isTerminalStatus(video.status)) return;
-    await this.enqueue(video, stage, toSnapshot(video, await loadStages(this.db, videoId)));
+    const snap = toSnapshot(video, await loadStages(this.db, videoId));
+    // its completion may have been consumed since the caller looked: a finished stage is not re-run
+    const state = snap.stages[stage].state;
+    if (state !== 'pending' && state !== 'running') return;
+    await this.enqueue(video, stage, snap);
   }
 
   /**

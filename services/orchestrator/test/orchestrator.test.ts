@@ -246,6 +246,46 @@ test('cancel makes the video canceled, removes waiting stage jobs and writes no 
   await assert.rejects(orch.cancel('someone-else', inp.videoId), (e: { slug?: string }) => e.slug === 'not-found');
 });
 
+test('a replayed terminal completion redoes the steps a crash after the commit skipped', async () => {
+  // The orchestrator committed `succeeded` (delivery rows written) and died before enqueuing the
+  // first attempts; BullMQ then re-runs the same completion, which changes nothing in the database.
+  await webhooks.create('owner-replay', 'http://127.0.0.1:9/replay', ['video.succeeded']);
+  const inp = input({ owner: 'owner-replay' });
+  await orch.submit(inp);
+  const id = inp.videoId;
+  for (const c of happyPath(id)) await orch.onCompletion(c);
+  await fusionDone(id);
+  const [row] = await deliveries(id);
+  const first = (await queues.get(QUEUES.webhooks).getJob(`${row.id}.0`))!;
+  await first.remove();
+  await fusionDone(id);
+  assert.ok(await queues.get(QUEUES.webhooks).getJob(`${row.id}.0`), 'the lost first attempt is enqueued again');
+  assert.equal((await deliveries(id)).length, 1, 'still one delivery row');
+});
+
+test('a stage job queued from a stale snapshot is withdrawn when the video failed meanwhile', async () => {
+  const inp = input();
+  await orch.submit(inp);
+  const id = inp.videoId;
+  // Another completion fails the video (and cleans up its queued jobs) between advance()'s read of
+  // the video and its add() of the asr job.
+  const asrQueue = queues.get(QUEUES.asr);
+  const add = asrQueue.add.bind(asrQueue);
+  asrQueue.add = (async (...args: Parameters<typeof add>) => {
+    if ((args[1] as StageJob).videoId === id) {
+      await db.query(`UPDATE videos SET status = 'failed', finished_at = now() WHERE id = $1`, [id]);
+    }
+    return add(...args);
+  }) as typeof add;
+  try {
+    await orch.onCompletion(completion(id, 'media', 'done', { output: MEDIA_AV }));
+  } finally {
+    asrQueue.add = add;
+  }
+  assert.equal(await status(id), 'failed');
+  assert.equal(await jobOf(id, 'asr'), undefined, 'the job queued after the failure is withdrawn');
+});
+
 test('reconcile re-enqueues a pending stage whose job vanished from Redis', async () => {
   const inp = input();
   await orch.submit(inp);
