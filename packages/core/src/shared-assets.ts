@@ -13,12 +13,17 @@ export function sharedDir(): string | null {
   return existsSync(path.join(candidate, 'assets')) ? candidate : null;
 }
 
-/** Absolute path of a file under the shared directory, or null when shared/ or the file is absent. */
+/**
+ * Absolute path of a file under the shared directory, or null when shared/ is absent. When shared/
+ * is there but the file is not, that is a broken checkout or a wrong path, never a reason to skip a
+ * parity test quietly: it throws.
+ */
 export function sharedFile(...parts: string[]): string | null {
   const dir = sharedDir();
   if (!dir) return null;
   const file = path.join(dir, ...parts);
-  return existsSync(file) ? file : null;
+  if (!existsSync(file)) throw new Error(`${dir} is present but ${path.join(...parts)} is missing from it`);
+  return file;
 }
 
 export const SHARED_SKIP_REASON =
