@@ -93,6 +93,11 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     // The tiny Whisper decodes its designed Chinese sentence for low-band voiced audio.
     assert.equal(r.transcript.text, '你好，世界');
     assert.equal(r.language, 'zh');
+    // language identified from the first decoder step, with its probability
+    assert.ok((r.transcript.languageProbability ?? 0) > 0.5, `language probability ${r.transcript.languageProbability}`);
+    // the text worker picked the Chinese encoder for the detected language and says so
+    assert.equal(r.models.text.slot, 'zh');
+    assert.equal(r.models.text.language, 'zh');
     assert.ok(r.transcript.segments.length >= 1);
     assert.ok(r.evidence.words.length > 0, 'word evidence');
     for (const w of r.evidence.words) assert.equal(r.transcript.text.slice(w.charStart, w.charEnd), w.text);
@@ -210,8 +215,19 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     const asr = await scrape(ops.asr);
     assert.ok((value(asr, 'omniaffect_inference_seconds_count', { service: 'asr', model: 'whisper' }) ?? 0) >= 1);
     assert.ok((value(asr, 'omniaffect_queue_wait_seconds_count', { service: 'asr', queue: 'asr' }) ?? 0) >= 1);
-    const vision = await scrape(ops.vision);
-    assert.ok((value(vision, 'omniaffect_batch_size_count', { service: 'vision', model: 'siglip' }) ?? 0) >= 1);
+    const workers: [keyof typeof ops, string][] = [
+      ['asr', 'whisper'],
+      ['audio-emotion', 'emotion2vec'],
+      ['vision', 'siglip'],
+      ['text', 'text-zh'],
+    ];
+    for (const [service, model] of workers) {
+      const text = await scrape(ops[service]);
+      for (const name of ['omniaffect_inference_seconds_count', 'omniaffect_batch_size_count']) {
+        assert.ok((value(text, name, { service, model }) ?? 0) >= 1, `${service}: ${name}{model="${model}"}`);
+      }
+      assert.ok((value(text, 'omniaffect_queue_wait_seconds_count', { service, queue: service }) ?? 0) >= 1, `${service}: queue wait`);
+    }
     const orch = await scrape(ops.orchestrator);
     assert.equal(value(orch, 'omniaffect_queue_jobs', { service: 'orchestrator', queue: 'media', state: 'waiting' }), 0);
     assert.ok((value(orch, 'omniaffect_videos_total', { service: 'orchestrator', status: 'succeeded' }) ?? 0) >= 4);
