@@ -98,7 +98,9 @@ export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
 
 install_and_build() {
   say "pnpm install"
-  pnpm install --frozen-lockfile --reporter=silent
+  # install also compiles (root postinstall: tsc -b); the silent reporter would hide a compile
+  # error, so on failure the compiler runs again in the open
+  pnpm install --frozen-lockfile --reporter=silent || { pnpm exec tsc -b || true; exit 1; }
   say "build (tsc -b)"
   pnpm exec tsc -b
 }
