@@ -105,8 +105,17 @@ describe('durability under SIGKILL', { timeout: 900_000 }, () => {
     // Let some work start, then pull the plug on the orchestrator.
     await sleep(700);
     await s.stack.kill('orchestrator', 'SIGKILL');
+    // The kill must land with work in flight, or this proves nothing (read from the database: the
+    // gateway cannot answer while the orchestrator is down).
+    const unfinished = await s.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM videos WHERE id = ANY($1) AND status NOT IN ('succeeded','failed','canceled')`,
+      [ids],
+    );
+    assert.ok(unfinished.rows[0].n >= 1, 'every video had finished before the orchestrator was killed');
     // Workers keep finishing stages meanwhile; their completions wait in Redis.
     await sleep(3000);
+    const waiting = await s.queues.get(QUEUES.completions).getJobCounts('waiting', 'delayed', 'prioritized');
+    assert.ok(waiting.waiting + waiting.delayed + waiting.prioritized >= 1, `completions should pile up while the orchestrator is down: ${JSON.stringify(waiting)}`);
     await s.stack.startOne('orchestrator');
     await assertExactlyOnce(ids);
     // Idempotent resubmission after the crash returns the same video.
