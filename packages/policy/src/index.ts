@@ -47,6 +47,7 @@ export {
   consistencyReward,
   deletionDrops,
   deletionRanking,
+  groupAdvantages,
   kendallTau,
   weightRanking,
   type RewardWeights,
@@ -66,6 +67,7 @@ export {
 } from './faithfulness';
 export { evaluate, targetsOf, type EvalMetrics } from './evaluate';
 export {
+  resolveTrainOptions,
   train,
   type EpochLog,
   type GrpoStepLog,

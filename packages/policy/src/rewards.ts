@@ -83,6 +83,30 @@ export function consistencyReward(claimed: readonly number[], deletion: readonly
   return (kendallTau(claimed, deletion) - 1) / 2;
 }
 
+/**
+ * Group-relative advantages of consecutive groups of `groupSize` rewards: (r − mean) / (std + 1e-4). The std is
+ * the unbiased one because R1-Omni and TRL take it from torch.std; a group of equal rewards gets advantage 0.
+ */
+export function groupAdvantages(total: ArrayLike<number>, groupSize: number): { advantages: Float64Array; rewardMean: Float64Array; rewardStd: number } {
+  const Gs = groupSize;
+  const B = total.length / Gs;
+  if (!Number.isInteger(B)) throw new Error(`${total.length} rewards do not form groups of ${Gs}`);
+  const advantages = new Float64Array(total.length);
+  const rewardMean = new Float64Array(B);
+  let stdSum = 0;
+  for (let b = 0; b < B; b++) {
+    let mean = 0;
+    for (let g = 0; g < Gs; g++) mean += total[b * Gs + g]! / Gs;
+    let v = 0;
+    for (let g = 0; g < Gs; g++) v += (total[b * Gs + g]! - mean) ** 2;
+    const std = Gs > 1 ? Math.sqrt(v / (Gs - 1)) : 0;
+    stdSum += std;
+    rewardMean[b] = mean;
+    for (let g = 0; g < Gs; g++) advantages[b * Gs + g] = (total[b * Gs + g]! - mean) / (std + 1e-4);
+  }
+  return { advantages, rewardMean, rewardStd: stdSum / B };
+}
+
 export interface RolloutResult {
   rollout: GrpoRollout;
   /** per-action reward components, [B·G] */
@@ -117,11 +141,8 @@ export function buildRollout(
   const attribution = new Float64Array(B * Gs);
   const consistency = new Float64Array(B * Gs);
   const total = new Float64Array(B * Gs);
-  const advantages = new Float64Array(B * Gs);
-  const rewardMean = new Float64Array(B);
   const probs = new Float64Array(N_SENT);
   const w = new Float64Array(N_MOD);
-  let stdSum = 0;
   for (let b = 0; b < B; b++) {
     softmaxRow(cache.sentimentLogits, b * N_SENT, N_SENT, probs, 0);
     const delRank = deletionRanking(drops, b * N_MOD);
@@ -144,16 +165,8 @@ export function buildRollout(
       consistency[k] = consistencyReward(ranking, delRank);
       total[k] = weights.accuracy * accuracy[k]! + weights.attribution * attribution[k]! + weights.consistency * consistency[k]!;
     }
-    let mean = 0;
-    for (let g = 0; g < Gs; g++) mean += total[b * Gs + g]! / Gs;
-    let v = 0;
-    for (let g = 0; g < Gs; g++) v += (total[b * Gs + g]! - mean) ** 2;
-    // unbiased std, as TRL/R1-Omni compute it
-    const std = Gs > 1 ? Math.sqrt(v / (Gs - 1)) : 0;
-    stdSum += std;
-    rewardMean[b] = mean;
-    for (let g = 0; g < Gs; g++) advantages[b * Gs + g] = (total[b * Gs + g]! - mean) / (std + 1e-4);
   }
+  const { advantages, rewardMean, rewardStd } = groupAdvantages(total, Gs);
   const partial = { groupSize: Gs, labels, rankings };
   const oldLogp = actionLogProbs(cache, partial);
   const refLogp = actionLogProbs(refCache, partial);
@@ -163,6 +176,6 @@ export function buildRollout(
     attribution,
     consistency,
     total,
-    rewardStd: stdSum / B,
+    rewardStd,
   };
 }

@@ -110,7 +110,8 @@ export interface TrainSummary {
   wallMs: number;
 }
 
-function resolveOptions(o: TrainOptions) {
+/** The defaults the trainer fills in; β = 0.04 and G = 8 are what R1-Omni runs with (TRL 0.14 defaults). */
+export function resolveTrainOptions(o: TrainOptions) {
   return {
     seed: o.seed,
     hidden: o.hidden ?? 64,
@@ -143,7 +144,7 @@ function resolveOptions(o: TrainOptions) {
   };
 }
 
-export type ResolvedTrainOptions = ReturnType<typeof resolveOptions>;
+export type ResolvedTrainOptions = ReturnType<typeof resolveTrainOptions>;
 
 function splitDataset(ds: TrainDataset, seed: number, validFraction: number) {
   if (!Array.isArray(ds)) {
@@ -190,7 +191,7 @@ function fingerprintOf(o: ResolvedTrainOptions, train: readonly PolicySample[], 
  */
 export function train(dataset: TrainDataset, options: TrainOptions, hooks: TrainHooks = {}): TrainSummary {
   const t0 = Date.now();
-  const o = resolveOptions(options);
+  const o = resolveTrainOptions(options);
   const log = hooks.log ?? (() => {});
   const { train: trainSet, valid: validSet } = splitDataset(dataset, o.seed, o.validFraction);
   if (trainSet.length === 0) throw new Error('empty training set');

@@ -45,7 +45,9 @@ test('synthetic planted-modality set: warm start + GRPO learns the label and the
 
   assert.ok(test.accuracy >= 0.9, `held-out accuracy ${test.accuracy}`);
   assert.ok(test.decisivePlantedRate >= 0.8, `held-out decisive=planted ${test.decisivePlantedRate}`);
-  assert.ok(summary.planted!.final.weights >= summary.planted!.warm.weights, 'GRPO lowered the decisive=planted rate');
+  // the attribution reward must move the rate up; only a warm start that is already perfect may stay put
+  const { warm, final } = { warm: summary.planted!.warm.weights, final: summary.planted!.final.weights };
+  assert.ok(warm < 1 ? final > warm : final === 1, `decisive=planted: warm start ${warm} → GRPO ${final}`);
   assert.ok(faith.topBeatsLowestRate >= 0.8, `top-weighted vs lowest deletion ${faith.topBeatsLowestRate}`);
   // a faithful top-1 modality is comprehensive and sufficient
   assert.ok(faith.modality.comprehensiveness > 0.3 && faith.modality.sufficiency < 0.1);
