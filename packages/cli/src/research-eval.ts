@@ -77,11 +77,20 @@ export function splitsOf(step: CollectStep, mapping: SentimentMapping): SampleSp
   return splitsFromCache(step.cache, mapping, new Set(step.dataset.samples.map((s) => s.id)));
 }
 
-function problemRows(step: CollectStep): Pick<EvalReportData, 'problems' | 'skipped'> {
+/**
+ * The report's malformed-row and skipped-clip rows. `empty` are the clips that finished the pipeline with no
+ * modality (SampleSplits.empty): they are neither trained nor scored, so the report must say so.
+ */
+export function problemRows(
+  step: { dataset: Pick<MmsaDataset, 'dataset' | 'labelFile' | 'problems'>; collect: Pick<CollectSummary, 'missingMedia' | 'failed'> },
+  empty: readonly string[],
+): Pick<EvalReportData, 'problems' | 'skipped'> {
   const src = `${step.dataset.dataset} ${step.dataset.labelFile}`;
   const skipped: NonNullable<EvalReportData['skipped']> = [];
-  if (step.collect.missingMedia.length) skipped.push({ source: src, count: step.collect.missingMedia.length, reason: `no media file: ${step.collect.missingMedia.slice(0, 5).join(', ')}${step.collect.missingMedia.length > 5 ? ' …' : ''}` });
+  const some = (ids: readonly string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ' …' : ''}`;
+  if (step.collect.missingMedia.length) skipped.push({ source: src, count: step.collect.missingMedia.length, reason: `no media file: ${some(step.collect.missingMedia)}` });
   if (step.collect.failed.length) skipped.push({ source: src, count: step.collect.failed.length, reason: `pipeline failed: ${step.collect.failed.slice(0, 5).map((f) => `${f.id} (${f.reason})`).join('; ')}${step.collect.failed.length > 5 ? ' …' : ''}` });
+  if (empty.length) skipped.push({ source: src, count: empty.length, reason: `no modality after the pipeline (nothing to fuse): ${some(empty)}` });
   return {
     problems: [{ source: src, count: step.dataset.problems.length, examples: step.dataset.problems.slice(0, 20) }],
     skipped,
@@ -204,7 +213,7 @@ async function finishEvaluation(
       }
     : own;
   const notes = [
-    `Clips: ${step.collect.total} with media; ${step.collect.processed} analysed by the pipeline in this run, ${step.collect.cached} from the feature cache, ${step.collect.failed.length} failed; train ${splits.train.length} / valid ${splits.valid.length} / test ${splits.test.length}.`,
+    `Clips: ${step.collect.total} with media; ${step.collect.processed} analysed by the pipeline in this run, ${step.collect.cached} from the feature cache, ${step.collect.failed.length} failed, ${splits.empty.length} with no modality; train ${splits.train.length} / valid ${splits.valid.length} / test ${splits.test.length}.`,
     policy.summary
       ? `Policy: warm start ${policy.summary.warmStart.epochs} epochs + GRPO ${policy.summary.grpo.steps} steps, seed ${a.seed}, ${(policy.summary.wallMs / 1000).toFixed(1)} s.`
       : `Policy loaded from ${policy.loadedFrom}.`,
@@ -217,7 +226,7 @@ async function finishEvaluation(
     notes,
     ...sections,
     ...(policy.summary ? { training: trainingCurves(policy.summary.history) } : {}),
-    ...problemRows(step),
+    ...problemRows(step, splits.empty),
     ...a.extraData,
     evaluation,
     pipeline: {
@@ -233,7 +242,7 @@ async function finishEvaluation(
       : null,
     model: { dir: paths.model, onnx: exported.onnxPath, manifest: exported.manifestPath, parity: onnx },
   };
-  if (a.extraData.skipped) data.skipped = [...(problemRows(step).skipped ?? []), ...a.extraData.skipped];
+  if (a.extraData.skipped) data.skipped = [...(problemRows(step, splits.empty).skipped ?? []), ...a.extraData.skipped];
   const written = await writeEvalReport(out, data);
   ui.log?.(`report: ${written.html}`);
   return { out, report: { html: written.html, json: written.json }, modelDir: paths.model, predictionsCsv: paths.predictions, collect: step.collect, splits, policy, test, warmTest, onnx };
@@ -286,7 +295,7 @@ export async function runCross(o: CrossRunOptions, ui: UiOptions = {}): Promise<
   const retention = crossLingualReport({ direction, inLanguage: { war: inLang.sign3!.war, uar: inLang.sign3!.uar }, cross: { war: cross.sign3!.war, uar: cross.sign3!.uar } });
   ui.log?.(`${direction}: in-language WAR ${inLang.sign3!.war.toFixed(4)} / UAR ${inLang.sign3!.uar.toFixed(4)}; cross WAR ${cross.sign3!.war.toFixed(4)} / UAR ${cross.sign3!.uar.toFixed(4)}; retention ${retention.retention?.toFixed(4) ?? 'n/a'}`);
   const crossName = `${DATASET_TITLE[o.test.dataset]} test (trained on ${DATASET_TITLE[o.train.dataset]})`;
-  const dstProblems = problemRows(dst);
+  const dstProblems = problemRows(dst, dstSplits.empty);
   const base = await finishEvaluation(
     {
       out,
@@ -300,7 +309,7 @@ export async function runCross(o: CrossRunOptions, ui: UiOptions = {}): Promise<
       extraData: {
         crossLingual: [retention],
         cross: { direction, name: crossName, evaluation: splitSummary(cross) },
-        problems: [...(problemRows(src).problems ?? []), ...(dstProblems.problems ?? [])],
+        problems: [...(problemRows(src, srcSplits.empty).problems ?? []), ...(dstProblems.problems ?? [])],
         skipped: dstProblems.skipped ?? [],
       },
     },
