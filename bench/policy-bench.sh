@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Policy training bench: warm start + GRPO on a MOSEI-sized synthetic feature set (default 16,000 clips, dims
-# 128/128/128), printing wall time, peak RSS, accuracy and decisive=planted after each stage.
+# Policy training bench: warm start + GRPO on a MOSEI-sized synthetic feature set (N = 16,000 training samples by
+# default, plus N/9 validation clips; dims 128/128/128), printing wall time, peak RSS, accuracy and decisive=planted
+# after each stage.
 #   bash bench/policy-bench.sh [N] [OUT_DIR]
 # Pin the cores to reproduce the 2-core target: taskset -c 0,1 bash bench/policy-bench.sh
 set -euo pipefail
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 N="${1:-${POLICY_BENCH_N:-16000}}"
 OUT="${2:-}"
 [ -f packages/policy/dist/src/bench.js ] || pnpm exec tsc -b packages/policy
-echo "policy bench: n=${N}, cpus available: $(nproc), node $(node --version)"
+echo "policy bench: ${N} training samples, cpus available: $(nproc), node $(node --version)"
 start=$(date +%s)
 # /usr/bin/time -v reports the peak RSS of the whole process as the kernel saw it, next to the bench's own figure.
 if [ -x /usr/bin/time ]; then
@@ -16,4 +17,4 @@ if [ -x /usr/bin/time ]; then
 else
   node packages/policy/dist/src/bench.js "$N" ${OUT:+"$OUT"}
 fi
-echo "total wall $(( $(date +%s) - start )) s (target for n=16000: < 1200 s on 2 cores)"
+echo "total wall $(( $(date +%s) - start )) s (target for 16000 training samples: < 1200 s on 2 cores)"

@@ -4,7 +4,10 @@ import { train, type TrainOptions, type TrainSummary } from './train';
 import type { ModalityDims } from './types';
 
 export interface PolicyBenchOptions {
+  /** training samples (default 16,000, MOSEI's size); validation clips come on top */
   n?: number;
+  /** validation clips (default n/9, so the split is 90/10) */
+  valid?: number;
   dims?: ModalityDims;
   seed?: number;
   hidden?: number;
@@ -15,7 +18,9 @@ export interface PolicyBenchOptions {
 }
 
 export interface PolicyBenchResult {
+  /** training samples */
   n: number;
+  valid: number;
   wallMs: number;
   warmMs: number;
   grpoMs: number;
@@ -28,21 +33,26 @@ export interface PolicyBenchResult {
 }
 
 /**
- * Trains the policy on a synthetic planted-modality set (default 16,000 clips, 90/10 split) and prints
+ * Trains the policy on a synthetic planted-modality set (default 16,000 training + 1,778 validation clips) and prints
  * wall time, peak RSS, accuracy and the decisive=planted rate after the warm start and after GRPO.
  */
 export function runPolicyBench(opts: PolicyBenchOptions = {}): PolicyBenchResult {
   const print = opts.print ?? ((l: string) => console.log(l));
   const n = opts.n ?? 16000;
+  // the training split itself is MOSEI-sized, so the validation clips are generated on top of it
+  const nValid = opts.valid ?? Math.round(n / 9);
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(nValid) || nValid < 1) throw new Error(`policy bench: bad sizes n=${n} valid=${nValid}`);
   const dims = opts.dims ?? { text: 128, audio: 128, vision: 128 };
   const seed = opts.seed ?? 7;
   const t0 = Date.now();
-  const set = makeSyntheticFeatureSet({ n, dims, seed });
-  print(`policy bench: ${n} synthetic clips, dims ${JSON.stringify(dims)}, generated in ${Date.now() - t0} ms`);
+  const set = makeSyntheticFeatureSet({ n: n + nValid, dims, seed });
+  // the samples are i.i.d., so slicing is as good a split as a shuffle
+  const data = { train: set.samples.slice(0, n), valid: set.samples.slice(n) };
+  print(`policy bench: ${data.train.length} training samples + ${data.valid.length} validation, dims ${JSON.stringify(dims)}, generated in ${Date.now() - t0} ms`);
   let warmMs = 0;
   let grpoMs = 0;
   const summary = train(
-    set.samples,
+    data,
     {
       seed,
       dims,
@@ -63,7 +73,8 @@ export function runPolicyBench(opts: PolicyBenchOptions = {}): PolicyBenchResult
   const wallMs = Date.now() - t0;
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   const result: PolicyBenchResult = {
-    n,
+    n: data.train.length,
+    valid: data.valid.length,
     wallMs,
     warmMs,
     grpoMs,
