@@ -190,5 +190,12 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     assert.equal(served.sentiment.label, labels[offline.pred]);
     assert.ok(Math.abs(served.sentiment.intensity - offline.intensity) < 1e-3, `${served.sentiment.intensity} vs ${offline.intensity}`);
     assert.ok(Math.abs(served.modalities.vision.contribution - offline.weights.vision) < 1e-3);
+    // the result names the trained policy, with the provenance written at export (fusion.json)
+    const manifest = JSON.parse(readFileSync(path.join(run.modelDir, 'fusion.json'), 'utf8')) as { name: string; version: string; provenance: Record<string, unknown> };
+    const fusionModel = served.models.fusion as { name: string; version?: string; provenance?: Record<string, unknown> };
+    assert.equal(fusionModel.name, 'omniaffect-fusion-policy');
+    assert.equal(fusionModel.version, manifest.version);
+    assert.deepEqual(fusionModel.provenance, manifest.provenance);
+    assert.equal(fusionModel.provenance?.kind, 'trained-policy');
   });
 });
