@@ -5,9 +5,10 @@ import * as path from 'node:path';
  * BERT WordPiece tokenisation with character offsets, following google-research/bert tokenization.py
  * (BasicTokenizer + WordpieceTokenizer) with HF's max_input_chars_per_word = 100.
  *
- * Why not @huggingface/tokenizers: version 0.2.0 returns ids/tokens/attention_mask but no offsets,
- * and the workers need offsets to map token importances back to the transcript. Our ids are
- * checked against a Python implementation of the canonical algorithm and against the library.
+ * Why alongside @huggingface/tokenizers: version 0.2.0 returns ids/tokens/attention_mask but no
+ * offsets, and the workers need offsets to map token importances back to the transcript. Where a
+ * tokenizer.json exists, LibraryBertTokenizer takes the ids from the library and only the offsets
+ * from here; our ids are also checked against a Python implementation of the canonical algorithm.
  */
 
 export interface BertTokenizerOptions {
@@ -177,13 +178,17 @@ export class BertTokenizer {
    * contents overlap by `stride` pieces (as HF return_overflowing_tokens), so every piece is covered.
    */
   encode(text: string, opts: BertEncodeOptions = {}): BertWindow[] {
+    return this.encodePieces(this.tokenize(text), opts);
+  }
+
+  /** encode() over pieces tokenised elsewhere (ids checked against @huggingface/tokenizers). */
+  encodePieces(toks: readonly BertToken[], opts: BertEncodeOptions = {}): BertWindow[] {
     const maxLength = opts.maxLength ?? 512;
     const room = maxLength - 2;
     if (room < 1) throw new Error(`maxLength ${maxLength} leaves no room between [CLS] and [SEP]`);
     // The default overlap shrinks with small maxLength so that windows always advance.
     const stride = opts.stride ?? Math.min(128, Math.floor(room / 2));
     if (stride < 0 || stride >= room) throw new Error(`stride ${stride} must be in [0, ${room})`);
-    const toks = this.tokenize(text);
     const windows: BertWindow[] = [];
     let s = 0;
     for (;;) {

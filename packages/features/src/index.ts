@@ -4,6 +4,7 @@ export * from './mel';
 export * from './npy';
 export * from './whisper-tokenizer';
 export * from './bert-tokenizer';
+export * from './bert-library-tokenizer';
 export * from './image';
 export * from './waveform';
 export * from './prosody';

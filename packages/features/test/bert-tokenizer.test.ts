@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
 import { BertTokenizer, bertTokenizerJsonFromVocab, parseVocabTxt } from '../src/bert-tokenizer';
+import { LibraryBertTokenizer } from '../src/bert-library-tokenizer';
 import { fixture } from './helpers';
 
 interface Ref {
@@ -50,15 +51,23 @@ test('bert-base-chinese vocab.txt: ids equal the reference, lowercased and cased
   assert.deepEqual(mismatches(single(cased), REF.chinese.map((c) => ({ text: c.text, ids: c.idsCased }))), []);
 });
 
-test('@huggingface/tokenizers fed the in-memory tokenizer.json agrees on ids (library cross-check)', async (t) => {
+test('LibraryBertTokenizer on the real vocabularies: library ids equal ours and the reference, offsets ours (library cross-check)', async (t) => {
   const en = sharedFile('assets', 'bert', 'bert-base-uncased-vocab.txt');
   const zh = sharedFile('assets', 'bert', 'bert-base-chinese-vocab.txt');
   if (!en || !zh) return t.skip(SHARED_SKIP_REASON);
-  // The package is ESM-only in its types; a dynamic import works from our CommonJS output.
-  const { Tokenizer } = await import('@huggingface/tokenizers');
-  const lib = (f: string) => new Tokenizer(bertTokenizerJsonFromVocab(parseVocabTxt(readFileSync(f, 'utf8'))), {});
-  assert.deepEqual(mismatches(lib(en), REF.english), []);
-  assert.deepEqual(mismatches(lib(zh), REF.chinese), []);
+  // tokenize() throws on the first id where @huggingface/tokenizers and BertTokenizer disagree.
+  const checked = async (f: string) => {
+    const lib = await LibraryBertTokenizer.fromJson(bertTokenizerJsonFromVocab(parseVocabTxt(readFileSync(f, 'utf8'))));
+    return {
+      encode: (s: string) => {
+        const pieces = lib.tokenize(s);
+        assert.deepEqual(pieces.map((p) => p.offset), lib.offsets.tokenize(s).map((p) => p.offset));
+        return { ids: [lib.offsets.clsId, ...pieces.map((p) => p.id), lib.offsets.sepId] };
+      },
+    };
+  };
+  assert.deepEqual(mismatches(await checked(en), REF.english), []);
+  assert.deepEqual(mismatches(await checked(zh), REF.chinese), []);
   // The same JSON loads into our tokenizer too.
   const ours = BertTokenizer.fromTokenizerJson(JSON.stringify(bertTokenizerJsonFromVocab(parseVocabTxt(readFileSync(en, 'utf8')))));
   assert.deepEqual(mismatches(single(ours), REF.english), []);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BertTokenizer, type BertWindow } from '@omniaffect/features';
+import { BertTokenizer, LibraryBertTokenizer, type BertToken, type BertWindow } from '@omniaffect/features';
 import { createSession, type CreateSessionOptions } from '../session';
 import { FILL_MASK_MESSAGE } from '../contracts';
 import { inputMeta, readJsonIfPresent, requireNames, resolveOnnxGraph, type DtypeChoice } from './model-files';
@@ -56,6 +56,8 @@ export class BertRunner {
     readonly modelFile: string,
     readonly session: ort.InferenceSession,
     readonly tokenizer: BertTokenizer,
+    /** Set when the model dir has tokenizer.json: ids come from @huggingface/tokenizers, checked against ours. */
+    readonly library: LibraryBertTokenizer | null,
     readonly name: string,
     maxPositions: number,
     options: BertLoadOptions,
@@ -75,9 +77,20 @@ export class BertRunner {
 
   static async load(modelDir: string, options: BertLoadOptions = {}): Promise<BertRunner> {
     const file = resolveOnnxGraph(modelDir, 'model', options.dtype);
-    const tokFile = ['tokenizer.json', 'vocab.txt'].map((f) => path.join(modelDir, f)).find((f) => existsSync(f));
-    if (!tokFile) throw new Error(`${modelDir} lacks tokenizer.json or vocab.txt`);
-    const tokenizer = BertTokenizer.fromFile(tokFile);
+    const tokJson = path.join(modelDir, 'tokenizer.json');
+    const vocabTxt = path.join(modelDir, 'vocab.txt');
+    let library: LibraryBertTokenizer | null = null;
+    let tokenizer: BertTokenizer;
+    if (existsSync(tokJson)) {
+      library = await LibraryBertTokenizer.fromFile(tokJson);
+      tokenizer = library.offsets;
+    } else if (existsSync(vocabTxt)) {
+      // The library reads only tokenizer.json, so a vocab.txt-only export is tokenised by our
+      // implementation alone (its ids match the canonical tokenization.py reference in the features tests).
+      tokenizer = BertTokenizer.fromFile(vocabTxt);
+    } else {
+      throw new Error(`${modelDir} lacks tokenizer.json or vocab.txt`);
+    }
     const config = readJsonIfPresent<{ _name_or_path?: string; max_position_embeddings?: number; model_type?: string }>(
       path.join(modelDir, 'config.json'),
     );
@@ -86,7 +99,7 @@ export class BertRunner {
     const mpe = config?.max_position_embeddings;
     const maxPositions = mpe === undefined ? 512 : config?.model_type?.includes('roberta') ? mpe - 2 : mpe;
     const session = await createSession(file, { provider: options.provider, intraOpThreads: options.intraOpThreads });
-    return new BertRunner(file, session, tokenizer, name, maxPositions, options);
+    return new BertRunner(file, session, tokenizer, library, name, maxPositions, options);
   }
 
   get inferenceStats(): InferenceStats {
@@ -95,7 +108,8 @@ export class BertRunner {
 
   async embed(text: string): Promise<TextEmbedding> {
     const started = performance.now();
-    const windows = this.tokenizer.encode(text, { maxLength: this.maxLength, stride: this.stride });
+    const pieces: BertToken[] = this.library ? this.library.tokenize(text) : this.tokenizer.tokenize(text);
+    const windows = this.tokenizer.encodePieces(pieces, { maxLength: this.maxLength, stride: this.stride });
     const room = this.maxLength - 2;
     // encode() starts window k at piece k·(room − stride); its pieces are [start, start + ids − 2).
     const starts = windows.map((_, k) => k * (room - this.stride));
