@@ -7,8 +7,8 @@ import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
 import { WhisperTokenizer } from '@omniaffect/features';
 import { buildTinyPack } from '../src/tiny';
 import { identifyLanguage, WhisperRunner, WHISPER_WINDOW_SAMPLES, type SampleSource } from '../src/runners';
+import { highBand, lowBand, SR } from './synthetic-voice';
 
-const SR = 16000;
 let root: string;
 let asrDir: string;
 let runner: WhisperRunner;
@@ -23,26 +23,6 @@ before(async () => {
   runner = await WhisperRunner.load(asrDir);
 });
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** 200 Hz voicing with its 400/600 Hz harmonics: energy in the low mel bands. */
-function lowBand(seconds: number, total = seconds): Float32Array {
-  const x = new Float32Array(Math.round(total * SR));
-  for (let i = 0; i < seconds * SR; i++) {
-    const t = i / SR;
-    x[i] = 0.3 * Math.sin(2 * Math.PI * 200 * t) + 0.15 * Math.sin(2 * Math.PI * 400 * t) + 0.1 * Math.sin(2 * Math.PI * 600 * t);
-  }
-  return x;
-}
-
-/** Weak 200 Hz plus strong 2 and 3 kHz components: energy above 1 kHz. */
-function highBand(seconds: number, total = seconds): Float32Array {
-  const x = new Float32Array(Math.round(total * SR));
-  for (let i = 0; i < seconds * SR; i++) {
-    const t = i / SR;
-    x[i] = 0.1 * Math.sin(2 * Math.PI * 200 * t) + 0.4 * Math.sin(2 * Math.PI * 2000 * t) + 0.4 * Math.sin(2 * Math.PI * 3000 * t);
-  }
-  return x;
-}
 
 function designedText(seq: number[]): number[] {
   return seq.filter((t) => t < 50257);

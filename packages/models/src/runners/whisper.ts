@@ -118,7 +118,8 @@ export class WhisperRunner {
   private readonly langToId: Map<string, number>;
   private readonly cache: DecoderCacheNames;
   private readonly nMels: number;
-  private readonly maxTarget: number;
+  /** Tokens per window, prompt included: the smaller of config.json max_target_positions and generation max_length (448 when neither says). */
+  readonly maxTarget: number;
 
   private constructor(
     readonly modelDir: string,
@@ -160,7 +161,10 @@ export class WhisperRunner {
     if (typeof vocab === 'number' && vocab <= this.ids.timestampBegin) {
       throw new Error(`${files.decoder}: logits have ${vocab} entries, too few for timestamp tokens from ${this.ids.timestampBegin}`);
     }
-    this.maxTarget = config.max_target_positions ?? gen.max_length ?? 448;
+    // max_target_positions is what the decoder can hold; max_length is the generation setting a deployer
+    // may lower, so neither may override the other upwards.
+    const caps = [config.max_target_positions, gen.max_length].filter((c): c is number => typeof c === 'number' && c > 0);
+    this.maxTarget = caps.length ? Math.min(...caps) : 448;
   }
 
   static async load(modelDir: string, options: WhisperLoadOptions = {}): Promise<WhisperRunner> {
