@@ -1,0 +1,72 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { buildTinyPack } from '../src/tiny';
+import { WhisperRunner, WHISPER_WINDOW_SAMPLES, type SampleSource } from '../src/runners';
+import { highBandSample, lowBandSample, SR } from './synthetic-voice';
+
+const MINUTES = 10;
+const WINDOW_S = 30;
+const WINDOWS = (MINUTES * 60) / WINDOW_S;
+
+let root: string;
+let runner: WhisperRunner;
+let designed: { zh: { text: string }; en: { text: string } };
+
+before(async () => {
+  root = mkdtempSync(path.join(tmpdir(), 'oa-runners-whisper-long-'));
+  buildTinyPack(root);
+  const pack = JSON.parse(readFileSync(path.join(root, 'tiny-pack.json'), 'utf8'));
+  designed = pack.models.asr.decoder.sequences;
+  runner = await WhisperRunner.load(path.join(root, pack.dirs.asr));
+});
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/**
+ * Ten minutes synthesised on demand: the first second of every 30 s window is voiced, low-band
+ * (Chinese) in even windows and high-band (English) in odd ones, so each window's transcript
+ * shows which window it came from.
+ */
+function tenMinutes(reads: number[]): SampleSource {
+  const total = MINUTES * 60 * SR;
+  return {
+    read(start, length) {
+      reads.push(start);
+      const out = new Float32Array(Math.max(0, Math.min(length, total - start)));
+      for (let i = 0; i < out.length; i++) {
+        const t = (start + i) / SR;
+        const window = Math.floor(t / WINDOW_S);
+        if (t - window * WINDOW_S < 1) out[i] = (window % 2 === 0 ? lowBandSample : highBandSample)(t);
+      }
+      return out;
+    },
+  };
+}
+
+test('10 minutes of audio: 20 windows, one timed segment inside each, in order, covering every window', async () => {
+  const reads: number[] = [];
+  const r = await runner.transcribe(tenMinutes(reads));
+  assert.equal(WINDOWS, 20);
+  assert.deepEqual(
+    r.windows.map((w) => [w.start, w.end, w.skipped]),
+    Array.from({ length: WINDOWS }, (_, k) => [k * WINDOW_S, (k + 1) * WINDOW_S, false]),
+  );
+  // One read per window plus the empty read that ends the audio.
+  assert.deepEqual(reads, Array.from({ length: WINDOWS + 1 }, (_, k) => k * WHISPER_WINDOW_SAMPLES));
+
+  assert.equal(r.segments.length, WINDOWS);
+  let previousEnd = -1;
+  r.segments.forEach((s, k) => {
+    assert.ok(s.start >= k * WINDOW_S && s.end <= (k + 1) * WINDOW_S, `segment ${k} [${s.start}, ${s.end}] outside window ${k}`);
+    assert.ok(s.start < s.end && s.start >= previousEnd, `segment ${k} out of order`);
+    previousEnd = s.end;
+    // The tiny decoder closes its segment at <|1.00|>, the end of the voiced second.
+    assert.deepEqual([s.start, s.end], [k * WINDOW_S, k * WINDOW_S + 1]);
+    assert.equal(s.text, k % 2 === 0 ? designed.zh.text : designed.en.text, `window ${k}`);
+  });
+  assert.equal(r.text, r.segments.map((s) => s.text).join(''));
+  assert.equal(r.text, `${designed.zh.text}${designed.en.text}`.repeat(WINDOWS / 2));
+});
+
