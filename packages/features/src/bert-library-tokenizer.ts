@@ -21,6 +21,8 @@ export class LibraryBertTokenizer {
     /** Reads the same tokenizer.json; supplies offsets, windows and the special ids. */
     readonly offsets: BertTokenizer,
     private readonly library: LibraryTokenizer,
+    /** added_tokens marked special, plus the vocabulary's own control tokens */
+    readonly specialTokens: string[],
   ) {}
 
   /** `tokenizer_config.json` beside the file, when present, is passed on as the library expects. */
@@ -33,7 +35,11 @@ export class LibraryBertTokenizer {
 
   static async fromJson(tokenizerJson: object, config: object = {}): Promise<LibraryBertTokenizer> {
     const { Tokenizer } = await import('@huggingface/tokenizers');
-    return new LibraryBertTokenizer(BertTokenizer.fromTokenizerJson(JSON.stringify(tokenizerJson)), new Tokenizer(tokenizerJson, config));
+    const offsets = BertTokenizer.fromTokenizerJson(JSON.stringify(tokenizerJson));
+    const added = ((tokenizerJson as { added_tokens?: { content?: string; special?: boolean }[] }).added_tokens ?? [])
+      .filter((t) => t.special && typeof t.content === 'string')
+      .map((t) => t.content!);
+    return new LibraryBertTokenizer(offsets, new Tokenizer(tokenizerJson, config), [...new Set([...added, ...offsets.specialTokens])]);
   }
 
   /** Word pieces without [CLS]/[SEP]: the library's ids, our offsets; throws where the two disagree. */

@@ -154,6 +154,13 @@ export class BertTokenizer {
     return new BertTokenizer(new Map(Object.entries(j.model.vocab)), { ...fromJson, ...opts });
   }
 
+  /** The control tokens of this vocabulary ([CLS], [SEP], [PAD], [UNK], [MASK] where present). */
+  get specialTokens(): string[] {
+    return [this.clsId, this.sepId, this.padId, this.unkId, this.vocab.get('[MASK]')]
+      .map((id) => (id === undefined ? undefined : this.inv.get(id)))
+      .filter((t): t is string => t !== undefined);
+  }
+
   get vocabSize(): number {
     return this.inv.size;
   }
@@ -340,3 +347,17 @@ export function bertTokenizerJsonFromVocab(vocab: Map<string, number>, opts: { l
     model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: v },
   };
 }
+
+/**
+ * Blanks literal control tokens ("[SEP]", "[MASK]"…, any case) out of untrusted text with spaces of
+ * the same length, so offsets into the result are offsets into the original. A transcript is data:
+ * left in, "[SEP]" would end the encoder's segment early (tokenizer.json libraries treat special
+ * tokens in the text as the tokens themselves), and the two tokenizers would disagree on it.
+ */
+export function maskSpecialTokens(text: string, specials: readonly string[]): string {
+  const list = [...new Set(specials)].filter((t) => t.length > 0);
+  if (list.length === 0) return text;
+  const escaped = list.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return text.replace(new RegExp(escaped, 'gi'), (m) => ' '.repeat(m.length));
+}
+

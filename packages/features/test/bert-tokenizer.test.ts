@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
-import { BertTokenizer, bertTokenizerJsonFromVocab, parseVocabTxt } from '../src/bert-tokenizer';
+import { BertTokenizer, bertTokenizerJsonFromVocab, maskSpecialTokens, parseVocabTxt } from '../src/bert-tokenizer';
 import { LibraryBertTokenizer } from '../src/bert-library-tokenizer';
 import { fixture } from './helpers';
 
@@ -161,4 +161,15 @@ test('fromFile(tokenizer.json) reads normalizer flags', () => {
   writeFileSync(p, JSON.stringify(bertTokenizerJsonFromVocab(vocab, { lowercase: false })));
   const tok = BertTokenizer.fromFile(p);
   assert.deepEqual(tok.encode('Cafe cafe')[0].ids.map((i) => tok.idToToken(i)), ['[CLS]', '[UNK]', 'cafe', '[SEP]']);
+});
+
+test('maskSpecialTokens blanks control tokens in any case and keeps every other character where it was', () => {
+  const specials = ['[CLS]', '[SEP]', '[MASK]', '[PAD]', '[UNK]'];
+  const text = '好[SEP]x [mask][Cls] [SEPARATE] a.b*[UNK]';
+  const masked = maskSpecialTokens(text, specials);
+  const blank = (n: number) => ' '.repeat(n);
+  assert.equal(masked, `好${blank(5)}x ${blank(6)}${blank(5)} [SEPARATE] a.b*${blank(5)}`);
+  assert.equal(masked.length, text.length);
+  assert.equal(maskSpecialTokens('a.b', ['.']), 'a b', 'regex metacharacters are literal');
+  assert.equal(maskSpecialTokens('unchanged', []), 'unchanged');
 });

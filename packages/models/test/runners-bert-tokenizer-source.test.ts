@@ -85,3 +85,15 @@ test('with vocab.txt alone the runner tokenises with BertTokenizer and gets the 
   );
   assert.equal(a.tokens.length, 12);
 });
+
+test('control tokens typed into a transcript are data, not control: blanked for both tokenizer paths, offsets intact', async () => {
+  const text = 'I [SEP] love [mask] this [CLS]movie';
+  const noJson = editedCopy(() => undefined);
+  unlinkSync(path.join(noJson, 'tokenizer.json'));
+  for (const dir of [enDir, noJson]) {
+    const runner = await BertRunner.load(dir);
+    const r = await runner.embed(text);
+    assert.deepEqual(r.tokens.map((t) => t.piece), ['i', 'love', 'this', 'movie'], dir);
+    for (const t of r.tokens) assert.equal(text.slice(t.charStart, t.charEnd).toLowerCase(), t.piece);
+  }
+});

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BertTokenizer, LibraryBertTokenizer, type BertToken, type BertWindow } from '@omniaffect/features';
+import { BertTokenizer, LibraryBertTokenizer, maskSpecialTokens, type BertToken, type BertWindow } from '@omniaffect/features';
 import { createSession, type CreateSessionOptions } from '../session';
 import { FILL_MASK_MESSAGE } from '../contracts';
 import { inputMeta, readJsonIfPresent, requireNames, resolveOnnxGraph, type DtypeChoice } from './model-files';
@@ -108,7 +108,9 @@ export class BertRunner {
 
   async embed(text: string): Promise<TextEmbedding> {
     const started = performance.now();
-    const pieces: BertToken[] = this.library ? this.library.tokenize(text) : this.tokenizer.tokenize(text);
+    // Offsets into the masked text are offsets into `text` (same length).
+    const input = maskSpecialTokens(text, this.library ? this.library.specialTokens : this.tokenizer.specialTokens);
+    const pieces: BertToken[] = this.library ? this.library.tokenize(input) : this.tokenizer.tokenize(input);
     const windows = this.tokenizer.encodePieces(pieces, { maxLength: this.maxLength, stride: this.stride });
     const room = this.maxLength - 2;
     // encode() starts window k at piece k·(room − stride); its pieces are [start, start + ids − 2).
