@@ -139,6 +139,9 @@ def pil_resample_axis(img, out_size, axis):
 
 
 def pil_bicubic_resize(rgb, w, h):
+    # Checked once against real Pillow (Debian python3-pil 9.4.0, Image.resize(BICUBIC)) on 2026-11-27:
+    # bit-identical on the gradient image, 4 sadtalker_expression PNGs and 3 fer2013 48x48 JPEGs
+    # (down- and up-scaling). Pillow is not a dependency of this script, so the check is not rerun here.
     out = rgb
     if rgb.shape[1] != w:
         out = pil_resample_axis(out, w, 1)
