@@ -5,10 +5,11 @@ Run from the repository root (needs ../shared for the real-asset fixtures; synth
 
     python3 scripts/reference/make_feature_refs.py [--shared ../shared] [--out packages/features/test/fixtures]
 
-It writes (all small; total < 600 KB):
+It writes (all small; total < 800 KB):
   logmel_<name>.npy   float32 [n_mels, 3000/STEP]: Whisper log-mel (openai/whisper audio.py recipe,
                       torch.stft(center=True, pad_mode='reflect', periodic Hann) re-done with numpy.fft),
                       keeping every STEP-th frame. Names: sine1k (synthetic), jfk, zh (real speech).
+  logmel_<name>_frames.npy  float64 [2, 3000]: per-frame sum and max over the 128 bins, all frames.
   image_<name>.npy    uint8 [224/2, 224/2, 3]: RGB resized to 224x224 with PIL's BICUBIC algorithm
                       (Keys a=-0.5, antialiased support for downscale, 22-bit fixed-point coefficients,
                       horizontal pass then vertical, uint8 between passes), keeping every 2nd row/col.
@@ -353,7 +354,11 @@ def main():
         audio["jfk"] = read_wav_pcm16_mono(os.path.join(shared, "media", "en", "jfk.wav"))
         audio["zh"] = read_wav_pcm16_mono(os.path.join(shared, "media", "zh", "funasr_asr_example.wav"))
     for name, a in audio.items():
-        save(os.path.join(args.out, f"logmel_{name}.npy"), np.ascontiguousarray(log_mel(a, filters)[:, ::MEL_STEP]))
+        full = log_mel(a, filters)
+        save(os.path.join(args.out, f"logmel_{name}.npy"), np.ascontiguousarray(full[:, ::MEL_STEP]))
+        # every frame, summarised (sum and max over the 128 bins, float64), so no column goes unchecked
+        frames = np.stack([full.astype(np.float64).sum(axis=0), full.max(axis=0).astype(np.float64)])
+        save(os.path.join(args.out, f"logmel_{name}_frames.npy"), np.ascontiguousarray(frames))
 
     print("images:")
     images = {"grad": gradient_image()}

@@ -56,6 +56,27 @@ function compareToFixture(t: { diagnostic: (s: string) => void }, name: string, 
   const err = maxAbsDiff(sub, ref.data as Float32Array);
   t.diagnostic(`log-mel ${name}: max abs diff ${err.toExponential(2)} over ${sub.length} values`);
   assert.ok(err <= 1e-4, `max abs diff ${err}`);
+  // Every frame, through its per-frame sum and max over the bins: an element off by ≤ 1e-4 moves a
+  // sum of 128 by ≤ 0.0128; a shifted, dropped or mis-padded frame moves it by whole units.
+  const frames = loadFixtureNpy(`logmel_${name}_frames.npy`);
+  assert.deepEqual(frames.shape, [2, WHISPER_N_FRAMES]);
+  const ref2 = frames.data as Float64Array;
+  let sumErr = 0;
+  let maxErr = 0;
+  for (let c = 0; c < WHISPER_N_FRAMES; c++) {
+    let sum = 0;
+    let max = -Infinity;
+    for (let m = 0; m < 128; m++) {
+      const v = ours[m * WHISPER_N_FRAMES + c];
+      sum += v;
+      if (v > max) max = v;
+    }
+    sumErr = Math.max(sumErr, Math.abs(sum - ref2[c]));
+    maxErr = Math.max(maxErr, Math.abs(max - ref2[WHISPER_N_FRAMES + c]));
+  }
+  t.diagnostic(`log-mel ${name}, all ${WHISPER_N_FRAMES} frames: max |Δ per-frame sum| ${sumErr.toExponential(2)}, max |Δ per-frame max| ${maxErr.toExponential(2)}`);
+  assert.ok(sumErr <= 128 * 1e-4, `per-frame sum off by ${sumErr}`);
+  assert.ok(maxErr <= 1e-4, `per-frame max off by ${maxErr}`);
 }
 
 test('logMelSpectrogram of a 1 kHz sine matches the numpy OpenAI-recipe reference within 1e-4', (t) => {
