@@ -167,6 +167,20 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     assert.match(downOut, /stopped/);
     await assert.rejects(fetch(`http://127.0.0.1:${base}/healthz`), 'gateway is gone after down');
   });
+
+  test('demo: starts the stack, analyses the bundled sample, prints the result, writes the report, stops', async () => {
+    const reports = path.join(dir, 'reports');
+    const { stdout, stderr } = await cli(['demo', '--report-dir', reports], env);
+    const result = JSON.parse(stdout) as { id: string; modalities: Record<string, { present: boolean }> };
+    assert.ok(validateResult(result).ok, JSON.stringify(validateResult(result).errors));
+    // the bundled sample has speech and a face: every modality takes part
+    assert.deepEqual(Object.values(result.modalities).map((m) => m.present), [true, true, true]);
+    const report = path.join(reports, `${result.id}.html`);
+    assert.match(stderr, new RegExp(`report: ${report.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(readFileSync(report, 'utf8'), /perceived/);
+    assert.deepEqual(JSON.parse(readFileSync(path.join(reports, `${result.id}.json`), 'utf8')), result);
+    await assert.rejects(fetch(`http://127.0.0.1:${base}/healthz`), 'the demo stops the stack it started');
+  });
 });
 
 describe('omniaffect down', () => {
