@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
-import { repoRoot, validateResult } from '@omniaffect/core';
+import { redisConnection, repoRoot, validateResult } from '@omniaffect/core';
 import { readNpy } from '@omniaffect/features';
 import { buildTinyPack } from '@omniaffect/models';
 
@@ -133,10 +133,19 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     FUSION_GRPC_PORT: String(base + 2),
     OPS_PORT_BASE: String(base + 3),
     OMNIAFFECT_API_KEYS: '',
+    // all three point away from their defaults, so the test shows `up` passes them on
+    REDIS_URL: 'redis://127.0.0.1:6379/5',
+    ARTIFACT_DIR: path.join(dir, 'custom-artifacts'),
+    MODEL_DIR: path.join(dir, 'custom-models'),
   };
+  before(() => buildTinyPack(env.MODEL_DIR!));
 
   after(async () => {
     await cli(['down'], env).catch(() => undefined);
+    const redis = redisConnection(env.REDIS_URL!);
+    const keys = await redis.keys(`${env.QUEUE_PREFIX}:*`).catch(() => [] as string[]);
+    if (keys.length > 0) await redis.del(...keys).catch(() => undefined);
+    redis.disconnect();
     const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
     await admin.end();
@@ -159,6 +168,15 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     assert.equal(status.status, 'succeeded');
     const again = JSON.parse((await cli(['result', result.id], env)).stdout);
     assert.equal(again.id, result.id);
+    // REDIS_URL, ARTIFACT_DIR and MODEL_DIR were honoured
+    assert.ok(existsSync(path.join(env.ARTIFACT_DIR!, 'videos', result.id, 'media.json')), 'artifacts under ARTIFACT_DIR');
+    assert.equal(existsSync(path.join(state, 'models', 'tiny')), false, 'no default tiny pack generated when MODEL_DIR is set');
+    const redis = redisConnection(env.REDIS_URL!);
+    try {
+      assert.ok((await redis.keys(`${env.QUEUE_PREFIX}:*`)).length > 0, 'queues live in Redis database 5');
+    } finally {
+      redis.disconnect();
+    }
     // the submit's requests and the media job were logged after `up` returned
     assert.ok(logSize('gateway') > before.gateway, `gateway.log grew after up (${before.gateway} → ${logSize('gateway')} bytes)`);
     assert.ok(logSize('media') > before.media, `media.log grew after up (${before.media} → ${logSize('media')} bytes)`);
