@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { ArtifactStore, ProblemError, artifactPaths, createLogger, type StageJob } from '@omniaffect/core';
 import type { Job } from 'bullmq';
 import { probe } from '../src/ffmpeg';
@@ -48,6 +49,12 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': String(statSync(files.av).size) });
       createReadStream(files.av).pipe(res);
     } else if (req.url === '/moved') res.writeHead(301, { location: '/clip.mp4' }).end();
+    else if (req.url === '/trickle') {
+      // headers at once, then a byte every 100 ms: only a whole-download deadline stops this
+      res.writeHead(200, { 'content-type': 'video/mp4' });
+      const timer = setInterval(() => res.write(Buffer.alloc(1)), 100);
+      res.on('close', () => clearInterval(timer));
+    }
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -219,6 +226,18 @@ test('mediaStage: a URL source is refused without private ingest, and errors are
   const id = randomUUID();
   await assert.rejects(mediaStage(store, { ...CFG, downloadMaxBytes: 1000 })(job(id, { url: `${baseUrl}/clip.mp4` }), ctx), problem('payload-too-large'));
   assert.equal(await store.exists(artifactPaths.source(id)), false);
+});
+
+test('mediaStage: a URL that keeps trickling bytes is cut off at DOWNLOAD_TIMEOUT_MS, leaving nothing behind', async () => {
+  const id = randomUUID();
+  const started = Date.now();
+  await assert.rejects(
+    mediaStage(store, { ...CFG, downloadTimeoutMs: 800 })(job(id, { url: `${baseUrl}/trickle` }), ctx),
+    (err: unknown) => problem('url-fetch-failed')(err) && /800 ms/.test((err as ProblemError).detail),
+  );
+  assert.ok(Date.now() - started < 10_000, 'the download was not cut off');
+  assert.equal(await store.exists(artifactPaths.source(id)), false);
+  assert.deepEqual((await readdir(store.resolve(`videos/${id}`)).catch(() => [])).filter((f) => f.startsWith('source')), []);
 });
 
 test('probe: live-muxed Matroska has no duration', async () => {
