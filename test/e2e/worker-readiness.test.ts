@@ -43,6 +43,8 @@ test('a CUDA provider that cannot load keeps /readyz failing with the loader mes
     assert.equal(status, 503);
     assert.equal(body.status, 'not-ready');
     assert.match(body.error ?? '', /cuda:0/);
+    // onnxruntime's own words come through, not only our hint
+    assert.match(body.error ?? '', /OrtSessionOptionsAppendExecutionProvider_Cuda|Failed to load/);
     assert.match(body.error ?? '', /ONNXRUNTIME_NODE_INSTALL=cuda12/);
     // still alive and saying why, rather than crash-looping or running on the CPU
     assert.equal(child.exitCode, null);
