@@ -243,7 +243,9 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
   });
 
   test('the report page works in a real browser (headless Chromium)', async (t) => {
-    const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH].find((p) => p && existsSync(p));
+    // the same places scripts/test.sh looks before installing one: CHROMIUM_PATH, then PATH
+    const onPath = (name: string) => (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, name));
+    const chromium = [process.env.CHROMIUM_PATH, ...onPath('chromium'), ...onPath('chromium-browser')].find((p) => p && existsSync(p));
     if (!chromium) return t.skip('SKIPPED: no Chromium (apt-get install chromium); scripts/test.sh installs it');
     const { chromium: pw } = await import('playwright-core');
     const browser = await pw.launch({

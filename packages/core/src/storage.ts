@@ -67,8 +67,18 @@ export class ArtifactStore {
       await fs.link(tmp, abs);
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+      // Volumes without hard links (SMB shares, some FUSE mounts): O_EXCL create is exclusive too,
+      // only not atomic for readers, who retry on a half-written file.
+      try {
+        await fs.writeFile(abs, JSON.stringify(value), { flag: 'wx' });
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e;
+      }
     } finally {
       await fs.rm(tmp, { force: true });
     }
@@ -96,9 +106,10 @@ export class ArtifactStore {
   /** Raw media only (source, audio, frames): what the retention policy erases; results stay. */
   async removeMedia(videoId: string): Promise<void> {
     const dir = this.videoDir(videoId);
-    // `<name>.tmp-<uuid>` is what a run killed mid-write leaves behind (writeFile, the media stage)
+    // `<name>.tmp-<uuid>` / `.part-<uuid>` is what a run killed mid-write leaves behind (writeFile,
+    // writeStream — an interrupted upload or download —, the media stage)
     const entries = await fs.readdir(dir).catch(() => [] as string[]);
-    const media = entries.filter((f) => /^(source|audio\.wav|frames)(\.tmp-[0-9a-f-]+)?$/.test(f));
+    const media = entries.filter((f) => /^(source|audio\.wav|frames)(\.(tmp|part)-[0-9a-f-]+)?$/.test(f));
     await Promise.all(media.map((f) => fs.rm(path.join(dir, f), { recursive: true, force: true })));
   }
 

@@ -130,6 +130,7 @@ test('removeMedia erases source, audio, frames and what a killed write left half
   await store.writeJson(artifactPaths.stageOutput('vid-8', 'media'), {});
   await fs.writeFile(path.join(dir, 'audio.wav.tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427'), 'partial');
   await fs.mkdir(path.join(dir, 'frames.tmp-1b4e28ba-2fa1-11d2-883f-0016d3cca427'));
+  await fs.writeFile(path.join(dir, 'source.part-1b4e28ba-2fa1-11d2-883f-0016d3cca427'), 'half a download');
   await store.removeMedia('vid-8');
   assert.deepEqual(await fs.readdir(dir), ['media.json']);
 });

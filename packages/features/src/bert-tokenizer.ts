@@ -361,3 +361,13 @@ export function maskSpecialTokens(text: string, specials: readonly string[]): st
   return text.replace(new RegExp(escaped, 'gi'), (m) => ' '.repeat(m.length));
 }
 
+/**
+ * Private-use characters and lone surrogates become spaces (same length, offsets kept). Tokenizers
+ * disagree on them (google's tokenization.py maps them to [UNK]; Hugging Face's treat them as control
+ * characters and drop them), and they carry no words a text encoder knows.
+ */
+export function blankUnmappableChars(text: string): string {
+  // in a `u` regex \p{Cs} matches only unpaired surrogates; a pair is one astral code point
+  return text.replace(/[\p{Co}\p{Cs}]/gu, (m) => ' '.repeat(m.length));
+}
+

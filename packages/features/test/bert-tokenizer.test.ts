@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
-import { BertTokenizer, bertTokenizerJsonFromVocab, maskSpecialTokens, parseVocabTxt } from '../src/bert-tokenizer';
+import { BertTokenizer, bertTokenizerJsonFromVocab, blankUnmappableChars, maskSpecialTokens, parseVocabTxt } from '../src/bert-tokenizer';
 import { LibraryBertTokenizer } from '../src/bert-library-tokenizer';
 import { fixture } from './helpers';
 
@@ -55,14 +55,15 @@ test('LibraryBertTokenizer on the real vocabularies: library ids equal ours and 
   const en = sharedFile('assets', 'bert', 'bert-base-uncased-vocab.txt');
   const zh = sharedFile('assets', 'bert', 'bert-base-chinese-vocab.txt');
   if (!en || !zh) return t.skip(SHARED_SKIP_REASON);
-  // tokenize() throws on the first id where @huggingface/tokenizers and BertTokenizer disagree.
+  // tokenize() reports the first id where @huggingface/tokenizers and BertTokenizer disagree: none may.
   const checked = async (f: string) => {
     const lib = await LibraryBertTokenizer.fromJson(bertTokenizerJsonFromVocab(parseVocabTxt(readFileSync(f, 'utf8'))));
     return {
       encode: (s: string) => {
-        const pieces = lib.tokenize(s);
-        assert.deepEqual(pieces.map((p) => p.offset), lib.offsets.tokenize(s).map((p) => p.offset));
-        return { ids: [lib.offsets.clsId, ...pieces.map((p) => p.id), lib.offsets.sepId] };
+        const { tokens, drift } = lib.tokenize(s);
+        assert.equal(drift, null, s);
+        assert.deepEqual(tokens.map((p) => p.offset), lib.offsets.tokenize(s).map((p) => p.offset));
+        return { ids: [lib.offsets.clsId, ...tokens.map((p) => p.id), lib.offsets.sepId] };
       },
     };
   };
@@ -173,3 +174,22 @@ test('maskSpecialTokens blanks control tokens in any case and keeps every other 
   assert.equal(maskSpecialTokens('a.b', ['.']), 'a b', 'regex metacharacters are literal');
   assert.equal(maskSpecialTokens('unchanged', []), 'unchanged');
 });
+
+test('blankUnmappableChars: private-use characters and unpaired surrogates become spaces; astral CJK and emoji stay', () => {
+  assert.equal(blankUnmappableChars('iPhone\uF8FF today'), 'iPhone  today');
+  assert.equal(blankUnmappableChars('a\uD800b\uDC00c'), 'a b c');
+  assert.equal(blankUnmappableChars('x\u{F0000}y'), 'x  y', 'an astral private-use character is two code units, two spaces');
+  assert.equal(blankUnmappableChars('搭OK𨋢😀'), '搭OK𨋢😀');
+});
+
+test('LibraryBertTokenizer: where the library differs from the reference (astral CJK), our ids are used and the drift is reported', async () => {
+  const lib = await LibraryBertTokenizer.fromJson(bertTokenizerJsonFromVocab(parseVocabTxt(TINY.join('\n'))));
+  const agreed = lib.tokenize('hello 你好');
+  assert.equal(agreed.drift, null);
+  // @huggingface/tokenizers 0.2.0 walks UTF-16 units and does not split off a CJK character outside the BMP
+  const text = 'hello𨋢你';
+  const { tokens, drift } = lib.tokenize(text);
+  assert.deepEqual(tokens.map((t) => t.id), lib.offsets.tokenize(text).map((t) => t.id));
+  assert.match(drift ?? '', /^word piece \d+: @huggingface\/tokenizers gives .* our BertTokenizer gives /);
+});
+

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ProblemError, WEBHOOK_EVENTS, assertUrlShape, type WebhookDocument } from '@omniaffect/core';
 import { Owner } from './auth';
@@ -13,6 +13,7 @@ export class WebhooksController {
   constructor(@Inject(GATEWAY) private readonly ctx: GatewayContext) {}
 
   @Post()
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Subscribe to video events',
     description:
@@ -65,6 +66,7 @@ export class CallbackSecretController {
   constructor(@Inject(GATEWAY) private readonly ctx: GatewayContext) {}
 
   @Get()
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'The secret that signs your callbackUrl deliveries',
     description:

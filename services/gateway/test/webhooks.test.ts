@@ -23,6 +23,7 @@ describe('/v1/webhooks', () => {
     assert.equal(hook.url, 'https://example.com/hook');
     assert.deepEqual(hook.events, ['video.succeeded', 'video.failed']);
     assert.match(hook.secret, /^whsec_[A-Za-z0-9+/=]+$/);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
 
     const list = await gw.api('/v1/webhooks');
     assert.equal(list.status, 200);
@@ -80,6 +81,7 @@ describe('/v1/webhooks', () => {
   test('GET /v1/callback-secret gives each API key its own secret, and says so when the operator set none', async () => {
     const mine = await gw.api('/v1/callback-secret');
     assert.equal(mine.status, 200);
+    assert.equal(mine.headers.get('cache-control'), 'no-store', 'secrets are never cached');
     const a = ((await mine.json()) as { secret: string }).secret;
     assert.match(a, /^whsec_[A-Za-z0-9+/=]+$/);
     const theirs = await gw.api('/v1/callback-secret', { headers: { authorization: `Bearer ${OTHER_KEY}` } });

@@ -43,11 +43,8 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
     const id = job.videoId;
     const outRel = artifactPaths.stageOutput(id, 'media');
     if (await store.exists(outRel)) {
-      const prev = await store.readJson<MediaArtifact>(outRel);
-      if (await filesInPlace(store, prev)) return { outcome: 'done', output: summary(prev) };
-      // the run that claimed media.json died while moving its files in: decode again
-      log.warn('media.json names files that are missing; decoding again');
-      await fs.rm(store.resolve(outRel), { force: true });
+      const prev = await claimedOutput(store, outRel, log);
+      if (prev) return { outcome: 'done', output: summary(prev) };
     }
     const srcRel = job.inputs.source ?? artifactPaths.source(id);
     if (!(await store.exists(srcRel))) {
@@ -105,9 +102,12 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
       // media.json is the claim: exactly one run creates it, and only that run moves its files in.
       // (A stage unblocked by the claim may look for audio.wav a moment before the rename; it fails
       // that attempt and its retry finds the file.)
-      if (!(await store.createJsonExclusive(outRel, artifact))) {
-        log.info('another run of this stage finished first; its output stands');
-        return { outcome: 'done', output: summary(await store.readJson<MediaArtifact>(outRel)) };
+      while (!(await store.createJsonExclusive(outRel, artifact))) {
+        const prev = await claimedOutput(store, outRel, log);
+        if (prev) {
+          log.info('another run of this stage finished first; its output stands');
+          return { outcome: 'done', output: summary(prev) };
+        }
       }
       if (audioTmp) await fs.rename(audioTmp, store.resolve(artifactPaths.audio(id)));
       if (framesTmp) {
@@ -121,6 +121,27 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
       if (framesTmp) await fs.rm(framesTmp, { recursive: true, force: true });
     }
   };
+}
+
+/**
+ * A claim (media.json) whose files are still missing this long after it was written belongs to a run
+ * that died between claiming and moving its files in; renames take microseconds.
+ */
+export const CLAIM_STALE_MS = 60_000;
+
+/**
+ * The output another run claimed, once its files are in place. A fresh claim whose files are not
+ * there yet is being completed: throw a retryable error rather than report `done` for files that may
+ * never arrive. A stale one is removed (null: decode again).
+ */
+async function claimedOutput(store: ArtifactStore, outRel: string, log: { warn: (msg: string) => void }): Promise<MediaArtifact | null> {
+  const prev = await store.readJson<MediaArtifact>(outRel);
+  if (await filesInPlace(store, prev)) return prev;
+  const age = Date.now() - (await fs.stat(store.resolve(outRel))).mtimeMs;
+  if (age < CLAIM_STALE_MS) throw new Error(`another run claimed the media output ${Math.round(age)} ms ago and is still moving its files in`);
+  log.warn('media.json names files that are missing (its run died while moving them in); decoding again');
+  await fs.rm(store.resolve(outRel), { force: true });
+  return null;
 }
 
 async function filesInPlace(store: ArtifactStore, a: MediaArtifact): Promise<boolean> {

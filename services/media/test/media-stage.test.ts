@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync, utimesSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { readdir } from 'node:fs/promises';
 import { ArtifactStore, ProblemError, artifactPaths, createLogger, type StageJob } from '@omniaffect/core';
 import type { Job } from 'bullmq';
 import { probe } from '../src/ffmpeg';
-import { mediaStage, type MediaArtifact, type MediaConfig } from '../src/media-stage';
+import { CLAIM_STALE_MS, mediaStage, type MediaArtifact, type MediaConfig } from '../src/media-stage';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oa-media-'));
 const store = new ArtifactStore(path.join(dir, 'artifacts'));
@@ -174,18 +174,36 @@ test('mediaStage: a duplicate run that finds the output claimed leaves the first
 
 test('mediaStage: two runs at once leave one consistent set of files and no temporary ones', async () => {
   const id = await upload(files.av);
-  const [a, b] = await Promise.all([mediaStage(store, CFG)(job(id), ctx), mediaStage(store, CFG)(job(id), ctx)]);
-  assert.deepEqual(a, b);
+  const runs = await Promise.allSettled([mediaStage(store, CFG)(job(id), ctx), mediaStage(store, CFG)(job(id), ctx)]);
+  // The loser either finds the winner's files in place (done) or catches it mid-move and asks to be
+  // retried; its retry then sees the finished output.
+  const done = runs.filter((r) => r.status === 'fulfilled');
+  assert.ok(done.length >= 1);
+  for (const r of runs) if (r.status === 'rejected') assert.match((r.reason as Error).message, /still moving its files in/);
+  const again = await mediaStage(store, CFG)(job(id), ctx);
+  for (const r of done) assert.deepEqual((r as PromiseFulfilledResult<typeof again>).value, again);
   const art = await store.readJson<MediaArtifact>(artifactPaths.stageOutput(id, 'media'));
   const names = Object.keys(snapshotFiles(id)).sort();
   assert.deepEqual(names, ['audio.wav', 'frames/000000.jpg', 'frames/000001.jpg', 'frames/000002.jpg', 'media.json', 'source']);
   for (const f of art.frames) assert.ok(statSync(store.resolve(f.path)).size > 0);
 });
 
-test('mediaStage: a media.json whose files are missing (its run died mid-move) is decoded again', async () => {
+test('mediaStage: a fresh claim whose files are not in place yet is waited for (retryable error), not reported done', async () => {
+  const id = await upload(files.av);
+  await mediaStage(store, CFG)(job(id), ctx);
+  const claim = store.resolve(artifactPaths.stageOutput(id, 'media'));
+  const before = readFileSync(claim, 'utf8');
+  rmSync(store.resolve(artifactPaths.audio(id)));
+  await assert.rejects(mediaStage(store, CFG)(job(id), ctx), (err: unknown) => !(err instanceof ProblemError) && /still moving its files in/.test((err as Error).message));
+  assert.equal(readFileSync(claim, 'utf8'), before, 'the other run\'s claim is left alone');
+});
+
+test('mediaStage: a stale claim whose files never arrived (its run died mid-move) is decoded again', async () => {
   const id = await upload(files.av);
   await mediaStage(store, CFG)(job(id), ctx);
   rmSync(store.resolve(artifactPaths.audio(id)));
+  const old = new Date(Date.now() - CLAIM_STALE_MS - 5_000);
+  utimesSync(store.resolve(artifactPaths.stageOutput(id, 'media')), old, old);
   const res = await mediaStage(store, CFG)(job(id), ctx);
   assert.equal(res.outcome, 'done');
   assert.ok(statSync(store.resolve(artifactPaths.audio(id))).size > 100_000, 'audio.wav is back');

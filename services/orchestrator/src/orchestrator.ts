@@ -306,12 +306,10 @@ export class Orchestrator {
             // A worker that reports a failure (a corrupt file, say) enqueues the completion and then
             // fails its job; that completion, not this guess, carries the real problem type. Only a
             // job that died without reporting anything (killed past maxStalledCount) is decided here.
+            // A completion that itself failed has used up a day of retries: nothing will apply it.
             const completion = await this.queues.get(QUEUES.completions).getJob(completionJobId(id, s.name));
             const cState = completion ? await completion.getState() : 'missing';
-            if (cState === 'failed') {
-              recovered++;
-              await completion!.retry().catch(() => undefined);
-            } else if (cState === 'missing' || cState === 'completed') {
+            if (cState === 'missing' || cState === 'completed' || cState === 'failed') {
               recovered++;
               await this.transition(id, { kind: 'failed', stage: s.name, problemType: 'model-error', detail: `${s.name} job gave up: ${job.failedReason ?? 'unknown reason'}` });
             }

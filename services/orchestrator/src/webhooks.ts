@@ -119,7 +119,8 @@ export class WebhookService {
 
   async enqueuePendingForVideo(videoId: string): Promise<void> {
     const r = await this.db.query<DeliveryRow>(`SELECT * FROM webhook_deliveries WHERE video_id = $1 AND status = 'pending'`, [videoId]);
-    for (const d of r.rows) await this.enqueueAttempt(d, 0);
+    // A replayed terminal event lands here too: an attempt already scheduled keeps its backoff.
+    for (const d of r.rows) await this.enqueueAttempt(d, Math.max(0, (d.next_attempt_at?.getTime() ?? 0) - Date.now()));
   }
 
   /** Recovery: pending deliveries whose attempt is due but whose job vanished (e.g. Redis flushed). */
@@ -185,7 +186,8 @@ export class WebhookService {
     }
     const ok = status !== null && status >= 200 && status < 300;
     const attempts = d.attempts + 1;
-    const delay = ok ? null : retryDelayMs(attempts, Math.random, this.cfg.retryScale);
+    // without a secret no retry can succeed: fail the delivery now, where its log shows why
+    const delay = ok || !secret ? null : retryDelayMs(attempts, Math.random, this.cfg.retryScale);
     const final = ok ? 'succeeded' : delay === null ? 'failed' : 'pending';
     this.metrics.webhookDeliveries.inc({ outcome: ok ? 'succeeded' : final === 'failed' ? 'failed' : 'retry' });
     await this.db.query(

@@ -208,7 +208,24 @@ test("callbackUrl deliveries are signed with the owner's derived secret, and not
   const [row2] = await deliveryRows(v2);
   await unsigned.deliver((await webhookJob(`${row2.id}.0`))!);
   assert.equal(received.length, 1, 'an unsigned delivery must not be sent');
-  assert.match((await deliveryRows(v2))[0].last_error ?? '', /no signing secret/);
+  const [after2] = await deliveryRows(v2);
+  assert.match(after2.last_error ?? '', /no signing secret/);
+  assert.equal(after2.status, 'failed', 'no retries: without a secret none could succeed');
+  assert.equal(await webhookJob(`${row2.id}.1`), undefined);
+});
+
+test('a replayed terminal event re-enqueues a pending delivery with its remaining backoff, not at once', async () => {
+  const svc = service();
+  await svc.create('o-replay', `${baseUrl}/replay`, ['video.succeeded']);
+  const videoId = await terminalVideo(svc, 'o-replay', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  // attempt 1 was made and failed; attempt 2 is due in ~60 s, but its job was not added yet
+  await db.query(`UPDATE webhook_deliveries SET attempts = 1, next_attempt_at = now() + interval '60 seconds' WHERE id = $1`, [row.id]);
+  await svc.enqueuePendingForVideo(videoId);
+  const job = (await webhookJob(`${row.id}.1`))!;
+  assert.equal(await job.getState(), 'delayed');
+  assert.ok(job.opts.delay! > 50_000 && job.opts.delay! <= 60_000, `delay ${job.opts.delay}`);
+  await job.remove();
 });
 
 test('enqueueDue re-enqueues pending deliveries whose job vanished', async () => {

@@ -10,11 +10,12 @@ interface AsrArtifact {
 
 /** Transcript → WordPiece token embeddings (encoder picked by language) → fusion. */
 export function textStage(ctx: ModelWorkerContext<unknown>): StageHandler {
-  return async (job) => {
+  return async (job, { log }) => {
     const asr = await ctx.store.readJson<AsrArtifact>(job.inputs.asr ?? artifactPaths.stageOutput(job.videoId, 'asr'));
     if (!asr.text.trim()) return { outcome: 'skipped', problem: { type: 'validation', detail: 'empty transcript' } };
     const language = asr.language || job.language;
     const { embedding: e, ms, model } = await ctx.thread.call<{ embedding: LanguageTextEmbedding; ms: number; model: string }>('embed', [asr.text, language]);
+    if (e.tokenizerDrift) log.warn({ drift: e.tokenizerDrift }, 'the tokenizer library and the reference algorithm disagreed; the reference ids were used');
     ctx.metrics.inferenceSeconds.observe({ model: `text-${e.slot}` }, ms / 1000);
     ctx.metrics.batchSize.observe({ model: `text-${e.slot}` }, e.windows);
     const tokens = e.tokens;
@@ -34,7 +35,7 @@ export function textStage(ctx: ModelWorkerContext<unknown>): StageHandler {
       output: {
         tokens: tokens.length,
         windows: e.windows,
-        model: { name: model, provider: String(ctx.loaded.provider), language, slot: e.slot, ...(e.fallbackReason ? { fallbackReason: e.fallbackReason } : {}) },
+        model: { name: model, provider: String(ctx.loaded.provider), language, slot: e.slot, ...(e.fallbackReason ? { fallbackReason: e.fallbackReason } : {}), ...(e.tokenizerDrift ? { tokenizerDrift: e.tokenizerDrift } : {}) },
       },
     };
   };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { BertTokenizer, LibraryBertTokenizer, maskSpecialTokens, type BertToken, type BertWindow } from '@omniaffect/features';
+import { BertTokenizer, LibraryBertTokenizer, blankUnmappableChars, maskSpecialTokens, type BertToken, type BertWindow } from '@omniaffect/features';
 import { createSession, type CreateSessionOptions } from '../session';
 import { FILL_MASK_MESSAGE } from '../contracts';
 import { inputMeta, readJsonIfPresent, requireNames, resolveOnnxGraph, type DtypeChoice } from './model-files';
@@ -39,6 +39,8 @@ export interface TextEmbedding {
   dim: number;
   model: string;
   windows: number;
+  /** Where @huggingface/tokenizers and our tokenizer disagreed on this text (our ids were used). */
+  tokenizerDrift?: string;
 }
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
@@ -108,9 +110,10 @@ export class BertRunner {
 
   async embed(text: string): Promise<TextEmbedding> {
     const started = performance.now();
-    // Offsets into the masked text are offsets into `text` (same length).
-    const input = maskSpecialTokens(text, this.library ? this.library.specialTokens : this.tokenizer.specialTokens);
-    const pieces: BertToken[] = this.library ? this.library.tokenize(input) : this.tokenizer.tokenize(input);
+    // Offsets into the cleaned text are offsets into `text` (both steps keep the length).
+    const input = blankUnmappableChars(maskSpecialTokens(text, this.library ? this.library.specialTokens : this.tokenizer.specialTokens));
+    const checked = this.library ? this.library.tokenize(input) : null;
+    const pieces: BertToken[] = checked ? checked.tokens : this.tokenizer.tokenize(input);
     const windows = this.tokenizer.encodePieces(pieces, { maxLength: this.maxLength, stride: this.stride });
     const room = this.maxLength - 2;
     // encode() starts window k at piece k·(room − stride); its pieces are [start, start + ids − 2).
@@ -168,7 +171,7 @@ export class BertRunner {
     const pooled = new Float32Array(dim);
     for (let d = 0; d < dim; d++) pooled[d] = pooledSum![d]! / maskCount;
     recordRun(this.stats, started);
-    return { tokens, pooled, dim, model: this.name, windows: windows.length };
+    return { tokens, pooled, dim, model: this.name, windows: windows.length, ...(checked?.drift ? { tokenizerDrift: checked.drift } : {}) };
   }
 
   /** One padded batch of windows → last_hidden_state [B, S, D]. */
