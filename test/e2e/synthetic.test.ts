@@ -50,7 +50,7 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     // ffmpeg writes the clips while the services start
     const generate = timed('generate', async () => {
       await generateSyntheticMmsa({ root: sims, dataset: 'sims2', clipsPerSplit: { train: 48, valid: 12, test: 30 }, seed: 7, durationSec: 2 });
-      await generateSyntheticMmsa({ root: mosei, dataset: 'mosei', clipsPerSplit: { train: 0, valid: 0, test: 9 }, seed: 8, durationSec: 2 });
+      await generateSyntheticMmsa({ root: mosei, dataset: 'mosei', clipsPerSplit: { train: 24, valid: 6, test: 9 }, seed: 8, durationSec: 2 });
       // Three rows that must be reported rather than dropped: a corrupt video (the pipeline fails it), a row whose
       // media is missing, and a malformed row (label outside [-1, 1]).
       mkdirSync(path.join(sims, 'Raw', 'broken_0001'), { recursive: true });
@@ -173,6 +173,18 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     assert.equal(x.retention, x.cross.war / x.inLanguage.war);
     const report = JSON.parse(readFileSync(cross.report.json, 'utf8')) as { crossLingual: { retention: number }[] };
     assert.equal(report.crossLingual[0]!.retention, x.retention);
+  });
+
+  test('eval cross, the reverse: train on CMU-MOSEI (en), test on CH-SIMS v2 (zh)', async () => {
+    // both datasets' features are cached by now: this is training and scoring only
+    const reverse = await runCross({ train: { dataset: 'mosei', root: mosei }, test: { dataset: 'sims2', root: sims }, out: path.join(work, 'cross-reverse'), cacheDir, client: s.client, seed: 7 }, { progress: false });
+    const x = reverse.retention;
+    console.log(`en→zh: in-language WAR ${x.inLanguage.war.toFixed(4)} UAR ${x.inLanguage.uar.toFixed(4)}; cross WAR ${x.cross.war.toFixed(4)} UAR ${x.cross.uar.toFixed(4)}; retention ${x.retention?.toFixed(4)}`);
+    assert.equal(x.direction, 'en→zh');
+    assert.equal(reverse.cross.n, run.splits.test.length);
+    assert.equal(reverse.collect.processed, 0, 'the MOSEI clips come from the cache, not the pipeline again');
+    assert.ok(x.inLanguage.war >= 0.66, `in-language WAR ${x.inLanguage.war} (9 clips; chance is 1/3)`);
+    assert.equal(x.retention, x.cross.war / x.inLanguage.war);
   });
 
   test('the fusion service serves the exported model (FUSION_MODEL_DIR) with the trainer\'s prediction', async () => {
