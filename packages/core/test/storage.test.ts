@@ -134,3 +134,17 @@ test('removeMedia erases source, audio, frames and what a killed write left half
   await store.removeMedia('vid-8');
   assert.deepEqual(await fs.readdir(dir), ['media.json']);
 });
+
+test('createJsonExclusive on a volume without hard links (link fails with EPERM) is still exclusive', async (t) => {
+  const store = new ArtifactStore(root);
+  const rel = artifactPaths.stageOutput('vid-9', 'media');
+  // SMB shares and some FUSE mounts refuse link(2) like this
+  const link = t.mock.method(fs, 'link', async () => {
+    throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
+  });
+  assert.equal(await store.createJsonExclusive(rel, { writer: 1 }), true);
+  assert.equal(await store.createJsonExclusive(rel, { writer: 2 }), false);
+  assert.deepEqual(await store.readJson(rel), { writer: 1 });
+  assert.equal(link.mock.callCount(), 2, 'both calls went through the refused link(2)');
+  assert.deepEqual(await listAll(path.join(root, 'videos', 'vid-9')).then((l) => l.map((f) => path.basename(f))), ['media.json']);
+});
