@@ -312,12 +312,17 @@ test('reconcile re-enqueues a running stage whose job vanished from Redis', asyn
 
 /** Runs the video's media job to BullMQ's failed state, as a worker that gives up would. */
 async function failMediaJob(videoId: string, reason: string): Promise<void> {
-  const worker = queues.worker<StageJob>(QUEUES.media, async (job) => {
-    if (job.data.videoId !== videoId) throw new Error('not mine');
+  await failJob(QUEUES.media, stageJobId(videoId, 'media'), reason);
+}
+
+/** Drives one job on `queue` to BullMQ's failed state (UnrecoverableError skips its retries). */
+async function failJob(queue: (typeof QUEUES)[keyof typeof QUEUES], jobId: string, reason: string): Promise<void> {
+  const worker = queues.worker(queue, async (job) => {
+    if (job.id !== jobId) throw new Error('not mine');
     throw new UnrecoverableError(reason);
   });
   try {
-    const job = (await jobOf(videoId, 'media'))!;
+    const job = (await queues.get(queue).getJob(jobId))!;
     for (let i = 0; i < 400 && (await job.getState()) !== 'failed'; i++) await new Promise((r) => setTimeout(r, 25));
     assert.equal(await job.getState(), 'failed');
   } finally {
@@ -357,6 +362,25 @@ test('reconcile leaves a failed job to the failure its worker reported (the real
     const doc = await orch.get('owner-1', inp.videoId);
     assert.equal(doc.status, 'failed');
     assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/unsupported-media');
+  } finally {
+    await (await completions.getJob(completionJobId(inp.videoId, 'media')))?.remove();
+  }
+});
+
+test('reconcile fails the stage when the completion reporting its failure could not be applied either', async () => {
+  // A completion job fails only after a day of retries (or an unrecoverable error): nothing will apply it.
+  const inp = input();
+  await orch.submit(inp);
+  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
+  const completions = queues.get(QUEUES.completions);
+  await completions.add('media:failed', completion(inp.videoId, 'media', 'failed', { problem: { type: 'unsupported-media', detail: 'x' } }), { jobId: completionJobId(inp.videoId, 'media') });
+  try {
+    await failJob(QUEUES.completions, completionJobId(inp.videoId, 'media'), 'database unreachable for a day');
+    await failMediaJob(inp.videoId, 'ffprobe could not read the file');
+    await orch.reconcile();
+    const doc = await orch.get('owner-1', inp.videoId);
+    assert.equal(doc.status, 'failed');
+    assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
   } finally {
     await (await completions.getJob(completionJobId(inp.videoId, 'media')))?.remove();
   }
