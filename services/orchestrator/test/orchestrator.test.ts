@@ -345,9 +345,11 @@ test('reconcile fails a stage whose BullMQ job is in the failed state', async ()
   assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
 });
 
-test('reconcile leaves a failed job to the failure its worker reported (the real problem type wins)', async () => {
-  // The stage worker enqueues its `failed` completion, then fails the BullMQ job. A reconcile that
-  // runs before the orchestrator has consumed that completion must not replace it with model-error.
+/**
+ * A running media stage whose worker reported `unsupported-media` (the completion is queued, not yet
+ * consumed); `body` decides what happens next. The completion job is removed afterwards.
+ */
+async function withReportedMediaFailure(body: (videoId: string, reported: StageCompletion) => Promise<void>): Promise<void> {
   const inp = input();
   await orch.submit(inp);
   await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
@@ -355,35 +357,36 @@ test('reconcile leaves a failed job to the failure its worker reported (the real
   const completions = queues.get(QUEUES.completions);
   await completions.add('media:failed', reported, { jobId: completionJobId(inp.videoId, 'media') });
   try {
-    await failMediaJob(inp.videoId, 'ffprobe could not read the file');
-    await orch.reconcile();
-    assert.equal(await status(inp.videoId), 'processing', 'the reported completion is still to be consumed');
-    await orch.onCompletion(reported);
-    const doc = await orch.get('owner-1', inp.videoId);
-    assert.equal(doc.status, 'failed');
-    assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/unsupported-media');
+    await body(inp.videoId, reported);
   } finally {
     await (await completions.getJob(completionJobId(inp.videoId, 'media')))?.remove();
   }
+}
+
+test('reconcile leaves a failed job to the failure its worker reported (the real problem type wins)', async () => {
+  // The stage worker enqueues its `failed` completion, then fails the BullMQ job. A reconcile that
+  // runs before the orchestrator has consumed that completion must not replace it with model-error.
+  await withReportedMediaFailure(async (id, reported) => {
+    await failMediaJob(id, 'ffprobe could not read the file');
+    await orch.reconcile();
+    assert.equal(await status(id), 'processing', 'the reported completion is still to be consumed');
+    await orch.onCompletion(reported);
+    const doc = await orch.get('owner-1', id);
+    assert.equal(doc.status, 'failed');
+    assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/unsupported-media');
+  });
 });
 
 test('reconcile fails the stage when the completion reporting its failure could not be applied either', async () => {
   // A completion job fails only after a day of retries (or an unrecoverable error): nothing will apply it.
-  const inp = input();
-  await orch.submit(inp);
-  await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
-  const completions = queues.get(QUEUES.completions);
-  await completions.add('media:failed', completion(inp.videoId, 'media', 'failed', { problem: { type: 'unsupported-media', detail: 'x' } }), { jobId: completionJobId(inp.videoId, 'media') });
-  try {
-    await failJob(QUEUES.completions, completionJobId(inp.videoId, 'media'), 'database unreachable for a day');
-    await failMediaJob(inp.videoId, 'ffprobe could not read the file');
+  await withReportedMediaFailure(async (id) => {
+    await failJob(QUEUES.completions, completionJobId(id, 'media'), 'database unreachable for a day');
+    await failMediaJob(id, 'ffprobe could not read the file');
     await orch.reconcile();
-    const doc = await orch.get('owner-1', inp.videoId);
+    const doc = await orch.get('owner-1', id);
     assert.equal(doc.status, 'failed');
     assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
-  } finally {
-    await (await completions.getJob(completionJobId(inp.videoId, 'media')))?.remove();
-  }
+  });
 });
 
 test('retention erases raw media of finished videos past the limit, keeps results, and runs once', async () => {
