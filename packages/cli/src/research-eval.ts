@@ -87,9 +87,9 @@ export function problemRows(
 ): Pick<EvalReportData, 'problems' | 'skipped'> {
   const src = `${step.dataset.dataset} ${step.dataset.labelFile}`;
   const skipped: NonNullable<EvalReportData['skipped']> = [];
-  const some = (ids: readonly string[]) => `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ' …' : ''}`;
+  const some = (items: readonly string[], sep = ', ') => `${items.slice(0, 5).join(sep)}${items.length > 5 ? ' …' : ''}`;
   if (step.collect.missingMedia.length) skipped.push({ source: src, count: step.collect.missingMedia.length, reason: `no media file: ${some(step.collect.missingMedia)}` });
-  if (step.collect.failed.length) skipped.push({ source: src, count: step.collect.failed.length, reason: `pipeline failed: ${step.collect.failed.slice(0, 5).map((f) => `${f.id} (${f.reason})`).join('; ')}${step.collect.failed.length > 5 ? ' …' : ''}` });
+  if (step.collect.failed.length) skipped.push({ source: src, count: step.collect.failed.length, reason: `pipeline failed: ${some(step.collect.failed.map((f) => `${f.id} (${f.reason})`), '; ')}` });
   if (empty.length) skipped.push({ source: src, count: empty.length, reason: `no modality after the pipeline (nothing to fuse): ${some(empty)}` });
   return {
     problems: [{ source: src, count: step.dataset.problems.length, examples: step.dataset.problems.slice(0, 20) }],
@@ -221,12 +221,13 @@ async function finishEvaluation(
     ...(warmTest ? warmVsGrpoNotes(a.name, warmTest, test) : []),
     `Exported model: ${path.relative(out, exported.onnxPath)} + fusion.json (ORT vs trainer max |Δ| ${onnx.maxAbsDiff.toExponential(2)}).`,
   ];
+  const rows = problemRows(step, splits.empty);
   const data: EvalReportData & Record<string, unknown> = {
     title: `OmniAffect evaluation: ${a.name}`,
     notes,
     ...sections,
     ...(policy.summary ? { training: trainingCurves(policy.summary.history) } : {}),
-    ...problemRows(step, splits.empty),
+    ...rows,
     ...a.extraData,
     evaluation,
     pipeline: {
@@ -242,7 +243,7 @@ async function finishEvaluation(
       : null,
     model: { dir: paths.model, onnx: exported.onnxPath, manifest: exported.manifestPath, parity: onnx },
   };
-  if (a.extraData.skipped) data.skipped = [...(problemRows(step, splits.empty).skipped ?? []), ...a.extraData.skipped];
+  if (a.extraData.skipped) data.skipped = [...(rows.skipped ?? []), ...a.extraData.skipped];
   const written = await writeEvalReport(out, data);
   ui.log?.(`report: ${written.html}`);
   return { out, report: { html: written.html, json: written.json }, modelDir: paths.model, predictionsCsv: paths.predictions, collect: step.collect, splits, policy, test, warmTest, onnx };

@@ -61,8 +61,9 @@ export class ArtifactStore {
   async createJsonExclusive(rel: string, value: unknown): Promise<boolean> {
     const abs = this.resolve(rel);
     await fs.mkdir(path.dirname(abs), { recursive: true });
+    const json = JSON.stringify(value);
     const tmp = `${abs}.tmp-${randomUUID()}`;
-    await fs.writeFile(tmp, JSON.stringify(value));
+    await fs.writeFile(tmp, json);
     try {
       await fs.link(tmp, abs);
       return true;
@@ -73,7 +74,7 @@ export class ArtifactStore {
       // Volumes without hard links (SMB shares, some FUSE mounts): O_EXCL create is exclusive too,
       // only not atomic for readers, who retry on a half-written file.
       try {
-        await fs.writeFile(abs, JSON.stringify(value), { flag: 'wx' });
+        await fs.writeFile(abs, json, { flag: 'wx' });
         return true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;

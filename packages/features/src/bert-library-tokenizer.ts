@@ -20,8 +20,8 @@ export interface CheckedPieces {
 /**
  * WordPiece ids from @huggingface/tokenizers (the maintained implementation of tokenizer.json), with
  * the character offsets from our BertTokenizer, since the library (0.2.0) returns none. Both encode
- * every text; a single differing id throws, so the model can never be fed one sequence while the
- * offsets describe another.
+ * every text and are compared id by id, so the model is never fed one sequence while the offsets
+ * describe another (see tokenize() for what happens when they differ).
  */
 export class LibraryBertTokenizer {
   private constructor(

@@ -370,4 +370,3 @@ export function blankUnmappableChars(text: string): string {
   // in a `u` regex \p{Cs} matches only unpaired surrogates; a pair is one astral code point
   return text.replace(/[\p{Co}\p{Cs}]/gu, (m) => ' '.repeat(m.length));
 }
-

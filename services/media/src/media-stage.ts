@@ -66,8 +66,10 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
     // run finished first: a duplicate run (a job whose lock lapsed under load) must never rewrite
     // audio.wav or frames/ while the stages that the first run unblocked are reading them.
     const tmp = `.tmp-${randomUUID()}`;
-    const audioTmp = info.audio ? store.resolve(artifactPaths.audio(id)) + tmp : null;
-    const framesTmp = info.video ? store.resolve(artifactPaths.framesDir(id)) + tmp : null;
+    const audioPath = store.resolve(artifactPaths.audio(id));
+    const framesDir = store.resolve(artifactPaths.framesDir(id));
+    const audioTmp = info.audio ? audioPath + tmp : null;
+    const framesTmp = info.video ? framesDir + tmp : null;
     try {
       let audioSec: number | null = null;
       if (audioTmp) {
@@ -87,7 +89,6 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
         frameFiles = (await fs.readdir(framesTmp)).filter((f) => f.endsWith('.jpg')).sort();
       }
       const audio = audioTmp ? artifactPaths.audio(id) : null;
-      const framesDir = store.resolve(artifactPaths.framesDir(id));
       const frames = frameFiles.map((f, i) => ({ path: store.relative(path.join(framesDir, f)), time: i * cfg.frameIntervalSec }));
       const artifact: MediaArtifact = {
         // no duration in the container: the decoded audio's length is the best measure there is
@@ -109,7 +110,7 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
           return { outcome: 'done', output: summary(prev) };
         }
       }
-      if (audioTmp) await fs.rename(audioTmp, store.resolve(artifactPaths.audio(id)));
+      if (audioTmp) await fs.rename(audioTmp, audioPath);
       if (framesTmp) {
         await fs.rm(framesDir, { recursive: true, force: true });
         await fs.rename(framesTmp, framesDir);

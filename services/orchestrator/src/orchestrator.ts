@@ -17,6 +17,7 @@ import {
   type StageName,
   type VideoDocument,
 } from '@omniaffect/core';
+import type { Job } from 'bullmq';
 import type { PoolClient } from 'pg';
 import { loadStages, loadVideo, toDocument, toSnapshot, writeStageChanges, type VideoRow } from './repository';
 import { applyEvent, initialSnapshot, isTerminalStatus, nextActions, withChanges, type StageEvent } from './state-machine';
@@ -133,10 +134,16 @@ export class Orchestrator {
   }
 
   /** Waiting stage jobs of a finished video are dropped; an active one finishes and is ignored. */
-  private async removeWaitingJobs(id: string): Promise<void> {
-    for (const stage of Object.keys(STAGE_QUEUES) as StageName[]) {
+  private async removeWaitingJobs(id: string, stages = Object.keys(STAGE_QUEUES) as StageName[]): Promise<void> {
+    for (const stage of stages) {
       await this.queues.get(STAGE_QUEUES[stage]).remove(stageJobId(id, stage)).catch(() => undefined);
     }
+  }
+
+  /** The completion job a stage's worker reported through, and its BullMQ state ('missing' when gone). */
+  private async completionOf(id: string, stage: StageName): Promise<{ job: Job | undefined; state: string }> {
+    const job = await this.queues.get(QUEUES.completions).getJob(completionJobId(id, stage));
+    return { job, state: job ? await job.getState() : 'missing' };
   }
 
   /** Applies a worker's completion (at-least-once; idempotent). */
@@ -219,9 +226,7 @@ export class Orchestrator {
         // The snapshot was read without the row lock: a failure or cancel may have landed meanwhile,
         // and its cleanup would have missed what was just queued.
         const now = await loadVideo(this.db, videoId);
-        if (now && (now.status === 'failed' || now.status === 'canceled')) {
-          for (const stage of enqueued) await this.queues.get(STAGE_QUEUES[stage]).remove(stageJobId(videoId, stage)).catch(() => undefined);
-        }
+        if (now && (now.status === 'failed' || now.status === 'canceled')) await this.removeWaitingJobs(videoId, enqueued);
       }
       return;
     }
@@ -307,8 +312,7 @@ export class Orchestrator {
             // fails its job; that completion, not this guess, carries the real problem type. Only a
             // job that died without reporting anything (killed past maxStalledCount) is decided here.
             // A completion that itself failed has used up a day of retries: nothing will apply it.
-            const completion = await this.queues.get(QUEUES.completions).getJob(completionJobId(id, s.name));
-            const cState = completion ? await completion.getState() : 'missing';
+            const { state: cState } = await this.completionOf(id, s.name);
             if (cState === 'missing' || cState === 'completed' || cState === 'failed') {
               recovered++;
               await this.transition(id, { kind: 'failed', stage: s.name, problemType: 'model-error', detail: `${s.name} job gave up: ${job.failedReason ?? 'unknown reason'}` });
@@ -317,8 +321,7 @@ export class Orchestrator {
             // The worker finished, so its completion was reported. If that job is still waiting out
             // a backoff, hurry it; if it gave up, revive it; only if it is gone, run the stage again
             // (handlers are idempotent: an output already present is returned and reported).
-            const completion = await this.queues.get(QUEUES.completions).getJob(completionJobId(id, s.name));
-            const cState = completion ? await completion.getState() : 'missing';
+            const { job: completion, state: cState } = await this.completionOf(id, s.name);
             if (cState === 'delayed') await completion!.promote().catch(() => undefined);
             else if (cState === 'failed') await completion!.retry().catch(() => undefined);
             else if (cState === 'missing' || cState === 'completed') {

@@ -53,6 +53,8 @@ export class BertRunner {
   readonly maxLength: number;
   private readonly stride: number;
   private readonly windowsPerRun: number;
+  /** Control-token literals blanked out of every transcript before tokenizing. */
+  private readonly specialTokens: string[];
 
   private constructor(
     readonly modelFile: string,
@@ -75,6 +77,7 @@ export class BertRunner {
     this.maxLength = Math.min(typeof seq === 'number' ? seq : 512, maxPositions);
     this.stride = options.stride ?? Math.min(128, Math.floor((this.maxLength - 2) / 2));
     this.windowsPerRun = Math.max(1, options.windowsPerRun ?? 8);
+    this.specialTokens = library ? library.specialTokens : tokenizer.specialTokens;
   }
 
   static async load(modelDir: string, options: BertLoadOptions = {}): Promise<BertRunner> {
@@ -111,7 +114,7 @@ export class BertRunner {
   async embed(text: string): Promise<TextEmbedding> {
     const started = performance.now();
     // Offsets into the cleaned text are offsets into `text` (both steps keep the length).
-    const input = blankUnmappableChars(maskSpecialTokens(text, this.library ? this.library.specialTokens : this.tokenizer.specialTokens));
+    const input = blankUnmappableChars(maskSpecialTokens(text, this.specialTokens));
     const checked = this.library ? this.library.tokenize(input) : null;
     const pieces: BertToken[] = checked ? checked.tokens : this.tokenizer.tokenize(input);
     const windows = this.tokenizer.encodePieces(pieces, { maxLength: this.maxLength, stride: this.stride });
