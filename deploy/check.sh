@@ -44,6 +44,8 @@ fi
 
 if docker compose version >/dev/null 2>&1; then
   echo "== docker compose config"
+  # The compose file requires OMNIAFFECT_SERVICE_TOKEN (${VAR:?}); validating its shape needs a placeholder.
+  export OMNIAFFECT_SERVICE_TOKEN="${OMNIAFFECT_SERVICE_TOKEN:-compose-config-check-placeholder-0123456789}"
   docker compose -f docker-compose.yml config -q
   docker compose -f docker-compose.yml --profile gpu --profile monitoring config -q
 else

@@ -101,7 +101,8 @@ export function readCodeFacts(root) {
   const svc = {};
   for (const name of services) {
     const main = read(root, 'services', name, 'src', 'main.ts');
-    const extra = name === 'orchestrator' ? read(root, 'services/orchestrator/src/config.ts') : name === 'gateway' ? read(root, 'services/gateway/src/config.ts') : '';
+    // A service's variables live in main.ts or, once they grow, in its own config.ts.
+    const extra = existsSync(path.join(root, 'services', name, 'src', 'config.ts')) ? read(root, 'services', name, 'src', 'config.ts') : '';
     const all = main + extra;
     const s = { name, queue: null, port: null, grpcPort: null, shutdownEnv: true, shutdownMs: defaultShutdownMs, modelWorker: /runModelWorker\(/.test(main), readsModels: /MODEL_DIR/.test(main) };
     const q = /queue:\s*QUEUES\.(\w+)/.exec(main);

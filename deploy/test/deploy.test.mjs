@@ -231,3 +231,59 @@ test('metrics.ts parser reads names, types and labels', () => {
   const f = parseMetricFamilies("new Gauge({\n name: 'x_jobs',\n help: 'h',\n labelNames: ['queue', 'state'],\n registers: r,\n});");
   assert.deepEqual(f, { x_jobs: { type: 'gauge', labels: ['queue', 'state'] } });
 });
+
+test('every Deployment and compose service gets the gRPC service token from a secret', () => {
+  for (const name of ['base', 'gpu']) {
+    const res = build(name);
+    const deployments = res.filter((r) => r.kind === 'Deployment');
+    assert.equal(deployments.length, facts.services.length, name);
+    for (const d of deployments) {
+      const env = d.spec.template.spec.containers[0].env ?? [];
+      const token = env.find((e) => e.name === 'OMNIAFFECT_SERVICE_TOKEN');
+      assert.ok(token, `${name}: Deployment ${d.metadata.name} lacks OMNIAFFECT_SERVICE_TOKEN`);
+      assert.deepEqual(token.valueFrom?.secretKeyRef, { name: 'omniaffect-secrets', key: 'OMNIAFFECT_SERVICE_TOKEN' }, d.metadata.name);
+    }
+  }
+  const compose = yaml('docker-compose.yml');
+  for (const [key, s] of Object.entries(compose.services)) {
+    if (!facts.services.includes(s.command?.[0])) continue;
+    assert.match(String(s.environment?.OMNIAFFECT_SERVICE_TOKEN ?? ''), /^\$\{OMNIAFFECT_SERVICE_TOKEN:\?/, `compose service ${key}`);
+  }
+});
+
+test('NetworkPolicies: default deny ingress, and each allowed path names a real port of its target', () => {
+  const res = build('base');
+  const policies = new Map(res.filter((r) => r.kind === 'NetworkPolicy').map((p) => [p.metadata.name, p.spec]));
+  const deny = policies.get('default-deny-ingress');
+  assert.deepEqual(deny?.podSelector, {});
+  assert.deepEqual(deny?.policyTypes, ['Ingress']);
+  assert.equal(deny?.ingress, undefined, 'default deny admits nothing');
+  const portsOf = (app) => deployment(res, app).spec.template.spec.containers[0].ports.map((p) => p.name);
+  const expect = {
+    'gateway-from-ingress': { target: 'gateway', from: [{ namespace: 'ingress-nginx' }], ports: ['http'] },
+    'orchestrator-grpc-from-gateway': { target: 'orchestrator', from: [{ app: 'gateway' }], ports: ['grpc'] },
+    'fusion-grpc-from-workers-and-orchestrator': { target: 'fusion', from: [{ component: 'model-worker' }, { app: 'orchestrator' }], ports: ['grpc'] },
+  };
+  for (const [name, e] of Object.entries(expect)) {
+    const p = policies.get(name);
+    assert.ok(p, name);
+    assert.deepEqual(p.podSelector.matchLabels, { 'app.kubernetes.io/name': e.target }, name);
+    const from = p.ingress[0].from.map((f) =>
+      f.namespaceSelector ? { namespace: f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] } : f.podSelector.matchLabels['app.kubernetes.io/name'] ? { app: f.podSelector.matchLabels['app.kubernetes.io/name'] } : { component: f.podSelector.matchLabels['app.kubernetes.io/component'] },
+    );
+    assert.deepEqual(from, e.from, name);
+    const ports = p.ingress[0].ports.map((x) => x.port);
+    assert.deepEqual(ports, e.ports, name);
+    for (const port of ports) assert.ok(portsOf(e.target).includes(port), `${name}: ${e.target} has no port named ${port}`);
+  }
+  // Model workers really carry the component label the fusion policy admits.
+  for (const w of ['asr', 'audio-emotion', 'vision', 'text']) {
+    assert.equal(deployment(res, w).spec.template.metadata.labels['app.kubernetes.io/component'], 'model-worker', w);
+  }
+  const ops = policies.get('ops-from-monitoring');
+  assert.deepEqual(ops.ingress[0].from, [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+  for (const d of res.filter((r) => r.kind === 'Deployment')) {
+    assert.equal(d.spec.template.metadata.labels['app.kubernetes.io/part-of'], 'omniaffect', `${d.metadata.name} is selected by ops-from-monitoring`);
+  }
+  assert.ok(policies.get('datastores-from-services'));
+});

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { SHARED_SKIP_REASON, problemType, sharedFile, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
+import { SHARED_SKIP_REASON, STAND_IN_NOTICE, problemType, sharedFile, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
 import { audioOnly, corruptVideo, silentVideo, speechVideo, videoWithoutAudio } from '../support/media-fixtures';
 import { GatewayClient } from '@omniaffect/cli';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
@@ -113,6 +113,11 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     assert.ok(r.timings.media && r.timings.asr && r.timings.fusion);
     assert.ok(r.models.fusion && r.models.asr && r.models.text && r.models['audio-emotion'] && r.models.vision);
     assert.match(r.disclaimer, /perceived/);
+    // the tiny pack is loud: every model is flagged and the disclaimer opens with the notice
+    for (const stage of ['asr', 'text', 'audio-emotion', 'vision'] as const) assert.equal(r.models[stage].standIn, 'tiny', `${stage} flagged as a stand-in`);
+    assert.ok(r.disclaimer.startsWith(STAND_IN_NOTICE), r.disclaimer);
+    const report = await (await fetch(`${s.stack.gatewayUrl}/v1/videos/${r.id}/report`, { headers: { authorization: `Bearer ${s.apiKey}` } })).text();
+    assert.match(report, /class="stand-in" role="alert"/);
   });
 
   test('a {url} submission is downloaded by the media worker and analysed like an upload', async () => {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '@omniaffect/core';
 import { buildTinyPack } from '@omniaffect/models';
-import { DEFAULT_PORTS, localApiKey, localCallbackSecret, type StackOptions, type StackPorts } from './stack';
+import { DEFAULT_PORTS, localApiKey, localCallbackSecret, localServiceToken, type StackOptions, type StackPorts } from './stack';
 
 /** `.omniaffect/` at the repository root unless OMNIAFFECT_STATE_DIR says otherwise. */
 export function stateDir(): string {
@@ -37,7 +37,7 @@ export function ensureModels(env: NodeJS.ProcessEnv): string {
   return dir;
 }
 
-/** Stack options from the environment (`up` honours REDIS_URL, DATABASE_URL, PORT, MODEL_DIR, ARTIFACT_DIR, OMNIAFFECT_API_KEYS). */
+/** Stack options from the environment (`up` honours REDIS_URL, DATABASE_URL, PORT, MODEL_DIR, ARTIFACT_DIR, OMNIAFFECT_API_KEYS, OMNIAFFECT_SERVICE_TOKEN). */
 export function localStackOptions(env: NodeJS.ProcessEnv = process.env, ports: StackPorts = portsFromEnv(env)): StackOptions & { apiKeyFile: string | null } {
   const dir = stateDir();
   const keys = env.OMNIAFFECT_API_KEYS?.split(',').map((k) => k.trim()).filter(Boolean) ?? [];
@@ -54,6 +54,8 @@ export function localStackOptions(env: NodeJS.ProcessEnv = process.env, ports: S
     ARTIFACT_DIR: path.resolve(env.ARTIFACT_DIR ?? path.join(dir, 'artifacts')),
     MODEL_DIR: ensureModels(env),
     OMNIAFFECT_CALLBACK_SECRET: env.OMNIAFFECT_CALLBACK_SECRET ?? localCallbackSecret(dir),
+    // Internal gRPC is authenticated locally too: the token is generated once per state dir (mode 0600).
+    OMNIAFFECT_SERVICE_TOKEN: env.OMNIAFFECT_SERVICE_TOKEN || localServiceToken(dir),
     PROTO_DIR: env.PROTO_DIR ?? path.join(repoRoot(), 'proto'),
   };
   return { stateDir: dir, env: merged, ports, apiKeys: keys, logDir: path.join(dir, 'logs'), apiKeyFile };

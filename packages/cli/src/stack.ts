@@ -138,6 +138,24 @@ export function localApiKey(stateDir: string): { key: string; file: string } {
   return { key, file };
 }
 
+/** A fresh internal gRPC token (see OMNIAFFECT_SERVICE_TOKEN in packages/core/src/config.ts). */
+export function newServiceToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The local stack's gRPC service token, kept in the state dir beside the API key so that a service
+ * restarted later (`omniaffect up` again, a fault test's restart) still talks to the running ones.
+ */
+export function localServiceToken(stateDir: string): string {
+  const file = path.join(stateDir, 'service-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(stateDir, { recursive: true });
+  const token = newServiceToken();
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
 export function localCallbackSecret(stateDir: string): string {
   const file = path.join(stateDir, 'callback-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
@@ -149,7 +167,14 @@ export function localCallbackSecret(stateDir: string): string {
 
 export class Stack {
   readonly handles = new Map<ServiceName, ServiceHandle>();
-  constructor(readonly opts: StackOptions) {}
+  readonly opts: StackOptions;
+  constructor(opts: StackOptions) {
+    // Every stack authenticates its internal gRPC calls. A caller that brings no token (a test
+    // fixture, a script) gets one per Stack, shared by all its services and by restarts of them;
+    // two stacks side by side cannot call into each other.
+    const insecure = ['true', '1', 'yes'].includes(opts.env.OMNIAFFECT_INSECURE_GRPC ?? '');
+    this.opts = opts.env.OMNIAFFECT_SERVICE_TOKEN || insecure ? opts : { ...opts, env: { ...opts.env, OMNIAFFECT_SERVICE_TOKEN: newServiceToken() } };
+  }
 
   async start(timeoutMs = 120_000, detached = false): Promise<void> {
     for (const name of SERVICES) await this.startOne(name, timeoutMs, detached);

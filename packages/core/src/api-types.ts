@@ -23,6 +23,17 @@ export interface VideoDocument {
   links: { self: string; result: string; report: string; events: string };
 }
 
+/**
+ * What DELETE /v1/videos/:id answers once the video is erased. Nothing else of the video is kept
+ * (the tombstone is id, owner and erasure time); every later call about it answers 'gone' (410) to
+ * its owner and 'not-found' to anyone else.
+ */
+export interface ErasedVideoDocument {
+  id: string;
+  status: 'erased';
+  erasedAt: string;
+}
+
 export interface WebhookDocument {
   id: string;
   url: string;
@@ -83,7 +94,11 @@ export interface SubmitInput {
   videoId: string;
   idempotencyKey: string;
   sourceKind: 'upload' | 'url';
-  /** artifact-store path of the upload, relative to ARTIFACT_DIR ('' for url) */
+  /**
+   * Ignored by the orchestrator, which derives an upload's path from its video id
+   * (artifactPaths.source): a caller must not be able to point a video at another video's file.
+   * Kept on the wire for older gateways.
+   */
   sourcePath: string;
   sourceUrl: string;
   filename: string;

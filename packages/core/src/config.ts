@@ -5,7 +5,10 @@ export { z };
 
 /**
  * Configuration comes from environment variables only, validated once at start. A bad value stops the
- * service with one message naming every offending variable, instead of failing later mid-request.
+ * service with one message naming every offending variable and what is wrong with it, instead of
+ * failing later mid-request. The message never repeats a value: REDIS_URL, DATABASE_URL, API keys and
+ * tokens carry credentials, and this message goes to logs and crash reports that more people read
+ * than the Secret it came from. Naming the variable is enough to find it.
  */
 export class ConfigError extends Error {
   constructor(
@@ -27,6 +30,13 @@ export const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).
 
 /** Variables every service reads. */
 export const baseEnv = {
+  /**
+   * Every Redis client (BullMQ queues, workers, the orchestrator's own reads) comes from this URL via
+   * redisConnection(). An ACL user and password go in the userinfo (redis://user:password@host:6379/0,
+   * password URL-encoded; redis://:password@host for requirepass), rediss:// switches to TLS. The
+   * user needs the stack's QUEUE_PREFIX keys (~<prefix>:*), channels (&*) and BullMQ's commands
+   * (+@all is simplest; see packages/core/test/redis-acl.test.ts for a working grant).
+   */
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/omniaffect'),
   ARTIFACT_DIR: z.string().min(1).default('./artifacts'),
@@ -39,6 +49,24 @@ export const baseEnv = {
   /** BullMQ job lock; a killed worker's job is picked up again after about lock + stalled interval. */
   JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
   JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(5_000),
+  /**
+   * Shared secret every internal gRPC call carries (`authorization: Bearer …`) and every gRPC server
+   * checks. Required unless OMNIAFFECT_INSECURE_GRPC=true; 32+ characters (e.g. `openssl rand -hex 32`).
+   */
+  OMNIAFFECT_SERVICE_TOKEN: z.string().min(32, 'expected at least 32 characters (e.g. openssl rand -hex 32)').optional(),
+  /** Explicit opt-out of gRPC service authentication (a single-user dev box); never in a cluster. */
+  OMNIAFFECT_INSECURE_GRPC: bool(false),
+  /** mTLS for internal gRPC: PEM files. All three or none; servers then require a client certificate signed by the CA. */
+  GRPC_TLS_CERT: z.string().min(1).optional(),
+  GRPC_TLS_KEY: z.string().min(1).optional(),
+  GRPC_TLS_CA: z.string().min(1).optional(),
+  /** The name clients expect in the servers' certificate when it differs from the dialled host. */
+  GRPC_TLS_SERVER_NAME: z.string().min(1).optional(),
+  /**
+   * How many worker processes one job may take down (a poison input that hangs or crashes inference)
+   * before it fails for good instead of being handed to the next worker.
+   */
+  MAX_JOB_CRASHES: z.coerce.number().int().min(1).max(20).default(2),
 };
 
 /** Variables of the services that run an ONNX model. */
@@ -61,11 +89,45 @@ export function loadConfig<T extends z.ZodRawShape>(
   env: NodeJS.ProcessEnv = process.env,
 ): z.infer<z.ZodObject<T>> {
   const parsed = z.object(shape).safeParse(env);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => {
-    const key = i.path.join('.');
-    const got = env[key];
-    return `${key}: ${i.message}${got === undefined ? ' (not set)' : ` (got ${JSON.stringify(got)})`}`;
-  });
+  const issues = parsed.success ? [] : parsed.error.issues.map((i) => describeIssue(i, env));
+  // The gRPC security settings are checked only when the process's own environment is being loaded,
+  // i.e. when a service starts: tests and tools that build a config from an explicit object are not
+  // a deployment, and grpc.ts still never runs open for them (see grpcSecurityFromEnv).
+  if ('OMNIAFFECT_SERVICE_TOKEN' in shape && env === process.env) issues.push(...grpcSecurityIssues(env));
+  if (issues.length === 0 && parsed.success) return parsed.data;
   throw new ConfigError(service, issues);
+}
+
+/** The variable, what is wrong, and whether it was set at all; never its value (see ConfigError). */
+function describeIssue(i: z.ZodIssue, env: NodeJS.ProcessEnv): string {
+  const key = i.path.join('.');
+  const got = env[key];
+  // zod's own enum message ends in "received 'value'": rebuild it from the options alone.
+  let message = i.code === z.ZodIssueCode.invalid_enum_value ? `expected one of ${i.options.join(', ')}` : i.message;
+  // A refine() message written elsewhere could still quote the input; short values are left alone
+  // because blanking "0" or "on" would mangle the words around them, and they are no secret.
+  if (got && got.length >= 4) message = message.split(got).join('<value>');
+  const state = got === undefined ? 'not set' : got === '' ? 'set but empty' : 'value not shown';
+  return `${key}: ${message} (${state})`;
+}
+
+/**
+ * What is missing for internal gRPC to be authenticated: a service token, or an explicit insecure
+ * opt-in; and TLS files that come as a complete set.
+ */
+export function grpcSecurityIssues(env: NodeJS.ProcessEnv): string[] {
+  const issues: string[] = [];
+  const insecure = ['true', '1', 'yes'].includes(env.OMNIAFFECT_INSECURE_GRPC ?? '');
+  if (!env.OMNIAFFECT_SERVICE_TOKEN && !insecure) {
+    issues.push(
+      'OMNIAFFECT_SERVICE_TOKEN: not set; every service needs the same token to call the others over gRPC ' +
+        '(generate one with `openssl rand -hex 32`), or set OMNIAFFECT_INSECURE_GRPC=true to run without service authentication',
+    );
+  }
+  const tls = (['GRPC_TLS_CERT', 'GRPC_TLS_KEY', 'GRPC_TLS_CA'] as const).filter((k) => env[k]);
+  if (tls.length > 0 && tls.length < 3) {
+    const missing = ['GRPC_TLS_CERT', 'GRPC_TLS_KEY', 'GRPC_TLS_CA'].filter((k) => !env[k]);
+    issues.push(`${missing.join(', ')}: not set; mTLS needs GRPC_TLS_CERT, GRPC_TLS_KEY and GRPC_TLS_CA together`);
+  }
+  return issues;
 }

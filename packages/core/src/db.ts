@@ -3,7 +3,9 @@ import { Pool, type PoolClient } from 'pg';
 export type Db = Pool;
 
 export function createDb(url: string, max = 10): Db {
-  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000 });
+  // Without a connect timeout a blackholed database host (no RST, e.g. a node gone mid-failover)
+  // makes every query wait forever, and callers would see their gRPC deadline instead of 'unavailable'.
+  const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000 });
   // An idle client's socket error must not crash the process; the pool drops the client.
   pool.on('error', () => undefined);
   return pool;
@@ -22,6 +24,43 @@ export async function withTransaction<T>(db: Db, fn: (c: PoolClient) => Promise<
   } finally {
     client.release();
   }
+}
+
+/** Network-level failures: the database cannot be reached at all. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+/**
+ * SQLSTATEs that mean "the server is not there for you right now", not "your query is wrong":
+ * 57P01 admin_shutdown (restart, pg_terminate_backend), 57P02 crash_shutdown, 57P03 cannot_connect_now
+ * (starting up, recovery), 53300 too_many_connections, 53xxx resources; class 08 is connection trouble.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53000', '53100', '53200', '53300', '58000', '58030']);
+/**
+ * pg and pg-pool report a lost or timed-out connection with a plain Error and no code; their texts
+ * are stable across versions and are the only signal.
+ */
+const UNAVAILABLE_MESSAGES = [
+  /^Connection terminated/,
+  /timeout exceeded when trying to connect/,
+  /Client has encountered a connection error and is not queryable/,
+  /Client was closed and is not queryable/,
+  /Cannot use a pool after calling end on the pool/,
+  /the database system is (starting up|shutting down|in recovery mode)/,
+];
+
+/**
+ * True when `err` says PostgreSQL is unreachable or going away (retry later), as opposed to a query
+ * the database refused. Callers answer these with a generic 'unavailable' and never pass the pg text
+ * on: it names hosts, ports and users.
+ */
+export function isDbUnavailableError(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true;
+  // Node's happy-eyeballs connect (127.0.0.1 and ::1) throws an AggregateError holding one per address.
+  if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isDbUnavailableError)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return UNAVAILABLE_MESSAGES.some((re) => re.test(message));
 }
 
 /**
@@ -118,6 +157,44 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
       CREATE INDEX deliveries_webhook ON webhook_deliveries (webhook_id, created_at);
       CREATE INDEX deliveries_video ON webhook_deliveries (video_id);
+    `,
+  },
+  {
+    id: 2,
+    name: 'erasure-tombstones-quotas',
+    sql: `
+      -- DELETE leaves only this row of a video (id, owner, erased_at): enough to answer 'gone' to its
+      -- owner and 'not-found' to anyone else, and to refuse the id if it is submitted again. The other
+      -- columns are bookkeeping for the steps outside this database (Redis jobs, the artifact store,
+      -- fusion's Forget); purged_at IS NULL = some of them are still to be done (the reconciler
+      -- finishes them), and webhook_jobs is emptied with it.
+      CREATE TABLE video_tombstones (
+        id           text PRIMARY KEY,
+        owner        text NOT NULL,
+        erased_at    timestamptz NOT NULL DEFAULT now(),
+        purged_at    timestamptz,
+        generation   integer NOT NULL DEFAULT 0,
+        webhook_jobs text[] NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX video_tombstones_unpurged ON video_tombstones (erased_at) WHERE purged_at IS NULL;
+
+      -- Fusion's record of ids it was told to forget: a push that arrives later is refused.
+      CREATE TABLE forgotten_videos (
+        video_id     text PRIMARY KEY,
+        forgotten_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      -- Media seconds of erased videos still inside the 24 h quota window, with no video id: DELETE must
+      -- not reset a key's media-hours quota, and the tombstone must not carry anything but its three facts.
+      CREATE TABLE erased_media_usage (
+        owner      text NOT NULL,
+        created_at timestamptz NOT NULL,
+        seconds    double precision NOT NULL
+      );
+      CREATE INDEX erased_media_usage_owner ON erased_media_usage (owner, created_at);
+
+      CREATE INDEX videos_owner_created ON videos (owner, created_at);
+      CREATE INDEX videos_owner_unfinished ON videos (owner) WHERE status IN ('queued','processing');
     `,
   },
 ];

@@ -1,5 +1,6 @@
 import type * as grpcTypes from '@grpc/grpc-js';
-import { FUSION_SERVICE, grpcClient } from './grpc';
+import { FUSION_SERVICE, grpcClient, unary } from './grpc';
+import { ProblemError, isProblemSlug, type ProblemSlug } from './problems';
 
 export interface EmbeddingPush {
   videoId: string;
@@ -45,19 +46,59 @@ export class FusionPushClient {
     });
   }
 
-  /** Idempotent by construction (a replayed push replaces the stored tensor), so transient failures retry. */
+  /**
+   * Idempotent by construction (a replayed push replaces the stored tensor), so transient failures
+   * retry. A refusal that no retry can change (the video was erased: 'gone'; a malformed push) comes
+   * back as a ProblemError, which fails the stage at once instead of after all its job attempts.
+   */
   async pushWithRetry(p: EmbeddingPush, attempts = 4): Promise<void> {
     for (let i = 0; ; i++) {
       try {
         await this.push(p);
         return;
       } catch (err) {
+        const refusal = permanentRefusal(err);
+        if (refusal) throw refusal;
         const code = (err as grpcTypes.ServiceError).code;
         // 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED
         if (i >= attempts - 1 || (code !== 14 && code !== 4)) throw err;
         await new Promise((r) => setTimeout(r, 250 * 2 ** i));
       }
     }
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+const PERMANENT: ReadonlySet<ProblemSlug> = new Set<ProblemSlug>(['gone', 'validation', 'payload-too-large']);
+
+/** fusion's problem (details = JSON {slug, detail}) when it is one that retrying cannot change. */
+function permanentRefusal(err: unknown): ProblemError | null {
+  try {
+    const parsed = JSON.parse((err as grpcTypes.ServiceError).details ?? '') as { slug?: string; detail?: string };
+    if (parsed.slug && isProblemSlug(parsed.slug) && PERMANENT.has(parsed.slug)) return new ProblemError(parsed.slug, parsed.detail ?? parsed.slug);
+  } catch {
+    /* not one of ours: a transport error */
+  }
+  return null;
+}
+
+/**
+ * The orchestrator's side of erasure: Fusion.Forget drops a video's embeddings on the shared store and
+ * records the id, so a push still in flight from a worker that held the job is refused afterwards.
+ */
+export class FusionForgetClient {
+  private readonly client: grpcTypes.Client;
+  constructor(address: string, private readonly deadlineMs = 10_000) {
+    this.client = grpcClient(FUSION_SERVICE, address);
+  }
+
+  /** Idempotent (forgetting twice is forgetting), so transport failures are retried. */
+  async forget(videoId: string): Promise<number> {
+    const res = await unary<{ videoId: string }, { removed: number }>(this.client, 'Forget', { videoId }, { deadlineMs: this.deadlineMs, idempotent: true, retries: 2 });
+    return res.removed;
   }
 
   close(): void {

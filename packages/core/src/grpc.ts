@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { ConfigError, grpcSecurityIssues } from './config';
 import { repoRoot } from './shared-assets';
 
 /** proto/ at the repository root (or PROTO_DIR in images that copy it elsewhere). */
@@ -34,6 +37,97 @@ function lookup(name: string): ServiceCtor {
 export const FUSION_SERVICE = 'omniaffect.v1.Fusion';
 export const ORCHESTRATOR_SERVICE = 'omniaffect.v1.Orchestrator';
 
+/**
+ * How internal gRPC is protected. Every service reads the same environment (see config.ts):
+ * - OMNIAFFECT_SERVICE_TOKEN: every call carries `authorization: Bearer <token>`, every server checks
+ *   it in constant time and answers UNAUTHENTICATED otherwise. Callers are the gateway, the
+ *   orchestrator and the workers; anything else that can reach a port (another tenant's pod, a
+ *   compromised sidecar) cannot name another tenant's owner or paths without it.
+ * - GRPC_TLS_CERT / GRPC_TLS_KEY / GRPC_TLS_CA: mTLS on top. Servers require a client certificate
+ *   signed by the CA; clients verify the server's against the same CA. Without TLS the token crosses
+ *   the network in clear, so NetworkPolicies (k8s/base/network-policies.yaml) are the other half.
+ * - OMNIAFFECT_INSECURE_GRPC=true with no token: no check at all, for a one-person dev box.
+ * Services refuse to start with neither a token nor the opt-in (loadConfig). Code that uses these
+ * functions without going through a service's start (tests, scripts) gets a random token of its own
+ * process instead of an open server: its own clients work, everybody else is refused.
+ */
+export interface GrpcSecurity {
+  /** null: no token is sent or checked (explicit insecure opt-in) */
+  token: string | null;
+  tls: { cert: Buffer; key: Buffer; ca: Buffer; serverName?: string } | null;
+}
+
+const PROCESS_TOKEN = randomBytes(32).toString('base64url');
+const AUTH_HEADER = 'authorization';
+/** Paths that answer without a token: see the interceptor. */
+const OPEN_PREFIX = '/grpc.health.v1.Health/';
+
+export function grpcSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): GrpcSecurity {
+  const issues = grpcSecurityIssues(env).filter((i) => !i.startsWith('OMNIAFFECT_SERVICE_TOKEN'));
+  if (issues.length) throw new ConfigError('grpc', issues);
+  const insecure = ['true', '1', 'yes'].includes(env.OMNIAFFECT_INSECURE_GRPC ?? '');
+  const token = env.OMNIAFFECT_SERVICE_TOKEN || (insecure ? null : PROCESS_TOKEN);
+  let tls: GrpcSecurity['tls'] = null;
+  if (env.GRPC_TLS_CERT && env.GRPC_TLS_KEY && env.GRPC_TLS_CA) {
+    const read = (name: 'GRPC_TLS_CERT' | 'GRPC_TLS_KEY' | 'GRPC_TLS_CA'): Buffer => {
+      try {
+        return readFileSync(env[name]!);
+      } catch (err) {
+        // The path is configuration, not a secret; the file's content never appears here.
+        throw new ConfigError('grpc', [`${name}: cannot read ${env[name]} (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+      }
+    };
+    tls = { cert: read('GRPC_TLS_CERT'), key: read('GRPC_TLS_KEY'), ca: read('GRPC_TLS_CA'), serverName: env.GRPC_TLS_SERVER_NAME || undefined };
+  }
+  return { token, tls };
+}
+
+/** Digests first, so the comparison takes the same time whatever the length or content of the guess. */
+function tokenMatches(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * Rejects a call before its handler runs. grpc.health.v1.Health stays open: it answers only
+ * SERVING/NOT_SERVING, holds no tenant data, and probes (grpc_health_probe, Kubernetes' grpc probes,
+ * load balancers) cannot add call metadata. Under mTLS it still needs a client certificate, since
+ * that is checked when the connection is made, before any call.
+ */
+function authInterceptor(token: string): grpc.ServerInterceptor {
+  return (method, call) => {
+    if (method.path.startsWith(OPEN_PREFIX)) return new grpc.ServerInterceptingCall(call);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata, nextMd) => {
+            const presented = metadata.get(AUTH_HEADER)[0];
+            const ok = typeof presented === 'string' && presented.startsWith('Bearer ') && tokenMatches(presented.slice(7), token);
+            if (!ok) {
+              call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: 'missing or invalid service token' });
+              return;
+            }
+            // The token has done its job; handlers never see it (nor log it).
+            metadata.remove(AUTH_HEADER);
+            nextMd(metadata);
+          },
+        });
+      },
+    });
+  };
+}
+
+function tokenClientInterceptor(token: string): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start: (metadata, listener, next) => {
+        metadata.set(AUTH_HEADER, `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
 export interface GrpcServerHandle {
   server: grpc.Server;
   port: number;
@@ -48,8 +142,13 @@ export interface GrpcServerHandle {
 export async function startGrpcServer(
   address: string,
   services: { name: string; impl: grpc.UntypedServiceImplementation }[],
+  opts: { security?: GrpcSecurity } = {},
 ): Promise<GrpcServerHandle> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  const security = opts.security ?? grpcSecurityFromEnv();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    interceptors: security.token ? [authInterceptor(security.token)] : [],
+  });
   for (const s of services) server.addService(lookup(s.name).service, s.impl);
   let serving = false;
   const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
@@ -68,7 +167,7 @@ export async function startGrpcServer(
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(address, serverCredentials(security), (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     server,
@@ -89,11 +188,24 @@ export async function startGrpcServer(
   };
 }
 
-export function grpcClient(service: string, address: string): grpc.Client {
+function serverCredentials(security: GrpcSecurity): grpc.ServerCredentials {
+  if (!security.tls) return grpc.ServerCredentials.createInsecure();
+  // true: a client without a certificate from our CA is refused during the handshake.
+  return grpc.ServerCredentials.createSsl(security.tls.ca, [{ cert_chain: security.tls.cert, private_key: security.tls.key }], true);
+}
+
+export function grpcClient(service: string, address: string, opts: { security?: GrpcSecurity } = {}): grpc.Client {
+  const security = opts.security ?? grpcSecurityFromEnv();
   const Ctor = lookup(service);
-  return new Ctor(address, grpc.credentials.createInsecure(), {
+  const tls = security.tls;
+  const credentials = tls ? grpc.credentials.createSsl(tls.ca, tls.key, tls.cert) : grpc.credentials.createInsecure();
+  return new Ctor(address, credentials, {
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    ...(tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {}),
+    // An interceptor, not CallCredentials: grpc-js refuses to attach call credentials to a
+    // plaintext channel, and the token must work with and without TLS.
+    ...(security.token ? { interceptors: [tokenClientInterceptor(security.token)] } : {}),
   });
 }
 
@@ -130,8 +242,8 @@ export async function unary<Req, Res>(
   throw lastErr;
 }
 
-export async function checkHealth(address: string, service = '', deadlineMs = 2000): Promise<string> {
-  const client = grpcClient('grpc.health.v1.Health', address);
+export async function checkHealth(address: string, service = '', deadlineMs = 2000, security?: GrpcSecurity): Promise<string> {
+  const client = grpcClient('grpc.health.v1.Health', address, { security });
   try {
     const res = await unary<{ service: string }, { status: string }>(client, 'Check', { service }, { deadlineMs, idempotent: false });
     return res.status;
@@ -149,6 +261,9 @@ const GRPC_FOR_STATUS: Record<number, grpc.status> = {
   401: grpc.status.UNAUTHENTICATED,
   404: grpc.status.NOT_FOUND,
   409: grpc.status.FAILED_PRECONDITION,
+  // 410 and 429 must not map to a code unary() retries (RESOURCE_EXHAUSTED is): a refusal is final.
+  410: grpc.status.NOT_FOUND,
+  429: grpc.status.FAILED_PRECONDITION,
   413: grpc.status.INVALID_ARGUMENT,
   415: grpc.status.INVALID_ARGUMENT,
   422: grpc.status.INVALID_ARGUMENT,

@@ -18,3 +18,32 @@ export function modelDisplayName(dir: string): string {
   const abs = path.resolve(dir);
   return `${path.basename(path.dirname(abs))}/${path.basename(abs)}`;
 }
+
+/** What a result says, loudly, when any model behind it is generated rather than real. */
+export const STAND_IN_NOTICE = 'Tiny stand-in models: not a real prediction.';
+
+/**
+ * Whether a model directory holds generated stand-ins rather than a real export: the tiny pack and
+ * the real-dimension stand-in pack leave a marker at the pack root (the directory's parent) —
+ * `tiny-pack.json` or `stand-in-pack.json` — so a worker pointed anywhere inside one knows.
+ */
+export function standInKind(dir: string): 'tiny' | 'stand-in' | null {
+  const abs = path.resolve(dir);
+  for (const d of [abs, path.dirname(abs)]) {
+    if (existsSync(path.join(d, 'tiny-pack.json'))) return 'tiny';
+    if (existsSync(path.join(d, 'stand-in-pack.json'))) return 'stand-in';
+  }
+  return null;
+}
+
+/** The model entry a worker records in results: display name, provider, and `standIn` when generated. */
+export function modelInfo(dir: string, provider: string): { name: string; provider: string; standIn?: 'tiny' | 'stand-in' } {
+  const standIn = standInKind(dir);
+  return { name: modelDisplayName(dir), provider, ...(standIn ? { standIn } : {}) };
+}
+
+/** `{standIn}` from what a model thread's load() answered (see modelInfo), to spread into a stage's model entry. */
+export function standInOf(loaded: Record<string, unknown>): { standIn?: 'tiny' | 'stand-in' } {
+  const s = loaded.standIn;
+  return s === 'tiny' || s === 'stand-in' ? { standIn: s } : {};
+}

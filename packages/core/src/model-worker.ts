@@ -44,7 +44,7 @@ export function runModelWorker<S extends z.ZodRawShape>(opts: {
     config: config as never,
     setup: async ({ log, metrics, queues }) => {
       const cfg = config() as z.infer<z.ZodObject<typeof shape>>;
-      const base = cfg as unknown as { ARTIFACT_DIR: string; FUSION_GRPC_URL: string; EXECUTION_PROVIDER: string; WORKER_CONCURRENCY: number };
+      const base = cfg as unknown as { ARTIFACT_DIR: string; FUSION_GRPC_URL: string; EXECUTION_PROVIDER: string; WORKER_CONCURRENCY: number; MAX_JOB_CRASHES: number };
       const thread = ThreadClient.start(path.resolve(opts.threadFile), { provider: base.EXECUTION_PROVIDER, ...opts.threadData(cfg) });
       // setup is retried on failure (runService): don't leave a thread behind per attempt
       const loaded = await thread.call<Record<string, unknown>>('load').catch(async (err: Error) => {
@@ -66,6 +66,8 @@ export function runModelWorker<S extends z.ZodRawShape>(opts: {
         queue: opts.queue,
         stage: opts.stage,
         concurrency: base.WORKER_CONCURRENCY,
+        // The inference timeout below exits this process mid-job: bound how many workers one job may take down.
+        maxCrashes: base.MAX_JOB_CRASHES,
         log,
         metrics,
         handler: opts.handler({ cfg, thread, loaded, store, fusion, log, metrics }),

@@ -60,6 +60,16 @@ export interface WebhookJob {
  */
 export const stageJobId = (videoId: string, stage: string): string => `${videoId}.${stage}`;
 export const completionJobId = (videoId: string, stage: string): string => `${videoId}.${stage}.completion`;
+/** The advisory "started" report of one run of a stage (one per run, so a re-run reports again). */
+export const startedJobId = (videoId: string, stage: string, run: number): string => `${completionJobId(videoId, stage)}.started.${run}`;
+/** One attempt of one webhook delivery (each attempt of the retry schedule is its own job). */
+export const webhookAttemptJobId = (deliveryId: string, attempt: number): string => `${deliveryId}.${attempt}`;
+/**
+ * How many runs of one stage an erase looks for when it removes "started" reports: the stage queues'
+ * attempts (7) plus the stalls BullMQ tolerates (maxStalledCount 5) plus reconciler re-dispatches, with
+ * room to spare. A report beyond it carries only the id, stage and attempt count, never media or text.
+ */
+export const MAX_STAGE_RUNS = 24;
 
 const KEEP = { age: 7 * 24 * 3600, count: 50_000 };
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ConfigError } from './config';
+import { grpcSecurityFromEnv } from './grpc';
 import { createLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
 import { startOpsServer, type Readiness } from './ops-server';
@@ -32,6 +33,9 @@ export async function runService(opts: {
   let cfg: ReturnType<typeof opts.config>;
   try {
     cfg = opts.config();
+    // The TLS files are read now, so an unreadable certificate stops the start like any bad setting
+    // instead of surfacing later as a setup failure that is retried forever.
+    grpcSecurityFromEnv();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -69,6 +73,12 @@ export async function runService(opts: {
       log.info('service ready');
       break;
     } catch (err) {
+      // Configuration does not heal by retrying (a gRPC client or server built during setup validates
+      // the security settings again): stop with EX_CONFIG like a bad variable at start.
+      if (err instanceof ConfigError) {
+        process.stderr.write(`${err.message}\n`);
+        process.exit(78);
+      }
       setupError = err as Error;
       const retryMs = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
       log.error({ err, attempt, retryMs }, 'service setup failed; /readyz reports it; retrying');

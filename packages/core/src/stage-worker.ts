@@ -1,9 +1,10 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { StageName } from './labels';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { ProblemError } from './problems';
-import { QUEUES, completionJobId, type QueueName, type Queues, type StageCompletion, type StageJob } from './queues';
+import { QUEUES, completionJobId, startedJobId, type QueueName, type Queues, type StageCompletion, type StageJob } from './queues';
 
 export interface StageHandlerResult {
   outcome: 'done' | 'skipped';
@@ -23,7 +24,25 @@ export type StageHandler = (job: StageJob, ctx: { log: Logger; attempt: number; 
  * - any other error → BullMQ retries with backoff; the last attempt reports `failed`.
  * A SIGKILLed worker reports nothing: its job stalls, BullMQ hands it to another worker, and the
  * orchestrator's reconciler covers a job that BullMQ finally gives up on.
+ *
+ * Poison jobs: a job whose run kills the process (an inference timeout exits the worker, an OOM
+ * kill, a native crash) would otherwise be handed to the next worker and kill it too, up to
+ * BullMQ's stalled limit. A Redis counter per job is incremented when a run starts and deleted when
+ * it ends in any way the process survives; a counter found at `maxCrashes` therefore means that
+ * many runs died with their worker, and the job fails for good with that reason instead of running.
  */
+export function crashCounterKey(prefix: string, queue: string, jobId: string): string {
+  return `${prefix}:${queue}:crashes:${jobId}`;
+}
+
+/** Long enough to outlive any retry schedule; only matters for counters orphaned by a removed job. */
+const CRASH_COUNTER_TTL_S = 7 * 24 * 3600;
+
+function maxCrashesFromEnv(): number {
+  const n = Number(process.env.MAX_JOB_CRASHES ?? 2);
+  return Number.isInteger(n) && n >= 1 ? n : 2;
+}
+
 export function runStageWorker(opts: {
   queues: Queues;
   queue: QueueName;
@@ -32,10 +51,33 @@ export function runStageWorker(opts: {
   log: Logger;
   metrics: ServiceMetrics;
   handler: StageHandler;
+  /** Runs of one job that may die with their worker before the job fails (MAX_JOB_CRASHES, default 2). */
+  maxCrashes?: number;
 }): Worker<StageJob> {
   const completions = opts.queues.get(QUEUES.completions);
+  const maxCrashes = opts.maxCrashes ?? maxCrashesFromEnv();
   const report = async (c: StageCompletion, suffix = '') => {
     await completions.add(`${c.stage}:${c.outcome}`, c, { jobId: completionJobId(c.videoId, c.stage) + suffix });
+  };
+  const runHandler = async (job: Job<StageJob>, log: Logger, startedAt: number, attempt: number): Promise<void> => {
+    const data = job.data;
+    try {
+      const res = await opts.handler(data, { log, attempt, bullJob: job });
+      await report({ videoId: data.videoId, stage: opts.stage, outcome: res.outcome, output: res.output, problem: res.problem, startedAt, finishedAt: Date.now(), attempts: attempt });
+      opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: res.outcome }, (Date.now() - startedAt) / 1000);
+      log.info({ outcome: res.outcome, ms: Date.now() - startedAt }, 'stage finished');
+    } catch (err) {
+      const permanent = err instanceof ProblemError;
+      const last = permanent || attempt >= (job.opts.attempts ?? 1);
+      log.error({ err, attempt, permanent }, 'stage failed');
+      if (!last) throw err;
+      const problem = permanent
+        ? { type: err.slug, detail: err.detail }
+        : { type: 'model-error', detail: `${opts.stage} failed after ${attempt} attempts: ${(err as Error).message}` };
+      await report({ videoId: data.videoId, stage: opts.stage, outcome: 'failed', problem, startedAt, finishedAt: Date.now(), attempts: attempt });
+      opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: 'failed' }, (Date.now() - startedAt) / 1000);
+      throw new UnrecoverableError(problem.detail);
+    }
   };
   const worker = opts.queues.worker<StageJob>(
     opts.queue,
@@ -46,29 +88,34 @@ export function runStageWorker(opts: {
       const attempt = job.attemptsMade + 1;
       // A job re-run after its worker died (stalled) keeps attemptsMade; attemptsStarted counts it.
       const runs = Math.max(attempt, job.attemptsStarted ?? 0);
+      const crashKey = crashCounterKey(opts.queues.prefix, opts.queue, job.id ?? `${data.videoId}:${opts.stage}`);
+      const redis = (await completions.client) as unknown as Redis;
+      // Its value before this run = runs that started and never finished = workers this job took down.
+      const crashed = (await redis.incr(crashKey)) - 1;
+      await redis.expire(crashKey, CRASH_COUNTER_TTL_S);
+      if (crashed >= maxCrashes) {
+        const problem = {
+          type: 'model-error',
+          detail: `${opts.stage}: a job that crashed ${crashed} workers (each run ended with its worker process dying, e.g. an inference timeout); not retried`,
+        };
+        log.error({ crashed, maxCrashes }, 'poison job: failing it instead of running it again');
+        await report({ videoId: data.videoId, stage: opts.stage, outcome: 'failed', problem, startedAt, finishedAt: Date.now(), attempts: runs });
+        opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: 'failed' }, 0);
+        await redis.del(crashKey);
+        throw new UnrecoverableError(problem.detail);
+      }
       opts.metrics.queueWaitSeconds.observe({ queue: opts.queue }, Math.max(0, (job.processedOn ?? startedAt) - job.timestamp) / 1000);
       // "started" is advisory (running state, attempt count); losing it loses nothing.
       await completions
         .add(`${opts.stage}:started`, { videoId: data.videoId, stage: opts.stage, outcome: 'started', startedAt, attempts: runs }, {
-          jobId: `${completionJobId(data.videoId, opts.stage)}.started.${runs}`,
+          jobId: startedJobId(data.videoId, opts.stage, runs),
         })
         .catch((err) => log.warn({ err }, 'could not report stage start'));
       try {
-        const res = await opts.handler(data, { log, attempt, bullJob: job });
-        await report({ videoId: data.videoId, stage: opts.stage, outcome: res.outcome, output: res.output, problem: res.problem, startedAt, finishedAt: Date.now(), attempts: attempt });
-        opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: res.outcome }, (Date.now() - startedAt) / 1000);
-        log.info({ outcome: res.outcome, ms: Date.now() - startedAt }, 'stage finished');
-      } catch (err) {
-        const permanent = err instanceof ProblemError;
-        const last = permanent || attempt >= (job.opts.attempts ?? 1);
-        log.error({ err, attempt, permanent }, 'stage failed');
-        if (!last) throw err;
-        const problem = permanent
-          ? { type: err.slug, detail: err.detail }
-          : { type: 'model-error', detail: `${opts.stage} failed after ${attempt} attempts: ${(err as Error).message}` };
-        await report({ videoId: data.videoId, stage: opts.stage, outcome: 'failed', problem, startedAt, finishedAt: Date.now(), attempts: attempt });
-        opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: 'failed' }, (Date.now() - startedAt) / 1000);
-        throw new UnrecoverableError(problem.detail);
+        await runHandler(job, log, startedAt, attempt);
+      } finally {
+        // Reached whenever the process survives the run (success, failure, retry): not a crash.
+        await redis.del(crashKey).catch((err: unknown) => log.warn({ err }, 'could not clear the crash counter'));
       }
     },
     { concurrency: opts.concurrency },

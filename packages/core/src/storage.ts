@@ -117,7 +117,66 @@ export class ArtifactStore {
   async removeVideo(videoId: string): Promise<void> {
     await fs.rm(this.videoDir(videoId), { recursive: true, force: true });
   }
+
+  /** Names under videos/ that can be video directories (anything else is not ours to judge). */
+  async listVideoDirs(): Promise<string[]> {
+    const dir = path.join(this.root, 'videos');
+    const handle = await fs.opendir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    if (!handle) return [];
+    const out: string[] = [];
+    // opendir streams the directory: a store with many videos is never read into one array of Dirents
+    for await (const e of handle) if (e.isDirectory() && VIDEO_DIR_NAME.test(e.name)) out.push(e.name);
+    return out;
+  }
+
+  /**
+   * Newest modification time (ms) of the video's directory and of everything directly in it and in
+   * frames/: a file still being written (an upload's .part, ffmpeg's frames) keeps this fresh, so a
+   * directory is only ever judged abandoned once nothing has touched it for a while. null = no directory.
+   */
+  async lastActivity(videoId: string): Promise<number | null> {
+    const dir = this.videoDir(videoId);
+    const top = await fs.stat(dir).catch(() => null);
+    if (!top) return null;
+    let newest = top.mtimeMs;
+    for (const sub of [dir, path.join(dir, 'frames')]) {
+      const names = await fs.readdir(sub).catch(() => [] as string[]);
+      for (const n of names) {
+        const st = await fs.lstat(path.join(sub, n)).catch(() => null);
+        if (st && st.mtimeMs > newest) newest = st.mtimeMs;
+      }
+    }
+    return newest;
+  }
+
+  /**
+   * Removes what interrupted writes left in a video's directory (`<name>.tmp-<uuid>`, `.part-<uuid>`:
+   * a killed upload, download or stage) once older than `olderThanMs`; younger ones may be live writes.
+   */
+  async removeStaleTemps(videoId: string, olderThanMs: number): Promise<number> {
+    const dir = this.videoDir(videoId);
+    let removed = 0;
+    for (const sub of [dir, path.join(dir, 'frames')]) {
+      const names = await fs.readdir(sub).catch(() => [] as string[]);
+      for (const n of names) {
+        if (!TEMP_NAME.test(n)) continue;
+        const abs = path.join(sub, n);
+        const st = await fs.lstat(abs).catch(() => null);
+        if (!st || Date.now() - st.mtimeMs < olderThanMs) continue;
+        await fs.rm(abs, { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
 }
+
+const VIDEO_DIR_NAME = /^[A-Za-z0-9_-]+$/;
+/** The suffixes writeFile/createJsonExclusive (`.tmp-`) and writeStream (`.part-`) write under. */
+const TEMP_NAME = /\.(tmp|part)-[0-9a-f-]{36}$/;
 
 export class SizeLimitError extends Error {
   constructor(readonly limitBytes: number) {

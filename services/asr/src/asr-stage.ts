@@ -1,4 +1,4 @@
-import { artifactPaths, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
+import { standInOf, artifactPaths, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
 import type { TranscriptionResult } from '@omniaffect/models';
 
 export interface AsrArtifact {
@@ -66,7 +66,7 @@ export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageH
           : {}),
         model: provided || artifact.topLanguage.code === 'provided'
           ? { name: 'provided-transcript', note: 'transcript supplied with the submission; Whisper was not run' }
-          : { name: String(ctx.loaded.name), provider: String(ctx.loaded.provider) },
+          : { name: String(ctx.loaded.name), provider: String(ctx.loaded.provider), ...standInOf(ctx.loaded) },
       },
     };
   };

@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads';
-import { modelDisplayName, serveThread } from '@omniaffect/core';
+import { modelInfo, serveThread } from '@omniaffect/core';
 import { WhisperRunner, type TranscriptionResult } from '@omniaffect/models';
 import { WavFileSource } from './wav-file-source';
 
@@ -9,7 +9,7 @@ let runner: WhisperRunner | null = null;
 serveThread({
   async load() {
     runner = await WhisperRunner.load(modelDir, { provider, intraOpThreads: intraOpThreads || undefined });
-    return { name: modelDisplayName(modelDir), provider };
+    return modelInfo(modelDir, provider);
   },
   async transcribe(audioPath: string, language: 'auto' | 'zh' | 'en'): Promise<{ result: Omit<TranscriptionResult, 'windows'> & { windows: number }; ms: number; decoderSteps: number }> {
     if (!runner) throw new Error('whisper not loaded');

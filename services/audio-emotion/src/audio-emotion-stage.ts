@@ -1,4 +1,4 @@
-import { artifactPaths, type ModelWorkerContext, type Prosody, type SegmentItem, type StageHandler } from '@omniaffect/core';
+import { standInOf, artifactPaths, type ModelWorkerContext, type Prosody, type SegmentItem, type StageHandler } from '@omniaffect/core';
 import type { AudioAnalysis } from './audio-emotion-thread';
 
 /** What `videos/<id>/audio-emotion.json` holds; `dim`/`model` let a re-run answer without inference. */
@@ -8,7 +8,7 @@ export interface AudioEmotionArtifact {
   prosody: Prosody;
   normalisation: string;
   dim?: number;
-  model?: { name: string; provider: string; normalisation: string };
+  model?: { name: string; provider: string; normalisation: string; standIn?: 'tiny' | 'stand-in' };
 }
 
 const topEmotion = (e: AudioEmotionArtifact['emotion']): string | null =>
@@ -33,7 +33,7 @@ export function audioEmotionStage(ctx: ModelWorkerContext<unknown>): StageHandle
     // succeeded (below), so its presence means fusion already has this video's audio embeddings.
     if (await ctx.store.exists(outRel)) {
       const prev = await ctx.store.readJson<AudioEmotionArtifact>(outRel);
-      return { outcome: 'done', output: summary(prev, { name: model, provider, normalisation: prev.normalisation }) };
+      return { outcome: 'done', output: summary(prev, { name: model, provider, normalisation: prev.normalisation, ...standInOf(ctx.loaded) }) };
     }
     const a = await ctx.thread.call<AudioAnalysis>('analyze', [ctx.store.resolve(job.inputs.audio)]);
     ctx.metrics.inferenceSeconds.observe({ model: 'emotion2vec' }, a.ms / 1000);
@@ -50,7 +50,7 @@ export function audioEmotionStage(ctx: ModelWorkerContext<unknown>): StageHandle
       prosody: a.prosody,
       normalisation: a.normalisation,
       dim: a.dim,
-      model: { name: model, provider, normalisation: a.normalisation },
+      model: { name: model, provider, normalisation: a.normalisation, ...standInOf(ctx.loaded) },
     };
     await ctx.store.writeJson(outRel, artifact);
     return { outcome: 'done', output: summary(artifact, artifact.model!) };

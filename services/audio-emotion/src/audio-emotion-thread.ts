@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads';
-import { modelDisplayName, serveThread, type Prosody, type SegmentItem } from '@omniaffect/core';
+import { modelInfo, serveThread, type Prosody, type SegmentItem } from '@omniaffect/core';
 import { prosodySummary, readWavMono } from '@omniaffect/features';
 import { Emotion2vecRunner, emotion2vecFrameCount } from '@omniaffect/models';
 
@@ -27,7 +27,7 @@ const toProsody = (p: ReturnType<typeof prosodySummary>): Prosody => ({ ...p, vo
 serveThread({
   async load() {
     runner = await Emotion2vecRunner.load(modelDir, { provider, intraOpThreads: intraOpThreads || undefined });
-    return { name: modelDisplayName(modelDir), provider };
+    return modelInfo(modelDir, provider);
   },
   async analyze(audioPath: string): Promise<AudioAnalysis> {
     if (!runner) throw new Error('emotion2vec not loaded');

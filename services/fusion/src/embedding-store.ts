@@ -1,22 +1,39 @@
-import type { Db, EncoderTensor } from '@omniaffect/core';
+import { ProblemError, withTransaction, type Db, type EncoderTensor } from '@omniaffect/core';
 
 export type StoredTensor = EncoderTensor;
+
+/**
+ * Namespace of the per-video advisory lock that orders pushes against Forget (the second key is
+ * hashtext(video id)). Pushes take it shared, so they never wait for one another; Forget takes it
+ * exclusive, so it waits for the pushes already inside and every later push sees its record.
+ */
+const FORGET_LOCK = 0x0fa5_0001;
 
 /** Embeddings live in PostgreSQL so any fusion replica can fuse any video (replicas hold no state). */
 export class EmbeddingStore {
   constructor(private readonly db: Db) {}
 
+  /** Stores (or replaces) one tensor; ProblemError('gone') when the video was forgotten, storing nothing. */
   async put(videoId: string, t: StoredTensor): Promise<void> {
     const buf = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    await this.db.query(
-      // A push that arrives after DELETE (the worker was mid-job) must not bring the features back.
-      `INSERT INTO embeddings (video_id, modality, kind, shape, data, items, model, updated_at)
-       SELECT $1,$2,$3,$4,$5,$6,$7, now()
-       WHERE NOT EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'canceled')
-       ON CONFLICT (video_id, modality, kind) DO UPDATE
-         SET shape = EXCLUDED.shape, data = EXCLUDED.data, items = EXCLUDED.items, model = EXCLUDED.model, updated_at = now()`,
-      [videoId, t.modality, t.kind, t.shape, buf, JSON.stringify(t.items), t.model],
-    );
+    const stored = await withTransaction(this.db, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock_shared($1, hashtext($2))', [FORGET_LOCK, videoId]);
+      // Read after the lock: a Forget that committed while this push waited is visible to this
+      // statement (READ COMMITTED takes its snapshot per statement).
+      const r = await c.query(
+        `INSERT INTO embeddings (video_id, modality, kind, shape, data, items, model, updated_at)
+         SELECT $1,$2,$3,$4,$5,$6,$7, now()
+         WHERE NOT EXISTS (SELECT 1 FROM forgotten_videos WHERE video_id = $1)
+           -- rows canceled before erasure left tombstones (migration 2) kept their videos row
+           AND NOT EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'canceled')
+         ON CONFLICT (video_id, modality, kind) DO UPDATE
+           SET shape = EXCLUDED.shape, data = EXCLUDED.data, items = EXCLUDED.items, model = EXCLUDED.model, updated_at = now()`,
+        [videoId, t.modality, t.kind, t.shape, buf, JSON.stringify(t.items), t.model],
+      );
+      return (r.rowCount ?? 0) > 0;
+    });
+    // A worker still holding an erased video's job learns it here, and its stage stops retrying.
+    if (!stored) throw new ProblemError('gone', `video ${videoId} was erased; its embeddings are not stored`);
   }
 
   async all(videoId: string): Promise<StoredTensor[]> {
@@ -32,7 +49,19 @@ export class EmbeddingStore {
     });
   }
 
+  async isForgotten(videoId: string): Promise<boolean> {
+    return ((await this.db.query('SELECT 1 FROM forgotten_videos WHERE video_id = $1', [videoId])).rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Drops the video's embeddings and records the id, in one transaction: every replica shares this
+   * database, so a late push to any of them is refused from the commit on. Idempotent.
+   */
   async forget(videoId: string): Promise<number> {
-    return (await this.db.query('DELETE FROM embeddings WHERE video_id = $1', [videoId])).rowCount ?? 0;
+    return withTransaction(this.db, async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [FORGET_LOCK, videoId]);
+      await c.query('INSERT INTO forgotten_videos (video_id) VALUES ($1) ON CONFLICT DO NOTHING', [videoId]);
+      return (await c.query('DELETE FROM embeddings WHERE video_id = $1', [videoId])).rowCount ?? 0;
+    });
   }
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { ThreadClient, type FusionManifest, type Logger, type ServiceMetrics, type grpc, problemToGrpc, ProblemError } from '@omniaffect/core';
+import { MODALITIES, ThreadClient, isDbUnavailableError, isVideoId, type FusionManifest, type Logger, type ServiceMetrics, type grpc, problemToGrpc, ProblemError } from '@omniaffect/core';
 import type { EmbeddingStore } from './embedding-store';
 import { explain } from './explain';
 import { buildFeeds, collectSequences } from './fusion-inputs';
@@ -15,6 +15,26 @@ interface Chunk {
 }
 
 const MAX_PUSH_BYTES = 512 * 1024 * 1024;
+const KIND = /^[a-z][a-z0-9_-]{0,31}$/;
+
+/**
+ * Ids are the orchestrator's video ids (UUIDs). Anything else is refused before it reaches the store:
+ * fusion must not become a place where arbitrary keys (or another format's ids) collect tensors.
+ */
+function assertVideoId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !isVideoId(id)) throw new ProblemError('validation', 'video_id must be a video id (lowercase UUID)');
+}
+
+/** The gRPC error for `err`: our problems as they are; a database outage as 'unavailable'; anything else generic. */
+function grpcError(err: unknown, log: Logger, what: string): grpc.ServiceError {
+  if (err instanceof ProblemError) return problemToGrpc(err) as grpc.ServiceError;
+  log.error({ err }, what);
+  // pg's own text names hosts, ports and users: it stays in the log
+  const p = isDbUnavailableError(err)
+    ? new ProblemError('unavailable', 'the embedding store is unavailable; retry later')
+    : new ProblemError('internal', `${what}; see the fusion service log`);
+  return problemToGrpc(p) as grpc.ServiceError;
+}
 
 /** omniaffect.v1.Fusion over a model thread and the shared embedding store. */
 export class FusionService {
@@ -35,7 +55,11 @@ export class FusionService {
   }
 
   async fuse(videoId: string, present: string[], absent: Record<string, string>): Promise<string> {
+    assertVideoId(videoId);
+    const unknown = present.filter((m) => !(MODALITIES as readonly string[]).includes(m));
+    if (unknown.length) throw new ProblemError('validation', `unknown modalities: ${unknown.join(', ')}`);
     if (!this.thread || !this.manifest) throw new ProblemError('unavailable', 'fusion model not loaded');
+    if (await this.store.isForgotten(videoId)) throw new ProblemError('gone', `video ${videoId} was erased`);
     const stored = await this.store.all(videoId);
     const seqs = collectSequences(stored, new Set(present), this.manifest.dims);
     const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
@@ -58,8 +82,22 @@ export class FusionService {
         let failed = false;
         call.on('data', (c: Chunk) => {
           if (failed) return;
-          if (!head) head = c;
-          else if (c.videoId && (c.videoId !== head.videoId || c.modality !== head.modality || c.kind !== head.kind)) {
+          if (!head) {
+            // Refused on the first chunk: nothing of a bad or erased id's tensor is even buffered.
+            try {
+              assertVideoId(c.videoId);
+              if (!(MODALITIES as readonly string[]).includes(c.modality)) throw new ProblemError('validation', `modality must be one of ${MODALITIES.join(', ')}`);
+              if (!KIND.test(c.kind)) throw new ProblemError('validation', 'kind must be a short lowercase name');
+              if (!Array.isArray(c.shape) || c.shape.length < 1 || c.shape.length > 4 || !c.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+                throw new ProblemError('validation', 'shape must have 1 to 4 non-negative dimensions');
+              }
+            } catch (err) {
+              failed = true;
+              cb(problemToGrpc(err) as grpc.ServiceError);
+              return;
+            }
+            head = c;
+          } else if (c.videoId && (c.videoId !== head.videoId || c.modality !== head.modality || c.kind !== head.kind)) {
             failed = true;
             cb(problemToGrpc(new ProblemError('validation', 'one PushEmbeddings stream must carry one (video, modality, kind)')) as grpc.ServiceError);
             return;
@@ -87,10 +125,7 @@ export class FusionService {
             return { videoId: h.videoId, items: h.shape[0] ?? 0, bytes: buf.length };
           })().then(
             (ack) => cb(null, ack),
-            (err) => {
-              this.log.error({ err }, 'push failed');
-              cb(problemToGrpc(err) as grpc.ServiceError);
-            },
+            (err) => cb(grpcError(err, this.log, 'push failed')),
           );
         });
         call.on('error', (err) => this.log.warn({ err: err.message }, 'push stream error'));
@@ -98,17 +133,19 @@ export class FusionService {
       Fuse: (call: grpc.ServerUnaryCall<{ videoId: string; present: string[]; absent: Record<string, string> }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         this.fuse(call.request.videoId, call.request.present ?? [], { ...(call.request.absent ?? {}) }).then(
           (json) => cb(null, { fusionJson: json }),
-          (err) => {
-            this.log.error({ err, videoId: call.request.videoId }, 'fuse failed');
-            cb(problemToGrpc(err) as grpc.ServiceError);
-          },
+          (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'fuse failed')),
         );
       },
       Forget: (call: grpc.ServerUnaryCall<{ videoId: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        this.store.forget(call.request.videoId).then(
-          (removed) => cb(null, { removed }),
-          (err) => cb(problemToGrpc(err) as grpc.ServiceError),
-        );
+        Promise.resolve()
+          .then(() => {
+            assertVideoId(call.request.videoId);
+            return this.store.forget(call.request.videoId);
+          })
+          .then(
+            (removed) => cb(null, { removed }),
+            (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'forget failed')),
+          );
       },
     };
   }

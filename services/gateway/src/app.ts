@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ArtifactStore, ServiceMetrics, createLogger, type Logger } from '@omniaffect/core';
+import { ArtifactStore, ServiceMetrics, createLogger, redisConnection, type Logger } from '@omniaffect/core';
 import type { NextFunction, Request, Response } from 'express';
 import { ApiKeys, AuthGuard } from './auth';
 import type { GatewayConfig } from './config';
@@ -13,7 +13,8 @@ import { buildOpenApi } from './openapi';
 import { OpenApiHolder, OpsController } from './ops.controller';
 import { OrchestratorClient } from './orchestrator-client';
 import { ProblemFilter } from './problem.filter';
-import { openStreams } from './video-events';
+import { RateLimitGuard, RateLimiter } from './rate-limit';
+import { StreamSlots, openStreams } from './video-events';
 import { VideosController } from './videos.controller';
 import { CallbackSecretController, WebhooksController } from './webhooks.controller';
 
@@ -41,6 +42,7 @@ class Lifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
   /** Runs after the HTTP server has closed and in-flight requests are done. */
   onApplicationShutdown(): void {
     this.ctx.orchestrator.close();
+    this.ctx.redis.disconnect();
   }
 }
 
@@ -54,7 +56,9 @@ class GatewayModule {
         { provide: GATEWAY, useValue: ctx },
         { provide: OpenApiHolder, useValue: new OpenApiHolder() },
         Lifecycle,
+        // Order matters: Nest runs global guards in this order, and the limiter counts per API key.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };
   }
@@ -63,6 +67,9 @@ class GatewayModule {
 /** Builds and starts the gateway on config.HOST:config.PORT (0 picks a free port; see gatewayPort). */
 export async function createGatewayApp(config: GatewayConfig, options: GatewayAppOptions = {}): Promise<NestExpressApplication> {
   const log = options.logger ?? createLogger('gateway', config.LOG_LEVEL);
+  const redis = redisConnection(config.REDIS_URL);
+  // ioredis reconnects by itself; without a listener every failed attempt would print a stack.
+  redis.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
   const ctx: GatewayContext = {
     config,
     orchestrator: new OrchestratorClient(config.ORCHESTRATOR_GRPC_URL),
@@ -70,6 +77,9 @@ export async function createGatewayApp(config: GatewayConfig, options: GatewayAp
     metrics: new ServiceMetrics('gateway'),
     log,
     apiKeys: new ApiKeys(config.OMNIAFFECT_API_KEYS),
+    redis,
+    rateLimiter: new RateLimiter(redis, config.QUEUE_PREFIX, log),
+    streams: new StreamSlots(config.SSE_MAX_STREAMS_PER_KEY, config.SSE_MAX_STREAMS),
     ssePollMs: options.ssePollMs ?? 1000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
   };
@@ -85,13 +95,32 @@ export async function createGatewayApp(config: GatewayConfig, options: GatewayAp
     app.useBodyParser('json', { limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] });
     app.useGlobalFilters(new ProblemFilter(log));
     app.get(OpenApiHolder).document = buildOpenApi(app);
+    // Limits should hold from the first request, but a Redis that is down must not keep the API
+    // from starting (the limiter fails open): wait a little, not forever.
+    await redisReady(redis, REDIS_START_WAIT_MS);
     await app.listen(config.PORT, config.HOST);
     log.info({ port: gatewayPort(app), host: config.HOST, orchestrator: config.ORCHESTRATOR_GRPC_URL }, 'gateway listening');
     return app;
   } catch (err) {
     ctx.orchestrator.close();
+    redis.disconnect();
     throw err;
   }
+}
+
+const REDIS_START_WAIT_MS = 2000;
+
+function redisReady(redis: GatewayContext['redis'], ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    redis.once('ready', done);
+  });
 }
 
 export function gatewayPort(app: NestExpressApplication): number {
@@ -111,6 +140,7 @@ function observe(ctx: GatewayContext) {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      // The route template, never the URL: query strings carry pre-signed credentials and tokens.
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       ctx.metrics.httpRequests.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       const quiet = route === '/metrics' || route === '/healthz' || route === '/readyz';

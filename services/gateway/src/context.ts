@@ -1,7 +1,9 @@
-import type { ArtifactStore, Logger, ServiceMetrics } from '@omniaffect/core';
+import type { ArtifactStore, Logger, ServiceMetrics, redisConnection } from '@omniaffect/core';
 import type { GatewayConfig } from './config';
 import type { OrchestratorClient } from './orchestrator-client';
 import type { ApiKeys } from './auth';
+import type { RateLimiter } from './rate-limit';
+import type { StreamSlots } from './video-events';
 
 /** Everything the controllers share, built once in createGatewayApp and injected under GATEWAY. */
 export interface GatewayContext {
@@ -11,6 +13,10 @@ export interface GatewayContext {
   metrics: ServiceMetrics;
   log: Logger;
   apiKeys: ApiKeys;
+  /** Only the rate limiter's counters live here; the gateway keeps no other state in Redis. */
+  redis: ReturnType<typeof redisConnection>;
+  rateLimiter: RateLimiter;
+  streams: StreamSlots;
   /** How often the events stream polls the orchestrator, and how often it sends a keep-alive comment. */
   ssePollMs: number;
   sseHeartbeatMs: number;

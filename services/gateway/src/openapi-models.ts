@@ -40,6 +40,13 @@ export class VideoAccepted {
   @ApiProperty({ type: VideoLinks }) links!: VideoLinks;
 }
 
+/** What DELETE answers: the video is gone, only its tombstone (id, owner, erasure time) is kept. */
+export class ErasedVideo {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['erased'] }) status!: string;
+  @ApiProperty({ format: 'date-time' }) erasedAt!: string;
+}
+
 export class StageProgress {
   @ApiProperty({ enum: ['pending', 'running', 'done', 'failed', 'skipped'] }) state!: string;
   @ApiProperty({ type: 'string', nullable: true }) reason!: string | null;
@@ -134,11 +141,14 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key (unauthorized)',
   404: 'No such resource for this API key (not-found)',
   409: 'The result is not ready yet (not-ready)',
+  410: 'The video was erased; only a tombstone is left (gone)',
   413: 'Upload or body too large (payload-too-large)',
   415: 'Not an audio or video file (unsupported-content-type)',
   422: 'URL not allowed, or the video failed (url-not-allowed, unsupported-media, no-audio-track, too-long …)',
+  429: 'Too many requests or open event streams for this API key (rate-limited); see Retry-After and RateLimit-*',
+  500: 'Internal error (internal); the detail names a request id to quote',
   501: 'The operator has not enabled this feature (not-configured)',
-  503: 'The orchestrator is unavailable (unavailable)',
+  503: 'The orchestrator or its database is unavailable (unavailable); retry after Retry-After seconds',
 };
 
 /** Documents problem+json answers for the given statuses (401 is implied by bearer auth on every route). */

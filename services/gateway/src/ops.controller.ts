@@ -31,14 +31,24 @@ export class OpsController {
   @Get('readyz')
   @ApiOperation({ summary: 'Readiness: the orchestrator reports SERVING and the artifact directory is writable' })
   @ApiOkResponse({ description: 'Ready' })
-  @ApiServiceUnavailableResponse({ description: 'Not ready; the body says which dependency' })
+  @ApiServiceUnavailableResponse({ description: 'Not ready; `checks` names the failing dependency (details are in the log)' })
   async readyz(@Res() res: Response): Promise<void> {
     const [orchestrator, artifacts] = await Promise.all([
-      checkHealth(this.ctx.config.ORCHESTRATOR_GRPC_URL, ORCHESTRATOR_SERVICE, 2000).catch((err: Error) => `unreachable: ${err.message}`),
-      this.artifactsWritable(),
+      checkHealth(this.ctx.config.ORCHESTRATOR_GRPC_URL, ORCHESTRATOR_SERVICE, 2000).then(
+        (status) => (status === 'SERVING' ? null : `health status ${status}`),
+        (err: Error) => `unreachable: ${err.message}`,
+      ),
+      this.artifactsProblem(),
     ]);
-    const ok = orchestrator === 'SERVING' && artifacts === 'writable';
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not-ready', orchestrator, artifacts });
+    // The route is public: anyone may learn *which* dependency fails, only the log learns why
+    // (error text carries addresses and paths).
+    const failing = Object.entries({ orchestrator, artifacts }).filter(([, why]) => why !== null);
+    if (failing.length > 0) this.ctx.log.warn({ failing: Object.fromEntries(failing) }, 'not ready');
+    const checks = {
+      orchestrator: orchestrator === null ? 'ok' : 'failing',
+      artifacts: artifacts === null ? 'ok' : 'failing',
+    };
+    res.status(failing.length === 0 ? 200 : 503).json({ status: failing.length === 0 ? 'ready' : 'not-ready', checks });
   }
 
   @Public()
@@ -65,11 +75,12 @@ export class OpsController {
     res.status(200).setHeader('Content-Type', 'application/schema+json').end(JSON.stringify(RESULT_SCHEMA));
   }
 
-  private async artifactsWritable(): Promise<string> {
+  /** null when the artifact directory is writable, else why not (for the log only). */
+  private async artifactsProblem(): Promise<string | null> {
     try {
       await fs.mkdir(this.ctx.store.root, { recursive: true });
       await fs.access(this.ctx.store.root, fsConstants.W_OK);
-      return 'writable';
+      return null;
     } catch (err) {
       return `not writable: ${(err as Error).message}`;
     }

@@ -7,6 +7,7 @@ import {
   problemFromGrpc,
   unary,
   type DeliveryDocument,
+  type ErasedVideoDocument,
   type VideoDocument,
   type WebhookDocument,
 } from '@omniaffect/core';
@@ -80,9 +81,9 @@ export class OrchestratorClient {
     return parseJson<Record<string, unknown>>(reply.json, 'GetResult');
   }
 
-  async cancel(owner: string, id: string): Promise<VideoDocument> {
+  async cancel(owner: string, id: string): Promise<ErasedVideoDocument> {
     const reply = await this.call<VideoReply>('Cancel', { owner, id }, WRITE_DEADLINE_MS, true);
-    return parseJson<VideoDocument>(reply.videoJson, 'Cancel');
+    return parseJson<ErasedVideoDocument>(reply.videoJson, 'Cancel');
   }
 
   /** Not retried: a lost reply would leave a second subscription with a secret nobody saw. */

@@ -16,9 +16,11 @@ const SLUG_FOR_STATUS: Record<number, ProblemSlug> = {
   401: 'unauthorized',
   404: 'not-found',
   409: 'conflict',
+  410: 'gone',
   413: 'payload-too-large',
   415: 'unsupported-content-type',
   422: 'validation',
+  429: 'rate-limited',
   503: 'unavailable',
 };
 
@@ -33,10 +35,29 @@ interface HttpishError {
 const isGrpcError = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'number' && 'metadata' in err;
 
+/** Seconds a client should wait before retrying after a 503; outages of a dependency are short or long, never instant. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+/**
+ * What a client may see of a problem. Below 500 the document is the client's own doing and is shown
+ * as is. A 5xx detail is written by whatever failed (a raw PostgreSQL or gRPC message, a path, an
+ * address), so it is replaced: 503 says to retry, other 5xx name the request id that the log line
+ * with the real detail carries. 501 not-configured is the gateway's own operator guidance and stays.
+ */
+export function publicProblem(doc: ProblemDocument, reqId: string): ProblemDocument {
+  if (doc.status < 500 || doc.status === 501) return doc;
+  const base = { type: doc.type, title: doc.title, status: doc.status, instance: doc.instance, requestId: reqId };
+  if (doc.status === 503) return { ...base, detail: 'a service behind the gateway is unavailable; retry later' };
+  return { ...base, detail: `an internal error occurred; quote request id ${reqId} when reporting it` };
+}
+
+const requestIdOf = (req: Request): string => String(req.headers['x-request-id'] ?? '');
+
 /**
  * Every error leaves the gateway as RFC 9457 problem+json with `instance` = the request path: our own
  * ProblemErrors, gRPC errors from the orchestrator, Nest HttpExceptions (unknown routes included) and
- * body-parser errors (malformed or oversized JSON).
+ * body-parser errors (malformed or oversized JSON). 5xx answers go through publicProblem; their real
+ * detail only reaches the log.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -46,12 +67,13 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
+    const reqId = requestIdOf(req);
     const doc = this.toProblem(err, req.originalUrl?.split('?')[0] ?? req.url);
     if (doc.status === 503) {
       // An orchestrator outage is operational, not a bug: one line without a stack per request is enough.
-      this.log.warn({ reqId: req.headers['x-request-id'], path: req.path, detail: doc.detail }, 'dependency unavailable');
+      this.log.warn({ reqId, path: req.path, detail: doc.detail }, 'dependency unavailable');
     } else if (doc.status >= 500) {
-      this.log.error({ err, reqId: req.headers['x-request-id'], path: req.path }, 'request failed');
+      this.log.error({ err, reqId, path: req.path, detail: doc.detail }, 'request failed');
     }
     if (res.headersSent) {
       // An event stream or a half-sent body cannot change its status any more; just end it.
@@ -59,8 +81,9 @@ export class ProblemFilter implements ExceptionFilter {
       return;
     }
     if (doc.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="omniaffect"');
+    if (doc.status === 503 && !res.getHeader('Retry-After')) res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_S));
     res.status(doc.status).setHeader('Content-Type', 'application/problem+json; charset=utf-8');
-    res.end(JSON.stringify(doc));
+    res.end(JSON.stringify(publicProblem(doc, reqId)));
   }
 
   toProblem(err: unknown, instance: string): ProblemDocument {
@@ -73,7 +96,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return fromStatus(status, e.expose !== false ? e.message : undefined, instance);
     }
-    return problemDocument('internal', 'an unexpected error occurred', instance);
+    return problemDocument('internal', (err as Error)?.message ?? 'an unexpected error occurred', instance);
   }
 }
 

@@ -1,4 +1,4 @@
-import { DISCLAIMER, EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, type AnalysisResult } from '@omniaffect/core';
+import { DISCLAIMER, STAND_IN_NOTICE, EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, type AnalysisResult } from '@omniaffect/core';
 
 /**
  * The HTML report: one self-contained page (inline CSS, no scripts, no external resources) rendered
@@ -8,6 +8,7 @@ export function renderReport(r: AnalysisResult): string {
   const duration = timelineDuration(r);
   const body = [
     header(r),
+    ...(r.disclaimer?.startsWith(STAND_IN_NOTICE) ? [`<p class="stand-in" role="alert"><strong>${esc(STAND_IN_NOTICE)}</strong> The models behind this report are generated test stand-ins; the labels and weights below show the pipeline working, not what the video expresses.</p>`] : []),
     `<p class="disclaimer" role="note">${esc(r.disclaimer || DISCLAIMER)}</p>`,
     section('Timeline', timeline(r, duration)),
     section('Transcript', transcript(r)),
@@ -188,6 +189,7 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.6rem 0 .5rem;bor
 .summary{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:0}.summary dt{color:#666}
 .label{font-weight:600;text-transform:capitalize}
 .disclaimer{background:#fff6db;border-left:4px solid #e0a800;padding:.5rem .8rem}
+.stand-in{background:#fde2e1;border-left:6px solid #c62828;padding:.6rem .8rem;font-size:1.05rem}
 .muted{color:#777}
 .timeline .row{display:flex;align-items:center;margin:.15rem 0}.row-label{width:5rem;color:#555;font-size:.85rem}
 .track{position:relative;flex:1;height:1.1rem;background:#f2f2f2;border-radius:3px}

@@ -1,6 +1,6 @@
 import { promises as dns } from 'node:dns';
 import * as path from 'node:path';
-import { ProblemError, assertUrlShape, isPublicAddress } from '@omniaffect/core';
+import { ProblemError, assertHostAllowed, assertUrlShape, isPublicAddress } from '@omniaffect/core';
 
 export const LANGUAGES = ['auto', 'zh', 'en'] as const;
 export type SubmitLanguage = (typeof LANGUAGES)[number];
@@ -76,6 +76,9 @@ export async function checkIngestUrl(raw: unknown, allowPrivate: boolean): Promi
   if (raw.length > 4096) throw new ProblemError('url-not-allowed', 'URL longer than 4096 characters');
   const url = assertUrlShape(raw);
   if (allowPrivate) return url.toString();
+  // Loopback names (localhost., *.localhost) are refused by name: resolvers may answer them from
+  // anywhere, and the media worker's guard refuses them too, so refusing here answers at once.
+  assertHostAllowed(url, allowPrivate);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   let addresses: string[];
   if (/^[\d.]+$/.test(host) || host.includes(':')) {

@@ -16,13 +16,15 @@ import {
   isVideoId,
   newVideoId,
   isProblemSlug,
+  redactUrl,
   type AnalysisResult,
+  type ErasedVideoDocument,
   type VideoDocument,
 } from '@omniaffect/core';
 import type { Request, Response } from 'express';
 import { Owner } from './auth';
 import { GATEWAY, type GatewayContext } from './context';
-import { ApiProblems, SubmitUploadBody, SubmitUrlBody, Video, VideoAccepted } from './openapi-models';
+import { ApiProblems, ErasedVideo, SubmitUploadBody, SubmitUrlBody, Video, VideoAccepted } from './openapi-models';
 import { renderReport } from './report';
 import { streamVideoEvents } from './video-events';
 import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission';
@@ -49,7 +51,7 @@ export class VideosController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Same key (per API key) → same video' })
   @ApiAcceptedResponse({ type: VideoAccepted, description: 'Accepted; `Location` points at the video' })
   @ApiOkResponse({ type: VideoAccepted, description: 'An earlier request with this Idempotency-Key created the video' })
-  @ApiProblems(400, 401, 413, 415, 422, 503)
+  @ApiProblems(400, 401, 413, 415, 422, 429, 503)
   async submit(
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
@@ -62,10 +64,15 @@ export class VideosController {
     let input: SubmitInput;
     const base = { owner, videoId, idempotencyKey };
     if (req.is('multipart/form-data')) {
-      const { fields, file } = await receiveMultipart(req, this.ctx.store, videoId, this.ctx.config.MAX_UPLOAD_BYTES);
+      const { fields, file } = await receiveMultipart(req, res, this.ctx.store, videoId, {
+        fileBytes: this.ctx.config.MAX_UPLOAD_BYTES,
+        idleTimeoutMs: this.ctx.config.UPLOAD_IDLE_TIMEOUT_MS,
+      });
       try {
         if (!file) throw new ProblemError('validation', 'the multipart field `file` is missing');
         const opts = parseOptions(fields);
+        // The orchestrator derives the path from the video id and ignores this one; it is still sent
+        // so an orchestrator from before that change finds the upload where it always was.
         input = { ...base, ...opts, sourceKind: 'upload', sourcePath: file.path, sourceUrl: '', filename: file.filename, contentType: file.contentType, sizeBytes: file.sizeBytes };
       } catch (err) {
         await this.ctx.store.removeVideo(videoId);
@@ -98,7 +105,15 @@ export class VideosController {
     if (!isOurs && input.sourceKind === 'upload') await this.ctx.store.removeVideo(videoId);
     res.locals.videoId = video.id;
     this.ctx.log.info(
-      { reqId: req.headers['x-request-id'], videoId: video.id, sourceKind: input.sourceKind, sizeBytes: input.sizeBytes, created: created || isOurs },
+      {
+        reqId: req.headers['x-request-id'],
+        videoId: video.id,
+        sourceKind: input.sourceKind,
+        // Pre-signed URLs carry their credentials in the query string: only the redacted form is logged.
+        sourceUrl: input.sourceUrl ? redactUrl(input.sourceUrl) : undefined,
+        sizeBytes: input.sizeBytes,
+        created: created || isOurs,
+      },
       'video submitted',
     );
     res.status(created || isOurs ? 202 : 200);
@@ -110,7 +125,7 @@ export class VideosController {
   @ApiOperation({ summary: 'Status and per-stage progress' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ type: Video })
-  @ApiProblems(401, 404, 503)
+  @ApiProblems(401, 404, 410, 429, 503)
   get(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<VideoDocument> {
     return this.ctx.orchestrator.get(owner, this.videoId(id, res));
   }
@@ -119,7 +134,7 @@ export class VideosController {
   @ApiOperation({ summary: 'The analysis result', description: 'JSON document described by `#/components/schemas/Result`.' })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ schema: { $ref: '#/components/schemas/Result' } })
-  @ApiProblems(401, 404, 409, 422, 503)
+  @ApiProblems(401, 404, 409, 410, 422, 429, 503)
   result(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<AnalysisResult> {
     return this.loadResult(owner, this.videoId(id, res));
   }
@@ -129,7 +144,7 @@ export class VideosController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/html')
   @ApiOkResponse({ content: { 'text/html': { schema: { type: 'string' } } } })
-  @ApiProblems(401, 404, 409, 422, 503)
+  @ApiProblems(401, 404, 409, 410, 422, 429, 503)
   async report(@Param('id') id: string, @Owner() owner: string, @Res() res: Response): Promise<void> {
     const result = await this.loadResult(owner, this.videoId(id, res));
     res
@@ -148,7 +163,7 @@ export class VideosController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ content: { 'text/event-stream': { schema: { type: 'string' } } } })
-  @ApiProblems(401, 404, 503)
+  @ApiProblems(401, 404, 410, 429, 503)
   async events(@Param('id') id: string, @Owner() owner: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     await streamVideoEvents(this.ctx, owner, this.videoId(id, res), req, res);
   }
@@ -160,17 +175,22 @@ export class VideosController {
   })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiOkResponse({ schema: { type: 'object' } })
-  @ApiProblems(401, 404, 503)
+  @ApiProblems(401, 404, 410, 429, 503)
   features(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<unknown> {
     return this.ctx.orchestrator.features(owner, this.videoId(id, res));
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Cancel the video and erase its media, features and result' })
+  @ApiOperation({
+    summary: 'Cancel the video (in any status) and erase everything about it',
+    description:
+      'Media, frames, features, result, transcript, metadata, URLs, stage outputs and delivery rows are erased; ' +
+      'only a tombstone (id, owner, erasure time) is kept. Afterwards every route of the video answers 410 `gone`, a second DELETE included.',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
-  @ApiAcceptedResponse({ type: Video })
-  @ApiProblems(401, 404, 503)
-  async cancel(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<VideoDocument> {
+  @ApiAcceptedResponse({ type: ErasedVideo })
+  @ApiProblems(401, 404, 410, 429, 503)
+  async cancel(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<ErasedVideoDocument> {
     const video = await this.ctx.orchestrator.cancel(owner, this.videoId(id, res));
     res.status(202);
     return video;
@@ -196,7 +216,6 @@ export class VideosController {
       const slug = typeof error?.type === 'string' ? error.type.split('/').pop() ?? '' : '';
       throw new ProblemError(isProblemSlug(slug) ? slug : 'internal', error?.detail ?? 'the video failed');
     }
-    if (status === 'canceled') throw new ProblemError('not-found', 'the video was canceled and its data erased');
     if (!TERMINAL.has(status)) throw new ProblemError('not-ready', `the video is ${status || 'not finished'}`, { videoStatus: status });
     throw new ProblemError('internal', 'the orchestrator returned no result');
   }

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ConfigError, RESULT_SCHEMA } from '@omniaffect/core';
 import { loadGatewayConfig } from '../src/config';
@@ -31,7 +33,7 @@ describe('auth, errors and operations', () => {
     assert.equal((await fetch(`${gw.base}/healthz`)).status, 200);
     const ready = await fetch(`${gw.base}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', orchestrator: 'SERVING', artifacts: 'writable' });
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { orchestrator: 'ok', artifacts: 'ok' } });
     assert.equal((await fetch(`${gw.base}/v1/openapi.json`)).status, 200);
     await gw.api('/v1/videos/00000000-0000-4000-8000-000000000000');
     const metrics = await fetch(`${gw.base}/metrics`);
@@ -41,14 +43,35 @@ describe('auth, errors and operations', () => {
     assert.match(text, /process_cpu_seconds_total\{service="gateway"\}/);
   });
 
-  test('readiness follows the orchestrator health', async () => {
+  test('readiness follows the orchestrator health, naming only the failing dependency', async () => {
     gw.fake.setServing(false);
     try {
       const res = await fetch(`${gw.base}/readyz`);
       assert.equal(res.status, 503);
-      assert.equal(((await res.json()) as { orchestrator: string }).orchestrator, 'NOT_SERVING');
+      assert.deepEqual(await res.json(), { status: 'not-ready', checks: { orchestrator: 'failing', artifacts: 'ok' } });
+      assert.ok(gw.logs.some((l) => l.includes('not ready') && l.includes('NOT_SERVING')), 'the reason is logged');
     } finally {
       gw.fake.setServing(true);
+    }
+  });
+
+  test('an unreachable orchestrator or unwritable artifact dir: readiness carries no error text, the log does', async () => {
+    // A directory under a regular file can never be created, even by root.
+    const blocker = path.join(await mkdtemp(path.join(tmpdir(), 'omniaffect-blocker-')), 'not-a-dir');
+    await writeFile(blocker, 'x');
+    const down = await startGateway({ ARTIFACT_DIR: path.join(blocker, 'omniaffect-cannot-write-here') });
+    await down.fake.close();
+    try {
+      const res = await fetch(`${down.base}/readyz`);
+      assert.equal(res.status, 503);
+      const text = await res.text();
+      assert.deepEqual(JSON.parse(text), { status: 'not-ready', checks: { orchestrator: 'failing', artifacts: 'failing' } });
+      assert.doesNotMatch(text, /127\.0\.0\.1|not-a-dir|ENOTDIR|ECONN|unreachable|No connection/i);
+      const logged = down.logs.find((l) => l.includes('not ready')) ?? '';
+      assert.match(logged, /unreachable/);
+      assert.match(logged, /omniaffect-cannot-write-here/);
+    } finally {
+      await down.app.close();
     }
   });
 
@@ -147,6 +170,14 @@ describe('configuration', () => {
     assert.equal(ok.HOST, '127.0.0.1');
     assert.equal(ok.MAX_UPLOAD_BYTES, 2 * 1024 ** 3);
     assert.equal(ok.OMNIAFFECT_INGEST_ALLOW_PRIVATE, false);
+    assert.equal(ok.RATE_LIMIT_REQUESTS_PER_MINUTE, 600);
+    assert.equal(ok.RATE_LIMIT_SUBMISSIONS_PER_MINUTE, 30);
+    assert.equal(ok.SSE_MAX_STREAMS_PER_KEY, 10);
+    assert.equal(ok.SSE_MAX_STREAMS, 1000);
+    assert.equal(ok.UPLOAD_IDLE_TIMEOUT_MS, 30_000);
+    for (const name of ['RATE_LIMIT_REQUESTS_PER_MINUTE', 'SSE_MAX_STREAMS', 'UPLOAD_IDLE_TIMEOUT_MS']) {
+      assert.throws(() => loadGatewayConfig({ OMNIAFFECT_API_KEYS: 'k', [name]: '-1' }), new RegExp(name));
+    }
   });
 
   test('main prints the message and exits 1 on a configuration error', () => {

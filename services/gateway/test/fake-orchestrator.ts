@@ -39,6 +39,10 @@ export class FakeOrchestrator {
   readonly submits: SubmitRequest[] = [];
   readonly webhooks = new Map<string, { owner: string; doc: WebhookDocument }>();
   readonly deliveries: DeliveryDocument[] = [];
+  /** Videos erased by Cancel (or erase()): their tombstones answer every call with 'gone'. */
+  readonly erased = new Set<string>();
+  /** Method name → the error every call of it answers with, until cleared (see failWith). */
+  private readonly failures = new Map<string, unknown>();
   /** Number of Get calls, so a test can wait for the events stream to poll. */
   gets = 0;
   /** The operator's OMNIAFFECT_CALLBACK_SECRET as the real orchestrator would hold it; null = not set. */
@@ -77,6 +81,22 @@ export class FakeOrchestrator {
     };
   }
 
+  /** Leaves only the tombstone, as the real orchestrator does on DELETE. */
+  erase(id: string): void {
+    if (!this.videos.has(id)) throw new Error(`no video ${id}`);
+    this.erased.add(id);
+  }
+
+  /**
+   * Makes every call of `method` fail with `err` (null clears it): a ProblemError crosses gRPC as a
+   * problem; a plain Error as the real orchestrator sends an unexpected one (slug internal with the raw
+   * message, e.g. a PostgreSQL outage); a {code, details} object as a bare gRPC status.
+   */
+  failWith(method: string, err: unknown): void {
+    if (err === null) this.failures.delete(method);
+    else this.failures.set(method, err);
+  }
+
   setResult(id: string, result: AnalysisResult): void {
     const v = this.videos.get(id);
     if (!v) throw new Error(`no video ${id}`);
@@ -85,25 +105,39 @@ export class FakeOrchestrator {
   }
 
   private impl(): grpc.UntypedServiceImplementation {
-    const unary =
-      <T>(fn: (req: T) => unknown) =>
+    const failures = this.failures;
+    const wrap =
+      <T>(method: string, fn: (req: T) => unknown) =>
       (call: Call<T>, cb: Callback) => {
+        const injected = failures.get(method);
+        if (injected !== undefined) {
+          const isStatus = typeof injected === 'object' && injected !== null && 'code' in injected && !(injected instanceof Error);
+          cb(isStatus ? (injected as Partial<grpc.StatusObject>) : problemToGrpc(injected));
+          return;
+        }
         try {
           cb(null, fn(call.request));
         } catch (err) {
           cb(problemToGrpc(err));
         }
       };
-    return {
-      Submit: unary<SubmitRequest>((req) => this.submit(req)),
-      Get: unary<{ owner: string; id: string }>((req) => ({ videoJson: JSON.stringify(this.video(req.owner, req.id).doc), created: false })),
-      GetResult: unary<{ owner: string; id: string }>((req) => this.getResult(req.owner, req.id)),
-      Cancel: unary<{ owner: string; id: string }>((req) => {
+    const impl: Record<string, (req: never) => unknown> = {
+      Submit: (req: SubmitRequest) => this.submit(req),
+      Get: (req: { owner: string; id: string }) => ({ videoJson: JSON.stringify(this.video(req.owner, req.id).doc), created: false }),
+      GetResult: (req: { owner: string; id: string }) => this.getResult(req.owner, req.id),
+      GetFeatures: (req: { owner: string; id: string }) => {
+        this.video(req.owner, req.id);
+        return { json: JSON.stringify({ id: req.id, modalities: {} }) };
+      },
+      // DELETE works in every status and leaves a tombstone; a second DELETE finds only that.
+      Cancel: (req: { owner: string; id: string }) => {
         const v = this.video(req.owner, req.id);
         if (v.doc.status === 'queued' || v.doc.status === 'processing') this.setStatus(req.id, 'canceled');
-        return { videoJson: JSON.stringify(v.doc), created: false };
-      }),
-      CreateWebhook: unary<{ owner: string; url: string; events: string[] }>((req) => {
+        this.erased.add(req.id);
+        // the real orchestrator's answer (ErasedVideoDocument): the video document itself is gone
+        return { videoJson: JSON.stringify({ id: req.id, status: 'erased', erasedAt: new Date().toISOString() }), created: false };
+      },
+      CreateWebhook: (req: { owner: string; url: string; events: string[] }) => {
         const doc: WebhookDocument = {
           id: randomUUID(),
           url: req.url,
@@ -113,25 +147,26 @@ export class FakeOrchestrator {
         };
         this.webhooks.set(doc.id, { owner: req.owner, doc });
         return { json: JSON.stringify(doc) };
-      }),
-      ListWebhooks: unary<{ owner: string }>((req) => ({
+      },
+      ListWebhooks: (req: { owner: string }) => ({
         // Deliberately includes the secret: the gateway must not pass it on.
         json: JSON.stringify([...this.webhooks.values()].filter((w) => w.owner === req.owner).map((w) => w.doc)),
-      })),
-      DeleteWebhook: unary<{ owner: string; id: string }>((req) => {
+      }),
+      DeleteWebhook: (req: { owner: string; id: string }) => {
         this.webhook(req.owner, req.id);
         this.webhooks.delete(req.id);
         return { json: '{}' };
-      }),
-      GetCallbackSecret: unary<{ owner: string }>((req) => {
+      },
+      GetCallbackSecret: (req: { owner: string }) => {
         if (!this.callbackOperatorSecret) throw new ProblemError('not-configured', 'no OMNIAFFECT_CALLBACK_SECRET');
         return { json: JSON.stringify({ secret: callbackSecretFor(this.callbackOperatorSecret, req.owner) }) };
-      }),
-      ListDeliveries: unary<{ owner: string; id: string }>((req) => {
+      },
+      ListDeliveries: (req: { owner: string; id: string }) => {
         this.webhook(req.owner, req.id);
         return { json: JSON.stringify(this.deliveries.filter((d) => d.webhookId === req.id)) };
-      }),
+      },
     };
+    return Object.fromEntries(Object.entries(impl).map(([method, fn]) => [method, wrap(method, fn as (req: unknown) => unknown)]));
   }
 
   private submit(req: SubmitRequest): { videoJson: string; created: boolean } {
@@ -181,6 +216,8 @@ export class FakeOrchestrator {
     this.gets += 1;
     const v = this.videos.get(id);
     if (!v || v.owner !== owner) throw new ProblemError('not-found', `no video ${id}`);
+    // Only the owner learns that the video existed; to anyone else a tombstone is not found.
+    if (this.erased.has(id)) throw new ProblemError('gone', `video ${id} was erased`);
     return v;
   }
 

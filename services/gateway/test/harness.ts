@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { DISCLAIMER, type AnalysisResult } from '@omniaffect/core';
+import { DISCLAIMER, type AnalysisResult, type Logger } from '@omniaffect/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createGatewayApp, gatewayPort } from '../src/app';
 import { loadGatewayConfig } from '../src/config';
@@ -15,30 +15,65 @@ export interface Gateway {
   app: NestExpressApplication;
   base: string;
   artifactDir: string;
+  /** Every log line the gateway wrote, as JSON text (level, fields, message), in order. */
+  logs: string[];
   /** fetch with this suite's API key unless the caller sets its own Authorization. */
   api(pathname: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
-/** A gateway in-process on a free port, talking gRPC to a fresh fake orchestrator, with its own artifact dir. */
+/**
+ * A logger that keeps every line in memory, so tests can assert on what would have been logged.
+ * Errors are kept with message and stack, which JSON.stringify would otherwise drop.
+ */
+function recordingLogger(lines: string[]): Logger {
+  const record =
+    (level: string) =>
+    (...args: unknown[]) => {
+      lines.push(
+        JSON.stringify({ level, args }, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)),
+      );
+    };
+  const log: Record<string, unknown> = { level: 'trace' };
+  for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace']) log[level] = record(level);
+  log.child = () => log;
+  log.isLevelEnabled = () => true;
+  return log as unknown as Logger;
+}
+
+/** Each gateway counts its rate limits under its own Redis prefix, so suites never share counters. */
+let instances = 0;
+
+/**
+ * A gateway in-process on a free port, talking gRPC to a fresh fake orchestrator, with its own artifact
+ * dir, counting rate limits in the real Redis at REDIS_URL (default 127.0.0.1:6379).
+ */
 export async function startGateway(env: Record<string, string> = {}): Promise<Gateway> {
   const fake = await FakeOrchestrator.start();
   const artifactDir = await mkdtemp(path.join(tmpdir(), 'omniaffect-gateway-'));
+  instances += 1;
   const config = loadGatewayConfig({
     OMNIAFFECT_API_KEYS: `${KEY}, ${OTHER_KEY}`,
     PORT: '0',
     ARTIFACT_DIR: artifactDir,
     ORCHESTRATOR_GRPC_URL: fake.address,
     LOG_LEVEL: 'silent',
+    QUEUE_PREFIX: `gwtest-${process.pid}-${Date.now()}-${instances}`,
+    // Off unless a suite is about the limits: suites send more than a client would in a minute.
+    RATE_LIMIT_REQUESTS_PER_MINUTE: '0',
+    RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '0',
+    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     ...env,
   });
-  const app = await createGatewayApp(config, { ssePollMs: 20, sseHeartbeatMs: 30 });
+  const logs: string[] = [];
+  const app = await createGatewayApp(config, { ssePollMs: 20, sseHeartbeatMs: 30, logger: recordingLogger(logs) });
   const base = `http://127.0.0.1:${gatewayPort(app)}`;
   return {
     fake,
     app,
     base,
     artifactDir,
+    logs,
     api: (pathname, init = {}) => {
       const headers = new Headers(init.headers);
       if (!headers.has('authorization')) headers.set('authorization', `Bearer ${KEY}`);

@@ -222,12 +222,16 @@ describe('GET /v1/videos/:id and /result', () => {
     assert.equal(slugOf((await problemOf(malformed)).type), 'not-found');
   });
 
-  test('DELETE cancels through the orchestrator and answers 202 with the document', async () => {
+  test('DELETE cancels through the orchestrator and answers 202 with the tombstone', async () => {
     const id = await submit();
     const res = await gw.api(`/v1/videos/${id}`, { method: 'DELETE' });
     assert.equal(res.status, 202);
-    assert.equal(((await res.json()) as { status: string }).status, 'canceled');
+    const body = (await res.json()) as { id: string; status: string; erasedAt: string };
+    assert.equal(body.id, id);
+    assert.equal(body.status, 'erased');
+    assert.ok(Number.isFinite(Date.parse(body.erasedAt)), body.erasedAt);
     assert.equal(gw.fake.videos.get(id)?.doc.status, 'canceled');
+    assert.ok(gw.fake.erased.has(id));
   });
 });
 

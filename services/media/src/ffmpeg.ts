@@ -1,74 +1,335 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { ProblemError } from '@omniaffect/core';
+
+/**
+ * Demuxers user media may be opened with (`-format_whitelist`). Only self-contained containers and
+ * audio formats: every demuxer that opens *other* inputs named inside the file is left out (hls, dash,
+ * webm_dash_manifest, concat/ffconcat, imf, sdp, rtsp, rtp), because an uploaded playlist would make
+ * the worker read its own filesystem or the network. So are device and filter inputs (lavfi, v4l2,
+ * x11grab, alsa, pulse, fbdev, kmsgrab), pattern/image readers (image2, *_pipe), raw data readers
+ * (data, bin, tty, rawvideo, pcm s16le & co, raw h264/hevc elementary streams) that accept almost any
+ * bytes, subtitle and text formats, and ffmetadata. The mov demuxer keeps external data references
+ * (drefs) off by default, so mov/mp4 cannot reach outside the file either.
+ *
+ * av_match_list() compares each comma-separated alternative of a demuxer's name, so "mov" alone would
+ * admit "mov,mp4,m4a,3gp,3g2,mj2"; the full names are listed so the list reads as what it admits.
+ */
+export const FORMAT_WHITELIST = [
+  'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', // MP4 / QuickTime / 3GPP (phones, cameras, m4a)
+  'matroska', 'webm', // mkv, webm (browsers' MediaRecorder)
+  'avi', 'flv', 'asf', // older desktop and screen-capture formats (asf = wmv/wma)
+  'mpegts', 'mpeg', // transport stream (.ts/.mts camcorders), program stream (.mpg/.vob)
+  'wav', 'w64', 'aiff', 'caf', // PCM containers
+  'mp3', 'flac', 'ogg', 'aac', 'ac3', 'eac3', 'amr', // compressed audio (ogg covers opus/vorbis)
+].join(',');
+
+/**
+ * The largest single allocation ffmpeg/ffprobe may make (`-max_alloc`). Real media never needs one
+ * block this big (an 8K frame plane is ~66 MB); a 600 MB metadata tag or attachment does, and without
+ * this cap ffprobe holds ~3× the tag in memory before printing anything.
+ */
+export const DEFAULT_MAX_ALLOC_BYTES = 256 * 1024 ** 2;
+
+/** 8K (7680×4320), the largest camera output in use. */
+export const DEFAULT_MAX_PIXELS = 7680 * 4320;
+
+/** How much ffprobe JSON is read before ffprobe is killed: a description of a real file is a few KB. */
+export const DEFAULT_MAX_PROBE_BYTES = 1024 ** 2;
+
+/** ffprobe reads this much media time to count packets: a measured frame rate (see StreamInfo.measuredFps). */
+const FPS_WINDOW_SEC = 10;
+
+export interface StreamInfo {
+  index: number;
+  type: 'audio' | 'video' | 'other';
+  codec: string;
+  /** Cover art in audio files: a one-picture "video" stream that is not a video. */
+  attachedPic: boolean;
+  width: number;
+  height: number;
+  /** Declared average frame rate (NaN when the container does not say). */
+  fps: number;
+  /**
+   * Packets per second over the first FPS_WINDOW_SEC of the file (NaN without a duration). A declared
+   * rate can be absent or lie (Matroska's DefaultDuration is only a hint); this is what is really there.
+   * r_frame_rate is not used: for WebM from browsers it is the 1 kHz timebase, not a frame rate.
+   */
+  measuredFps: number;
+  /** Declared frame count (mp4 sample tables have one; NaN elsewhere). */
+  frames: number;
+  sampleRate: number;
+  channels: number;
+}
 
 export interface ProbeResult {
   durationSec: number;
   formatName: string;
-  audio: { codec: string; sampleRate: number; channels: number } | null;
-  video: { codec: string; width: number; height: number; fps: number } | null;
+  audio: { index: number; codec: string; sampleRate: number; channels: number } | null;
+  video: { index: number; codec: string; width: number; height: number; fps: number } | null;
+  streams: StreamInfo[];
 }
 
-export function run(cmd: string, args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string; code: number | null }> {
+/** Retryable failure of the tool itself (not of the input): BullMQ tries again, maybe on another worker. */
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'not-found' | 'spawn' | 'timeout' | 'signal' | 'system',
+  ) {
+    super(message);
+    this.name = 'ToolError';
+  }
+}
+
+/** stdout grew past the cap; the child was killed. Callers decide whose fault that is. */
+export class OutputLimitError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`output exceeded ${limitBytes} bytes`);
+    this.name = 'OutputLimitError';
+  }
+}
+
+const STDERR_KEEP = 64 * 1024;
+
+/**
+ * The one spawn wrapper of the media service. Resolves with the exit code only when the tool exited by
+ * itself; everything that says nothing about the input (binary missing, our timeout, a signal from
+ * outside such as the OOM killer or a pod shutdown) rejects with a ToolError, so it is retried instead
+ * of being reported to the user as bad media. It waits for 'close' in every case, so no child is still
+ * writing to a path the caller is about to remove.
+ */
+export function run(cmd: string, args: string[], timeoutMs: number, maxStdoutBytes = DEFAULT_MAX_PROBE_BYTES): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
+    let outBytes = 0;
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    let timedOut = false;
+    let overflow = false;
+    let spawnError: NodeJS.ErrnoException | null = null;
+    child.stdout.on('data', (d: Buffer) => {
+      if (overflow) return;
+      outBytes += d.length;
+      if (outBytes > maxStdoutBytes) {
+        overflow = true;
+        out.length = 0;
+        child.kill('SIGKILL');
+      } else out.push(d);
+    });
     child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString();
+      // the last lines say why ffmpeg stopped; a chatty decoder must not push them out or grow memory
+      stderr += d.toString();
+      if (stderr.length > STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP / 2);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', (err: NodeJS.ErrnoException) => {
+      // 'close' may or may not follow a spawn failure; settle here and let a later 'close' be a no-op
+      spawnError = err;
       clearTimeout(timer);
-      reject(err.code === 'ENOENT' ? new Error(`${cmd} not found on PATH: install ffmpeg (Debian: apt-get install -y ffmpeg)`) : err);
+      reject(
+        err.code === 'ENOENT'
+          ? new ToolError(`${cmd} not found on PATH: install ffmpeg (Debian: apt-get install -y ffmpeg)`, 'not-found')
+          : new ToolError(`${cmd} could not be started: ${err.code ?? err.message}`, 'spawn'),
+      );
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ stdout, stderr, code });
+      if (spawnError) return;
+      if (overflow) return reject(new OutputLimitError(maxStdoutBytes));
+      if (timedOut) return reject(new ToolError(`${cmd} did not finish within ${timeoutMs} ms and was killed`, 'timeout'));
+      if (code === null) {
+        const hint = signal === 'SIGKILL' ? ' (the out-of-memory killer?)' : '';
+        return reject(new ToolError(`${cmd} was killed by ${signal ?? 'a signal'}${hint}`, 'signal'));
+      }
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, code });
     });
   });
 }
 
-const lastLine = (s: string) => s.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+/**
+ * Absolute paths out of tool output before it becomes a problem detail (it reaches the API client).
+ * ffmpeg starts most lines with the path they are about ("/…/source: Invalid data…"): that prefix is
+ * dropped for a named path, other occurrences become its label, and anything else that looks like an
+ * absolute path becomes `<path>`. The lookbehind keeps ratios and units ("1/2", "kb/s", "N/A") and
+ * paths relative to a label ("<artifacts>/videos/…") intact.
+ */
+export function scrubPaths(text: string, named: Record<string, string> = {}): string {
+  let s = text;
+  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  for (const [p, label] of Object.entries(named).sort((a, b) => b[0].length - a[0].length)) {
+    if (!p) continue;
+    s = s.replace(new RegExp(`^(?:file:)?${escape(p)}: `, 'gm'), '');
+    s = s.split(`file:${p}`).join(label).split(p).join(label);
+  }
+  return s.replace(/(?<![\w./>-])(?:file:)?\/[^\s'"`<>|:;,()[\]{}]+/g, '<path>');
+}
 
-/** ffprobe the file; anything ffprobe cannot parse is `unsupported-media` (permanent, no retry). */
-export async function probe(file: string, timeoutMs = 60_000): Promise<ProbeResult> {
-  const r = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', file], timeoutMs);
-  if (r.code !== 0) throw new ProblemError('unsupported-media', `ffprobe could not read the file: ${lastLine(r.stderr) || `exit ${r.code}`}`);
-  let j: { format?: { duration?: string; format_name?: string }; streams?: Record<string, string | number | undefined>[] };
+/**
+ * Errors a tool reports about the machine rather than the file: disk full, quota, descriptor limits,
+ * a read-only volume. ENOMEM is deliberately not here: with -max_alloc it is what a hostile
+ * allocation request looks like (see toolFailure), and a machine truly out of memory SIGKILLs instead.
+ */
+const SYSTEM_ERRORS = /No space left on device|Disk quota exceeded|Too many open files|Read-only file system|Stale file handle/i;
+
+/** Which demuxer was refused by -format_whitelist, from `[dash @ 0x…] Format not on whitelist '…'`. */
+const NOT_WHITELISTED = /\[([\w,]+) @ 0x[0-9a-f]+\] Format not on whitelist/;
+
+const REFUSED_FORMATS: Record<string, string> = {
+  hls: 'an HLS playlist',
+  dash: 'a DASH manifest',
+  concat: 'a concat list',
+  webm_dash_manifest: 'a WebM DASH manifest',
+};
+
+const lastLine = (s: string) => s.trim().split('\n').filter(Boolean).slice(-1)[0]?.trim() ?? '';
+
+/**
+ * A tool that exited by itself with a non-zero code: the input's fault (a ProblemError, permanent)
+ * unless its message names a machine condition (a ToolError, retried).
+ */
+export function toolFailure(what: string, stderr: string, code: number, named: Record<string, string>): Error {
+  const text = scrubPaths(stderr, named);
+  const system = SYSTEM_ERRORS.exec(text);
+  if (system) return new ToolError(`${what}: ${system[0]} on this worker (exit ${code})`, 'system');
+  const refused = NOT_WHITELISTED.exec(stderr);
+  if (refused) {
+    const name = refused[1];
+    const kind = REFUSED_FORMATS[name] ?? `in the "${name}" format`;
+    return new ProblemError('unsupported-media', `the file is ${kind}, not a self-contained audio or video file; playlists, manifests, concat lists and raw or image formats are refused`);
+  }
+  if (/Cannot allocate memory/.test(text)) {
+    return new ProblemError('exceeds-limits', `${what}: the file asks for a single memory block larger than the limit (a huge metadata tag or attachment?)`);
+  }
+  if (/exceeds specified max pixel count/.test(text)) {
+    return new ProblemError('exceeds-limits', `${what}: a picture is larger than the pixel limit (MEDIA_MAX_PIXELS)`);
+  }
+  return new ProblemError('unsupported-media', `${what}: ${lastLine(text) || `exit ${code}`}`);
+}
+
+export interface InputLimits {
+  /** `-max_pixels`: every decoder refuses pictures larger than this, whatever the probe said. */
+  maxPixels: number;
+  maxAllocBytes: number;
+}
+
+const DEFAULT_INPUT: InputLimits = { maxPixels: DEFAULT_MAX_PIXELS, maxAllocBytes: DEFAULT_MAX_ALLOC_BYTES };
+
+/**
+ * Options that pin how user media is opened, placed before `-i` so they bind to this input: only the
+ * file protocol, only the whitelisted demuxers, bounded pictures. The `file:` prefix keeps a path from
+ * ever being read as another protocol.
+ */
+function inputArgs(src: string, lim: InputLimits): string[] {
+  return ['-max_alloc', String(lim.maxAllocBytes), '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST, '-max_pixels', String(lim.maxPixels), '-i', `file:${src}`];
+}
+
+export interface ProbeOptions extends Partial<InputLimits> {
+  timeoutMs?: number;
+  maxOutputBytes?: number;
+}
+
+/**
+ * Only the fields the stage uses: without -show_entries ffprobe prints every tag, and a file can carry
+ * a tag of hundreds of MB.
+ */
+const PROBE_ENTRIES = [
+  'format=duration,format_name',
+  'stream=index,codec_type,codec_name,width,height,avg_frame_rate,sample_rate,channels,duration,nb_frames,nb_read_packets',
+  'stream_disposition=attached_pic',
+].join(':');
+
+/**
+ * ffprobe the file. Anything ffprobe cannot parse is `unsupported-media` (permanent, no retry); a
+ * description larger than `maxOutputBytes` is `exceeds-limits`; a failure of ffprobe itself is retryable.
+ */
+export async function probe(file: string, opts: ProbeOptions = {}): Promise<ProbeResult> {
+  const lim = { ...DEFAULT_INPUT, ...opts };
+  const maxOut = opts.maxOutputBytes ?? DEFAULT_MAX_PROBE_BYTES;
+  let r;
+  try {
+    r = await run(
+      'ffprobe',
+      ['-v', 'error', '-print_format', 'json', '-count_packets', '-read_intervals', `%+${FPS_WINDOW_SEC}`, '-show_entries', PROBE_ENTRIES, ...inputArgs(file, lim)],
+      opts.timeoutMs ?? 60_000,
+      maxOut,
+    );
+  } catch (err) {
+    if (err instanceof OutputLimitError) throw new ProblemError('exceeds-limits', `the file's description is larger than ${maxOut} bytes (MEDIA_MAX_PROBE_BYTES)`);
+    throw err;
+  }
+  if (r.code !== 0) throw toolFailure('ffprobe could not read the file', r.stderr, r.code, { [file]: 'the file' });
+  let j: { format?: { duration?: string; format_name?: string }; streams?: Record<string, unknown>[] };
   try {
     j = JSON.parse(r.stdout);
   } catch {
     throw new ProblemError('unsupported-media', 'ffprobe returned no usable description of the file');
   }
-  const streams = j.streams ?? [];
-  const a = streams.find((s) => s.codec_type === 'audio');
-  // Cover art in audio files is a "video" stream with attached_pic; it is not a video.
-  const v = streams.find((s) => s.codec_type === 'video' && !(s as { disposition?: { attached_pic?: number } }).disposition?.attached_pic);
+  const num = (x: unknown) => (x === undefined || x === null || x === 'N/A' ? NaN : Number(x));
+  // some containers state a length only per stream
+  const rawStreams = j.streams ?? [];
+  const duration = num(j.format?.duration ?? rawStreams.find((s) => s.codec_type === 'audio')?.duration ?? rawStreams.find((s) => s.codec_type === 'video')?.duration);
+  const durationSec = Number.isFinite(duration) ? duration : NaN;
   const parseRate = (x: unknown) => {
-    const [n, d] = String(x ?? '0/1').split('/').map(Number);
-    return d ? n / d : n;
+    const [n, d] = String(x ?? '0/0').split('/').map(Number);
+    const v = d ? n / d : NaN;
+    return Number.isFinite(v) && v > 0 ? v : NaN;
   };
-  const duration = Number(j.format?.duration ?? a?.duration ?? v?.duration ?? NaN);
+  // A window shorter than half a second says little about a rate (one packet over 40 ms is "25 fps").
+  const window = Math.min(FPS_WINDOW_SEC, durationSec);
+  const streams: StreamInfo[] = rawStreams.map((s) => {
+    const type = s.codec_type === 'audio' || s.codec_type === 'video' ? s.codec_type : 'other';
+    const packets = num(s.nb_read_packets);
+    return {
+      index: Number(s.index),
+      type,
+      codec: String(s.codec_name ?? 'unknown'),
+      attachedPic: Boolean((s.disposition as { attached_pic?: number } | undefined)?.attached_pic),
+      width: num(s.width),
+      height: num(s.height),
+      fps: parseRate(s.avg_frame_rate),
+      measuredFps: type === 'video' && window >= 0.5 && packets > 1 ? packets / window : NaN,
+      frames: num(s.nb_frames),
+      sampleRate: num(s.sample_rate),
+      channels: num(s.channels),
+    };
+  });
+  const a = streams.find((s) => s.type === 'audio');
+  const v = streams.find((s) => s.type === 'video' && !s.attachedPic);
   return {
-    durationSec: Number.isFinite(duration) ? duration : NaN,
+    durationSec,
     formatName: j.format?.format_name ?? 'unknown',
-    audio: a ? { codec: String(a.codec_name), sampleRate: Number(a.sample_rate), channels: Number(a.channels) } : null,
-    video: v ? { codec: String(v.codec_name), width: Number(v.width), height: Number(v.height), fps: parseRate(v.avg_frame_rate) } : null,
+    audio: a ? { index: a.index, codec: a.codec, sampleRate: a.sampleRate, channels: a.channels } : null,
+    video: v ? { index: v.index, codec: v.codec, width: v.width, height: v.height, fps: Number.isFinite(v.fps) ? v.fps : 0 } : null,
+    streams,
   };
 }
 
 /** `-t <sec>` (an output option): ffmpeg stops writing after that much media time. */
 const limitArgs = (maxSec: number | undefined) => (maxSec !== undefined && Number.isFinite(maxSec) && maxSec > 0 ? ['-t', String(maxSec)] : []);
 
-/**
- * 16 kHz mono float32 WAV, what every audio model reads. `maxSec` caps the output length, so a file
- * that declares no duration (or a wrong one) cannot produce an unbounded WAV.
- */
-export async function extractAudio(src: string, dest: string, timeoutMs: number, maxSec?: number): Promise<void> {
-  const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', src, '-vn', ...limitArgs(maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest], timeoutMs);
-  if (r.code !== 0) throw new ProblemError('unsupported-media', `audio could not be decoded: ${lastLine(r.stderr)}`);
+export interface ExtractOptions extends Partial<InputLimits> {
+  timeoutMs: number;
+  /** Caps the media time written, so a file that declares no duration (or a wrong one) cannot produce unbounded output. */
+  maxSec?: number;
+  /** The stream the probe examined (and the limits were checked on); ffmpeg's own pick could be another one. */
+  stream?: number;
+}
+
+const mapArgs = (stream: number | undefined, kind: 'a' | 'v') => ['-map', stream !== undefined && Number.isInteger(stream) ? `0:${stream}` : `0:${kind}:0`];
+
+/** 16 kHz mono float32 WAV, what every audio model reads. */
+export async function extractAudio(src: string, dest: string, opts: ExtractOptions): Promise<void> {
+  const lim = { ...DEFAULT_INPUT, ...opts };
+  const r = await run(
+    'ffmpeg',
+    ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, lim), ...mapArgs(opts.stream, 'a'), '-vn', ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest],
+    opts.timeoutMs,
+  );
+  if (r.code !== 0) throw toolFailure('audio could not be decoded', r.stderr, r.code, { [src]: 'the file', [dest]: 'the audio output' });
 }
 
 /** Bytes per second of the WAV extractAudio() writes: 16 kHz × 1 channel × 4 bytes. */
@@ -85,7 +346,7 @@ export async function wavDurationSec(file: string, bytesPerSec = AUDIO_BYTES_PER
     const { size } = await fh.stat();
     const head = Buffer.alloc(Math.min(size, 64 * 1024));
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    if (bytesRead < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file} is not a WAV file`);
+    if (bytesRead < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') throw new Error('the extracted audio is not a WAV file');
     let pos = 12;
     while (pos + 8 <= bytesRead) {
       const id = head.toString('ascii', pos, pos + 4);
@@ -97,7 +358,7 @@ export async function wavDurationSec(file: string, bytesPerSec = AUDIO_BYTES_PER
       }
       pos += 8 + chunk + (chunk % 2);
     }
-    throw new Error(`${file}: no data chunk`);
+    throw new Error('the extracted audio has no data chunk');
   } finally {
     await fh.close();
   }
@@ -105,11 +366,15 @@ export async function wavDurationSec(file: string, bytesPerSec = AUDIO_BYTES_PER
 
 /**
  * One frame every `intervalSec` seconds, the first at 0 s, scaled to fit in `maxSide` (aspect kept;
- * the vision worker does the exact 224×224 bicubic resize the model was trained with). `maxSec` caps
- * the media time read, as for extractAudio().
+ * the vision worker does the exact 224×224 bicubic resize the model was trained with).
  */
-export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, timeoutMs: number, maxSec?: number): Promise<void> {
+export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, opts: ExtractOptions): Promise<void> {
+  const lim = { ...DEFAULT_INPUT, ...opts };
   const vf = `fps=1/${intervalSec},scale=w=${maxSide}:h=${maxSide}:force_original_aspect_ratio=decrease:flags=bicubic`;
-  const r = await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', src, '-an', ...limitArgs(maxSec), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], timeoutMs);
-  if (r.code !== 0) throw new ProblemError('unsupported-media', `video frames could not be decoded: ${lastLine(r.stderr)}`);
+  const r = await run(
+    'ffmpeg',
+    ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, lim), ...mapArgs(opts.stream, 'v'), '-an', ...limitArgs(opts.maxSec), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern],
+    opts.timeoutMs,
+  );
+  if (r.code !== 0) throw toolFailure('video frames could not be decoded', r.stderr, r.code, { [src]: 'the file', [outPattern]: 'the frame output', [path.dirname(outPattern)]: 'the frame directory' });
 }

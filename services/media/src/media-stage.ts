@@ -6,10 +6,12 @@ import {
   ProblemError,
   SizeLimitError,
   artifactPaths,
+  redactUrl,
   safeRequest,
   type StageHandler,
 } from '@omniaffect/core';
-import { extractAudio, extractFrames, probe, wavDurationSec } from './ffmpeg';
+import { extractAudio, extractFrames, probe, scrubPaths, wavDurationSec, type ExtractOptions } from './ffmpeg';
+import { DEFAULT_LIMITS, checkLimits, type MediaLimits } from './limits';
 
 /**
  * Decoders may add a few tens of ms (AAC priming/padding) to a declared duration; a file whose probe
@@ -25,6 +27,10 @@ export interface MediaConfig {
   downloadTimeoutMs: number;
   allowPrivateIngest: boolean;
   ffmpegTimeoutMs: number;
+  /** ffprobe's deadline; 60 s when absent. */
+  probeTimeoutMs?: number;
+  /** Cost caps; DEFAULT_LIMITS for whatever is absent. */
+  limits?: Partial<MediaLimits>;
 }
 
 export interface MediaArtifact {
@@ -39,6 +45,33 @@ export interface MediaArtifact {
 
 /** Probe → reject bad media with a stable problem → audio.wav + frames → media.json. */
 export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler {
+  const handle = decode(store, cfg);
+  return async (job, ctx) => {
+    try {
+      return await handle(job, ctx);
+    } catch (err) {
+      throw withoutPaths(err, store.root);
+    }
+  };
+}
+
+/**
+ * A retryable error's message ends up in the `model-error` detail the client sees once the attempts
+ * run out, and Node's fs errors name the absolute path (`ENOSPC: …, open '/…/videos/<id>/audio.wav'`).
+ * Problem details are built path-free; anything else is rewritten, its original kept as the cause
+ * for the logs.
+ */
+function withoutPaths(err: unknown, root: string): unknown {
+  if (err instanceof ProblemError || !(err instanceof Error)) return err;
+  const message = scrubPaths(err.message, { [root]: '<artifacts>' });
+  if (message === err.message) return err;
+  const clean = new Error(message, { cause: err });
+  clean.name = err.name;
+  return clean;
+}
+
+function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
+  const lim: MediaLimits = { ...DEFAULT_LIMITS, ...cfg.limits };
   return async (job, { log }) => {
     const id = job.videoId;
     const outRel = artifactPaths.stageOutput(id, 'media');
@@ -53,15 +86,20 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
       log.info('source downloaded');
     }
     const src = store.resolve(srcRel);
-    const info = await probe(src);
+    const info = await probe(src, { timeoutMs: cfg.probeTimeoutMs, maxOutputBytes: lim.maxProbeBytes, maxPixels: lim.maxPixels, maxAllocBytes: lim.maxAllocBytes });
     if (!info.audio && !info.video) throw new ProblemError('no-media-streams', `the file (${info.formatName}) has neither an audio nor a video stream`);
     if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
       throw new ProblemError('too-long', `the media lasts ${Math.round(info.durationSec)} s; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
     }
+    // Refused on the probe, before a single frame is decoded. What the probe cannot see (a stream
+    // that changes size or rate mid-file) is still bounded: -max_pixels in every decoder, decoding
+    // cut at the duration limit, and FFMPEG_TIMEOUT_MS.
+    checkLimits(info, (await fs.stat(src)).size, lim);
     // Never decode more than the limit (+1 s, to tell "too long" from "exactly at the limit"): the
     // probe's duration can be missing (live-muxed Matroska, raw streams) or wrong.
     const capSec = cfg.maxDurationSec + 1;
     const durationKnown = Number.isFinite(info.durationSec);
+    const decodeOpts: ExtractOptions = { timeoutMs: cfg.ffmpegTimeoutMs, maxSec: capSec, maxPixels: lim.maxPixels, maxAllocBytes: lim.maxAllocBytes };
     // ffmpeg writes beside the final paths and the results are renamed into place only if no other
     // run finished first: a duplicate run (a job whose lock lapsed under load) must never rewrite
     // audio.wav or frames/ while the stages that the first run unblocked are reading them.
@@ -73,7 +111,7 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
     try {
       let audioSec: number | null = null;
       if (audioTmp) {
-        await extractAudio(src, audioTmp, cfg.ffmpegTimeoutMs, capSec);
+        await extractAudio(src, audioTmp, { ...decodeOpts, stream: info.audio?.index });
         audioSec = await wavDurationSec(audioTmp);
         const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
         if (audioSec > limit) {
@@ -85,7 +123,7 @@ export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler
       let frameFiles: string[] = [];
       if (framesTmp) {
         await fs.mkdir(framesTmp, { recursive: true });
-        await extractFrames(src, path.join(framesTmp, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, cfg.ffmpegTimeoutMs, capSec);
+        await extractFrames(src, path.join(framesTmp, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, { ...decodeOpts, stream: info.video?.index });
         frameFiles = (await fs.readdir(framesTmp)).filter((f) => f.endsWith('.jpg')).sort();
       }
       const audio = audioTmp ? artifactPaths.audio(id) : null;
@@ -154,11 +192,25 @@ function summary(a: MediaArtifact): Record<string, unknown> {
   return { durationSec: a.durationSec, hasAudio: a.hasAudio, hasVideo: a.hasVideo, frameCount: a.frames.length, formatName: a.formatName };
 }
 
+/**
+ * Source URLs are often pre-signed: the query string is a credential. Nothing that leaves this
+ * function (problem detail, error message, hence log line) carries more than redactUrl() keeps.
+ */
 async function download(url: string, store: ArtifactStore, rel: string, cfg: MediaConfig): Promise<void> {
+  const shown = redactUrl(url);
+  try {
+    await fetchTo(url, shown, store, rel, cfg);
+  } catch (err) {
+    if (err instanceof ProblemError || !(err instanceof Error) || !err.message.includes(url)) throw err;
+    throw new Error(err.message.split(url).join(shown), { cause: err });
+  }
+}
+
+async function fetchTo(url: string, shown: string, store: ArtifactStore, rel: string, cfg: MediaConfig): Promise<void> {
   const res = await safeRequest(url, { method: 'GET', allowPrivate: cfg.allowPrivateIngest, timeoutMs: cfg.downloadTimeoutMs, maxRedirects: 3 });
   if (!res.statusCode || res.statusCode >= 400) {
     res.resume();
-    throw new ProblemError('url-fetch-failed', `GET ${url} answered ${res.statusCode}`);
+    throw new ProblemError('url-fetch-failed', `GET ${shown} answered ${res.statusCode}`);
   }
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > cfg.downloadMaxBytes) {

@@ -13,6 +13,21 @@ import type { Orchestrator } from './orchestrator';
 import { loadStages, loadVideo, toSnapshot } from './repository';
 import { buildResult, type AsrArtifact, type FusionPart } from './result-builder';
 
+/**
+ * The client-facing part of a fusion failure: fusion's own problem detail when it sent one, else the
+ * gRPC status name. Never the raw message, which can carry transport internals (addresses, stacks).
+ */
+function fusionDetail(err: unknown): string {
+  const e = err as { details?: string; code?: number };
+  try {
+    const p = JSON.parse(e.details ?? '') as { detail?: unknown };
+    if (typeof p.detail === 'string') return p.detail;
+  } catch {
+    /* not a problem document */
+  }
+  return typeof e.code === 'number' ? `fusion service error (gRPC status ${e.code})` : 'the result could not be assembled';
+}
+
 const MODALITY_STAGE = { text: 'text', audio: 'audio-emotion', vision: 'vision' } as const;
 
 /**
@@ -69,7 +84,7 @@ export class FusionStage {
       const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       this.log.error({ err, videoId, last }, 'fusion failed');
       if (last) {
-        await this.orchestrator.transition(videoId, { kind: 'failed', stage: 'fusion', problemType: 'model-error', detail: `fusion failed: ${(err as Error).message}` });
+        await this.orchestrator.transition(videoId, { kind: 'failed', stage: 'fusion', problemType: 'model-error', detail: `fusion failed: ${fusionDetail(err)}` });
         return;
       }
       throw err;

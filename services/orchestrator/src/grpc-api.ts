@@ -1,21 +1,53 @@
-import { ProblemError, problemToGrpc, type SubmitRequestWire, type grpc } from '@omniaffect/core';
+import { ProblemError, isDbUnavailableError, problemToGrpc, type Logger, type SubmitRequestWire, type grpc } from '@omniaffect/core';
 import type { Orchestrator } from './orchestrator';
 import type { WebhookService } from './webhooks';
 
 type Handler<Req> = (call: grpc.ServerUnaryCall<Req, unknown>, cb: grpc.sendUnaryData<unknown>) => void;
 
-function handle<Req>(fn: (req: Req) => Promise<unknown>): Handler<Req> {
-  return (call, cb) => {
-    fn(call.request).then(
-      (res) => cb(null, res),
-      (err) => cb(problemToGrpc(err) as grpc.ServiceError),
-    );
+/**
+ * What a caller may see of a failure: our problems as they are; PostgreSQL out of reach as a generic
+ * 'unavailable' (the gateway answers 503, clients retry); anything else as a generic 'internal'. The
+ * raw text stays in the log: pg's names hosts, ports, users and SQL.
+ */
+export function toCallerProblem(err: unknown, log: Logger): ProblemError {
+  if (err instanceof ProblemError) return err;
+  if (isDbUnavailableError(err)) {
+    log.warn({ err: (err as Error).message }, 'database unavailable');
+    return new ProblemError('unavailable', 'the video database is unavailable; retry later');
+  }
+  log.error({ err }, 'orchestrator call failed');
+  return new ProblemError('internal', 'internal error in the orchestrator; see its log');
+}
+
+function handler(log: Logger) {
+  return function handle<Req>(fn: (req: Req) => Promise<unknown>): Handler<Req> {
+    return (call, cb) => {
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => cb(null, res),
+          (err) => cb(problemToGrpc(toCallerProblem(err, log)) as grpc.ServiceError),
+        );
+    };
   };
+}
+
+function parseMetadata(json: string): Record<string, unknown> {
+  if (!json) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    throw new ProblemError('validation', 'metadata must be JSON');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ProblemError('validation', 'metadata must be a JSON object');
+  return v as Record<string, unknown>;
 }
 
 
 /** omniaffect.v1.Orchestrator: the gateway's only way into video state. */
-export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService): grpc.UntypedServiceImplementation {
+export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService, log: Logger): grpc.UntypedServiceImplementation {
+  const handle = handler(log);
   return {
     Submit: handle<SubmitRequestWire>(async (r) => {
       const { doc, created } = await o.submit({
@@ -23,14 +55,14 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService): grpc.U
         videoId: r.videoId,
         idempotencyKey: r.idempotencyKey,
         sourceKind: r.sourceKind === 'url' ? 'url' : 'upload',
-        sourcePath: r.sourcePath,
+        sourcePath: '', // derived from the video id by submit(); what the caller sent is not used
         sourceUrl: r.sourceUrl,
         filename: r.filename,
         contentType: r.contentType,
         sizeBytes: Number(r.sizeBytes) || 0,
         language: r.language || 'auto',
         callbackUrl: r.callbackUrl,
-        metadata: r.metadataJson ? (JSON.parse(r.metadataJson) as Record<string, unknown>) : {},
+        metadata: parseMetadata(r.metadataJson),
         transcript: r.transcript || undefined,
       });
       return { videoJson: JSON.stringify(doc), created };

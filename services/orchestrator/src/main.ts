@@ -1,5 +1,6 @@
 import {
   ArtifactStore,
+  FusionForgetClient,
   ORCHESTRATOR_SERVICE,
   QUEUES,
   createDb,
@@ -44,11 +45,27 @@ void runService({
     const webhooks = new WebhookService(
       db,
       queues,
-      { allowPrivate: cfg.OMNIAFFECT_WEBHOOK_ALLOW_PRIVATE, callbackSecret: cfg.OMNIAFFECT_CALLBACK_SECRET ?? null, retryScale: cfg.WEBHOOK_RETRY_SCALE, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS },
+      {
+        allowPrivate: cfg.OMNIAFFECT_WEBHOOK_ALLOW_PRIVATE,
+        callbackSecret: cfg.OMNIAFFECT_CALLBACK_SECRET ?? null,
+        retryScale: cfg.WEBHOOK_RETRY_SCALE,
+        timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
+        maxPerOwner: cfg.QUOTA_MAX_WEBHOOKS,
+      },
       log,
       metrics,
     );
-    const orchestrator = new Orchestrator(db, queues, store, webhooks, log, metrics);
+    const forgetter = new FusionForgetClient(cfg.FUSION_GRPC_URL);
+    const orchestrator = new Orchestrator(db, queues, store, webhooks, log, metrics, forgetter, {
+      quota: {
+        maxActiveVideos: cfg.QUOTA_MAX_ACTIVE_VIDEOS,
+        maxMediaHoursPerDay: cfg.QUOTA_MAX_MEDIA_HOURS_PER_DAY,
+        unprobedVideoSeconds: cfg.QUOTA_UNPROBED_VIDEO_SECONDS,
+      },
+      submitEnqueueTimeoutMs: cfg.SUBMIT_ENQUEUE_TIMEOUT_MS,
+      eraseTimeoutMs: cfg.ERASE_TIMEOUT_MS,
+      orphanGraceMs: cfg.ORPHAN_GRACE_MINUTES * 60_000,
+    });
     const fusion = new FusionStage(db, store, orchestrator, cfg.FUSION_GRPC_URL, log);
 
     const completionWorker = queues.worker<StageCompletion>(QUEUES.completions, (job) => orchestrator.onCompletion(job.data), { concurrency: cfg.COMPLETION_CONCURRENCY });
@@ -62,7 +79,7 @@ void runService({
       }
     });
 
-    const grpcServer = await startGrpcServer(`${cfg.GRPC_HOST}:${cfg.GRPC_PORT}`, [{ name: ORCHESTRATOR_SERVICE, impl: orchestratorGrpcImpl(orchestrator, webhooks) }]);
+    const grpcServer = await startGrpcServer(`${cfg.GRPC_HOST}:${cfg.GRPC_PORT}`, [{ name: ORCHESTRATOR_SERVICE, impl: orchestratorGrpcImpl(orchestrator, webhooks, log) }]);
     log.info({ port: grpcServer.port }, 'orchestrator gRPC listening');
 
     // Resume whatever was in flight when the previous process stopped, then keep reconciling.
@@ -70,8 +87,10 @@ void runService({
       try {
         const r = await orchestrator.reconcile();
         const due = await webhooks.enqueueDue();
+        const erasures = await orchestrator.reconcileErasures();
         await orchestrator.eraseExpiredMedia(cfg.MEDIA_RETENTION_HOURS);
-        if (r.recovered || due) log.info({ ...r, webhooksRequeued: due }, 'reconciled');
+        await orchestrator.sweepOrphansIfDue(cfg.ORPHAN_SWEEP_INTERVAL_MS);
+        if (r.recovered || due || erasures.purged || erasures.pending || erasures.legacy) log.info({ ...r, webhooksRequeued: due, erasures }, 'reconciled');
       } catch (err) {
         log.error({ err }, 'reconcile failed');
       }
@@ -92,7 +111,9 @@ void runService({
           await db.query('SELECT 1');
           return { ok: true, detail: { grpcPort: grpcServer.port } };
         } catch (err) {
-          return { ok: false, detail: { error: `postgres: ${(err as Error).message}` } };
+          // /readyz is unauthenticated: the pg text (host, port, user) stays in the log
+          log.warn({ err: (err as Error).message }, 'readiness: postgres unreachable');
+          return { ok: false, detail: { error: 'postgres unreachable' } };
         }
       },
       close: async () => {
@@ -102,6 +123,7 @@ void runService({
         await grpcServer.close();
         await Promise.all([completionWorker.close(), fusionWorker.close(), webhookWorker.close()]);
         fusion.close();
+        forgetter.close();
         await db.end();
       },
     };

@@ -1,4 +1,4 @@
-import { DISCLAIMER, STAGES, validateResult, type AnalysisResult, type StageName } from '@omniaffect/core';
+import { DISCLAIMER, STAGES, STAND_IN_NOTICE, validateResult, type AnalysisResult, type StageName } from '@omniaffect/core';
 import type { StageRow, VideoRow } from './repository';
 
 /** What the fusion service returns (Fuse → fusion_json). */
@@ -28,6 +28,10 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     if (s?.started_at && end) timings[name] = { seconds: (end.getTime() - s.started_at.getTime()) / 1000 };
   }
   timings.totalSeconds = (Date.now() - video.created_at.getTime()) / 1000;
+  // A prediction from generated models must never pass for a real one, in the JSON or the report.
+  const standIn = Object.entries(models)
+    .filter(([, m]) => m.standIn !== undefined || (m.provenance as { kind?: string } | undefined)?.kind === 'tiny-generated')
+    .map(([stage]) => stage);
   const language = asr?.language ?? (video.language === 'zh' || video.language === 'en' ? video.language : null);
   const result: AnalysisResult = {
     id: video.id,
@@ -46,7 +50,7 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     },
     models,
     timings,
-    disclaimer: DISCLAIMER,
+    disclaimer: standIn.length > 0 ? `${STAND_IN_NOTICE} (${standIn.join(', ')}) ${DISCLAIMER}` : DISCLAIMER,
   };
   const v = validateResult(result);
   if (!v.ok) throw new Error(`result failed its schema: ${v.errors.join('; ')}`);

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import {
   ProblemError,
   QUEUES,
+  isPublicAddress,
+  withTransaction,
   WEBHOOK_EVENTS,
   assertUrlShape,
   callbackSecretFor,
@@ -32,7 +34,12 @@ export interface WebhookConfig {
   /** Multiplies the retry schedule (tests use a tiny factor; production 1). */
   retryScale: number;
   timeoutMs: number;
+  /** Active subscriptions one owner may hold (QUOTA_MAX_WEBHOOKS); 0 or unset = no limit. */
+  maxPerOwner?: number;
 }
+
+/** Advisory-lock namespace serialising one owner's CreateWebhook calls (count, then insert). */
+const OWNER_WEBHOOK_LOCK = 0x0a11_0002;
 
 interface DeliveryRow {
   id: string;
@@ -64,17 +71,36 @@ export class WebhookService {
   ) {}
 
   async create(owner: string, url: string, events: string[]): Promise<WebhookDocument> {
-    assertUrlShape(url);
+    const parsed = assertUrlShape(url);
+    // A literal private address can never be delivered to (deliver() would refuse every attempt):
+    // say so now rather than with a delivery log full of failures. Names are checked at delivery,
+    // where what they resolve to then is what counts.
+    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    if (!this.cfg.allowPrivate && /^[\d.]+$|:/.test(host) && !isPublicAddress(host)) {
+      throw new ProblemError('url-not-allowed', `${host} is not a public address`);
+    }
     const list = events.length ? events : [...WEBHOOK_EVENTS];
     const bad = list.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
     if (bad.length) throw new ProblemError('validation', `unknown events: ${bad.join(', ')}; allowed: ${WEBHOOK_EVENTS.join(', ')}`);
     const id = `wh_${randomUUID().replace(/-/g, '')}`;
     const secret = newWebhookSecret();
-    const r = await this.db.query<{ created_at: Date }>(
-      'INSERT INTO webhooks (id, owner, url, events, secret) VALUES ($1,$2,$3,$4,$5) RETURNING created_at',
-      [id, owner, url, list, secret],
-    );
-    return { id, url, events: list, createdAt: r.rows[0].created_at.toISOString(), secret };
+    const max = this.cfg.maxPerOwner ?? 0;
+    const createdAt = await withTransaction(this.db, async (c) => {
+      if (max > 0) {
+        // count and insert under one per-owner lock: concurrent creates cannot both take the last slot
+        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_WEBHOOK_LOCK, owner]);
+        const n = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM webhooks WHERE owner = $1 AND deleted_at IS NULL', [owner])).rows[0].n;
+        if (n >= max) {
+          throw new ProblemError('quota-exceeded', `at most ${max} webhook subscriptions per API key (QUOTA_MAX_WEBHOOKS); delete one first`, { limit: 'QUOTA_MAX_WEBHOOKS' });
+        }
+      }
+      const r = await c.query<{ created_at: Date }>(
+        'INSERT INTO webhooks (id, owner, url, events, secret) VALUES ($1,$2,$3,$4,$5) RETURNING created_at',
+        [id, owner, url, list, secret],
+      );
+      return r.rows[0].created_at;
+    });
+    return { id, url, events: list, createdAt: createdAt.toISOString(), secret };
   }
 
   async list(owner: string): Promise<WebhookDocument[]> {
@@ -166,8 +192,11 @@ export class WebhookService {
     const ts = Math.floor(Date.now() / 1000);
     let status: number | null = null;
     let error: string | null = null;
+    // Set when no later attempt can do better: retrying those only fills a day with failed attempts.
+    let hopeless = false;
     if (!secret) {
       error = 'no signing secret for callbackUrl deliveries (set OMNIAFFECT_CALLBACK_SECRET)';
+      hopeless = true;
     } else {
       try {
         const res = await safeRequest(d.target_url, {
@@ -182,20 +211,25 @@ export class WebhookService {
         res.resume();
       } catch (err) {
         error = err instanceof ProblemError ? err.detail : (err as Error).message;
+        // The URL guard refused the target (bad scheme, credentials, a private or loopback address):
+        // that is a property of the URL and of this deployment's policy, not a passing fault.
+        if (err instanceof ProblemError && err.slug === 'url-not-allowed') hopeless = true;
       }
     }
     const ok = status !== null && status >= 200 && status < 300;
     const attempts = d.attempts + 1;
-    // without a secret no retry can succeed: fail the delivery now, where its log shows why
-    const delay = ok || !secret ? null : retryDelayMs(attempts, Math.random, this.cfg.retryScale);
+    // fail the delivery now, where its log shows why
+    const delay = ok || hopeless ? null : retryDelayMs(attempts, Math.random, this.cfg.retryScale);
     const final = ok ? 'succeeded' : delay === null ? 'failed' : 'pending';
     this.metrics.webhookDeliveries.inc({ outcome: ok ? 'succeeded' : final === 'failed' ? 'failed' : 'retry' });
-    await this.db.query(
+    const upd = await this.db.query(
       `UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status = $4, last_error = $5, updated_at = now(),
          next_attempt_at = CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + ($6::bigint * interval '1 millisecond') END
        WHERE id = $1`,
       [d.id, final, attempts, status, error, delay],
     );
+    // no row: the video was erased while this attempt was out; nothing may be scheduled for it
+    if ((upd.rowCount ?? 0) === 0) return;
     if (final === 'pending' && delay !== null) await this.enqueueAttempt({ ...d, attempts }, delay);
     this.log.info({ deliveryId: d.id, videoId: d.video_id, status, error, attempts, final }, 'webhook attempt');
   }

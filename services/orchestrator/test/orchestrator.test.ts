@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import {
   ArtifactStore,
+  FusionForgetClient,
+  FusionPushClient,
   artifactPaths,
   QUEUES,
   STAGE_QUEUES,
@@ -20,7 +22,7 @@ import {
 } from '@omniaffect/core';
 import { Orchestrator, type SubmitInput } from '../src/orchestrator';
 import { WebhookService } from '../src/webhooks';
-import { testInfra } from './support';
+import { startFusion, testInfra } from './support';
 
 const infra = testInfra('orchestrator-test');
 const { queues, log, metrics } = infra;
@@ -28,14 +30,20 @@ const dir = mkdtempSync(path.join(tmpdir(), `oa-orch-${infra.tag}-`));
 let db: Db;
 let webhooks: WebhookService;
 let orch: Orchestrator;
+let fusion: Awaited<ReturnType<typeof startFusion>>;
+let forgetter: FusionForgetClient;
 
 before(async () => {
   db = await infra.setup();
+  fusion = await startFusion(db, log);
+  forgetter = new FusionForgetClient(fusion.address);
   webhooks = new WebhookService(db, queues, { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000 }, log, metrics);
-  orch = new Orchestrator(db, queues, new ArtifactStore(path.join(dir, 'artifacts')), webhooks, log, metrics);
+  orch = new Orchestrator(db, queues, new ArtifactStore(path.join(dir, 'artifacts')), webhooks, log, metrics, forgetter);
 });
 
 after(async () => {
+  forgetter.close();
+  await fusion.close();
   await infra.teardown();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -233,16 +241,19 @@ test('a failed stage fails the video with its problem; the failure webhook row i
   assert.deepEqual((await deliveries(inp.videoId)).map((d) => d.event_type), ['video.failed']);
 });
 
-test('cancel makes the video canceled, removes waiting stage jobs and writes no webhook', async () => {
+test('cancel of a queued video erases it to a tombstone, removes its waiting stage jobs and writes no webhook', async () => {
+  // Changed with erasure (issue #7): DELETE used to leave a `canceled` row behind; now only a tombstone remains.
   const inp = input();
   await orch.submit(inp);
   assert.ok(await jobOf(inp.videoId, 'media'));
-  const doc = await orch.cancel('owner-1', inp.videoId);
-  assert.equal(doc.status, 'canceled');
+  const erased = await orch.cancel('owner-1', inp.videoId);
+  assert.equal(erased.status, 'erased');
+  assert.equal(erased.id, inp.videoId);
   assert.equal(await jobOf(inp.videoId, 'media'), undefined);
   assert.deepEqual(await deliveries(inp.videoId), []);
   await orch.onCompletion(completion(inp.videoId, 'media', 'done', { output: MEDIA_AV }));
-  assert.equal(await status(inp.videoId), 'canceled');
+  assert.equal(await status(inp.videoId), undefined, 'no video row: a late completion cannot bring it back');
+  await assert.rejects(orch.get('owner-1', inp.videoId), (e: { slug?: string }) => e.slug === 'gone');
   await assert.rejects(orch.cancel('someone-else', inp.videoId), (e: { slug?: string }) => e.slug === 'not-found');
 });
 
@@ -419,14 +430,23 @@ test('DELETE holds even when work that was running lands afterwards', async () =
   await orch.submit(inp);
   await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
   await orch.cancel(inp.owner, inp.videoId);
-  // the media worker was mid-job: it writes its artifact, a model worker pushes features...
+  // the media worker was mid-job: it writes its artifact, a model worker pushes features (refused:
+  // fusion was told to forget the video)...
   await store.writeJson(artifactPaths.stageOutput(inp.videoId, 'media'), { late: true });
-  await db.query(`INSERT INTO embeddings (video_id, modality, kind, shape, data) VALUES ($1, 'audio', 'segments', '{1,1}', '\\x00000000')`, [inp.videoId]);
+  const push = new FusionPushClient(fusion.address);
+  try {
+    await assert.rejects(
+      push.pushWithRetry({ videoId: inp.videoId, modality: 'audio', kind: 'segments', shape: [1, 1], data: new Float32Array([0]), items: [], model: 'late' }),
+      (e: { slug?: string }) => e.slug === 'gone',
+    );
+  } finally {
+    push.close();
+  }
   // ...and then reports in
   await orch.onCompletion(completion(inp.videoId, 'media', 'done'));
-  assert.equal((await orch.get(inp.owner, inp.videoId)).status, 'canceled');
+  await assert.rejects(orch.get(inp.owner, inp.videoId), (e: { slug?: string }) => e.slug === 'gone');
   assert.equal(await store.exists(artifactPaths.stageOutput(inp.videoId, 'media')), false, 'late artifact erased');
   const emb = await db.query('SELECT 1 FROM embeddings WHERE video_id = $1', [inp.videoId]);
-  assert.equal(emb.rowCount, 0, 'late features erased');
-  await assert.rejects(orch.features(inp.owner, inp.videoId), /canceled/);
+  assert.equal(emb.rowCount, 0, 'late features refused');
+  await assert.rejects(orch.features(inp.owner, inp.videoId), (e: { slug?: string }) => e.slug === 'gone');
 });

@@ -168,9 +168,14 @@ test('a recovering receiver: 503 then 200 succeeds on the second attempt', async
   assert.equal(r.attempts, 2);
 });
 
-test('private targets are refused unless allowed; nothing reaches the receiver', async () => {
+test('a target the URL guard refuses fails at once: no retries for a day, nothing reaches the receiver', async () => {
+  // Changed with issue #7: such a delivery used to stay pending and retry on the whole schedule.
   const strict = service({ allowPrivate: false });
-  await strict.create('o-private', `${baseUrl}/private`, ['video.succeeded']);
+  // a literal private address is refused when the subscription is created...
+  await assert.rejects(strict.create('o-private', `${baseUrl}/private`, ['video.succeeded']), (e: { slug?: string }) => e.slug === 'url-not-allowed');
+  // ...a name is judged by what it resolves to at delivery time: localhost is loopback
+  const port = new URL(baseUrl).port;
+  await strict.create('o-private', `http://localhost:${port}/private`, ['video.succeeded']);
   const videoId = await terminalVideo(strict, 'o-private', 'succeeded');
   const [row] = await deliveryRows(videoId);
   received.length = 0;
@@ -178,13 +183,54 @@ test('private targets are refused unless allowed; nothing reaches the receiver',
   await strict.deliver((await webhookJob(`${row.id}.0`))!);
   assert.equal(received.length, 0);
   const [r] = await deliveryRows(videoId);
+  assert.equal(r.status, 'failed', 'refused targets are not retried');
+  assert.equal(r.attempts, 1);
+  assert.equal(r.next_attempt_at, null);
+  assert.match(r.last_error ?? '', /loopback|non-public address/);
+  assert.equal(await webhookJob(`${row.id}.1`), undefined, 'no second attempt scheduled');
+});
+
+test('a delivery row whose URL can never be sent (bad scheme) fails at once', async () => {
+  const svc = service({ allowPrivate: false, callbackSecret: newWebhookSecret() });
+  // e.g. a callbackUrl accepted by an older gateway: the row exists, the URL guard refuses its scheme
+  const videoId = await terminalVideo(svc, 'o-scheme', 'succeeded', 'file:///etc/passwd');
+  const [row] = await deliveryRows(videoId);
+  await svc.deliver((await webhookJob(`${row.id}.0`))!);
+  const [r] = await deliveryRows(videoId);
+  assert.equal(r.status, 'failed');
+  assert.match(r.last_error ?? '', /scheme file: is not allowed/);
+  assert.equal(await webhookJob(`${row.id}.1`), undefined);
+});
+
+test('a transient failure still retries (only refusals fail at once)', async () => {
+  const svc = service({ allowPrivate: true, timeoutMs: 500 });
+  // a port where nothing listens: connection refused now, maybe not in 5 s
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  await svc.create('o-transient', `http://127.0.0.1:${port}/h`, ['video.succeeded']);
+  const videoId = await terminalVideo(svc, 'o-transient', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  await svc.deliver((await webhookJob(`${row.id}.0`))!);
+  const [r] = await deliveryRows(videoId);
   assert.equal(r.status, 'pending');
-  assert.equal(r.last_status, null);
-  assert.match(r.last_error ?? '', /127\.0\.0\.1 is not a public address/);
-  // The same delivery goes through once private targets are allowed.
-  await service({ allowPrivate: true }).deliver((await webhookJob(`${row.id}.1`))!);
-  assert.equal(received.length, 1);
-  assert.equal((await deliveryRows(videoId))[0].status, 'succeeded');
+  assert.ok(await webhookJob(`${row.id}.1`), 'next attempt scheduled');
+});
+
+test('an attempt that ends after its video was erased schedules nothing more', async () => {
+  const svc = service();
+  await svc.create('o-erased', `${baseUrl}/erased`, ['video.succeeded']);
+  const videoId = await terminalVideo(svc, 'o-erased', 'succeeded');
+  const [row] = await deliveryRows(videoId);
+  const job = (await webhookJob(`${row.id}.0`))!;
+  answer = 503;
+  // the row disappears (erasure) while the attempt is out
+  const onRequest = () => void db.query('DELETE FROM webhook_deliveries WHERE id = $1', [row.id]);
+  server.once('request', onRequest);
+  await svc.deliver(job);
+  assert.equal(await webhookJob(`${row.id}.1`), undefined);
+  answer = 204;
 });
 
 test("callbackUrl deliveries are signed with the owner's derived secret, and not sent without one", async () => {

@@ -1,4 +1,4 @@
-import { artifactPaths, type ModelWorkerContext, type StageHandler, type TokenItem } from '@omniaffect/core';
+import { standInOf, artifactPaths, type Logger, type ModelWorkerContext, type StageHandler, type TokenItem } from '@omniaffect/core';
 import type { LanguageTextEmbedding } from '@omniaffect/models';
 import { tokenTimes } from './token-times';
 
@@ -8,6 +8,16 @@ interface AsrArtifact {
   segments: { start: number; end: number; text: string; charStart: number; charEnd: number }[];
 }
 
+/**
+ * The drift record says where the tokenizers parted (piece index, both ids, piece count) and never
+ * what the text was: logs are kept and read outside the tenant's reach, transcripts are the tenant's.
+ * The ids map back to vocabulary entries, which is enough to reproduce the disagreement offline.
+ */
+export function logTokenizerDrift(log: Pick<Logger, 'warn'>, e: Pick<LanguageTextEmbedding, 'tokenizerDriftAt' | 'model' | 'slot'>): void {
+  if (!e.tokenizerDriftAt) return;
+  log.warn({ drift: e.tokenizerDriftAt, model: e.model, slot: e.slot }, 'the tokenizer library and the reference algorithm disagreed; the reference ids were used');
+}
+
 /** Transcript → WordPiece token embeddings (encoder picked by language) → fusion. */
 export function textStage(ctx: ModelWorkerContext<unknown>): StageHandler {
   return async (job, { log }) => {
@@ -15,7 +25,7 @@ export function textStage(ctx: ModelWorkerContext<unknown>): StageHandler {
     if (!asr.text.trim()) return { outcome: 'skipped', problem: { type: 'validation', detail: 'empty transcript' } };
     const language = asr.language || job.language;
     const { embedding: e, ms, model } = await ctx.thread.call<{ embedding: LanguageTextEmbedding; ms: number; model: string }>('embed', [asr.text, language]);
-    if (e.tokenizerDrift) log.warn({ drift: e.tokenizerDrift }, 'the tokenizer library and the reference algorithm disagreed; the reference ids were used');
+    logTokenizerDrift(log, e);
     ctx.metrics.inferenceSeconds.observe({ model: `text-${e.slot}` }, ms / 1000);
     ctx.metrics.batchSize.observe({ model: `text-${e.slot}` }, e.windows);
     const tokens = e.tokens;
@@ -35,7 +45,7 @@ export function textStage(ctx: ModelWorkerContext<unknown>): StageHandler {
       output: {
         tokens: tokens.length,
         windows: e.windows,
-        model: { name: model, provider: String(ctx.loaded.provider), language, slot: e.slot, ...(e.fallbackReason ? { fallbackReason: e.fallbackReason } : {}), ...(e.tokenizerDrift ? { tokenizerDrift: e.tokenizerDrift } : {}) },
+        model: { name: model, provider: String(ctx.loaded.provider), ...standInOf(ctx.loaded), language, slot: e.slot, ...(e.fallbackReason ? { fallbackReason: e.fallbackReason } : {}), ...(e.tokenizerDriftAt ? { tokenizerDrift: e.tokenizerDriftAt } : {}) },
       },
     };
   };

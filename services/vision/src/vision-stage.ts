@@ -1,4 +1,4 @@
-import { type FrameItem, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
+import { standInOf, type FrameItem, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
 import { DynamicBatcher } from '@omniaffect/models';
 
 interface MediaArtifact {
@@ -30,6 +30,6 @@ export function visionStage(ctx: ModelWorkerContext<{ BATCH_MAX: number; BATCH_W
     embeddings.forEach((e, i) => data.set(e, i * dim));
     const items: FrameItem[] = media.frames.map((f) => ({ time: f.time, path: f.path }));
     await ctx.fusion.pushWithRetry({ videoId: job.videoId, modality: 'vision', kind: 'frames', shape: [items.length, dim], data, items, model });
-    return { outcome: 'done', output: { frames: items.length, dim, model: { name: model, provider: String(ctx.loaded.provider) } } };
+    return { outcome: 'done', output: { frames: items.length, dim, model: { name: model, provider: String(ctx.loaded.provider), ...standInOf(ctx.loaded) } } };
   };
 }

@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads';
-import { modelDisplayName, serveThread } from '@omniaffect/core';
+import { modelInfo, serveThread } from '@omniaffect/core';
 import { preprocessImage } from '@omniaffect/features';
 import { SiglipRunner } from '@omniaffect/models';
 
@@ -9,7 +9,7 @@ let runner: SiglipRunner | null = null;
 serveThread({
   async load() {
     runner = await SiglipRunner.load(modelDir, { provider, intraOpThreads: intraOpThreads || undefined });
-    return { name: modelDisplayName(modelDir), provider };
+    return modelInfo(modelDir, provider);
   },
   /** One ORT run for the whole batch of frames (from one or several jobs). */
   async embed(paths: string[]): Promise<{ embeddings: Float32Array[]; ms: number }> {

@@ -39,8 +39,35 @@ export interface TextEmbedding {
   dim: number;
   model: string;
   windows: number;
-  /** Where @huggingface/tokenizers and our tokenizer disagreed on this text (our ids were used). */
+  /**
+   * Where @huggingface/tokenizers and our tokenizer disagreed on this text (our ids were used), in
+   * words: it quotes the word pieces, i.e. transcript text. For tests and debugging in memory only;
+   * never log or store it. tokenizerDriftAt says the same with positions and ids alone.
+   */
   tokenizerDrift?: string;
+  /** The first disagreement as positions and ids only (no text): safe for logs and stage outputs. */
+  tokenizerDriftAt?: TokenizerDrift;
+}
+
+export interface TokenizerDrift {
+  /** Index of the first word piece (without [CLS]) where the two tokenizers differ. */
+  piece: number;
+  /** The id each side gave there; null where that side's sequence had already ended. */
+  libraryId: number | null;
+  referenceId: number | null;
+  /** Word pieces in the text (our tokenizer's count). */
+  pieces: number;
+}
+
+/**
+ * The text-free part of LibraryBertTokenizer's drift sentence ("word piece 3: @huggingface/tokenizers
+ * gives "x" (id 12), our BertTokenizer gives ..."). Word pieces hold no spaces, so "(id N), our" can
+ * only be the library's id; ours is read from our own tokens rather than from the sentence.
+ */
+export function driftPositions(drift: string, ours: readonly { id: number }[]): TokenizerDrift {
+  const piece = Number(/^word piece (\d+):/.exec(drift)?.[1] ?? -1);
+  const lib = /@huggingface\/tokenizers gives .*? \(id (\d+)\), our BertTokenizer gives/.exec(drift);
+  return { piece, libraryId: lib ? Number(lib[1]) : null, referenceId: piece >= 0 ? (ours[piece]?.id ?? null) : null, pieces: ours.length };
 }
 
 const REQUIRED_INPUTS = ['input_ids', 'attention_mask'];
@@ -174,7 +201,8 @@ export class BertRunner {
     const pooled = new Float32Array(dim);
     for (let d = 0; d < dim; d++) pooled[d] = pooledSum![d]! / maskCount;
     recordRun(this.stats, started);
-    return { tokens, pooled, dim, model: this.name, windows: windows.length, ...(checked?.drift ? { tokenizerDrift: checked.drift } : {}) };
+    const drift = checked?.drift ? { tokenizerDrift: checked.drift, tokenizerDriftAt: driftPositions(checked.drift, checked.tokens) } : {};
+    return { tokens, pooled, dim, model: this.name, windows: windows.length, ...drift };
   }
 
   /** One padded batch of windows → last_hidden_state [B, S, D]. */

@@ -1,0 +1,184 @@
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Pool } from 'pg';
+import {
+  FUSION_SERVICE,
+  FusionForgetClient,
+  FusionPushClient,
+  ProblemError,
+  ServiceMetrics,
+  createDb,
+  createLogger,
+  ensureDatabase,
+  grpcClient,
+  migrate,
+  startGrpcServer,
+  unary,
+  type Db,
+  type GrpcServerHandle,
+} from '@omniaffect/core';
+import { TINY_FUSION_DIM, buildTinyPack } from '@omniaffect/models';
+import { EmbeddingStore } from '../src/embedding-store';
+import { FusionService } from '../src/fusion-service';
+
+/**
+ * Forget on one fusion replica holds on the other (they share PostgreSQL): a late push is refused
+ * and stores nothing; ids are validated; a database outage is answered 'unavailable'. Real gRPC,
+ * real database, the tiny fusion model where Fuse runs.
+ */
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `oa_fusion_${randomBytes(4).toString('hex')}`;
+const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-forget-'));
+const log = createLogger('fusion-forget', 'silent');
+const running: { db: Db; service: FusionService; server: GrpcServerHandle }[] = [];
+let db: Db;
+
+async function replica(url: string, load: boolean): Promise<string> {
+  const rdb = createDb(url, 3);
+  const service = new FusionService(new EmbeddingStore(rdb), log, new ServiceMetrics(`fusion_${randomBytes(3).toString('hex')}`), {
+    modelDir: path.join(dir, 'fusion'),
+    provider: 'cpu',
+    intraOpThreads: 1,
+  });
+  if (load) await service.load();
+  const server = await startGrpcServer('127.0.0.1:0', [{ name: FUSION_SERVICE, impl: service.grpcImpl() }]);
+  server.setServing(true);
+  running.push({ db: rdb, service, server });
+  return `127.0.0.1:${server.port}`;
+}
+
+let withModel: string;
+let storeOnly: string;
+
+before(async () => {
+  buildTinyPack(dir);
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  await ensureDatabase(url);
+  db = createDb(url, 3);
+  await migrate(db);
+  withModel = await replica(url, true);
+  storeOnly = await replica(url, false);
+});
+
+after(async () => {
+  for (const r of running) {
+    await r.server.close();
+    await r.service.close();
+    await r.db.end();
+  }
+  await db.end();
+  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const tensor = (videoId: string, kind = 'segments') => ({
+  videoId,
+  modality: 'audio' as const,
+  kind,
+  shape: [2, TINY_FUSION_DIM],
+  data: Float32Array.from({ length: 2 * TINY_FUSION_DIM }, (_, k) => Math.sin(k)),
+  items: [{ start: 0, end: 1 }, { start: 1, end: 2 }],
+  model: 'e2v',
+});
+const stored = async (videoId: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM embeddings WHERE video_id = $1', [videoId])).rows[0].n;
+const slugOf = (err: unknown) => (JSON.parse((err as { details: string }).details) as { slug: string; detail: string });
+
+async function push(address: string, t: ReturnType<typeof tensor>): Promise<void> {
+  const c = new FusionPushClient(address);
+  try {
+    await c.push(t);
+  } finally {
+    c.close();
+  }
+}
+async function call(address: string, method: string, req: object): Promise<unknown> {
+  const c = grpcClient(FUSION_SERVICE, address);
+  try {
+    return await unary(c, method, req, { deadlineMs: 15_000, idempotent: false });
+  } finally {
+    c.close();
+  }
+}
+
+test('Forget on one replica: embeddings gone, and a late push to the other replica is refused and stores nothing', async () => {
+  const id = randomUUID();
+  await push(withModel, tensor(id));
+  assert.equal(await stored(id), 1);
+  const forget = new FusionForgetClient(storeOnly);
+  try {
+    assert.equal(await forget.forget(id), 1);
+    assert.equal(await forget.forget(id), 0, 'idempotent');
+  } finally {
+    forget.close();
+  }
+  assert.equal(await stored(id), 0);
+  await assert.rejects(push(withModel, tensor(id, 'utterance')), (e) => slugOf(e).slug === 'gone');
+  assert.equal(await stored(id), 0, 'nothing stored for the forgotten id');
+  await assert.rejects(call(withModel, 'Fuse', { videoId: id, present: ['audio'], absent: {} }), (e) => slugOf(e).slug === 'gone');
+  // a worker's pushWithRetry turns the refusal into a ProblemError at once, so its stage stops retrying
+  const c = new FusionPushClient(storeOnly);
+  try {
+    const t0 = Date.now();
+    await assert.rejects(c.pushWithRetry(tensor(id)), (e) => e instanceof ProblemError && e.slug === 'gone');
+    assert.ok(Date.now() - t0 < 1000, 'no backoff retries for a refusal');
+  } finally {
+    c.close();
+  }
+});
+
+test('pushes racing Forget never leave embeddings behind', async () => {
+  const ids = Array.from({ length: 12 }, () => randomUUID());
+  await Promise.all(
+    ids.map(async (id, i) => {
+      const forget = new FusionForgetClient(i % 2 ? storeOnly : withModel);
+      try {
+        await Promise.allSettled([push(withModel, tensor(id)), push(storeOnly, tensor(id, 'utterance')), forget.forget(id)]);
+      } finally {
+        forget.close();
+      }
+    }),
+  );
+  const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM embeddings WHERE video_id = ANY($1)', [ids]);
+  assert.equal(left.rows[0].n, 0);
+});
+
+test('ids, modalities and shapes are validated on every method', async () => {
+  for (const bad of ['not-a-uuid', '../../etc', randomUUID().toUpperCase(), '']) {
+    await assert.rejects(push(storeOnly, tensor(bad)), (e) => slugOf(e).slug === 'validation', `push ${JSON.stringify(bad)}`);
+    await assert.rejects(call(storeOnly, 'Forget', { videoId: bad }), (e) => slugOf(e).slug === 'validation', `forget ${JSON.stringify(bad)}`);
+    await assert.rejects(call(withModel, 'Fuse', { videoId: bad, present: ['audio'], absent: {} }), (e) => slugOf(e).slug === 'validation', `fuse ${JSON.stringify(bad)}`);
+  }
+  const id = randomUUID();
+  await assert.rejects(push(storeOnly, { ...tensor(id), modality: 'smell' as 'audio' }), (e) => slugOf(e).slug === 'validation');
+  await assert.rejects(push(storeOnly, { ...tensor(id), kind: 'DROP TABLE' }), (e) => slugOf(e).slug === 'validation');
+  await assert.rejects(call(withModel, 'Fuse', { videoId: id, present: ['smell'], absent: {} }), (e) => slugOf(e).slug === 'validation');
+  assert.equal(await stored(id), 0);
+});
+
+test("PostgreSQL unreachable: fusion answers 'unavailable' with a generic text", async () => {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  const dead = await replica(`postgres://postgres@127.0.0.1:${port}/omniaffect`, true);
+  const id = randomUUID();
+  for (const attempt of [
+    () => push(dead, tensor(id)),
+    () => call(dead, 'Fuse', { videoId: id, present: ['audio'], absent: {} }),
+    () => call(dead, 'Forget', { videoId: id }),
+  ]) {
+    await assert.rejects(attempt(), (e) => {
+      const p = slugOf(e);
+      assert.equal(p.slug, 'unavailable', JSON.stringify(p));
+      assert.doesNotMatch(p.detail, /ECONNREFUSED|127\.0\.0\.1|postgres|\d{4,5}/);
+      return true;
+    });
+  }
+});
