@@ -2,8 +2,9 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { generateSyntheticMmsa, scorePredictionsCsv, type MmsaDatasetName, type SplitMode, type TranscriptsMode } from '@omniaffect/eval';
 import { runCross, runEval, trainFromFeatures } from './research-eval';
+import { assertRealModels } from './research-tiny-guard';
 import type { SplitEvaluation } from './research-evaluate';
-import type { ResearchTrainOptions } from './research-train';
+import { buildZeroShot, formatZeroShot, type ResearchTrainOptions } from './research-train';
 
 function datasetArg(v: string): MmsaDatasetName {
   if (v !== 'sims2' && v !== 'mosei') throw new InvalidArgumentError('use sims2 or mosei');
@@ -21,6 +22,21 @@ function intArg(min: number) {
     if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be an integer ≥ ${min}`);
     return n;
   };
+}
+
+function numberArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
+  return n;
+}
+
+interface ZeroShotFlags {
+  zeroShot?: boolean;
+  modelDir?: string;
+  fusionDir?: string;
+  logitScale?: number;
+  logitBias?: number;
+  force?: boolean;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -80,8 +96,10 @@ export function registerResearchCommands(program: Command): void {
       .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
       .option('--seed <n>', 'training seed', intArg(0), 7)
       .option('--policy <dir>', 'evaluate this policy (policy.json or checkpoint) instead of training')
-      .option('--cache <dir>', 'feature cache directory (default <out>/features)'),
-  ).action(async (o: TrainFlags & { dataset: MmsaDatasetName; root: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; policy?: string; cache?: string }) => {
+      .option('--cache <dir>', 'feature cache directory (default <out>/features)')
+      .option('--allow-tiny-models', 'run even when MODEL_DIR is the tiny stand-in pack (the figures then mean nothing)'),
+  ).action(async (o: TrainFlags & { dataset: MmsaDatasetName; root: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; policy?: string; cache?: string; allowTinyModels?: boolean }) => {
+    assertRealModels(o.allowTinyModels);
     const r = await runEval(
       {
         dataset: o.dataset,
@@ -134,8 +152,10 @@ export function registerResearchCommands(program: Command): void {
       .option('--out <dir>', 'output directory', 'eval-cross-out')
       .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
       .option('--seed <n>', 'training seed', intArg(0), 7)
-      .option('--cache <dir>', 'feature cache directory (default <out>/features; share it with eval run to reuse features)'),
-  ).action(async (o: TrainFlags & { train: MmsaDatasetName; test: MmsaDatasetName; trainRoot: string; testRoot: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; cache?: string }) => {
+      .option('--cache <dir>', 'feature cache directory (default <out>/features; share it with eval run to reuse features)')
+      .option('--allow-tiny-models', 'run even when MODEL_DIR is the tiny stand-in pack (the figures then mean nothing)'),
+  ).action(async (o: TrainFlags & { train: MmsaDatasetName; test: MmsaDatasetName; trainRoot: string; testRoot: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; cache?: string; allowTinyModels?: boolean }) => {
+    assertRealModels(o.allowTinyModels);
     const r = await runCross(
       {
         train: { dataset: o.train, root: path.resolve(o.trainRoot) },
@@ -157,11 +177,26 @@ export function registerResearchCommands(program: Command): void {
   withTrainFlags(
     program
       .command('train')
-      .description('train the fusion policy (warm start + GRPO) on cached pipeline features and export it')
-      .requiredOption('--features <dir>', 'a feature cache, an eval run output dir, or a parent of several caches')
+      .description('train the fusion policy (warm start + GRPO) on cached pipeline features and export it; or, with --zero-shot, build a fusion from the encoders alone (no dataset)')
+      .option('--features <dir>', 'a feature cache, an eval run output dir, or a parent of several caches')
       .option('--out <dir>', 'output directory (checkpoints/, model/)', 'train-out')
-      .option('--seed <n>', 'training seed', intArg(0), 7),
-  ).action(async (o: TrainFlags & { features: string; out: string; seed: number }) => {
+      .option('--seed <n>', 'training seed', intArg(0), 7)
+      .option('--zero-shot', 'no training: write MODEL_DIR/fusion/ from the emotion2vec head and SigLIP emotion prompts (text weight 0)')
+      .option('--model-dir <dir>', 'zero-shot: the MODEL_DIR whose encoders to build for (default $MODEL_DIR)')
+      .option('--fusion-dir <dir>', 'zero-shot: where fusion.onnx + fusion.json go (default <model-dir>/fusion)')
+      .option('--logit-scale <x>', 'zero-shot: SigLIP logit scale, the multiplier exp(logit_scale) (when no onnx/model.onnx holds it)', numberArg)
+      .option('--logit-bias <x>', 'zero-shot: SigLIP logit bias (when no onnx/model.onnx holds it)', numberArg)
+      .option('--force', 'zero-shot: replace a fusion/ that holds a trained policy'),
+  ).action(async (o: TrainFlags & ZeroShotFlags & { features?: string; out: string; seed: number }) => {
+    if (o.zeroShot) {
+      if (o.features) throw new Error('--zero-shot trains nothing: drop --features (or drop --zero-shot to train on them)');
+      const modelDir = o.modelDir ?? process.env.MODEL_DIR;
+      if (!modelDir) throw new Error('--zero-shot needs --model-dir DIR (or MODEL_DIR): the directory `models pull --pack standard` wrote');
+      const r = await buildZeroShot({ modelDir, fusionDir: o.fusionDir, logitScale: o.logitScale, logitBias: o.logitBias, force: o.force }, { log });
+      console.log(formatZeroShot(r, modelDir));
+      return;
+    }
+    if (!o.features) throw new Error('train needs --features DIR (pipeline features to train on), or --zero-shot --model-dir DIR for a fusion without training');
     const r = await trainFromFeatures({ features: o.features, out: o.out, seed: o.seed, train: trainOptionsFromFlags(o) }, { log });
     const s = r.summary;
     console.log(

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import {
   CHECKPOINT_FILE,
+  buildZeroShotFusion,
   deserializeParams,
   loadCheckpoint,
   serializeParams,
@@ -12,6 +13,7 @@ import {
   type SerializedParams,
   type TrainOptions,
   type TrainSummary,
+  type ZeroShotResult,
 } from '@omniaffect/policy';
 import type { ResearchSample } from './research-samples';
 
@@ -168,4 +170,43 @@ export function loadPolicyDir(dir: string): { params: PolicyParams; warmParams: 
     }
   }
   throw new Error(`no ${POLICY_FILE} or ${CHECKPOINT_FILE} in ${dir} (or its model/ or checkpoints/)`);
+}
+
+export interface ZeroShotCliOptions {
+  modelDir: string;
+  fusionDir?: string;
+  logitScale?: number;
+  logitBias?: number;
+  force?: boolean;
+}
+
+/** `train --zero-shot`: a fusion/ for the encoders in modelDir, built from them alone (see @omniaffect/policy zero-shot.ts). */
+export async function buildZeroShot(o: ZeroShotCliOptions, ui: { log?: (line: string) => void } = {}): Promise<ZeroShotResult> {
+  const modelDir = path.resolve(o.modelDir);
+  if (!existsSync(modelDir)) throw new Error(`model dir ${modelDir} does not exist`);
+  return buildZeroShotFusion({
+    modelDir,
+    outDir: o.fusionDir ? path.resolve(o.fusionDir) : undefined,
+    logitScale: o.logitScale,
+    logitBias: o.logitBias,
+    force: o.force,
+    provider: process.env.EXECUTION_PROVIDER,
+    log: ui.log,
+  });
+}
+
+export function formatZeroShot(r: ZeroShotResult, modelDir: string): string {
+  const fusionDir = path.dirname(r.onnxPath);
+  const serve = fusionDir === path.join(path.resolve(modelDir), 'fusion') ? `MODEL_DIR=${path.resolve(modelDir)}` : `MODEL_DIR=${path.resolve(modelDir)} FUSION_MODEL_DIR=${fusionDir}`;
+  const dropped = r.prompts.filter((p) => !p.used);
+  return [
+    `zero-shot fusion for text ${r.manifest.dims.text}-d, audio ${r.manifest.dims.audio}-d, vision ${r.manifest.dims.vision}-d`,
+    `  audio: emotion2vec 9-class head → 7 emotions / 3 sentiments (fusion.json provenance.audio)`,
+    `  vision: SigLIP zero-shot over ${r.prompts.length - dropped.length}/${r.prompts.length} prompts (zh + en); logit scale ${r.siglip.logitScale}, bias ${r.siglip.logitBias} from ${r.siglip.source}`,
+    ...(dropped.length ? [`  dropped ${dropped.length} prompts the tokenizer cannot read: ${[...new Set(dropped.map((p) => p.language))].join(', ')} (e.g. "${dropped[0]!.text}": ${dropped[0]!.note})`] : []),
+    '  text: weight 0 (no trained text head)',
+    `wrote ${r.onnxPath}`,
+    `      ${r.manifestPath}`,
+    `serve it: ${serve} omniaffect up   (a trained policy replaces it later: omniaffect eval run)`,
+  ].join('\n');
 }

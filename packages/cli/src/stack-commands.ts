@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '@omniaffect/core';
+import { isTinyPackDir } from '@omniaffect/models';
 import { GatewayClient } from './client';
 import { localStackOptions, readStackFile, stackFile, writeStackFile } from './local-env';
 import { SERVICES, Stack, serviceEntry, type ServiceName } from './stack';
@@ -9,6 +10,56 @@ import { SERVICES, Stack, serviceEntry, type ServiceName } from './stack';
 function assertBuilt(): void {
   const missing = SERVICES.filter((s) => !existsSync(path.join(repoRoot(), 'services', s, 'dist', 'src', 'main.js')));
   if (missing.length) throw new Error(`services not built (${missing.join(', ')}): run \`pnpm install && pnpm build\` first`);
+}
+
+/** Said on stderr, in the result of a tiny-model stack, and wherever its figures could be mistaken for real ones. */
+export const TINY_MODELS_WARNING = 'tiny stand-in models: not a real prediction';
+
+export interface ModelPreflight {
+  modelDir: string;
+  fusionDir: string;
+  /** stand-ins (tiny pack or the real-dimension stand-ins), not real encoders */
+  tiny: boolean;
+  /** fusion.json provenance.kind: 'zero-shot', 'trained-policy', 'tiny-generated', … */
+  fusionKind: string | null;
+  /** lines to print before starting */
+  notices: string[];
+}
+
+/**
+ * Before `up` / `demo` start anything: a MODEL_DIR without a fusion model is refused with the command
+ * that builds one. Refused rather than built on first start because building writes into MODEL_DIR
+ * (often a read-only or shared volume in a deployment), runs the SigLIP text tower for a while, and
+ * falls back to assumed SigLIP constants that the user should see and may override with flags; a
+ * start-up that silently did all that would hide exactly what makes the predictions what they are.
+ */
+export function preflightModels(env: NodeJS.ProcessEnv): ModelPreflight {
+  const modelDir = path.resolve(env.MODEL_DIR ?? '.');
+  const fusionDir = path.resolve(env.FUSION_MODEL_DIR ?? path.join(modelDir, 'fusion'));
+  const tiny = isTinyPackDir(modelDir);
+  const missing = ['fusion.onnx', 'fusion.json'].filter((f) => !existsSync(path.join(fusionDir, f)));
+  if (missing.length) {
+    const custom = env.FUSION_MODEL_DIR ? ` --fusion-dir ${fusionDir}` : '';
+    throw new Error(
+      `${fusionDir} has no fusion model (${missing.join(', ')} missing): nothing would fuse the encoders in ${modelDir}.\n` +
+        `Build one from the encoders alone (no dataset needed):\n\n  omniaffect train --zero-shot --model-dir ${modelDir}${custom}\n\n` +
+        'then start again. A policy trained on labelled data replaces it later (omniaffect eval run).',
+    );
+  }
+  let fusionKind: string | null = null;
+  try {
+    const m = JSON.parse(readFileSync(path.join(fusionDir, 'fusion.json'), 'utf8')) as { provenance?: { kind?: unknown } };
+    fusionKind = typeof m.provenance?.kind === 'string' ? m.provenance.kind : null;
+  } catch (err) {
+    throw new Error(`${path.join(fusionDir, 'fusion.json')} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const notices: string[] = [];
+  if (tiny) {
+    const bar = '!'.repeat(72);
+    notices.push(bar, `!! ${TINY_MODELS_WARNING.toUpperCase()}`, `!! MODEL_DIR=${modelDir} holds generated stand-ins with the real tensor contracts;`, '!! every label they give is meaningless. Real encoders: omniaffect models pull --pack standard --out DIR', bar);
+  }
+  if (fusionKind === 'zero-shot') notices.push(`fusion: zero-shot (built from the encoders, no training; text weight 0: no trained text head) — ${fusionDir}`);
+  return { modelDir, fusionDir, tiny, fusionKind, notices };
 }
 
 /** `omniaffect up`: start every service in the background, wait until each is ready, print the URL. */
@@ -20,6 +71,8 @@ export async function up(): Promise<void> {
     return;
   }
   const opts = localStackOptions();
+  const models = preflightModels(opts.env);
+  for (const line of models.notices) process.stderr.write(`${line}\n`);
   const stack = new Stack(opts);
   try {
     await stack.start(180_000, true);
@@ -39,7 +92,7 @@ export async function up(): Promise<void> {
   });
   console.log(`OmniAffect is up: ${stack.gatewayUrl}`);
   console.log(opts.apiKeyFile ? `API key: ${opts.apiKeyFile}` : 'API keys: from OMNIAFFECT_API_KEYS');
-  console.log(`models: ${opts.env.MODEL_DIR}\nlogs: ${opts.logDir}`);
+  console.log(`models: ${opts.env.MODEL_DIR}${models.tiny ? ` (${TINY_MODELS_WARNING})` : ''}\nlogs: ${opts.logDir}`);
 }
 
 function isAlive(pid: number): boolean {
@@ -98,18 +151,14 @@ export async function down(): Promise<void> {
 export async function demo(sample: string, opts: { keep?: boolean; reportDir: string }): Promise<void> {
   assertBuilt();
   const stackOpts = localStackOptions();
+  const models = preflightModels(stackOpts.env);
   const stack = new Stack(stackOpts);
   const t0 = Date.now();
   try {
     process.stderr.write('starting the stack (8 services)...\n');
     await stack.start(180_000);
     process.stderr.write(`stack ready in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${stack.gatewayUrl}\n`);
-    if (!process.env.MODEL_DIR) {
-      process.stderr.write(
-        `models: the generated tiny pack (${stackOpts.env.MODEL_DIR}): deterministic stand-ins with the real tensor contracts,\n` +
-          '        so the labels below are not meaningful; set MODEL_DIR to real exports (omniaffect models pull) for real predictions\n',
-      );
-    }
+    for (const line of models.notices) process.stderr.write(`${line}\n`);
     const client = new GatewayClient(stack.gatewayUrl, stackOpts.apiKeys[0]);
     const t1 = Date.now();
     const { id } = await client.submitFile(sample, { language: 'auto' });
@@ -123,6 +172,8 @@ export async function demo(sample: string, opts: { keep?: boolean; reportDir: st
     if (doc.status !== 'succeeded') throw new Error(`video ${doc.status}: ${JSON.stringify(doc.error)}`);
     const result = await client.result(id);
     console.log(JSON.stringify(result, null, 2));
+    // Again after the JSON: the banner above has scrolled away by now.
+    if (models.tiny) process.stderr.write(`\n${TINY_MODELS_WARNING.toUpperCase()} (MODEL_DIR=${models.modelDir})\n`);
     mkdirSync(opts.reportDir, { recursive: true });
     const html = await client.report(id);
     const reportFile = path.join(opts.reportDir, `${id}.html`);

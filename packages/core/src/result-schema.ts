@@ -225,9 +225,13 @@ export function validateResult(doc: unknown): { ok: boolean; errors: string[] } 
   const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
   if (Math.abs(sum(r.sentiment.probabilities) - 1) > 1e-3) errors.push('/sentiment/probabilities do not sum to 1');
   if (Math.abs(sum(r.emotion.probabilities) - 1) > 1e-3) errors.push('/emotion/probabilities do not sum to 1');
+  // A present modality the fusion model does not weigh at all (e.g. text under a zero-shot fusion with
+  // no trained text head) says so with contribution 0 and a reason; the weighed ones share 1 between
+  // them. With none weighed the verdict is the model's prior, and nothing is owed.
   const present = MODALITIES.filter((m) => r.modalities[m].present);
-  const contrib = present.reduce((a, m) => a + r.modalities[m].contribution, 0);
-  if (present.length > 0 && Math.abs(contrib - 1) > 1e-3) errors.push(`/modalities contributions of present modalities sum to ${contrib}`);
+  const weighed = present.filter((m) => !(r.modalities[m].contribution === 0 && r.modalities[m].reason));
+  const contrib = weighed.reduce((a, m) => a + r.modalities[m].contribution, 0);
+  if (weighed.length > 0 && Math.abs(contrib - 1) > 1e-3) errors.push(`/modalities contributions of present modalities sum to ${contrib}`);
   for (const m of MODALITIES) {
     if (!r.modalities[m].present && r.modalities[m].contribution !== 0) errors.push(`/modalities/${m} absent but contributes`);
     if (!r.modalities[m].present && !r.modalities[m].reason) errors.push(`/modalities/${m} absent without a reason`);

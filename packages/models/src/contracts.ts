@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DTYPE_SUFFIX, readOmniaffectConfig } from './runners/model-files';
 import { FUSION_INPUTS, FUSION_OUTPUTS, type TensorSpec } from '@omniaffect/core';
 
 /** One ONNX graph's role. */
@@ -264,9 +265,26 @@ export interface ResolvedEntry {
   found: boolean;
 }
 
+/**
+ * A dtype chosen in `omniaffect.json` (what `models pull --dtype` writes, and what the runners load via
+ * resolveOnnxGraph) swaps `onnx/<graph>.onnx` for its variant, so verify checks the graph that runs.
+ */
+function dtypeCandidates(dir: string, candidates: string[]): string[] {
+  const choice = readOmniaffectConfig(dir).dtype;
+  if (choice === undefined) return candidates;
+  return candidates.map((c) => {
+    const m = /^onnx\/(.+)\.onnx$/.exec(c);
+    if (!m) return c;
+    const dtype = typeof choice === 'string' ? choice : choice[m[1]!];
+    const suffix = dtype === undefined ? undefined : DTYPE_SUFFIX[dtype];
+    return suffix === undefined ? c : `onnx/${m[1]}${suffix}.onnx`;
+  });
+}
+
 /** Looks up every layout entry of `kind` under `dir`. Missing required files have `found: false`. */
 export function resolveModelDir(kind: ModelDirKind, dir: string): ResolvedEntry[] {
-  return MODEL_DIR_LAYOUTS[kind].map((e) => {
+  return MODEL_DIR_LAYOUTS[kind].map((raw) => {
+    const e = raw.graph ? { ...raw, candidates: dtypeCandidates(dir, raw.candidates) } : raw;
     const hit = e.candidates.find((c) => {
       const p = join(dir, c);
       return existsSync(p) && statSync(p).isFile();

@@ -5,3 +5,5 @@ export * from './verify';
 export * from './pull';
 export * from './tiny';
 export * from './runners';
+export * from './adapt';
+export * from './packs';

@@ -33,6 +33,10 @@ export interface PullOptions {
   /** extra attempts per file after a dropped connection, each resuming from the .part (default 2) */
   retries?: number;
   fetchImpl?: typeof fetch;
+  /** a listing already fetched for this repo@revision (packs list once to plan, then pull) */
+  listing?: HubSibling[];
+  /** repo path → local path, for exports whose file names differ from the layout a worker loads */
+  rename?: Record<string, string>;
 }
 
 export interface PulledFile {
@@ -53,7 +57,7 @@ export interface PullResult {
   manifestPath: string;
 }
 
-interface Sibling {
+export interface HubSibling {
   rfilename: string;
   size?: number;
   lfs?: { sha256?: string; oid?: string; size?: number };
@@ -114,16 +118,32 @@ function etagSha256(res: Response): string | undefined {
   return undefined;
 }
 
-async function listRepo(o: PullOptions, revision: string, doFetch: typeof fetch): Promise<Sibling[]> {
+export interface HubListing {
+  /** the commit the revision resolved to, when the hub says (`sha`) */
+  sha?: string;
+  siblings: HubSibling[];
+}
+
+/** `GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true`: file names with LFS sizes and sha256. */
+export async function listModelRepo(
+  o: { endpoint: string; repo: string; token?: string; fetchImpl?: typeof fetch },
+  revision: string,
+): Promise<HubListing> {
+  const doFetch = o.fetchImpl ?? fetch;
   const url = `${trimSlash(o.endpoint)}/api/models/${o.repo}/revision/${encodeURIComponent(revision)}?blobs=true`;
   const res = await doFetch(url, { headers: headers(o.token) });
   if (!res.ok) {
-    const hint = res.status === 401 || res.status === 403 ? ' (gated or private: pass a token)' : '';
+    const hint =
+      res.status === 401 || res.status === 403
+        ? ' (gated or private: pass a token)'
+        : res.status === 404
+          ? ' (unknown repository or revision)'
+          : '';
     throw new Error(`listing ${o.repo}@${revision} failed: HTTP ${res.status}${hint}`);
   }
-  const body = (await res.json()) as { siblings?: Sibling[] };
+  const body = (await res.json()) as { sha?: string; siblings?: HubSibling[] };
   if (!Array.isArray(body.siblings)) throw new Error(`listing ${o.repo}@${revision} has no siblings[]`);
-  return body.siblings;
+  return { sha: typeof body.sha === 'string' ? body.sha : undefined, siblings: body.siblings };
 }
 
 interface DownloadOutcome {
@@ -170,7 +190,7 @@ export async function pullModelRepo(options: PullOptions): Promise<PullResult> {
   const revision = options.revision ?? 'main';
   const doFetch = options.fetchImpl ?? fetch;
   const retries = options.retries ?? 2;
-  const siblings = await listRepo(options, revision, doFetch);
+  const siblings = options.listing ?? (await listModelRepo({ ...options, fetchImpl: doFetch }, revision)).siblings;
   const byName = new Map(siblings.map((s) => [s.rfilename, s]));
   const wanted = options.files === 'all' ? siblings.map((s) => s.rfilename) : options.files;
   const missing = wanted.filter((f) => !byName.has(f));
@@ -182,7 +202,8 @@ export async function pullModelRepo(options: PullOptions): Promise<PullResult> {
   const pulled: PulledFile[] = [];
 
   for (const file of wanted.filter((f) => byName.has(f))) {
-    const rel = safeRelative(file);
+    const local = options.rename?.[file] ?? file;
+    const rel = safeRelative(local);
     const dest = join(options.destDir, rel);
     const part = `${dest}.part`;
     const info = byName.get(file)!;
@@ -192,11 +213,11 @@ export async function pullModelRepo(options: PullOptions): Promise<PullResult> {
     mkdirSync(dirname(dest), { recursive: true });
 
     if (existsSync(dest)) {
-      const known = expectedSha ?? manifest.get(file);
+      const known = expectedSha ?? manifest.get(local);
       const actual = await sha256File(dest);
       if (known && actual === known) {
-        manifest.set(file, actual);
-        pulled.push({ path: file, size: statSync(dest).size, sha256: actual, verifiedBy: expectedSha ? 'lfs' : 'manifest', source: 'cached' });
+        manifest.set(local, actual);
+        pulled.push({ path: local, size: statSync(dest).size, sha256: actual, verifiedBy: expectedSha ? 'lfs' : 'manifest', source: 'cached' });
         options.onProgress?.({ file, received: statSync(dest).size, total, state: 'cached' });
         continue;
       }
@@ -226,9 +247,9 @@ export async function pullModelRepo(options: PullOptions): Promise<PullResult> {
       throw new Error(`size mismatch for ${file}: expected ${total} bytes, got ${outcome.size}`);
     }
     renameSync(part, dest);
-    manifest.set(file, outcome.sha256);
+    manifest.set(local, outcome.sha256);
     pulled.push({
-      path: file,
+      path: local,
       size: outcome.size,
       sha256: outcome.sha256,
       verifiedBy: expectedSha ? 'lfs' : outcome.etagSha ? 'etag' : 'recorded',

@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { FUSION_INPUTS, FUSION_OUTPUTS } from '@omniaffect/core';
 import { BertTokenizer, parseVocabTxt } from '@omniaffect/features';
 import {
   CONTRACTS,
@@ -83,10 +82,47 @@ test('exact public names, dtypes and ranks', async () => {
   const en = describeSession(await open('text-en/onnx/model.onnx'));
   assert.deepEqual(en.inputs.map((m) => `${m.name}:${m.type}:${m.shape.length}`).sort(), ['attention_mask:int64:2', 'input_ids:int64:2', 'token_type_ids:int64:2']);
   assert.deepEqual(en.outputs, [{ name: 'last_hidden_state', type: 'float32', shape: ['batch_size', 'sequence_length', 32] }]);
+  // The fusion contract written out independently of FUSION_INPUTS / FUSION_OUTPUTS (the builder, the
+  // policy exporter and the loader's check are all derived from those, so comparing with them proves
+  // nothing). Source: DESIGN.md §4 "fusion policy (ours)": per-modality sequences and masks → sentiment
+  // logits, emotion logits, intensity, modality weights, per-item importances, plus the value head; the
+  // label sets are fixed (3 sentiments, 7 emotions, 3 modalities [text, audio, vision]). 'D' is an
+  // encoder width: free in the contract, 32 in the tiny pack.
+  const inputs: [string, (number | string)[]][] = [
+    ['text_features', ['batch', 'text_len', 'D']],
+    ['text_mask', ['batch', 'text_len']],
+    ['audio_features', ['batch', 'audio_len', 'D']],
+    ['audio_mask', ['batch', 'audio_len']],
+    ['vision_features', ['batch', 'vision_len', 'D']],
+    ['vision_mask', ['batch', 'vision_len']],
+    ['modality_mask', ['batch', 3]],
+  ];
+  const outputs: [string, (number | string)[]][] = [
+    ['sentiment_logits', ['batch', 3]],
+    ['emotion_logits', ['batch', 7]],
+    ['intensity', ['batch']],
+    ['modality_weights', ['batch', 3]],
+    ['text_importance', ['batch', 'text_len']],
+    ['audio_importance', ['batch', 'audio_len']],
+    ['vision_importance', ['batch', 'vision_len']],
+    ['value', ['batch']],
+  ];
+  const inTinyPack = (rows: typeof inputs) =>
+    rows.map(([name, shape]) => ({ name, type: 'float32', shape: shape.map((d) => (d === 'D' ? 32 : d)) }));
+  const asChecked = (rows: typeof inputs) =>
+    rows.map(([name, shape]) => ({
+      name,
+      type: 'float32',
+      rank: shape.length,
+      fixed: Object.fromEntries(shape.flatMap((d, i) => (typeof d === 'number' ? [[String(i), d]] : []))),
+    }));
   const fusion = describeSession(await open('fusion/fusion.onnx'));
-  assert.deepEqual(fusion.inputs.map((m) => [m.name, m.type, m.shape.length]), FUSION_INPUTS.map((s) => [s.name, s.type, s.shape.length]));
-  assert.deepEqual(fusion.outputs.map((m) => [m.name, m.type, m.shape.length]), FUSION_OUTPUTS.map((s) => [s.name, s.type, s.shape.length]));
-  assert.equal(CONTRACTS.fusion.outputs.length, FUSION_OUTPUTS.length);
+  assert.deepEqual(fusion.inputs, inTinyPack(inputs));
+  assert.deepEqual(fusion.outputs, inTinyPack(outputs));
+  // ...and what the fusion service checks a loaded model against is the same table.
+  const checked = (rows: typeof CONTRACTS.fusion.inputs) => rows.map(({ name, type, rank, fixed }) => ({ name, type, rank, fixed }));
+  assert.deepEqual(checked(CONTRACTS.fusion.inputs), asChecked(inputs));
+  assert.deepEqual(checked(CONTRACTS.fusion.outputs), asChecked(outputs));
 });
 
 test('text-zh lists no token_type_ids (XLM-R-like input list)', async () => {

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EMOTION_LABELS, FUSION_INPUTS, FUSION_OUTPUTS, MODALITIES, SENTIMENT_LABELS, type FusionManifest } from '@omniaffect/core';
+import { EMOTION_LABELS, FUSION_INPUTS, FUSION_OUTPUTS, MODALITIES, SENTIMENT_LABELS, type FusionManifest, type Modality } from '@omniaffect/core';
 import { GraphBuilder, ModelBuilder } from '@omniaffect/models';
 import { MASK_NEG } from './forward';
 import { N_EMO, N_MOD, N_SENT, paramCount, type ParamName, type PolicyParams } from './params';
@@ -13,6 +13,15 @@ export interface ExportManifestInput {
   version?: string;
   /** training provenance (e.g. TrainSummary.provenance plus a data description) */
   provenance?: Record<string, unknown>;
+  /**
+   * Modalities the graph treats as absent whatever is fed (the policy was trained with them masked): their
+   * modality_mask column is multiplied by 0, so they get weight exactly 0 and change no output.
+   */
+  maskedModalities?: readonly Modality[];
+}
+
+export interface PolicyGraphOptions {
+  maskedModalities?: readonly Modality[];
 }
 
 export interface ExportResult {
@@ -26,7 +35,7 @@ export interface ExportResult {
  * sequence lengths. Masked scores get −1e9 added before the max-shift, exp is multiplied by the mask,
  * and the sum is floored, which is exactly the TS masked softmax for 0/1 masks.
  */
-export function buildPolicyGraph(params: PolicyParams): ModelBuilder {
+export function buildPolicyGraph(params: PolicyParams, opts: PolicyGraphOptions = {}): ModelBuilder {
   const g = new GraphBuilder('omniaffect_fusion_policy', 'policy');
   const H = params.hidden;
   const G = params.gateHidden;
@@ -44,6 +53,11 @@ export function buildPolicyGraph(params: PolicyParams): ModelBuilder {
   const tiny = g.f(TINY);
   const axis1 = g.i64(1);
   const axis2 = g.i64(2);
+  // A masked modality's column of modality_mask is zeroed inside the graph; the unmasked graph is unchanged.
+  const masked = new Set(opts.maskedModalities ?? []);
+  const modalityMask = masked.size
+    ? g.op('Mul', ['modality_mask', g.initFloat(Float32Array.from(MODALITIES.map((m) => (masked.has(m) ? 0 : 1))), [1, N_MOD], 'modality_keep')])
+    : 'modality_mask';
 
   const maskedSoftmax = (x: string, mask: string, out?: string) => {
     const shifted = g.op('Add', [x, g.op('Mul', [g.op('Sub', [mask, one]), neg])]);
@@ -61,13 +75,13 @@ export function buildPolicyGraph(params: PolicyParams): ModelBuilder {
     const scores = g.op('Squeeze', [g.op('MatMul', [h, w(`${m}.v`, [H, 1])]), axis2]); // [B,L]
     const a = maskedSoftmax(scores, mask, `${m}_importance`);
     const p = g.op('ReduceSum', [g.op('Mul', [h, g.op('Unsqueeze', [a, axis2])]), axis1], { keepdims: 0 }); // [B,H]
-    const mmCol = g.op('Slice', ['modality_mask', g.i64(mi), g.i64(mi + 1), axis1]); // [B,1]
+    const mmCol = g.op('Slice', [modalityMask, g.i64(mi), g.i64(mi + 1), axis1]); // [B,1]
     pooled.push(g.op('Mul', [p, mmCol]));
   });
   const cat = g.op('Concat', pooled, { axis: 1 }); // [B,3H]
   const g1 = g.op('Tanh', [g.op('Add', [g.op('MatMul', [cat, w('gate.W1', [N_MOD * H, G])]), w('gate.b1', [G])])]);
   const gl = g.op('Add', [g.op('MatMul', [g1, w('gate.W2', [G, N_MOD])]), w('gate.b2', [N_MOD])]);
-  const weights = maskedSoftmax(gl, 'modality_mask', 'modality_weights'); // [B,3]
+  const weights = maskedSoftmax(gl, modalityMask, 'modality_weights'); // [B,3]
   const stacked = g.op('Concat', pooled.map((p) => g.op('Unsqueeze', [p, axis1])), { axis: 1 }); // [B,3,H]
   const fused = g.op('ReduceSum', [g.op('Mul', [stacked, g.op('Unsqueeze', [weights, axis2])]), axis1], { keepdims: 0 });
   const trunk = g.op('Tanh', [g.op('Add', [g.op('MatMul', [fused, w('trunk.W', [H, H])]), w('trunk.b', [H])])]);
@@ -88,7 +102,8 @@ export function buildPolicyGraph(params: PolicyParams): ModelBuilder {
 export function exportPolicyOnnx(params: PolicyParams, manifest: ExportManifestInput, outDir: string): ExportResult {
   mkdirSync(outDir, { recursive: true });
   const onnxPath = join(outDir, 'fusion.onnx');
-  buildPolicyGraph(params).save(onnxPath);
+  const maskedModalities = [...new Set(manifest.maskedModalities ?? [])].sort();
+  buildPolicyGraph(params, { maskedModalities }).save(onnxPath);
   const full: FusionManifest = {
     name: manifest.name ?? 'omniaffect-fusion-policy',
     version: manifest.version ?? '0.1.0',
@@ -98,6 +113,7 @@ export function exportPolicyOnnx(params: PolicyParams, manifest: ExportManifestI
     provenance: {
       kind: 'trained-policy',
       ...(manifest.provenance ?? {}),
+      ...(maskedModalities.length ? { maskedModalities } : {}),
       architecture: {
         hidden: params.hidden,
         gateHidden: params.gateHidden,

@@ -67,6 +67,7 @@ export {
 } from './faithfulness';
 export { evaluate, targetsOf, type EvalMetrics } from './evaluate';
 export {
+  maskSampleModalities,
   resolveTrainOptions,
   train,
   type EpochLog,
@@ -78,6 +79,25 @@ export {
   type TrainSummary,
 } from './train';
 export { CHECKPOINT_FILE, loadCheckpoint, loadCheckpointParams, saveCheckpoint } from './checkpoint';
-export { buildPolicyGraph, exportPolicyOnnx, type ExportManifestInput, type ExportResult } from './export-onnx';
+export { buildPolicyGraph, exportPolicyOnnx, type ExportManifestInput, type ExportResult, type PolicyGraphOptions } from './export-onnx';
 export { makeSyntheticFeatureSet, type SyntheticFeatureSet, type SyntheticOptions } from './synthetic';
 export { runPolicyBench, type PolicyBenchOptions, type PolicyBenchResult } from './bench';
+export {
+  EMOTION_SENTIMENT,
+  HEAD_TO_EMOTION,
+  PROMPT_TEMPLATES,
+  PROMPT_WORDS,
+  SIGLIP_ASSUMED,
+  ZERO_SHOT_KIND,
+  ZERO_SHOT_TEXT_REASON,
+  buildZeroShotFusion,
+  balanceSentimentTable,
+  buildZeroShotGraph,
+  emotionSentimentTable,
+  headMappings,
+  zeroShotPrompts,
+  type ZeroShotGraphSpec,
+  type ZeroShotOptions,
+  type ZeroShotPrompt,
+  type ZeroShotResult,
+} from './zero-shot';

@@ -8,6 +8,7 @@ import { addSeeds, contrastiveLoss, crossEntropyLoss, grpoLoss, intensityLoss } 
 import { cloneParams, initPolicy, zerosLike, type PolicyParams } from './params';
 import { Rng } from './prng';
 import { buildRollout, DEFAULT_REWARD_WEIGHTS, type RewardWeights } from './rewards';
+import type { Modality } from '@omniaffect/core';
 import type { ModalityDims, PolicySample } from './types';
 
 export type TrainDataset = readonly PolicySample[] | { train: readonly PolicySample[]; valid: readonly PolicySample[] };
@@ -55,6 +56,16 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** what the data is (source, languages, feature extractors); copied into the provenance */
   dataDescription?: Record<string, unknown>;
+  /**
+   * Modalities treated as absent in every sample, in training and validation (e.g. text whose zh and en features
+   * came from different encoders). Export the result with the same `maskedModalities` so serving ignores them too.
+   */
+  maskModalities?: readonly Modality[];
+  /**
+   * What identifies the features beyond the sample ids (e.g. which encoders produced them). It is part of the
+   * checkpoint fingerprint, so features recomputed with other encoders are not resumed from the old checkpoint.
+   */
+  featureKey?: string;
 }
 
 export interface EpochLog {
@@ -141,7 +152,20 @@ export function resolveTrainOptions(o: TrainOptions) {
     grpoEvalEvery: o.grpoEvalEvery ?? 25,
     clipNorm: o.clipNorm ?? 5,
     checkpointEvery: o.checkpointEvery ?? 50,
+    // undefined when unset, so JSON.stringify drops them and fingerprints of runs without them are unchanged
+    maskModalities: o.maskModalities?.length ? [...new Set(o.maskModalities)].sort() : undefined,
+    featureKey: o.featureKey,
   };
+}
+
+/** The samples with `modalities` absent (null), leaving everything else as it is. */
+export function maskSampleModalities<T extends PolicySample>(samples: readonly T[], modalities: readonly Modality[] | undefined): T[] {
+  if (!modalities?.length) return [...samples];
+  return samples.map((s) => {
+    const features = { ...s.features };
+    for (const m of modalities) features[m] = null;
+    return { ...s, features };
+  });
 }
 
 export type ResolvedTrainOptions = ReturnType<typeof resolveTrainOptions>;
@@ -193,9 +217,12 @@ export function train(dataset: TrainDataset, options: TrainOptions, hooks: Train
   const t0 = Date.now();
   const o = resolveTrainOptions(options);
   const log = hooks.log ?? (() => {});
-  const { train: trainSet, valid: validSet } = splitDataset(dataset, o.seed, o.validFraction);
-  if (trainSet.length === 0) throw new Error('empty training set');
-  const dims = options.dims ?? options.initialParams?.dims ?? inferDims(trainSet);
+  const split = splitDataset(dataset, o.seed, o.validFraction);
+  if (split.train.length === 0) throw new Error('empty training set');
+  // dims come from the unmasked features: a masked modality keeps its width, so the export fits the encoders
+  const dims = options.dims ?? options.initialParams?.dims ?? inferDims(split.train);
+  const trainSet = maskSampleModalities(split.train, o.maskModalities);
+  const validSet = maskSampleModalities(split.valid, o.maskModalities);
   const fingerprint = fingerprintOf(o, trainSet, validSet, dims);
   const grpoSteps = o.grpoSteps ?? o.epochs * Math.ceil(trainSet.length / o.grpoBatchSize);
 

@@ -66,6 +66,12 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
   const sIdx = sentProbs.indexOf(Math.max(...sentProbs));
   const eIdx = emoProbs.indexOf(Math.max(...emoProbs));
   const present = MODALITIES.filter((m) => seqs[m].present);
+  // A fusion model may declare that it does not weigh a modality at all (the zero-shot fusion has no
+  // trained text head): such a modality is present, contributes 0 and says why, and it is left out
+  // of the rankings, which would otherwise compare a fixed 0 with real weights.
+  const reasons = (x.manifest.provenance as { modalityReasons?: Partial<Record<Modality, string>> } | undefined)?.modalityReasons ?? {};
+  const unweighed = (m: Modality) => Boolean(reasons[m]) && weights[MODALITIES.indexOf(m)] === 0;
+  const weighed = present.filter((m) => !unweighed(m));
 
   // Deletion test: how much the predicted class's probability drops when a modality is removed.
   const drops: Partial<Record<Modality, number>> = {};
@@ -73,8 +79,8 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
     if (m === null) return;
     drops[m] = sentProbs[sIdx] - softmax(row(outputs, 'sentiment_logits', b))[sIdx];
   });
-  const byDrop = [...present].sort((a, b) => (drops[b] ?? 0) - (drops[a] ?? 0));
-  const byWeight = [...present].sort((a, b) => weights[MODALITIES.indexOf(b)] - weights[MODALITIES.indexOf(a)]);
+  const byDrop = [...weighed].sort((a, b) => (drops[b] ?? 0) - (drops[a] ?? 0));
+  const byWeight = [...weighed].sort((a, b) => weights[MODALITIES.indexOf(b)] - weights[MODALITIES.indexOf(a)]);
   const decisive = byDrop[0] ?? null;
   const agrees = byDrop.join() === byWeight.join();
 
@@ -82,19 +88,22 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
     MODALITIES.map((m, i) => [
       m,
       seqs[m].present
-        ? { present: true, contribution: round(clamp01(weights[i])) }
+        ? unweighed(m)
+          ? { present: true, contribution: 0, reason: reasons[m] as string }
+          : { present: true, contribution: round(clamp01(weights[i])) }
         : { present: false, contribution: 0, reason: x.absent[m] ?? 'no embeddings were pushed for this modality' },
     ]),
   ) as AnalysisResult['modalities'];
-  // Rounding must not break "sums to 1 over present modalities".
-  if (present.length) {
-    const total = present.reduce((a, m) => a + modalities[m].contribution, 0);
+  // Rounding must not break "sums to 1 over the weighed modalities".
+  if (weighed.length) {
+    const total = weighed.reduce((a, m) => a + modalities[m].contribution, 0);
     const top = byWeight[0];
     modalities[top].contribution = round(clamp01(modalities[top].contribution + (1 - total)));
   }
 
   const textImp = row(outputs, 'text_importance', 0);
-  const words = seqs.text.present
+  // an unweighed modality offers no evidence: its importances decided nothing
+  const words = seqs.text.present && !unweighed('text')
     ? mergeWordPieces(seqs.text.items as TokenItem[], textImp)
         .map((w) => ({ text: w.text, start: round(w.start, 3), end: round(w.end, 3), charStart: w.charStart, charEnd: w.charEnd, weight: round(clamp01(w.weight)) }))
         .sort((a, b) => b.weight - a.weight)
@@ -102,11 +111,11 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
         .sort((a, b) => a.charStart - b.charStart)
     : [];
   const audioImp = row(outputs, 'audio_importance', 0);
-  const audioSegments = seqs.audio.present
+  const audioSegments = seqs.audio.present && !unweighed('audio')
     ? (seqs.audio.items as SegmentItem[]).map((s, i) => ({ start: round(s.start, 3), end: round(s.end, 3), weight: round(clamp01(audioImp[i])), prosody: s.prosody }))
     : [];
   const visImp = row(outputs, 'vision_importance', 0);
-  const frames = seqs.vision.present
+  const frames = seqs.vision.present && !unweighed('vision')
     ? (seqs.vision.items as FrameItem[]).map((f, i) => ({ time: round(f.time, 3), weight: round(clamp01(visImp[i])), ...(f.path ? { path: f.path } : {}) }))
     : [];
 
@@ -117,10 +126,13 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
     present,
   });
   steps.push({
-    description: `The gate weighed ${byWeight.map((m) => `${m} ${pct(modalities[m].contribution)}`).join(', ')}.`,
+    description: weighed.length
+      ? `The gate weighed ${byWeight.map((m) => `${m} ${pct(modalities[m].contribution)}`).join(', ')}.`
+      : 'The fusion model weighs none of the present modalities; the verdict is its prior.',
     weights: Object.fromEntries(present.map((m) => [m, modalities[m].contribution])),
   });
-  if (words.length) {
+  for (const m of present.filter(unweighed)) steps.push({ description: `${m[0].toUpperCase()}${m.slice(1)}: not weighed (${reasons[m]}).`, modality: m });
+  if (words.length && !unweighed('text')) {
     const top = [...words].sort((a, b) => b.weight - a.weight).slice(0, 3);
     steps.push({ description: `Words that carried the text: ${top.map((w) => `"${w.text}" (${pct(w.weight)})`).join(', ')}.`, modality: 'text' });
   }

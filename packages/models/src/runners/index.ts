@@ -6,5 +6,5 @@ export { splitWindow, TIME_PRECISION, type RawSegment, type WindowSplit } from '
 export * from './emotion2vec';
 export * from './siglip';
 export * from './bert';
-export { peekOnnxGraph, graphNormalisesInput, type PeekedGraph, type PeekedNode } from './onnx-graph-peek';
+export { peekOnnxGraph, peekNamedScalars, graphNormalisesInput, type PeekedGraph, type PeekedNode } from './onnx-graph-peek';
 export { resolveOnnxGraph, readOmniaffectConfig, DTYPE_SUFFIX, type OmniaffectModelConfig, type DtypeChoice } from './model-files';

@@ -38,6 +38,59 @@ export function peekOnnxGraph(file: string): PeekedGraph {
   }
 }
 
+/**
+ * Float values of the small tensors whose name `match` accepts: initializers, and `Constant` nodes by
+ * output name. For reading a handful of scalars (e.g. SigLIP's logit_scale / logit_bias) out of an
+ * 813 MB graph without decoding its weights: only matching initializers of at most 64 bytes are decoded.
+ */
+export function peekNamedScalars(file: string, match: (name: string) => boolean): Map<string, number[]> {
+  const fd = openSync(file, 'r');
+  const out = new Map<string, number[]>();
+  try {
+    const reader = new WindowReader(fd, fstatSync(fd).size);
+    let pos = 0;
+    while (pos < reader.size) {
+      const field = reader.fieldAt(pos);
+      if (field.number === MODEL_GRAPH && field.wire === 2) {
+        const end = field.dataStart + field.length;
+        let p = field.dataStart;
+        while (p < end) {
+          const f = reader.fieldAt(p);
+          if (f.wire === 2 && f.number === GRAPH_INITIALIZER && f.length <= 256) {
+            const name = tensorName(reader, f.dataStart, f.dataStart + f.length);
+            if (name && match(name)) {
+              const values = floatValues(onnx.TensorProto.decode(reader.bytes(f.dataStart, f.length)));
+              if (values) out.set(name, values);
+            }
+          } else if (f.wire === 2 && f.number === GRAPH_NODE && f.length <= 512) {
+            const node = onnx.NodeProto.decode(reader.bytes(f.dataStart, f.length));
+            const name = node.output[0];
+            const t = node.attribute.find((a) => a.name === 'value')?.t;
+            if (node.opType === 'Constant' && name && match(name) && t) {
+              const values = floatValues(onnx.TensorProto.decode(onnx.TensorProto.encode(t).finish()));
+              if (values) out.set(name, values);
+            }
+          }
+          p = f.next;
+        }
+      }
+      pos = field.next;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function floatValues(t: onnx.TensorProto): number[] | null {
+  if (t.dataType !== 1) return null;
+  if (t.floatData.length) return [...t.floatData];
+  const raw = t.rawData;
+  if (!raw || raw.length % 4 !== 0 || raw.length > 64) return null;
+  const copy = new Uint8Array(raw);
+  return [...new Float32Array(copy.buffer, 0, copy.length / 4)];
+}
+
 const MODEL_GRAPH = 7;
 const GRAPH_NODE = 1;
 const GRAPH_INITIALIZER = 5;

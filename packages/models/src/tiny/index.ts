@@ -5,3 +5,4 @@ export * from './vision';
 export * from './text';
 export * from './fusion';
 export * from './pack';
+export * from './stand-in';
