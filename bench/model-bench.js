@@ -11,11 +11,13 @@ const { buildTinyPack, WhisperRunner, Emotion2vecRunner, SiglipRunner, BertRunne
 async function main() {
   const provider = process.argv[2] ?? 'cpu';
   const iterations = Number(process.argv[3] ?? 5);
-  const modelDir = process.env.MODEL_DIR ?? (() => {
-    const d = mkdtempSync(path.join(os.tmpdir(), 'oa-model-bench-'));
-    buildTinyPack(d);
-    return d;
-  })();
+  const modelDir =
+    process.env.MODEL_DIR ??
+    (() => {
+      const d = mkdtempSync(path.join(os.tmpdir(), 'oa-model-bench-'));
+      buildTinyPack(d);
+      return d;
+    })();
   console.log(`provider ${provider}, models ${modelDir}, ${iterations} iterations, ${os.cpus().length} CPUs`);
   const seconds = 10;
   const audio = new Float32Array(16000 * seconds);
@@ -48,7 +50,9 @@ async function main() {
       times.push(performance.now() - s);
     }
     times.sort((a, b) => a - b);
-    console.log(`${name.padEnd(28)} load ${loadMs.toFixed(0).padStart(6)} ms   median ${times[Math.floor(times.length / 2)].toFixed(1).padStart(8)} ms   min ${times[0].toFixed(1).padStart(8)} ms`);
+    console.log(
+      `${name.padEnd(28)} load ${loadMs.toFixed(0).padStart(6)} ms   median ${times[Math.floor(times.length / 2)].toFixed(1).padStart(8)} ms   min ${times[0].toFixed(1).padStart(8)} ms`,
+    );
   }
   process.exitCode = failed ? 1 : 0;
 }

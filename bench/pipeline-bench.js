@@ -39,7 +39,9 @@ async function pass(stack, dataset, work, name, c) {
     const serial = await pass(stack, dataset, work, 'serial', 1);
     console.log(`one video at a time: ${serial.processed} videos, per-video e2e ${stats(serial.clipWallMs)}`);
     const par = await pass(stack, dataset, work, 'parallel', concurrency);
-    console.log(`${concurrency} in flight: ${par.processed} videos in ${(par.wallMs / 1000).toFixed(1)} s = ${(par.processed / (par.wallMs / 1000)).toFixed(2)} videos/s; per-video e2e ${stats(par.clipWallMs)}`);
+    console.log(
+      `${concurrency} in flight: ${par.processed} videos in ${(par.wallMs / 1000).toFixed(1)} s = ${(par.processed / (par.wallMs / 1000)).toFixed(2)} videos/s; per-video e2e ${stats(par.clipWallMs)}`,
+    );
   } finally {
     await stack.teardown();
     rmSync(work, { recursive: true, force: true });

@@ -21,7 +21,18 @@ for (const dataSeed of dataSeeds) {
     const t0 = Date.now();
     const s = p.train(
       { train: train.slice(0, 1350), valid: train.slice(1350) },
-      { seed, dims, hidden: 32, batchSize: 32, warmStartEpochs: 15, patience: 3, grpoSteps: 60, grpoBatchSize: 64, grpoEvalEvery: 20, contrastive: { enabled: true } },
+      {
+        seed,
+        dims,
+        hidden: 32,
+        batchSize: 32,
+        warmStartEpochs: 15,
+        patience: 3,
+        grpoSteps: 60,
+        grpoBatchSize: 64,
+        grpoEvalEvery: 20,
+        contrastive: { enabled: true },
+      },
       {},
     );
     const e = p.evaluate(s.params, heldOut);

@@ -9,8 +9,9 @@ if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! com
   if command -v apt-get >/dev/null 2>&1; then apt_install chromium || say "Chromium could not be installed: the browser check of the report page will be SKIPPED"
   else say "no Chromium and no apt-get: the browser check of the report page will be SKIPPED (set CHROMIUM_PATH)"; fi
 fi
-say "lint"
+say "lint and format"
 pnpm exec eslint .
+pnpm exec prettier --check . || { say "prettier found unformatted files: run pnpm format"; exit 1; }
 if [ -d "$ROOT/../shared/assets" ]; then say "../shared found: parity tests on real assets will run"; else say "../shared absent: parity tests on real assets will be SKIPPED"; fi
 say "operations files (promtool, kustomize, dashboards vs metrics)"
 bash "$ROOT/deploy/check.sh" --install-tools

@@ -1,6 +1,6 @@
 // Checks of the ops files against the code facts. Each returns a list of problems (empty = fine), so the
 // test can show that a broken file is caught as well as that the real files pass.
-import { containersOf } from './kustomize-lite.mjs';
+import { containersOf } from './manifests.mjs';
 import { checkPromql, parsePromql } from './promql.mjs';
 
 export function knownLabelValues(facts) {
@@ -112,10 +112,11 @@ export function checkPrometheusConfig(prom, facts) {
   const targets = [];
   for (const sc of prom.scrape_configs ?? []) {
     for (const sd of sc.dns_sd_configs ?? []) for (const n of sd.names ?? []) targets.push({ host: n, port: sd.port });
-    for (const st of sc.static_configs ?? []) for (const t of st.targets ?? []) {
-      const [host, port] = t.split(':');
-      targets.push({ host, port: Number(port) });
-    }
+    for (const st of sc.static_configs ?? [])
+      for (const t of st.targets ?? []) {
+        const [host, port] = t.split(':');
+        targets.push({ host, port: Number(port) });
+      }
   }
   for (const name of facts.services) {
     const port = facts.svc[name].port;
@@ -157,12 +158,15 @@ export function checkCompose(compose, facts) {
     const hc = [s.healthcheck?.test ?? []].flat().join(' ');
     if (!hc.includes(String(port)) || !hc.includes('/readyz')) problems.push(`${where}: healthcheck must call /readyz on port ${port}`);
     const timeout = f.shutdownEnv && env.SHUTDOWN_TIMEOUT_MS !== undefined ? Number(env.SHUTDOWN_TIMEOUT_MS) : f.shutdownMs;
-    if (!(seconds(s.stop_grace_period ?? '10s') * 1000 > timeout)) problems.push(`${where}: stop_grace_period ${s.stop_grace_period ?? '10s (default)'} is not longer than the ${timeout} ms shutdown timeout`);
+    if (!(seconds(s.stop_grace_period ?? '10s') * 1000 > timeout))
+      problems.push(`${where}: stop_grace_period ${s.stop_grace_period ?? '10s (default)'} is not longer than the ${timeout} ms shutdown timeout`);
     const vols = (s.volumes ?? []).map(String);
     const artifactDir = env.ARTIFACT_DIR;
-    if (!artifactDir || !vols.some((v) => v.split(':')[1] === artifactDir && !v.endsWith(':ro'))) problems.push(`${where}: the shared artifacts volume must be mounted read-write at ARTIFACT_DIR`);
+    if (!artifactDir || !vols.some((v) => v.split(':')[1] === artifactDir && !v.endsWith(':ro')))
+      problems.push(`${where}: the shared artifacts volume must be mounted read-write at ARTIFACT_DIR`);
     if (f.readsModels && !vols.some((v) => v.split(':')[1] === env.MODEL_DIR)) problems.push(`${where}: the models volume must be mounted at MODEL_DIR`);
-    if (env.EXECUTION_PROVIDER !== undefined && !facts.executionProvider.test(env.EXECUTION_PROVIDER)) problems.push(`${where}: EXECUTION_PROVIDER ${env.EXECUTION_PROVIDER} is rejected by the config schema`);
+    if (env.EXECUTION_PROVIDER !== undefined && !facts.executionProvider.test(env.EXECUTION_PROVIDER))
+      problems.push(`${where}: EXECUTION_PROVIDER ${env.EXECUTION_PROVIDER} is rejected by the config schema`);
     if ((s.profiles ?? []).includes('gpu')) {
       const devices = s.deploy?.resources?.reservations?.devices ?? [];
       if (!devices.some((d) => (d.capabilities ?? []).includes('gpu'))) problems.push(`${where}: GPU profile service must reserve a GPU device`);
@@ -172,9 +176,11 @@ export function checkCompose(compose, facts) {
   const run = Object.values(services).map((s) => [s.command ?? []].flat()[0]);
   for (const name of facts.services) if (!run.includes(name)) problems.push(`compose does not run ${name}`);
   for (const name of facts.services.filter((n) => facts.svc[n].modelWorker)) {
-    if (!Object.values(services).some((s) => (s.profiles ?? []).includes('gpu') && [s.command ?? []].flat()[0] === name)) problems.push(`compose has no GPU variant of ${name}`);
+    if (!Object.values(services).some((s) => (s.profiles ?? []).includes('gpu') && [s.command ?? []].flat()[0] === name))
+      problems.push(`compose has no GPU variant of ${name}`);
   }
-  if (!(services.gateway?.ports ?? []).some((p) => /^(\d+\.\d+\.\d+\.\d+:)?8080:8080$/.test(String(p)))) problems.push('compose must publish the gateway on 8080');
+  if (!(services.gateway?.ports ?? []).some((p) => /^(\d+\.\d+\.\d+\.\d+:)?8080:8080$/.test(String(p))))
+    problems.push('compose must publish the gateway on 8080');
   return problems;
 }
 
@@ -225,7 +231,10 @@ export function checkManifests(resources, facts, { gpu = false } = {}) {
       if (!(c.ports ?? []).some((p) => p.containerPort === g)) problems.push(`${where}: gRPC port ${g} is not declared`);
     }
     const portOf = (p) => (typeof p === 'number' ? p : (c.ports ?? []).find((x) => x.name === p)?.containerPort);
-    for (const [probe, path] of [['readinessProbe', '/readyz'], ['livenessProbe', '/healthz']]) {
+    for (const [probe, path] of [
+      ['readinessProbe', '/readyz'],
+      ['livenessProbe', '/healthz'],
+    ]) {
       const hg = c[probe]?.httpGet;
       if (!hg) problems.push(`${where}: no ${probe}`);
       else {
@@ -236,11 +245,17 @@ export function checkManifests(resources, facts, { gpu = false } = {}) {
     const timeout = f.shutdownEnv && env.SHUTDOWN_TIMEOUT_MS !== undefined ? Number(env.SHUTDOWN_TIMEOUT_MS) : f.shutdownMs;
     const grace = d.spec.template.spec.terminationGracePeriodSeconds ?? 30;
     const sleep = c.lifecycle?.preStop?.exec?.command?.[0] === 'sleep' ? Number(c.lifecycle.preStop.exec.command[1]) : 0;
-    if (!(grace * 1000 > timeout + sleep * 1000)) problems.push(`${where}: terminationGracePeriodSeconds ${grace} must exceed the ${timeout} ms shutdown timeout${sleep ? ` plus the ${sleep} s preStop sleep` : ''}`);
-    if (!c.resources?.requests?.cpu || !c.resources?.requests?.memory || !c.resources?.limits?.memory) problems.push(`${where}: cpu/memory requests and a memory limit are required`);
-    if (env.EXECUTION_PROVIDER !== undefined && typeof env.EXECUTION_PROVIDER === 'string' && !facts.executionProvider.test(env.EXECUTION_PROVIDER)) problems.push(`${where}: EXECUTION_PROVIDER ${env.EXECUTION_PROVIDER} is rejected by the config schema`);
+    if (!(grace * 1000 > timeout + sleep * 1000))
+      problems.push(
+        `${where}: terminationGracePeriodSeconds ${grace} must exceed the ${timeout} ms shutdown timeout${sleep ? ` plus the ${sleep} s preStop sleep` : ''}`,
+      );
+    if (!c.resources?.requests?.cpu || !c.resources?.requests?.memory || !c.resources?.limits?.memory)
+      problems.push(`${where}: cpu/memory requests and a memory limit are required`);
+    if (env.EXECUTION_PROVIDER !== undefined && typeof env.EXECUTION_PROVIDER === 'string' && !facts.executionProvider.test(env.EXECUTION_PROVIDER))
+      problems.push(`${where}: EXECUTION_PROVIDER ${env.EXECUTION_PROVIDER} is rejected by the config schema`);
     const secretKeys = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.valueFrom.secretKeyRef.key);
-    const needs = svcName === 'gateway' ? ['OMNIAFFECT_API_KEYS'] : ['REDIS_URL', ...(svcName === 'orchestrator' || svcName === 'fusion' ? ['DATABASE_URL'] : [])];
+    const needs =
+      svcName === 'gateway' ? ['OMNIAFFECT_API_KEYS'] : ['REDIS_URL', ...(svcName === 'orchestrator' || svcName === 'fusion' ? ['DATABASE_URL'] : [])];
     for (const k of needs) if (!secretKeys.includes(k)) problems.push(`${where}: ${k} must come from the Secret`);
     // Volumes: the shared artifacts store read-write everywhere, the models read-only where models are loaded.
     const vols = new Map((d.spec.template.spec.volumes ?? []).map((v) => [v.name, v]));
@@ -248,17 +263,21 @@ export function checkManifests(resources, facts, { gpu = false } = {}) {
     const claimAt = (dir) => pvcs.get(vols.get(mountOf(dir)?.name)?.persistentVolumeClaim?.claimName);
     const art = claimAt(env.ARTIFACT_DIR);
     if (!art) problems.push(`${where}: ARTIFACT_DIR ${env.ARTIFACT_DIR} is not a mounted PVC`);
-    else if (!(art.spec.accessModes ?? []).includes('ReadWriteMany') || mountOf(env.ARTIFACT_DIR).readOnly) problems.push(`${where}: the artifacts PVC must be ReadWriteMany and mounted read-write`);
+    else if (!(art.spec.accessModes ?? []).includes('ReadWriteMany') || mountOf(env.ARTIFACT_DIR).readOnly)
+      problems.push(`${where}: the artifacts PVC must be ReadWriteMany and mounted read-write`);
     if (f.readsModels) {
       const models = claimAt(env.MODEL_DIR);
       if (!models) problems.push(`${where}: MODEL_DIR ${env.MODEL_DIR} is not a mounted PVC`);
-      else if (!(models.spec.accessModes ?? []).includes('ReadOnlyMany') || !mountOf(env.MODEL_DIR).readOnly) problems.push(`${where}: the models PVC must be ReadOnlyMany and mounted read-only`);
+      else if (!(models.spec.accessModes ?? []).includes('ReadOnlyMany') || !mountOf(env.MODEL_DIR).readOnly)
+        problems.push(`${where}: the models PVC must be ReadOnlyMany and mounted read-only`);
     }
-    if (!byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector?.matchLabels, podLabels(d)))) problems.push(`${where}: no PodDisruptionBudget selects it`);
+    if (!byKind('PodDisruptionBudget').some((p) => selects(p.spec.selector?.matchLabels, podLabels(d))))
+      problems.push(`${where}: no PodDisruptionBudget selects it`);
     if (gpu && f.modelWorker) {
       const spec = d.spec.template.spec;
       if (String(c.resources?.limits?.['nvidia.com/gpu']) !== '1') problems.push(`${where}: needs nvidia.com/gpu: 1 in limits`);
-      if (!(spec.tolerations ?? []).some((t) => t.key === 'nvidia.com/gpu' && t.effect === 'NoSchedule')) problems.push(`${where}: needs a nvidia.com/gpu NoSchedule toleration`);
+      if (!(spec.tolerations ?? []).some((t) => t.key === 'nvidia.com/gpu' && t.effect === 'NoSchedule'))
+        problems.push(`${where}: needs a nvidia.com/gpu NoSchedule toleration`);
       if (!Object.keys(spec.nodeSelector ?? {}).length) problems.push(`${where}: needs a GPU nodeSelector`);
       if (!/cuda/.test(c.image)) problems.push(`${where}: image ${c.image} is not the CUDA variant`);
       if (!/^cuda/.test(env.EXECUTION_PROVIDER ?? '')) problems.push(`${where}: EXECUTION_PROVIDER must be cuda:<id>`);
@@ -277,12 +296,18 @@ export function checkManifests(resources, facts, { gpu = false } = {}) {
     if (d && !selects(s.spec.selector, podLabels(d))) problems.push(`Service ${name} does not select the ${name} pods`);
     for (const p of s.spec.ports ?? []) {
       const c = d && containersOf(d)[0];
-      if (c && typeof p.targetPort === 'string' && !(c.ports ?? []).some((x) => x.name === p.targetPort)) problems.push(`Service ${name}: targetPort ${p.targetPort} is not a container port`);
+      if (c && typeof p.targetPort === 'string' && !(c.ports ?? []).some((x) => x.name === p.targetPort))
+        problems.push(`Service ${name}: targetPort ${p.targetPort} is not a container port`);
     }
   }
-  for (const [url, name] of [['ORCHESTRATOR_GRPC_URL', 'orchestrator'], ['FUSION_GRPC_URL', 'fusion']]) {
+  for (const [url, name] of [
+    ['ORCHESTRATOR_GRPC_URL', 'orchestrator'],
+    ['FUSION_GRPC_URL', 'fusion'],
+  ]) {
     const v = [...configMaps.values()].map((c) => c.data?.[url]).find(Boolean);
-    const svcPort = byKind('Service').find((x) => x.metadata.name === name)?.spec.ports?.find((p) => p.name === 'grpc')?.port;
+    const svcPort = byKind('Service')
+      .find((x) => x.metadata.name === name)
+      ?.spec.ports?.find((p) => p.name === 'grpc')?.port;
     if (v !== `${name}:${svcPort}`) problems.push(`${url}=${v} does not point at the ${name} Service's grpc port (${svcPort})`);
   }
 
@@ -328,9 +353,11 @@ export function checkScaledObjects(scaled, deployments, facts) {
         continue;
       }
       const m = Object.fromEntries(sels[0].matchers.map((x) => [x.label, x]));
-      if (m.queue?.op !== '=' || m.queue.value !== expected) problems.push(`${where}: query reads queue "${m.queue?.value}" but ${svcName} consumes "${expected}"`);
+      if (m.queue?.op !== '=' || m.queue.value !== expected)
+        problems.push(`${where}: query reads queue "${m.queue?.value}" but ${svcName} consumes "${expected}"`);
       const states = m.state?.op === '=~' ? m.state.value.split('|') : m.state?.op === '=' ? [m.state.value] : [];
-      if ([...states].sort().join() !== ['active', 'prioritized', 'waiting'].join()) problems.push(`${where}: query must count exactly waiting + prioritized + active, got ${states.join('+') || 'no state filter'}`);
+      if ([...states].sort().join() !== ['active', 'prioritized', 'waiting'].join())
+        problems.push(`${where}: query must count exactly waiting + prioritized + active, got ${states.join('+') || 'no state filter'}`);
       if (!/^\s*sum\s*\(/.test(q)) problems.push(`${where}: query must sum to a single value`);
     }
   }
@@ -342,11 +369,16 @@ export function checkDockerfiles({ cpu, cuda, dockerignore, entrypoint }, facts)
   const problems = [];
   const from = (text) => [...text.matchAll(/^ARG (\w+)=(\S+)/gm)].reduce((a, m) => ({ ...a, [m[1]]: m[2] }), {});
   const cpuArgs = from(cpu);
-  if (cpuArgs.NODE_IMAGE !== 'node:20-bookworm-slim' || !/^FROM \$\{NODE_IMAGE\} AS build/m.test(cpu)) problems.push('Dockerfile must build on node:20-bookworm-slim');
+  if (cpuArgs.NODE_IMAGE !== 'node:20-bookworm-slim' || !/^FROM \$\{NODE_IMAGE\} AS build/m.test(cpu))
+    problems.push('Dockerfile must build on node:20-bookworm-slim');
   if (!/ONNXRUNTIME_NODE_INSTALL=skip/.test(cpu)) problems.push('Dockerfile must set ONNXRUNTIME_NODE_INSTALL=skip');
   if (!/ONNXRUNTIME_NODE_INSTALL=cuda12/.test(cuda)) problems.push('Dockerfile.cuda must set ONNXRUNTIME_NODE_INSTALL=cuda12');
-  if (!/^nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu/.test(from(cuda).CUDA_IMAGE ?? '')) problems.push('Dockerfile.cuda must use a CUDA 12 + cuDNN runtime base');
-  for (const [name, text] of [['Dockerfile', cpu], ['Dockerfile.cuda', cuda]]) {
+  if (!/^nvidia\/cuda:12\.[\d.]+-cudnn-runtime-ubuntu/.test(from(cuda).CUDA_IMAGE ?? ''))
+    problems.push('Dockerfile.cuda must use a CUDA 12 + cuDNN runtime base');
+  for (const [name, text] of [
+    ['Dockerfile', cpu],
+    ['Dockerfile.cuda', cuda],
+  ]) {
     if (!/pnpm install --frozen-lockfile/.test(text)) problems.push(`${name}: pnpm install --frozen-lockfile`);
     if (!/pnpm build/.test(text)) problems.push(`${name}: pnpm build`);
     const users = [...text.matchAll(/^USER (\S+)/gm)].map((m) => m[1]);
@@ -357,9 +389,14 @@ export function checkDockerfiles({ cpu, cuda, dockerignore, entrypoint }, facts)
   if (!/apt-get install[^\n]*ffmpeg/.test(cpu)) problems.push('Dockerfile: the runtime needs ffmpeg for the media stage');
   // A pattern that drops these from the context breaks the image at run time, not at build time.
   for (const needed of ['proto', 'pnpm-workspace.yaml', 'deploy', 'services', 'packages']) {
-    if (dockerignore.split('\n').some((l) => l.trim() === needed || l.trim() === `${needed}/` || l.trim() === `/${needed}`)) problems.push(`.dockerignore excludes ${needed}`);
+    if (dockerignore.split('\n').some((l) => l.trim() === needed || l.trim() === `${needed}/` || l.trim() === `/${needed}`))
+      problems.push(`.dockerignore excludes ${needed}`);
   }
-  const cases = /case "\$svc" in\s*\n\s*([^)]+)\)/.exec(entrypoint)?.[1].split('|').map((s) => s.trim()) ?? [];
+  const cases =
+    /case "\$svc" in\s*\n\s*([^)]+)\)/
+      .exec(entrypoint)?.[1]
+      .split('|')
+      .map((s) => s.trim()) ?? [];
   for (const s of facts.services) if (!cases.includes(s)) problems.push(`entrypoint.sh does not start ${s}`);
   return problems;
 }

@@ -1,95 +1,56 @@
 // Pulls the series selectors, their label matchers and the grouping labels out of a PromQL expression,
 // enough to check that dashboards, alerts and autoscalers only ask for series the services export.
-
-const KEYWORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group', 'limitk', 'limit_ratio',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'atan2', 'inf', 'nan',
-]);
-const GROUPING = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
+import { parser } from '@prometheus-io/lezer-promql';
 
 /** Grafana's interval variables become a plain duration so the expression reads as PromQL. */
 export function stripGrafanaVariables(expr) {
   return expr.replace(/\$__(rate_interval|interval|range)\b/g, '5m').replace(/\$\{[^}]+\}|\$\w+/g, 'VAR');
 }
 
-/** → { selectors: [{metric, matchers: [{label, op, value}]}], grouping: [label] } */
+/** A PromQL string literal's value: "…" and '…' take Go-style escapes (JSON's subset is what we use), `…` is raw. */
+function stringValue(lit) {
+  if (lit[0] === '`') return lit.slice(1, -1);
+  const body = lit[0] === "'" ? lit.slice(1, -1).replace(/\\'/g, "'").replace(/"/g, '\\"') : lit.slice(1, -1);
+  return JSON.parse(`"${body}"`);
+}
+
+/**
+ * → { selectors: [{metric, matchers: [{label, op, value}]}], grouping: [label] }, read from the syntax
+ * tree of Prometheus's own grammar (@prometheus-io/lezer-promql, the parser of the Prometheus UI).
+ * A syntax error throws: an expression Prometheus would refuse is a problem, not an empty result.
+ */
 export function parsePromql(expr) {
   const s = stripGrafanaVariables(expr);
+  const tree = parser.parse(s);
+  const text = (n) => s.slice(n.from, n.to);
   const selectors = [];
   const grouping = [];
-  let i = 0;
-  const ws = () => {
-    while (i < s.length && /\s/.test(s[i])) i++;
-  };
-  const matchersAt = () => {
-    // s[i] === '{'
-    const close = findClose(s, i, '{', '}');
-    const body = s.slice(i + 1, close);
-    i = close + 1;
-    const out = [];
-    const re = /\s*([A-Za-z_]\w*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)\s*(,|$)/gy;
-    let consumed = 0;
-    for (const m of body.matchAll(re)) {
-      out.push({ label: m[1], op: m[2], value: JSON.parse(m[3][0] === '"' ? m[3] : JSON.stringify(m[3].slice(1, -1))) });
-      consumed = m.index + m[0].length;
-    }
-    if (body.slice(consumed).trim() !== '') throw new Error(`cannot read label matchers {${body}} in ${expr}`);
-    return out;
-  };
-  while (i < s.length) {
-    const c = s[i];
-    if (c === '"' || c === "'" || c === '`') {
-      i = skipString(s, i);
-    } else if (c === '[') {
-      i = findClose(s, i, '[', ']') + 1;
-    } else if (c === '{') {
-      const ms = matchersAt();
-      const name = ms.find((m) => m.label === '__name__' && m.op === '=');
-      if (!name) throw new Error(`selector without a metric name in ${expr}`);
-      selectors.push({ metric: name.value, matchers: ms.filter((m) => m !== name) });
-    } else if (/[A-Za-z_:]/.test(c)) {
-      const m = /^[A-Za-z_:][\w:]*/.exec(s.slice(i));
-      const word = m[0];
-      i += word.length;
-      ws();
-      if (GROUPING.has(word)) {
-        if (s[i] === '(') {
-          const close = findClose(s, i, '(', ')');
-          grouping.push(...s.slice(i + 1, close).split(',').map((x) => x.trim()).filter(Boolean));
-          i = close + 1;
-        }
-      } else if (KEYWORDS.has(word.toLowerCase()) || s[i] === '(') {
-        // aggregation, keyword or function call: its arguments are scanned as we go
-      } else {
-        selectors.push({ metric: word, matchers: s[i] === '{' ? matchersAt() : [] });
+  tree.iterate({
+    enter(ref) {
+      if (ref.type.isError)
+        throw new Error(`PromQL syntax error at ${ref.from} (${JSON.stringify(s.slice(Math.max(0, ref.from - 10), ref.from + 10))}) in ${expr}`);
+      if (ref.name === 'LabelName' && ref.node.parent?.name === 'GroupingLabels') grouping.push(text(ref.node));
+      if (ref.name !== 'VectorSelector') return;
+      const node = ref.node;
+      let metric = node.getChild('Identifier') ? text(node.getChild('Identifier')) : null;
+      const matchers = [];
+      for (const m of node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
+        matchers.push({ label: text(m.getChild('LabelName')), op: text(m.getChild('MatchOp')), value: stringValue(text(m.getChild('StringLiteral'))) });
       }
-    } else {
-      i++;
-    }
-  }
+      for (const m of node.getChild('LabelMatchers')?.getChildren('QuotedLabelMatcher') ?? []) {
+        const [name, value] = m.getChildren('StringLiteral').map((x) => stringValue(text(x)));
+        matchers.push({ label: name, op: text(m.getChild('MatchOp')), value });
+      }
+      // {"metric_name"} (Prometheus 3 quoted names) and {__name__="metric"}
+      const quotedName = node.getChild('LabelMatchers')?.getChild('QuotedLabelName');
+      if (!metric && quotedName) metric = stringValue(text(quotedName.getChild('StringLiteral')));
+      const byName = matchers.find((m) => m.label === '__name__' && m.op === '=');
+      if (!metric && byName) metric = byName.value;
+      if (!metric) throw new Error(`selector without a metric name in ${expr}`);
+      selectors.push({ metric, matchers: matchers.filter((m) => m !== byName) });
+    },
+  });
   return { selectors, grouping };
-}
-
-function skipString(s, i) {
-  const q = s[i];
-  for (let j = i + 1; j < s.length; j++) {
-    if (s[j] === '\\' && q !== '`') j++;
-    else if (s[j] === q) return j + 1;
-  }
-  throw new Error(`unterminated string in ${s}`);
-}
-
-function findClose(s, i, open, close) {
-  let depth = 0;
-  for (let j = i; j < s.length; j++) {
-    if (s[j] === '"' || s[j] === "'" || s[j] === '`') {
-      j = skipString(s, j) - 1;
-      continue;
-    }
-    if (s[j] === open) depth++;
-    else if (s[j] === close && --depth === 0) return j;
-  }
-  throw new Error(`unbalanced ${open}${close} in ${s}`);
 }
 
 /**
@@ -119,7 +80,9 @@ export function checkPromql(expr, catalog, knownValues = {}, where = '') {
       const known = knownValues[`${metric}.${m.label}`] ?? knownValues[m.label];
       if (known && !m.value.includes('VAR')) {
         const vals = m.op === '=' || m.op === '!=' ? [m.value] : m.value.split('|');
-        for (const v of vals) if (!/[.*+?()[\]]/.test(v) && !known.includes(v)) problems.push(`${where}: ${metric}{${m.label}="${v}"}: no such ${m.label} (known: ${known.join(', ')})`);
+        for (const v of vals)
+          if (!/[.*+?()[\]]/.test(v) && !known.includes(v))
+            problems.push(`${where}: ${metric}{${m.label}="${v}"}: no such ${m.label} (known: ${known.join(', ')})`);
       }
     }
   }

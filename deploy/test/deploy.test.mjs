@@ -1,37 +1,34 @@
 // Checks deploy/, k8s/ and docker-compose.yml against the code: `node --test deploy/test/`.
 // Needs only Node; kubectl (kustomize build) and prom-client (default metric names) are used when present.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PROM_CLIENT_DEFAULTS, parseMetricFamilies, readCodeFacts } from '../lib/code-facts.mjs';
-import { buildKustomization } from '../lib/kustomize-lite.mjs';
-import { parseYaml, parseYamlDocuments } from '../lib/mini-yaml.mjs';
+import { readCodeFacts } from '../lib/code-facts.mjs';
+import { buildKustomization, hasKubectl, parseYamlStream, validateResources } from '../lib/manifests.mjs';
 import { checkAlerts, checkCompose, checkDashboard, checkDockerfiles, checkManifests, checkPrometheusConfig } from '../lib/ops-checks.mjs';
 import { parsePromql } from '../lib/promql.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (p) => readFileSync(path.join(root, p), 'utf8');
-const yaml = (p) => parseYaml(read(p), p);
+const yaml = (p) => {
+  const docs = parseYamlStream(read(p), p);
+  assert.equal(docs.length, 1, `${p} holds one YAML document`);
+  return docs[0];
+};
 const facts = readCodeFacts(root);
 const dashboard = () => JSON.parse(read('deploy/grafana/dashboards/omniaffect.json'));
 const overlays = { base: 'k8s/base', gpu: 'k8s/overlays/gpu' };
-const build = (name) => buildKustomization(path.join(root, overlays[name]));
+// One `kubectl kustomize` per overlay; each test gets its own copy to break.
+const KUBECTL = hasKubectl();
+const builds = {};
+const build = (name) => structuredClone((builds[name] ??= buildKustomization(path.join(root, overlays[name]))));
+/** A test of the built manifests: skipped, and said so, where kubectl is not installed. */
+const k8sTest = (title, fn) => test(title, { skip: KUBECTL ? false : 'SKIPPED: kubectl is not installed (deploy/check.sh --install-tools)' }, fn);
 const deployment = (res, name) => res.find((r) => r.kind === 'Deployment' && r.metadata.name === name);
 
-function kubectl() {
-  try {
-    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-test('code facts are read from the sources', () => {
+test('code facts are read from the built modules', () => {
   assert.deepEqual(facts.services, ['asr', 'audio-emotion', 'fusion', 'gateway', 'media', 'orchestrator', 'text', 'vision']);
   assert.ok(facts.queues.includes('stage-completions') && facts.queues.includes('asr'));
   assert.ok(['waiting', 'active', 'prioritized'].every((s) => facts.queueStates.includes(s)));
@@ -44,56 +41,50 @@ test('code facts are read from the sources', () => {
   assert.ok(!facts.catalog.has('omniaffect_queue_jobs_total'));
 });
 
-test('the metric families parsed from metrics.ts match the built ServiceMetrics registry', async (t) => {
-  const dist = path.join(root, 'packages/core/dist/src/metrics.js');
-  if (!existsSync(dist)) return t.skip('SKIPPED: packages/core is not built (pnpm build)');
-  const { ServiceMetrics } = createRequire(import.meta.url)(dist);
-  const m = new ServiceMetrics('deploy-test');
-  const live = Object.fromEntries((await m.registry.getMetricsAsJSON()).filter((x) => x.name.startsWith('omniaffect_')).map((x) => [x.name, x.type]));
-  assert.deepEqual(Object.keys(live).sort(), Object.keys(facts.families).sort());
-  for (const [name, f] of Object.entries(facts.families)) assert.equal(live[name], f.type, name);
-});
-
-test('the prom-client default metric names the dashboard may use are the ones prom-client exports', async (t) => {
-  let promClient;
-  try {
-    promClient = createRequire(path.join(root, 'packages/core/package.json'))('prom-client');
-  } catch {
-    return t.skip('SKIPPED: prom-client is not installed (pnpm install)');
-  }
-  const registry = new promClient.Registry();
-  promClient.collectDefaultMetrics({ register: registry });
-  const live = Object.fromEntries((await registry.getMetricsAsJSON()).map((x) => [x.name, x.type]));
-  for (const [name, d] of Object.entries(PROM_CLIENT_DEFAULTS)) assert.equal(live[name], d.type, `${name} is not a prom-client ${d.type}`);
+test('the catalog has every series of the built registry, with its labels', () => {
+  assert.deepEqual(facts.catalog.get('omniaffect_queue_jobs').slice(0, 2), ['queue', 'state']);
+  assert.ok(facts.catalog.get('nodejs_gc_duration_seconds_bucket').includes('kind'));
+  for (const f of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds'])
+    assert.ok(facts.promClientDefaults[f], f);
+  assert.equal(facts.executionProvider.test('cuda:1'), true);
+  assert.equal(facts.executionProvider.test('rocm'), false);
+  assert.equal(facts.defaultShutdownMs, 25000);
 });
 
 test('PromQL reader finds metrics, matchers and grouping labels', () => {
-  const p = parsePromql('sum by (queue) (max by (queue, state) (rate(omniaffect_queue_jobs{state=~"waiting|active", queue!="x"}[$__rate_interval]))) / on() group_left up');
-  assert.deepEqual(p.selectors.map((s) => s.metric), ['omniaffect_queue_jobs', 'up']);
+  const p = parsePromql(
+    'sum by (queue) (max by (queue, state) (rate(omniaffect_queue_jobs{state=~"waiting|active", queue!="x"}[$__rate_interval]))) / on() group_left up',
+  );
+  assert.deepEqual(
+    p.selectors.map((s) => s.metric),
+    ['omniaffect_queue_jobs', 'up'],
+  );
   assert.deepEqual(p.selectors[0].matchers, [
     { label: 'state', op: '=~', value: 'waiting|active' },
     { label: 'queue', op: '!=', value: 'x' },
   ]);
   assert.deepEqual(p.grouping, ['queue', 'queue', 'state']);
-  assert.deepEqual(parsePromql('histogram_quantile(0.95, sum by (le) (rate(a_bucket[5m])))').selectors.map((s) => s.metric), ['a_bucket']);
+  assert.deepEqual(
+    parsePromql('histogram_quantile(0.95, sum by (le) (rate(a_bucket[5m])))').selectors.map((s) => s.metric),
+    ['a_bucket'],
+  );
 });
 
-test('mini YAML reader handles the constructs the ops files use and refuses the rest', () => {
-  const doc = parseYaml(
-    ['base: &b', '  x: 1', '  y: "two # not a comment"', 'list:', '- a', '- k: v', '  n: [1, "b", {c: d}]', 'merged:', '  <<: *b', '  y: 3', 'text: |-', '  line 1', '  line 2', "q: 'it''s'", 'e: # empty'].join('\n'),
+test('YAML is read strictly: merge keys resolve, duplicate keys and syntax errors are refused', () => {
+  assert.deepEqual(parseYamlStream('base: &b\n  x: 1\nmerged:\n  <<: *b\n  y: 3\n')[0].merged, { x: 1, y: 3 });
+  assert.throws(() => parseYamlStream('a: 1\na: 2', 't'), /unique/i);
+  assert.throws(() => parseYamlStream('a: [1', 't'), /t:/);
+  assert.equal(parseYamlStream('a: 1\n---\nb: 2\n---\n# only a comment\n').length, 2);
+});
+
+test('a PromQL syntax error is a problem, not an empty result', () => {
+  assert.throws(() => parsePromql('sum(rate(omniaffect_queue_jobs[5m])'), /syntax error/);
+  assert.match(
+    checkAlerts({ groups: [{ rules: [{ alert: 'X', expr: 'rate(up[5m] > 0', labels: { severity: 'page' }, annotations: { summary: 's' } }] }] }, facts).join(
+      '\n',
+    ),
+    /syntax error/,
   );
-  assert.deepEqual(doc, {
-    base: { x: 1, y: 'two # not a comment' },
-    list: ['a', { k: 'v', n: [1, 'b', { c: 'd' }] }],
-    merged: { x: 1, y: 3 },
-    text: 'line 1\nline 2',
-    q: "it's",
-    e: null,
-  });
-  assert.throws(() => parseYaml('a: b\n  c'), /multi-line plain scalars/);
-  assert.throws(() => parseYaml('a: 1\na: 2'), /duplicate key a/);
-  assert.throws(() => parseYaml('a: *nope'), /unknown alias/);
-  assert.equal(parseYamlDocuments('a: 1\n---\nb: 2\n---\n# only a comment\n').length, 2);
 });
 
 test('Grafana dashboard only queries metrics the services export, and shows every family', () => {
@@ -157,12 +148,12 @@ test('compose problems are caught: eviction, short grace, wrong bind address', (
 });
 
 for (const name of Object.keys(overlays)) {
-  test(`k8s ${name}: Deployments, probes, grace periods, volumes, Services, PDBs and ScaledObjects are consistent`, () => {
+  k8sTest(`k8s ${name}: Deployments, probes, grace periods, volumes, Services, PDBs and ScaledObjects are consistent`, () => {
     assert.deepEqual(checkManifests(build(name), facts, { gpu: name === 'gpu' }), []);
   });
 }
 
-test('k8s gpu overlay pins the model workers to GPUs and leaves the rest on CPU', () => {
+k8sTest('k8s gpu overlay pins the model workers to GPUs and leaves the rest on CPU', () => {
   const res = build('gpu');
   for (const n of ['asr', 'audio-emotion', 'vision', 'text']) {
     const c = deployment(res, n).spec.template.spec.containers[0];
@@ -175,7 +166,7 @@ test('k8s gpu overlay pins the model workers to GPUs and leaves the rest on CPU'
   }
 });
 
-test('k8s problems are caught: missing probe, short grace period, ScaledObject on an unknown queue', () => {
+k8sTest('k8s problems are caught: missing probe, short grace period, ScaledObject on an unknown queue', () => {
   const res = build('base');
   delete deployment(res, 'vision').spec.template.spec.containers[0].readinessProbe;
   deployment(res, 'asr').spec.template.spec.terminationGracePeriodSeconds = 20;
@@ -193,7 +184,7 @@ test('k8s problems are caught: missing probe, short grace period, ScaledObject o
   assert.match(problems, /ScaledObject media: query must count exactly waiting \+ prioritized \+ active/);
 });
 
-test('k8s gpu overlay problems are caught: grace shorter than the GPU shutdown timeout, missing toleration', () => {
+k8sTest('k8s gpu overlay problems are caught: grace shorter than the GPU shutdown timeout, missing toleration', () => {
   const res = build('gpu');
   deployment(res, 'vision').spec.template.spec.terminationGracePeriodSeconds = 60;
   deployment(res, 'text').spec.template.spec.tolerations = [];
@@ -202,15 +193,21 @@ test('k8s gpu overlay problems are caught: grace shorter than the GPU shutdown t
   assert.match(problems, /Deployment text: needs a nvidia.com\/gpu NoSchedule toleration/);
 });
 
-test('kustomize-lite builds what `kubectl kustomize` builds', (t) => {
-  if (!kubectl()) return t.skip('SKIPPED: kubectl is not installed; the checks above used deploy/lib/kustomize-lite.mjs');
-  for (const [name, dir] of Object.entries(overlays)) {
-    const real = parseYamlDocuments(execFileSync('kubectl', ['kustomize', path.join(root, dir)], { encoding: 'utf8' }), `kubectl kustomize ${dir}`);
-    const key = (r) => `${r.kind}/${r.metadata.name}`;
-    const lite = new Map(build(name).map((r) => [key(r), r]));
-    assert.deepEqual([...lite.keys()].sort(), real.map(key).sort(), name);
-    for (const r of real) assert.deepEqual(lite.get(key(r)), r, `${name}: ${key(r)}`);
-  }
+for (const name of Object.keys(overlays)) {
+  k8sTest(`k8s ${name}: every object, KEDA ScaledObjects included, is valid against its API schema`, async () => {
+    assert.deepEqual(await validateResources(build(name)), []);
+  });
+}
+
+k8sTest('k8s schema problems are caught: a wrong type, a ScaledObject field of the wrong kind, an unknown kind', async () => {
+  const res = build('gpu');
+  deployment(res, 'asr').spec.replicas = 'two';
+  res.find((r) => r.kind === 'ScaledObject').spec.minReplicaCount = 'one';
+  res.push({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } });
+  const problems = (await validateResources(res)).join('\n');
+  assert.match(problems, /Deployment\/asr: .*replicas must be integer/);
+  assert.match(problems, /ScaledObject\/\S+: .*minReplicaCount must be integer/);
+  assert.match(problems, /Widget\/w: no schema/);
 });
 
 test('Dockerfiles build every service on the right bases as a non-root user', () => {
@@ -227,12 +224,7 @@ test('Dockerfiles build every service on the right bases as a non-root user', ()
   assert.match(problems, /excludes proto/);
 });
 
-test('metrics.ts parser reads names, types and labels', () => {
-  const f = parseMetricFamilies("new Gauge({\n name: 'x_jobs',\n help: 'h',\n labelNames: ['queue', 'state'],\n registers: r,\n});");
-  assert.deepEqual(f, { x_jobs: { type: 'gauge', labels: ['queue', 'state'] } });
-});
-
-test('every Deployment and compose service gets the gRPC service token from a secret', () => {
+k8sTest('every Deployment and compose service gets the gRPC service token from a secret', () => {
   for (const name of ['base', 'gpu']) {
     const res = build(name);
     const deployments = res.filter((r) => r.kind === 'Deployment');
@@ -251,7 +243,7 @@ test('every Deployment and compose service gets the gRPC service token from a se
   }
 });
 
-test('NetworkPolicies: default deny ingress, and each allowed path names a real port of its target', () => {
+k8sTest('NetworkPolicies: default deny ingress, and each allowed path names a real port of its target', () => {
   const res = build('base');
   const policies = new Map(res.filter((r) => r.kind === 'NetworkPolicy').map((p) => [p.metadata.name, p.spec]));
   const deny = policies.get('default-deny-ingress');
@@ -269,7 +261,11 @@ test('NetworkPolicies: default deny ingress, and each allowed path names a real 
     assert.ok(p, name);
     assert.deepEqual(p.podSelector.matchLabels, { 'app.kubernetes.io/name': e.target }, name);
     const from = p.ingress[0].from.map((f) =>
-      f.namespaceSelector ? { namespace: f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] } : f.podSelector.matchLabels['app.kubernetes.io/name'] ? { app: f.podSelector.matchLabels['app.kubernetes.io/name'] } : { component: f.podSelector.matchLabels['app.kubernetes.io/component'] },
+      f.namespaceSelector
+        ? { namespace: f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'] }
+        : f.podSelector.matchLabels['app.kubernetes.io/name']
+          ? { app: f.podSelector.matchLabels['app.kubernetes.io/name'] }
+          : { component: f.podSelector.matchLabels['app.kubernetes.io/component'] },
     );
     assert.deepEqual(from, e.from, name);
     const ports = p.ingress[0].ports.map((x) => x.port);

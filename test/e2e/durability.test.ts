@@ -38,14 +38,25 @@ describe('durability under SIGKILL', { timeout: 900_000 }, () => {
   });
 
   async function assertExactlyOnce(ids: string[]): Promise<void> {
+    const served = new Map<string, AnalysisResult>();
     for (const id of ids) {
       const doc = await s.client.waitForTerminal(id, 240_000);
       assert.equal(doc.status, 'succeeded', `${id}: ${JSON.stringify(doc.error)}\n${s.logs()}`);
       const r = await s.client.result<AnalysisResult>(id);
-      assert.ok(validateResult(r).ok);
+      assert.deepEqual(validateResult(r).errors, []);
+      assert.equal(r.id, id, "the result served is this video's");
+      served.set(id, r);
     }
-    const rows = await s.db.query<{ video_id: string; n: number }>('SELECT video_id, count(*)::int AS n FROM results WHERE video_id = ANY($1) GROUP BY video_id', [ids]);
-    assert.equal(rows.rowCount, ids.length);
+    // One stored result per video, and it is the one the API served (not a second run's rewrite).
+    const rows = await s.db.query<{ video_id: string; n: number; result: AnalysisResult }>(
+      'SELECT video_id, count(*)::int AS n, (array_agg(result::text))[1]::json AS result FROM results WHERE video_id = ANY($1) GROUP BY video_id',
+      [ids],
+    );
+    const stored = new Map(rows.rows.map((row) => [row.video_id, row]));
+    for (const id of ids) {
+      assert.equal(stored.get(id)?.n, 1, `exactly one result row for ${id}`);
+      assert.deepEqual(stored.get(id)!.result, served.get(id), `${id}: the stored result is the one served`);
+    }
     const deadline = Date.now() + 60_000;
     const delivered = () => new Set(receiver.received.map((r) => (JSON.parse(r.body) as { data: { id: string } }).data.id));
     while (ids.some((id) => !delivered().has(id)) && Date.now() < deadline) await sleep(200);
@@ -115,7 +126,10 @@ describe('durability under SIGKILL', { timeout: 900_000 }, () => {
     // Workers keep finishing stages meanwhile; their completions wait in Redis.
     await sleep(3000);
     const waiting = await s.queues.get(QUEUES.completions).getJobCounts('waiting', 'delayed', 'prioritized');
-    assert.ok(waiting.waiting + waiting.delayed + waiting.prioritized >= 1, `completions should pile up while the orchestrator is down: ${JSON.stringify(waiting)}`);
+    assert.ok(
+      waiting.waiting + waiting.delayed + waiting.prioritized >= 1,
+      `completions should pile up while the orchestrator is down: ${JSON.stringify(waiting)}`,
+    );
     await s.stack.startOne('orchestrator');
     await assertExactlyOnce(ids);
     // Idempotent resubmission after the crash returns the same video.

@@ -102,7 +102,10 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     assert.ok(r.evidence.words.length > 0, 'word evidence');
     for (const w of r.evidence.words) assert.equal(r.transcript.text.slice(w.charStart, w.charEnd), w.text);
     // one frame every 2 s, the first at 0 s
-    assert.deepEqual(r.evidence.frames.map((f) => f.time), [0, 2, 4]);
+    assert.deepEqual(
+      r.evidence.frames.map((f) => f.time),
+      [0, 2, 4],
+    );
     assert.ok(r.evidence.audioSegments.length >= 4);
     const voiced = r.evidence.audioSegments.filter((a) => a.prosody.f0MeanHz !== null);
     assert.ok(voiced.length > 0, 'pitch found in the voiced audio');
@@ -193,7 +196,10 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     // The delivery log shows the retry after the first 503.
     // The receiver records a request before its 204 reaches the orchestrator, which then updates the row.
     type DeliveryLog = { deliveries: { status: string; attempts: number }[] };
-    const readLog = async () => (await (await fetch(`${s.stack.gatewayUrl}/v1/webhooks/${webhookId}/deliveries`, { headers: { authorization: `Bearer ${s.apiKey}` } })).json()) as DeliveryLog;
+    const readLog = async () =>
+      (await (
+        await fetch(`${s.stack.gatewayUrl}/v1/webhooks/${webhookId}/deliveries`, { headers: { authorization: `Bearer ${s.apiKey}` } })
+      ).json()) as DeliveryLog;
     let log = await readLog();
     for (let i = 0; i < 100 && log.deliveries.some((d) => d.status === 'pending'); i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -255,7 +261,15 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     const { chromium: pw } = await import('playwright-core');
     const browser = await pw.launch({
       executablePath: chromium,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${s.apiKey}` } });
@@ -296,7 +310,11 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
       assert.ok(validateResult(r).ok, `${name}: ${validateResult(r).errors.join('; ')}`);
       assert.equal(r.modalities.audio.present, true, `${name} has audio`);
       // The talking-head clip is 8 s of 512×512 video: frames at 0, 2, 4, 6 s.
-      if (name === 'faceVideo') assert.deepEqual(r.evidence.frames.map((f) => f.time), [0, 2, 4, 6]);
+      if (name === 'faceVideo')
+        assert.deepEqual(
+          r.evidence.frames.map((f) => f.time),
+          [0, 2, 4, 6],
+        );
       else assert.equal(r.modalities.vision.present, false);
       const voiced = r.evidence.audioSegments.filter((a) => a.prosody.f0MeanHz !== null);
       assert.ok(voiced.length > 0, `${name}: pitch found in real speech`);

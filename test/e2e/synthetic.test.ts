@@ -76,24 +76,38 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
   });
 
   test('eval run: the pipeline features train a policy that finds the planted modality', async () => {
-    run = await timed('evalRun', () => runEval({ dataset: 'sims2', root: sims, out, cacheDir, client: s.client, concurrency: 4, seed: 7 }, { progress: false, log: (l) => !/^(warm epoch|GRPO step)/.test(l) && console.log(l) }));
+    run = await timed('evalRun', () =>
+      runEval(
+        { dataset: 'sims2', root: sims, out, cacheDir, client: s.client, concurrency: 4, seed: 7 },
+        { progress: false, log: (l) => !/^(warm epoch|GRPO step)/.test(l) && console.log(l) },
+      ),
+    );
     const { collect, test: t, warmTest } = run;
 
     // nothing dropped silently
     assert.equal(collect.total, 91, 'clips with media');
     assert.deepEqual(collect.missingMedia, ['missing_0001/00000']);
-    assert.deepEqual(collect.failed.map((f) => f.id), ['broken_0001/00000']);
+    assert.deepEqual(
+      collect.failed.map((f) => f.id),
+      ['broken_0001/00000'],
+    );
     assert.equal(collect.processed, 90);
     assert.deepEqual([run.splits.train.length, run.splits.valid.length, run.splits.test.length], [48, 12, 30]);
     const perClip = [...collect.clipWallMs].sort((a, b) => a - b);
-    console.log(`pipeline: ${collect.processed} clips in ${(collect.wallMs / 1000).toFixed(1)} s (concurrency 4), per clip median ${perClip[perClip.length >> 1]} ms, max ${perClip[perClip.length - 1]} ms`);
+    console.log(
+      `pipeline: ${collect.processed} clips in ${(collect.wallMs / 1000).toFixed(1)} s (concurrency 4), per clip median ${perClip[perClip.length >> 1]} ms, max ${perClip[perClip.length - 1]} ms`,
+    );
 
     const warm = warmTest!;
     const a = t.attribution;
     console.log(`held-out WAR ${t.sentiment3.war.toFixed(4)} UAR ${t.sentiment3.uar.toFixed(4)} (warm start ${warm.sentiment3.war.toFixed(4)})`);
-    console.log(`decisive = planted on ${a.decisivePlanted.n} checkable clips: warm start ${warm.attribution.decisivePlanted.rate} → GRPO ${a.decisivePlanted.rate}`);
+    console.log(
+      `decisive = planted on ${a.decisivePlanted.n} checkable clips: warm start ${warm.attribution.decisivePlanted.rate} → GRPO ${a.decisivePlanted.rate}`,
+    );
     console.log(`deletion-decisive = planted: warm start ${warm.attribution.deletionPlanted.rate} → GRPO ${a.deletionPlanted.rate}`);
-    console.log(`masking the top-weighted modality hurts more than masking the lowest: rate ${a.topBeatsLowest.rate} over ${a.topBeatsLowest.n} multi-modality clips (warm start ${warm.attribution.topBeatsLowest.rate})`);
+    console.log(
+      `masking the top-weighted modality hurts more than masking the lowest: rate ${a.topBeatsLowest.rate} over ${a.topBeatsLowest.n} multi-modality clips (warm start ${warm.attribution.topBeatsLowest.rate})`,
+    );
     console.log(`faithfulness: ${JSON.stringify(t.faithfulness)}`);
 
     assert.ok(t.sentiment3.war >= 0.9, `held-out accuracy ${t.sentiment3.war}`);
@@ -102,7 +116,10 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     assert.ok(a.decisivePlanted.rate! >= 0.8, `decisive = planted ${a.decisivePlanted.rate}`);
     // GRPO must raise the rate; only a warm start that is already perfect may stay put
     const warmRate = warm.attribution.decisivePlanted.rate!;
-    assert.ok(warmRate < 1 ? a.decisivePlanted.rate! > warmRate : a.decisivePlanted.rate === 1, `decisive = planted: warm start ${warmRate} → GRPO ${a.decisivePlanted.rate}`);
+    assert.ok(
+      warmRate < 1 ? a.decisivePlanted.rate! > warmRate : a.decisivePlanted.rate === 1,
+      `decisive = planted: warm start ${warmRate} → GRPO ${a.decisivePlanted.rate}`,
+    );
     assert.equal(a.topBeatsLowest.n, 30);
     assert.ok(a.topBeatsLowest.rate! >= 0.8, `top-vs-lowest deletion ${a.topBeatsLowest.rate}`);
     // ERASER: removing the cited modality must cost more than keeping only it
@@ -125,9 +142,16 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     assert.match(String(report.disclaimer), /perceived/);
     const c3 = report.classification.find((c) => c.name.endsWith('3-class sentiment'))!;
     assert.equal(c3.metrics.war, run.test.sentiment3.war);
-    assert.equal(c3.metrics.confusion.flat().reduce((x, y) => x + y, 0), 30);
+    assert.equal(
+      c3.metrics.confusion.flat().reduce((x, y) => x + y, 0),
+      30,
+    );
     assert.deepEqual(Object.keys(report.mmsa[0]!.metrics).sort(), ['Corr', 'F1_score', 'MAE', 'Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5']);
-    for (const scope of ['modality', 'words', 'segments', 'frames']) assert.ok(report.faithfulness.some((r) => r.scope.startsWith(scope)), scope);
+    for (const scope of ['modality', 'words', 'segments', 'frames'])
+      assert.ok(
+        report.faithfulness.some((r) => r.scope.startsWith(scope)),
+        scope,
+      );
     const zh = report.modalityContributions.find((r) => r.language === 'zh · GRPO')!;
     assert.ok(Math.abs(zh.text + zh.audio + zh.vision - 1) < 1e-6);
     assert.ok(report.training.filter((x) => x.kl !== undefined).length > 10, 'GRPO curve');
@@ -158,17 +182,39 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     const again = await collectDataset({ dataset: 'sims2', root: sims, transcripts: 'dataset', cacheBase: cacheDir, client: s.client }, { progress: false });
     assert.equal(again.collect.cached, 90);
     assert.equal(again.collect.processed, 0);
-    assert.deepEqual(again.collect.failed.map((f) => [f.id, f.attempts]), [['broken_0001/00000', 2]]);
+    assert.deepEqual(
+      again.collect.failed.map((f) => [f.id, f.attempts]),
+      [['broken_0001/00000', 2]],
+    );
   });
 
   test('eval cross: train on CH-SIMS v2 (zh), test on CMU-MOSEI (en)', async () => {
     cross = await timed('cross', () =>
-      runCross({ train: { dataset: 'sims2', root: sims }, test: { dataset: 'mosei', root: mosei }, out: path.join(work, 'cross'), cacheDir, client: s.client, seed: 7 }, { progress: false }),
+      // The tiny pack's text-en and text-zh are two encoders (the split setting, which cross-lingual
+      // runs mask by default); they put polarity in the same channels by construction, so keeping
+      // text is what this test of the plumbing wants.
+      runCross(
+        {
+          train: { dataset: 'sims2', root: sims },
+          test: { dataset: 'mosei', root: mosei },
+          out: path.join(work, 'cross'),
+          cacheDir,
+          client: s.client,
+          seed: 7,
+          textEncoders: 'split',
+        },
+        { progress: false },
+      ),
     );
     const x = cross.retention;
-    console.log(`zh→en: in-language WAR ${x.inLanguage.war.toFixed(4)} UAR ${x.inLanguage.uar.toFixed(4)}; cross WAR ${x.cross.war.toFixed(4)} UAR ${x.cross.uar.toFixed(4)}; retention ${x.retention?.toFixed(4)}`);
+    console.log(
+      `zh→en: in-language WAR ${x.inLanguage.war.toFixed(4)} UAR ${x.inLanguage.uar.toFixed(4)}; cross WAR ${x.cross.war.toFixed(4)} UAR ${x.cross.uar.toFixed(4)}; retention ${x.retention?.toFixed(4)}`,
+    );
     assert.equal(x.direction, 'zh→en');
     assert.equal(cross.cross.n, 9);
+    assert.equal(cross.textEncoders.setting, 'split');
+    const fj = JSON.parse(readFileSync(path.join(cross.modelDir, 'fusion.json'), 'utf8')) as { provenance: { textEncoders: { setting: string } } };
+    assert.equal(fj.provenance.textEncoders.setting, 'split', 'fusion.json records the text-encoder setting');
     assert.ok(x.inLanguage.war >= 0.9);
     assert.equal(x.retention, x.cross.war / x.inLanguage.war);
     const report = JSON.parse(readFileSync(cross.report.json, 'utf8')) as { crossLingual: { retention: number }[] };
@@ -177,9 +223,22 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
 
   test('eval cross, the reverse: train on CMU-MOSEI (en), test on CH-SIMS v2 (zh)', async () => {
     // both datasets' features are cached by now: this is training and scoring only
-    const reverse = await runCross({ train: { dataset: 'mosei', root: mosei }, test: { dataset: 'sims2', root: sims }, out: path.join(work, 'cross-reverse'), cacheDir, client: s.client, seed: 7 }, { progress: false });
+    const reverse = await runCross(
+      {
+        train: { dataset: 'mosei', root: mosei },
+        test: { dataset: 'sims2', root: sims },
+        out: path.join(work, 'cross-reverse'),
+        cacheDir,
+        client: s.client,
+        seed: 7,
+        textEncoders: 'split',
+      },
+      { progress: false },
+    );
     const x = reverse.retention;
-    console.log(`en→zh: in-language WAR ${x.inLanguage.war.toFixed(4)} UAR ${x.inLanguage.uar.toFixed(4)}; cross WAR ${x.cross.war.toFixed(4)} UAR ${x.cross.uar.toFixed(4)}; retention ${x.retention?.toFixed(4)}`);
+    console.log(
+      `en→zh: in-language WAR ${x.inLanguage.war.toFixed(4)} UAR ${x.inLanguage.uar.toFixed(4)}; cross WAR ${x.cross.war.toFixed(4)} UAR ${x.cross.uar.toFixed(4)}; retention ${x.retention?.toFixed(4)}`,
+    );
     assert.equal(x.direction, 'en→zh');
     assert.equal(reverse.cross.n, run.splits.test.length);
     assert.equal(reverse.collect.processed, 0, 'the MOSEI clips come from the cache, not the pipeline again');
@@ -187,7 +246,7 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     assert.equal(x.retention, x.cross.war / x.inLanguage.war);
   });
 
-  test('the fusion service serves the exported model (FUSION_MODEL_DIR) with the trainer\'s prediction', async () => {
+  test("the fusion service serves the exported model (FUSION_MODEL_DIR) with the trainer's prediction", async () => {
     await s.teardown();
     s = await timed('stack2', () => startTestStack({ FUSION_MODEL_DIR: run.modelDir }));
     const sample = run.splits.test.find((x) => x.plantedModality === 'vision')!;
@@ -203,7 +262,11 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
     assert.ok(Math.abs(served.sentiment.intensity - offline.intensity) < 1e-3, `${served.sentiment.intensity} vs ${offline.intensity}`);
     assert.ok(Math.abs(served.modalities.vision.contribution - offline.weights.vision) < 1e-3);
     // the result names the trained policy, with the provenance written at export (fusion.json)
-    const manifest = JSON.parse(readFileSync(path.join(run.modelDir, 'fusion.json'), 'utf8')) as { name: string; version: string; provenance: Record<string, unknown> };
+    const manifest = JSON.parse(readFileSync(path.join(run.modelDir, 'fusion.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      provenance: Record<string, unknown>;
+    };
     const fusionModel = served.models.fusion as { name: string; version?: string; provenance?: Record<string, unknown> };
     assert.equal(fusionModel.name, 'omniaffect-fusion-policy');
     assert.equal(fusionModel.version, manifest.version);

@@ -16,7 +16,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function startAsr(env: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, [path.join(repoRoot(), 'services', 'asr', 'dist', 'src', 'main.js')], {
-    env: { ...process.env, MODEL_DIR: modelDir, ARTIFACT_DIR: path.join(dir, 'a'), QUEUE_PREFIX: 'ready-test', PROTO_DIR: path.join(repoRoot(), 'proto'), OMNIAFFECT_SERVICE_TOKEN: randomBytes(32).toString('hex'), ...env },
+    env: {
+      ...process.env,
+      MODEL_DIR: modelDir,
+      ARTIFACT_DIR: path.join(dir, 'a'),
+      QUEUE_PREFIX: 'ready-test',
+      PROTO_DIR: path.join(repoRoot(), 'proto'),
+      OMNIAFFECT_SERVICE_TOKEN: randomBytes(32).toString('hex'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -62,6 +62,9 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
       JOB_STALLED_INTERVAL_MS: '1000',
       WORKER_CONCURRENCY: '2',
       LOG_LEVEL: 'info',
+      // e2e files push dozens of clips through one key; the limiter has its own tests (services/gateway/test/limits)
+      RATE_LIMIT_REQUESTS_PER_MINUTE: '0',
+      RATE_LIMIT_SUBMISSIONS_PER_MINUTE: '0',
       ...extraEnv,
     },
   });
@@ -71,7 +74,13 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
   const queues = new Queues(redis, `e2e${tag}`);
   const logs = () =>
     readdirSync(path.join(dir, 'logs'))
-      .map((f) => `--- ${f}\n${readFileSync(path.join(dir, 'logs', f), 'utf8').split('\n').slice(-15).join('\n')}`)
+      .map(
+        (f) =>
+          `--- ${f}\n${readFileSync(path.join(dir, 'logs', f), 'utf8')
+            .split('\n')
+            .slice(-15)
+            .join('\n')}`,
+      )
       .join('\n');
   return {
     stack,

@@ -8,7 +8,9 @@ export interface ReceivedWebhook {
 }
 
 /** A real HTTP receiver on loopback that records every delivery (optionally failing the first N). */
-export async function startWebhookReceiver(opts: { failFirst?: number } = {}): Promise<{ url: string; received: ReceivedWebhook[]; close: () => Promise<void> }> {
+export async function startWebhookReceiver(
+  opts: { failFirst?: number } = {},
+): Promise<{ url: string; received: ReceivedWebhook[]; close: () => Promise<void> }> {
   const received: ReceivedWebhook[] = [];
   let failuresLeft = opts.failFirst ?? 0;
   const server = http.createServer((req, res) => {

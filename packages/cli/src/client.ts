@@ -1,7 +1,6 @@
-import { createReadStream, statSync } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import type { VideoDocument } from '@omniaffect/core';
+import { isTerminalVideoStatus, type VideoDocument } from '@omniaffect/core';
 
 /** A small HTTP client of the gateway, used by the CLI, the demo, the evaluator and the e2e tests. */
 export class GatewayClient {
@@ -12,6 +11,23 @@ export class GatewayClient {
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     return { authorization: `Bearer ${this.apiKey}`, ...extra };
+  }
+
+  /**
+   * The gateway's per-key rate limit answers `429 rate-limited` with Retry-After: a client working
+   * through a dataset waits its turn instead of failing clips. `quota-exceeded` is returned as is,
+   * since waiting a few seconds does not lift a quota.
+   */
+  private async send(request: () => Promise<Response>, maxWaits = 30): Promise<Response> {
+    for (let i = 0; ; i++) {
+      const res = await request();
+      if (res.status !== 429 || i >= maxWaits) return res;
+      const body = await res.clone().text();
+      if (!body.includes('/problems/rate-limited')) return res;
+      await res.body?.cancel();
+      const waitSec = Math.min(60, Math.max(1, Number(res.headers.get('retry-after')) || 1));
+      await new Promise((r) => setTimeout(r, waitSec * 1000));
+    }
   }
 
   private async json<T>(res: Response): Promise<T> {
@@ -32,53 +48,51 @@ export class GatewayClient {
     return JSON.parse(text) as T;
   }
 
-  async submitFile(file: string, opts: { language?: string; callbackUrl?: string; idempotencyKey?: string; metadata?: Record<string, unknown>; transcript?: string } = {}): Promise<{ id: string; status: string }> {
-    const boundary = `----omniaffect${Date.now().toString(16)}`;
-    const size = statSync(file).size;
-    const fields: [string, string][] = [];
-    if (opts.language) fields.push(['language', opts.language]);
-    if (opts.callbackUrl) fields.push(['callbackUrl', opts.callbackUrl]);
-    if (opts.metadata) fields.push(['metadata', JSON.stringify(opts.metadata)]);
-    if (opts.transcript) fields.push(['transcript', opts.transcript]);
-    const head = fields.map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('');
-    const fileHead = `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/"/g, '')}"\r\nContent-Type: ${guessType(file)}\r\n\r\n`;
-    const tail = `\r\n--${boundary}--\r\n`;
-    // Streams the file: uploads of any size never sit in memory.
-    async function* body() {
-      yield Buffer.from(head + fileHead);
-      for await (const chunk of createReadStream(file)) yield chunk as Buffer;
-      yield Buffer.from(tail);
-    }
-    const res = await fetch(`${this.baseUrl}/v1/videos`, {
-      method: 'POST',
-      headers: this.headers({
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(Buffer.byteLength(head + fileHead) + size + Buffer.byteLength(tail)),
-        ...(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+  async submitFile(
+    file: string,
+    opts: { language?: string; callbackUrl?: string; idempotencyKey?: string; metadata?: Record<string, unknown>; transcript?: string } = {},
+  ): Promise<{ id: string; status: string }> {
+    const type = await mediaType(file);
+    const form = async () => {
+      const f = new FormData();
+      if (opts.language) f.append('language', opts.language);
+      if (opts.callbackUrl) f.append('callbackUrl', opts.callbackUrl);
+      if (opts.metadata) f.append('metadata', JSON.stringify(opts.metadata));
+      if (opts.transcript) f.append('transcript', opts.transcript);
+      // openAsBlob reads the file lazily as fetch streams the body: uploads of any size never sit in memory,
+      // and fetch computes the boundary and content-length itself. A fresh form per attempt: a body is read once.
+      f.append('file', await openAsBlob(file, { type }), path.basename(file));
+      return f;
+    };
+    const res = await this.send(async () =>
+      fetch(`${this.baseUrl}/v1/videos`, {
+        method: 'POST',
+        headers: this.headers(opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {}),
+        body: await form(),
       }),
-      body: Readable.toWeb(Readable.from(body())) as unknown as ReadableStream,
-      duplex: 'half',
-    } as RequestInit);
+    );
     return this.json(res);
   }
 
   async submitUrl(url: string, opts: { language?: string; callbackUrl?: string } = {}): Promise<{ id: string; status: string }> {
-    const res = await fetch(`${this.baseUrl}/v1/videos`, {
-      method: 'POST',
-      headers: this.headers({ 'content-type': 'application/json' }),
-      body: JSON.stringify({ url, ...opts }),
-    });
+    const res = await this.send(() =>
+      fetch(`${this.baseUrl}/v1/videos`, {
+        method: 'POST',
+        headers: this.headers({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ url, ...opts }),
+      }),
+    );
     return this.json(res);
   }
 
   async status(id: string): Promise<VideoDocument> {
-    return this.json(await fetch(`${this.baseUrl}/v1/videos/${id}`, { headers: this.headers() }));
+    return this.json(await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}`, { headers: this.headers() })));
   }
 
   /** The pushed encoder outputs, decoded to Float32Arrays. */
   async features(id: string): Promise<{ modality: string; kind: string; shape: number[]; data: Float32Array; items: unknown[]; model: string | null }[]> {
     const doc = await this.json<{ tensors: { modality: string; kind: string; shape: number[]; data: string; items: unknown[]; model: string | null }[] }>(
-      await fetch(`${this.baseUrl}/v1/videos/${id}/features`, { headers: this.headers() }),
+      await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}/features`, { headers: this.headers() })),
     );
     return doc.tensors.map((t) => {
       const buf = Buffer.from(t.data, 'base64');
@@ -89,16 +103,16 @@ export class GatewayClient {
   }
 
   async result<T = unknown>(id: string): Promise<T> {
-    return this.json(await fetch(`${this.baseUrl}/v1/videos/${id}/result`, { headers: this.headers() }));
+    return this.json(await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}/result`, { headers: this.headers() })));
   }
 
   /** The secret that signs this API key's per-video callbackUrl deliveries. */
   async callbackSecret(): Promise<string> {
-    return (await this.json<{ secret: string }>(await fetch(`${this.baseUrl}/v1/callback-secret`, { headers: this.headers() }))).secret;
+    return (await this.json<{ secret: string }>(await this.send(() => fetch(`${this.baseUrl}/v1/callback-secret`, { headers: this.headers() })))).secret;
   }
 
   async report(id: string): Promise<string> {
-    const res = await fetch(`${this.baseUrl}/v1/videos/${id}/report`, { headers: this.headers() });
+    const res = await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}/report`, { headers: this.headers() }));
     if (!res.ok) throw new Error(`HTTP ${res.status} for report`);
     return res.text();
   }
@@ -108,15 +122,21 @@ export class GatewayClient {
     for (;;) {
       const doc = await this.status(id);
       onStatus?.(doc);
-      if (doc.status === 'succeeded' || doc.status === 'failed' || doc.status === 'canceled') return doc;
+      if (isTerminalVideoStatus(doc.status)) return doc;
       if (Date.now() > deadline) throw new Error(`video ${id} still ${doc.status} after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 300));
     }
   }
 }
 
-function guessType(file: string): string {
-  const ext = path.extname(file).toLowerCase();
-  const map: Record<string, string> = { '.mp4': 'video/mp4', '.mkv': 'video/x-matroska', '.webm': 'video/webm', '.mov': 'video/quicktime', '.avi': 'video/x-msvideo', '.wav': 'audio/wav', '.mp3': 'audio/mpeg', '.m4a': 'audio/mp4', '.flac': 'audio/flac', '.ogg': 'audio/ogg' };
-  return map[ext] ?? 'application/octet-stream';
+/**
+ * The declared type of an upload. Only audio/* and video/* types are declared; anything else goes as
+ * application/octet-stream, which the gateway accepts and leaves to the media worker's probe (a
+ * `text/plain` or `chemical/x-xyz` guess would instead be refused with 415 before the probe sees it).
+ */
+async function mediaType(file: string): Promise<string> {
+  // mime is an ES module; this package compiles to CommonJS, so it is loaded with import().
+  const { default: mime } = await import('mime');
+  const t = mime.getType(file);
+  return t && /^(audio|video)\//.test(t) ? t : 'application/octet-stream';
 }

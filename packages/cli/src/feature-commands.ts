@@ -50,7 +50,9 @@ export function registerFeatureCommands(program: Command): void {
           const samples = await decodeAudioFile(path.resolve(input));
           const y = yinPitch(samples, 16000);
           writeNpy(out, y.f0, [y.f0.length]);
-          console.log(`prosody F0 [${y.f0.length}] float32 Hz (0 = unvoiced) at ${(1 / y.hopSeconds).toFixed(1)} frames/s (hop ${y.hopSeconds} s, frame ${y.frameSeconds} s) → ${out}`);
+          console.log(
+            `prosody F0 [${y.f0.length}] float32 Hz (0 = unvoiced) at ${(1 / y.hopSeconds).toFixed(1)} frames/s (hop ${y.hopSeconds} s, frame ${y.frameSeconds} s) → ${out}`,
+          );
           break;
         }
         default:

@@ -40,19 +40,29 @@ export function ensureModels(env: NodeJS.ProcessEnv): string {
 /** Stack options from the environment (`up` honours REDIS_URL, DATABASE_URL, PORT, MODEL_DIR, ARTIFACT_DIR, OMNIAFFECT_API_KEYS, OMNIAFFECT_SERVICE_TOKEN). */
 export function localStackOptions(env: NodeJS.ProcessEnv = process.env, ports: StackPorts = portsFromEnv(env)): StackOptions & { apiKeyFile: string | null } {
   const dir = stateDir();
-  const keys = env.OMNIAFFECT_API_KEYS?.split(',').map((k) => k.trim()).filter(Boolean) ?? [];
+  const keys =
+    env.OMNIAFFECT_API_KEYS?.split(',')
+      .map((k) => k.trim())
+      .filter(Boolean) ?? [];
   let apiKeyFile: string | null = null;
   if (keys.length === 0) {
     const k = localApiKey(dir);
     keys.push(k.key);
     apiKeyFile = k.file;
   }
+  const modelDir = ensureModels(env);
   const merged: NodeJS.ProcessEnv = {
     ...env,
     DATABASE_URL: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/omniaffect',
     REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     ARTIFACT_DIR: path.resolve(env.ARTIFACT_DIR ?? path.join(dir, 'artifacts')),
-    MODEL_DIR: ensureModels(env),
+    MODEL_DIR: modelDir,
+    // one multilingual encoder in both text slots: zh and en text features share one space (docs/models.md, cross-lingual)
+    ...(env.OMNIAFFECT_TEXT_ENCODER === 'multilingual' ? { TEXT_MODEL_DIR_EN: env.TEXT_MODEL_DIR_ZH ?? path.join(modelDir, 'text-zh') } : {}),
+    // A local stack serves the one person who started it: per-key rate limits protect a shared
+    // deployment from its tenants and would only slow `eval run` over a dataset here.
+    RATE_LIMIT_REQUESTS_PER_MINUTE: env.RATE_LIMIT_REQUESTS_PER_MINUTE ?? '0',
+    RATE_LIMIT_SUBMISSIONS_PER_MINUTE: env.RATE_LIMIT_SUBMISSIONS_PER_MINUTE ?? '0',
     OMNIAFFECT_CALLBACK_SECRET: env.OMNIAFFECT_CALLBACK_SECRET ?? localCallbackSecret(dir),
     // Internal gRPC is authenticated locally too: the token is generated once per state dir (mode 0600).
     OMNIAFFECT_SERVICE_TOKEN: env.OMNIAFFECT_SERVICE_TOKEN || localServiceToken(dir),
@@ -77,7 +87,7 @@ function portsFromEnv(env: NodeJS.ProcessEnv): StackPorts {
 /** Gateway URL and API key for client commands: env first, then the running local stack. */
 export function clientTarget(): { url: string; key: string } {
   const stack = readStackFile();
-  const url = process.env.OMNIAFFECT_URL ?? stack?.gatewayUrl ?? `http://127.0.0.1:${process.env.PORT ?? 8080}`;
+  const url = process.env.OMNIAFFECT_URL ?? stack?.gatewayUrl ?? `http://127.0.0.1:${process.env.PORT ?? DEFAULT_PORTS.gateway}`;
   let key = process.env.OMNIAFFECT_API_KEY ?? '';
   if (!key && stack?.apiKeyFile && existsSync(stack.apiKeyFile)) key = readFileSync(stack.apiKeyFile, 'utf8').trim();
   if (!key && existsSync(path.join(stateDir(), 'api-key'))) key = readFileSync(path.join(stateDir(), 'api-key'), 'utf8').trim();

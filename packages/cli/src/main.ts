@@ -8,11 +8,20 @@ import { demo, down, up } from './stack-commands';
 import { registerModelCommands } from './model-commands';
 import { registerFeatureCommands } from './feature-commands';
 import { registerResearchCommands } from './research-commands';
+import { statusAll } from './status-all';
 
 const program = new Command();
 program.name('omniaffect').description('OmniAffect: what emotion a zh/en video expresses, and why').showHelpAfterError();
 
-program.command('up').description('start the local stack in the background and wait until every service is ready').action(up);
+program
+  .command('up')
+  .description('start the local stack in the background and wait until every service is ready')
+  .option('--text-encoder <mode>', 'per-language (default) | multilingual: text-zh for en too, one text space for cross-lingual training')
+  .action(async (o: { textEncoder?: string }) => {
+    if (o.textEncoder && !['per-language', 'multilingual'].includes(o.textEncoder)) throw new Error('--text-encoder: use per-language or multilingual');
+    if (o.textEncoder === 'multilingual') process.env.OMNIAFFECT_TEXT_ENCODER = 'multilingual';
+    await up();
+  });
 program.command('down').description('stop the local stack').action(down);
 program
   .command('demo')
@@ -34,7 +43,9 @@ program
     const t = clientTarget();
     const c = new GatewayClient(t.url, t.key);
     const isUrl = /^https?:\/\//i.test(source);
-    const sub = isUrl ? await c.submitUrl(source, { language: o.language, callbackUrl: o.callbackUrl }) : await c.submitFile(source, { language: o.language, callbackUrl: o.callbackUrl });
+    const sub = isUrl
+      ? await c.submitUrl(source, { language: o.language, callbackUrl: o.callbackUrl })
+      : await c.submitFile(source, { language: o.language, callbackUrl: o.callbackUrl });
     if (!o.wait) {
       console.log(o.json ? JSON.stringify(sub) : `submitted ${sub.id} (${sub.status})`);
       return;
@@ -51,8 +62,14 @@ program
   });
 program
   .command('status')
-  .argument('<id>')
-  .action(async (id: string) => {
+  .description("a video's status; with no id, every local service's readiness and metrics URL")
+  .argument('[id]', 'video id (omit it for the local stack)')
+  .option('--json', 'print JSON only')
+  .action(async (id: string | undefined, o: { json?: boolean }) => {
+    if (!id) {
+      await statusAll(o);
+      return;
+    }
     const t = clientTarget();
     console.log(JSON.stringify(await new GatewayClient(t.url, t.key).status(id), null, 2));
   });

@@ -79,7 +79,18 @@ export function registerModelCommands(program: Command): void {
     .action(
       async (
         repo: string | undefined,
-        o: { pack?: string; kind?: ModelDirKind; out: string; endpoint: string; revision: string; files?: string; dtype: string; only?: string; unpinned?: boolean; dryRun?: boolean },
+        o: {
+          pack?: string;
+          kind?: ModelDirKind;
+          out: string;
+          endpoint: string;
+          revision: string;
+          files?: string;
+          dtype: string;
+          only?: string;
+          unpinned?: boolean;
+          dryRun?: boolean;
+        },
       ) => {
         if (o.pack) {
           const pack = PACKS[o.pack];
@@ -96,13 +107,17 @@ export function registerModelCommands(program: Command): void {
             only: o.only?.split(',').map((d) => d.trim()),
             provider: process.env.EXECUTION_PROVIDER,
             onProgress: (dir, p) =>
-              process.stderr.write(`\r${dir.padEnd(14)} ${p.state.padEnd(11)} ${p.file} ${(p.received / 1e6).toFixed(1)}${p.total ? `/${(p.total / 1e6).toFixed(1)}` : ''} MB   `),
+              process.stderr.write(
+                `\r${dir.padEnd(14)} ${p.state.padEnd(11)} ${p.file} ${(p.received / 1e6).toFixed(1)}${p.total ? `/${(p.total / 1e6).toFixed(1)}` : ''} MB   `,
+              ),
           });
           if (!o.dryRun) process.stderr.write('\n');
           console.log(formatPackPlan(res));
           if (o.dryRun) return;
           for (const m of res.models) {
-            console.log(`\n${m.plan.model.dir}: contract ${m.verify!.ok ? 'OK' : 'MISMATCH'}${m.adapt?.report.changed ? ` (adapted: ${m.adapt.report.note})` : ''}`);
+            console.log(
+              `\n${m.plan.model.dir}: contract ${m.verify!.ok ? 'OK' : 'MISMATCH'}${m.adapt?.report.changed ? ` (adapted: ${m.adapt.report.note})` : ''}`,
+            );
             if (!m.verify!.ok) console.log(formatVerifyTable(m.verify!.rows));
           }
           console.log(`\nnext: omniaffect train --zero-shot --model-dir ${path.resolve(o.out)}   (a fusion/ for these encoders, no dataset needed)`);
@@ -121,19 +136,23 @@ export function registerModelCommands(program: Command): void {
           destDir: path.resolve(o.out),
           token: process.env.HF_TOKEN,
           skipMissing: !o.files,
-          onProgress: (p) => process.stderr.write(`\r${p.state.padEnd(11)} ${p.file} ${(p.received / 1e6).toFixed(1)}${p.total ? `/${(p.total / 1e6).toFixed(1)}` : ''} MB   `),
+          onProgress: (p) =>
+            process.stderr.write(`\r${p.state.padEnd(11)} ${p.file} ${(p.received / 1e6).toFixed(1)}${p.total ? `/${(p.total / 1e6).toFixed(1)}` : ''} MB   `),
         });
         process.stderr.write('\n');
         console.log(JSON.stringify(res, null, 2));
         const v = await verifyModelDir(o.kind, path.resolve(o.out));
         console.log(formatVerifyTable(v.rows));
-        if (!v.ok && v.rows.some((r) => /fill-mask/.test(r.reason))) console.log(`\nthis is a fill-mask export: omniaffect models adapt text ${path.resolve(o.out)}`);
+        if (!v.ok && v.rows.some((r) => /fill-mask/.test(r.reason)))
+          console.log(`\nthis is a fill-mask export: omniaffect models adapt text ${path.resolve(o.out)}`);
         process.exitCode = v.ok ? 0 : 1;
       },
     );
   models
     .command('adapt')
-    .description('graph surgery to the worker contract: text = fill-mask BERT → last_hidden_state; audio-emotion = rename I/O / expose frames of an end-to-end graph')
+    .description(
+      'graph surgery to the worker contract: text = fill-mask BERT → last_hidden_state; audio-emotion = rename I/O / expose frames of an end-to-end graph',
+    )
     .argument('<kind>', 'text | audio-emotion')
     .argument('<dir>')
     .option('--dtype <dtype>', 'text: which variant, onnx/model{_suffix}.onnx', 'fp32')

@@ -5,7 +5,17 @@
 export { FeatureCache, generateSyntheticMmsa, readMmsaDataset, scorePredictionsCsv, type CachedClip, type TranscriptsMode } from '@omniaffect/eval';
 export { runPolicyBench, type PolicyBenchResult } from '@omniaffect/policy';
 export { collectFeatures, type CollectSummary } from './research-collect';
-export { collectDataset, runCross, runEval, trainFromFeatures, type CrossRunResult, type EvalRunResult } from './research-eval';
+export {
+  chooseTextEncoders,
+  collectDataset,
+  maskSplits,
+  runCross,
+  runEval,
+  trainFromFeatures,
+  type CrossRunResult,
+  type EvalRunResult,
+  type TextEncoderChoice,
+} from './research-eval';
 export { attributionChecks, evaluateSplit, predictClips, type ClipPrediction, type SplitEvaluation } from './research-evaluate';
 export { onnxParity, type OnnxParity } from './research-onnx';
 export { splitsFromCache, toResearchSample, type ResearchSample } from './research-samples';

@@ -73,7 +73,10 @@ export async function collectFeatures(o: CollectOptions): Promise<CollectSummary
         ...(transcript ? { transcript } : {}),
         // One submission per (cache, dataset, clip, transcripts, media version, attempt): a repeated request is
         // deduplicated by the gateway, while a clip that failed last time gets a fresh video.
-        idempotencyKey: `eval-${createHash('sha256').update(JSON.stringify([o.cache.dir, o.dataset.dataset, o.transcripts, s.id, source, attempts.get(s.id) ?? 0])).digest('hex').slice(0, 40)}`,
+        idempotencyKey: `eval-${createHash('sha256')
+          .update(JSON.stringify([o.cache.dir, o.dataset.dataset, o.transcripts, s.id, source, attempts.get(s.id) ?? 0]))
+          .digest('hex')
+          .slice(0, 40)}`,
         metadata: { dataset: o.dataset.dataset, clip: s.id, mode: s.mode },
       });
       const doc = await client!.waitForTerminal(sub.id, o.clipTimeoutMs ?? 600_000);

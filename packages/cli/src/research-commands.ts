@@ -1,6 +1,14 @@
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { generateSyntheticMmsa, scorePredictionsCsv, type MmsaDatasetName, type SplitMode, type TranscriptsMode } from '@omniaffect/eval';
+import {
+  generateSyntheticMmsa,
+  scorePredictionsCsv,
+  TEXT_ENCODER_REQUESTS,
+  type MmsaDatasetName,
+  type SplitMode,
+  type TextEncoderRequest,
+  type TranscriptsMode,
+} from '@omniaffect/eval';
 import { runCross, runEval, trainFromFeatures } from './research-eval';
 import { assertRealModels } from './research-tiny-guard';
 import type { SplitEvaluation } from './research-evaluate';
@@ -15,6 +23,14 @@ function transcriptsArg(v: string): TranscriptsMode {
   if (v !== 'dataset' && v !== 'asr') throw new InvalidArgumentError('use dataset or asr');
   return v;
 }
+
+function textEncodersArg(v: string): TextEncoderRequest {
+  if (!(TEXT_ENCODER_REQUESTS as readonly string[]).includes(v)) throw new InvalidArgumentError(`use ${TEXT_ENCODER_REQUESTS.join(' or ')}`);
+  return v as TextEncoderRequest;
+}
+
+const TEXT_ENCODERS_HELP =
+  'cross-lingual text: shared = use text only if zh and en text features came from one encoder, otherwise mask text (point TEXT_MODEL_DIR_EN at the multilingual text-zh for shared features); split = keep text from two encoders anyway';
 
 function intArg(min: number) {
   return (v: string): number => {
@@ -81,7 +97,7 @@ function printSplit(name: string, ev: SplitEvaluation, warm: SplitEvaluation | n
   console.log(lines.join('\n'));
 }
 
-/** `eval run|metrics|cross`, `train` and `dataset synth`: the research workflow (DESIGN.md §5–§6). */
+/** `eval run|metrics|cross`, `train` and `dataset synth`: the research workflow (docs/architecture.md §11). */
 export function registerResearchCommands(program: Command): void {
   const evalCmd = program.command('eval').description('evaluate on CH-SIMS v2 / CMU-MOSEI through the real pipeline');
 
@@ -91,36 +107,50 @@ export function registerResearchCommands(program: Command): void {
       .description('run a dataset through the pipeline (cached, resumable), train the policy, evaluate on test, export the model and write the report')
       .requiredOption('--dataset <name>', 'sims2 | mosei', datasetArg)
       .requiredOption('--root <dir>', 'dataset root (label.csv or meta.csv + Raw/)')
-      .option('--transcripts <mode>', 'dataset: send the label file\'s text (ASR skipped) | asr: transcribe', transcriptsArg, 'dataset' as TranscriptsMode)
+      .option('--transcripts <mode>', "dataset: send the label file's text (ASR skipped) | asr: transcribe", transcriptsArg, 'dataset' as TranscriptsMode)
       .option('--out <dir>', 'output directory', 'eval-out')
       .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
       .option('--seed <n>', 'training seed', intArg(0), 7)
       .option('--policy <dir>', 'evaluate this policy (policy.json or checkpoint) instead of training')
       .option('--cache <dir>', 'feature cache directory (default <out>/features)')
       .option('--allow-tiny-models', 'run even when MODEL_DIR is the tiny stand-in pack (the figures then mean nothing)'),
-  ).action(async (o: TrainFlags & { dataset: MmsaDatasetName; root: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; policy?: string; cache?: string; allowTinyModels?: boolean }) => {
-    assertRealModels(o.allowTinyModels);
-    const r = await runEval(
-      {
-        dataset: o.dataset,
-        root: path.resolve(o.root),
-        transcripts: o.transcripts,
-        out: path.resolve(o.out),
-        concurrency: o.concurrency,
-        seed: o.seed,
-        ...(o.policy ? { policyDir: path.resolve(o.policy) } : {}),
-        ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
-        train: trainOptionsFromFlags(o),
+  ).action(
+    async (
+      o: TrainFlags & {
+        dataset: MmsaDatasetName;
+        root: string;
+        transcripts: TranscriptsMode;
+        out: string;
+        concurrency: number;
+        seed: number;
+        policy?: string;
+        cache?: string;
+        allowTinyModels?: boolean;
       },
-      { log },
-    );
-    printSplit('test', r.test, r.warmTest);
-    if (r.collect.failed.length) {
-      console.log(`failed clips (${r.collect.failed.length}), retried by the next run:`);
-      for (const f of r.collect.failed) console.log(`  ${f.id}: ${f.reason}`);
-    }
-    console.log(`report ${r.report.html}\nmodel ${r.modelDir} (FUSION_MODEL_DIR=${r.modelDir})`);
-  });
+    ) => {
+      assertRealModels(o.allowTinyModels);
+      const r = await runEval(
+        {
+          dataset: o.dataset,
+          root: path.resolve(o.root),
+          transcripts: o.transcripts,
+          out: path.resolve(o.out),
+          concurrency: o.concurrency,
+          seed: o.seed,
+          ...(o.policy ? { policyDir: path.resolve(o.policy) } : {}),
+          ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
+          train: trainOptionsFromFlags(o),
+        },
+        { log },
+      );
+      printSplit('test', r.test, r.warmTest);
+      if (r.collect.failed.length) {
+        console.log(`failed clips (${r.collect.failed.length}), retried by the next run:`);
+        for (const f of r.collect.failed) console.log(`  ${f.id}: ${f.reason}`);
+      }
+      console.log(`report ${r.report.html}\nmodel ${r.modelDir} (FUSION_MODEL_DIR=${r.modelDir})`);
+    },
+  );
 
   evalCmd
     .command('metrics')
@@ -153,31 +183,54 @@ export function registerResearchCommands(program: Command): void {
       .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
       .option('--seed <n>', 'training seed', intArg(0), 7)
       .option('--cache <dir>', 'feature cache directory (default <out>/features; share it with eval run to reuse features)')
+      .option('--text-encoders <setting>', TEXT_ENCODERS_HELP, textEncodersArg, 'shared' as TextEncoderRequest)
       .option('--allow-tiny-models', 'run even when MODEL_DIR is the tiny stand-in pack (the figures then mean nothing)'),
-  ).action(async (o: TrainFlags & { train: MmsaDatasetName; test: MmsaDatasetName; trainRoot: string; testRoot: string; transcripts: TranscriptsMode; out: string; concurrency: number; seed: number; cache?: string; allowTinyModels?: boolean }) => {
-    assertRealModels(o.allowTinyModels);
-    const r = await runCross(
-      {
-        train: { dataset: o.train, root: path.resolve(o.trainRoot) },
-        test: { dataset: o.test, root: path.resolve(o.testRoot) },
-        transcripts: o.transcripts,
-        out: path.resolve(o.out),
-        concurrency: o.concurrency,
-        seed: o.seed,
-        ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
-        trainOptions: trainOptionsFromFlags(o),
+  ).action(
+    async (
+      o: TrainFlags & {
+        train: MmsaDatasetName;
+        test: MmsaDatasetName;
+        trainRoot: string;
+        testRoot: string;
+        transcripts: TranscriptsMode;
+        out: string;
+        concurrency: number;
+        seed: number;
+        cache?: string;
+        textEncoders: TextEncoderRequest;
+        allowTinyModels?: boolean;
       },
-      { log },
-    );
-    const x = r.retention;
-    console.log(`${x.direction}: in-language WAR ${pct(x.inLanguage.war)} UAR ${pct(x.inLanguage.uar)}; cross WAR ${pct(x.cross.war)} UAR ${pct(x.cross.uar)}; retention ${pct(x.retention)} (UAR ${pct(x.uarRetention)})`);
-    console.log(`report ${r.report.html}`);
-  });
+    ) => {
+      assertRealModels(o.allowTinyModels);
+      const r = await runCross(
+        {
+          train: { dataset: o.train, root: path.resolve(o.trainRoot) },
+          test: { dataset: o.test, root: path.resolve(o.testRoot) },
+          transcripts: o.transcripts,
+          out: path.resolve(o.out),
+          concurrency: o.concurrency,
+          seed: o.seed,
+          ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
+          trainOptions: trainOptionsFromFlags(o),
+          textEncoders: o.textEncoders,
+        },
+        { log },
+      );
+      const x = r.retention;
+      console.log(
+        `${x.direction}: in-language WAR ${pct(x.inLanguage.war)} UAR ${pct(x.inLanguage.uar)}; cross WAR ${pct(x.cross.war)} UAR ${pct(x.cross.uar)}; retention ${pct(x.retention)} (UAR ${pct(x.uarRetention)})`,
+      );
+      console.log(`text encoders: ${r.textEncoders.setting} (zh ${r.textEncoders.zh ?? 'none'}, en ${r.textEncoders.en ?? 'none'})`);
+      console.log(`report ${r.report.html}`);
+    },
+  );
 
   withTrainFlags(
     program
       .command('train')
-      .description('train the fusion policy (warm start + GRPO) on cached pipeline features and export it; or, with --zero-shot, build a fusion from the encoders alone (no dataset)')
+      .description(
+        'train the fusion policy (warm start + GRPO) on cached pipeline features and export it; or, with --zero-shot, build a fusion from the encoders alone (no dataset)',
+      )
       .option('--features <dir>', 'a feature cache, an eval run output dir, or a parent of several caches')
       .option('--out <dir>', 'output directory (checkpoints/, model/)', 'train-out')
       .option('--seed <n>', 'training seed', intArg(0), 7)
@@ -186,8 +239,9 @@ export function registerResearchCommands(program: Command): void {
       .option('--fusion-dir <dir>', 'zero-shot: where fusion.onnx + fusion.json go (default <model-dir>/fusion)')
       .option('--logit-scale <x>', 'zero-shot: SigLIP logit scale, the multiplier exp(logit_scale) (when no onnx/model.onnx holds it)', numberArg)
       .option('--logit-bias <x>', 'zero-shot: SigLIP logit bias (when no onnx/model.onnx holds it)', numberArg)
-      .option('--force', 'zero-shot: replace a fusion/ that holds a trained policy'),
-  ).action(async (o: TrainFlags & ZeroShotFlags & { features?: string; out: string; seed: number }) => {
+      .option('--force', 'zero-shot: replace a fusion/ that holds a trained policy')
+      .option('--text-encoders <setting>', `features of both languages: ${TEXT_ENCODERS_HELP}`, textEncodersArg, 'shared' as TextEncoderRequest),
+  ).action(async (o: TrainFlags & ZeroShotFlags & { features?: string; out: string; seed: number; textEncoders: TextEncoderRequest }) => {
     if (o.zeroShot) {
       if (o.features) throw new Error('--zero-shot trains nothing: drop --features (or drop --zero-shot to train on them)');
       const modelDir = o.modelDir ?? process.env.MODEL_DIR;
@@ -196,8 +250,12 @@ export function registerResearchCommands(program: Command): void {
       console.log(formatZeroShot(r, modelDir));
       return;
     }
-    if (!o.features) throw new Error('train needs --features DIR (pipeline features to train on), or --zero-shot --model-dir DIR for a fusion without training');
-    const r = await trainFromFeatures({ features: o.features, out: o.out, seed: o.seed, train: trainOptionsFromFlags(o) }, { log });
+    if (!o.features)
+      throw new Error('train needs --features DIR (pipeline features to train on), or --zero-shot --model-dir DIR for a fusion without training');
+    const r = await trainFromFeatures(
+      { features: o.features, out: o.out, seed: o.seed, train: trainOptionsFromFlags(o), textEncoders: o.textEncoders },
+      { log },
+    );
     const s = r.summary;
     console.log(
       [
@@ -205,6 +263,7 @@ export function registerResearchCommands(program: Command): void {
         `warm start: ${s.warmStart.epochs} epochs, best ${s.warmStart.bestEpoch}, valid WAR ${pct(s.warmStart.valid.accuracy)} UAR ${pct(s.warmStart.valid.uar)}`,
         `GRPO: ${s.grpo.steps} steps${s.grpo.stoppedEarly ? ' (stopped early)' : ''}, valid WAR ${pct(s.final.valid.accuracy)} UAR ${pct(s.final.valid.uar)}${s.grpo.last ? `, last reward ${s.grpo.last.rewardMean.toFixed(3)} KL ${s.grpo.last.kl.toExponential(2)}` : ''}`,
         ...(s.planted ? [`decisive=planted (valid): warm start ${pct(s.planted.warm.weights)} → GRPO ${pct(s.planted.final.weights)}`] : []),
+        `text encoders: ${r.textEncoders.setting} (zh ${r.textEncoders.zh ?? 'none'}, en ${r.textEncoders.en ?? 'none'})${r.emptied.length ? `; ${r.emptied.length} text-only clips left out` : ''}`,
         `model ${r.modelDir}`,
       ].join('\n'),
     );

@@ -1,19 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
+import type { Modality } from '@omniaffect/core';
 import {
   crossLingualReport,
   DATASET_LANGUAGE,
+  deriveTextEncoders,
   FeatureCache,
+  MASKED_TEXT_REASON,
   readMmsaDataset,
+  resolveTextEncoders,
+  textEncodersProvenance,
   writeEvalReport,
   type EvalReportData,
   type MmsaDataset,
   type MmsaDatasetName,
   type SentimentMapping,
+  type TextEncoderRequest,
+  type TextEncodersRecord,
+  type TextModelTally,
   type TranscriptsMode,
 } from '@omniaffect/eval';
-import { exportPolicyOnnx, type PolicyParams, type TrainSummary } from '@omniaffect/policy';
+import { exportPolicyOnnx, maskSampleModalities, type PolicyParams, type TrainSummary } from '@omniaffect/policy';
 import { GatewayClient } from './client';
 import { clientTarget } from './local-env';
 import { collectFeatures, type CollectSummary } from './research-collect';
@@ -44,13 +52,20 @@ export async function collectDataset(
 ): Promise<CollectStep> {
   const log = ui.log ?? (() => {});
   const dataset = readMmsaDataset(o.root, { dataset: o.dataset });
-  log(`${DATASET_TITLE[o.dataset]} at ${o.root}: ${dataset.counts.accepted} clips (train ${dataset.counts.byMode.train} / valid ${dataset.counts.byMode.valid} / test ${dataset.counts.byMode.test}), ${dataset.problems.length} malformed rows, ${dataset.counts.missingMedia} without media`);
-  const client = o.client ?? (() => {
-    const t = clientTarget();
-    return new GatewayClient(t.url, t.key);
-  });
+  log(
+    `${DATASET_TITLE[o.dataset]} at ${o.root}: ${dataset.counts.accepted} clips (train ${dataset.counts.byMode.train} / valid ${dataset.counts.byMode.valid} / test ${dataset.counts.byMode.test}), ${dataset.problems.length} malformed rows, ${dataset.counts.missingMedia} without media`,
+  );
+  const client =
+    o.client ??
+    (() => {
+      const t = clientTarget();
+      return new GatewayClient(t.url, t.key);
+    });
   const cache = FeatureCache.open(o.cacheBase, o.dataset, o.transcripts, o.root);
-  const bars = ui.progress !== false && process.stderr.isTTY ? new MultiBar({ format: `${o.dataset} |{bar}| {value}/{total} clips  {info}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic) : null;
+  const bars =
+    ui.progress !== false && process.stderr.isTTY
+      ? new MultiBar({ format: `${o.dataset} |{bar}| {value}/{total} clips  {info}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic)
+      : null;
   const bar = bars?.create(dataset.samples.filter((s) => s.exists).length, 0, { info: '' });
   let failedSoFar = 0;
   const collect = await collectFeatures({
@@ -68,7 +83,9 @@ export async function collectDataset(
     },
   });
   bars?.stop();
-  log(`pipeline: ${collect.processed} clips analysed, ${collect.cached} from the cache, ${collect.failed.length} failed, ${collect.missingMedia.length} without media (${(collect.wallMs / 1000).toFixed(1)} s)`);
+  log(
+    `pipeline: ${collect.processed} clips analysed, ${collect.cached} from the cache, ${collect.failed.length} failed, ${collect.missingMedia.length} without media (${(collect.wallMs / 1000).toFixed(1)} s)`,
+  );
   return { dataset, cache, collect };
 }
 
@@ -88,8 +105,17 @@ export function problemRows(
   const src = `${step.dataset.dataset} ${step.dataset.labelFile}`;
   const skipped: NonNullable<EvalReportData['skipped']> = [];
   const some = (items: readonly string[], sep = ', ') => `${items.slice(0, 5).join(sep)}${items.length > 5 ? ' …' : ''}`;
-  if (step.collect.missingMedia.length) skipped.push({ source: src, count: step.collect.missingMedia.length, reason: `no media file: ${some(step.collect.missingMedia)}` });
-  if (step.collect.failed.length) skipped.push({ source: src, count: step.collect.failed.length, reason: `pipeline failed: ${some(step.collect.failed.map((f) => `${f.id} (${f.reason})`), '; ')}` });
+  if (step.collect.missingMedia.length)
+    skipped.push({ source: src, count: step.collect.missingMedia.length, reason: `no media file: ${some(step.collect.missingMedia)}` });
+  if (step.collect.failed.length)
+    skipped.push({
+      source: src,
+      count: step.collect.failed.length,
+      reason: `pipeline failed: ${some(
+        step.collect.failed.map((f) => `${f.id} (${f.reason})`),
+        '; ',
+      )}`,
+    });
   if (empty.length) skipped.push({ source: src, count: empty.length, reason: `no modality after the pipeline (nothing to fuse): ${some(empty)}` });
   return {
     problems: [{ source: src, count: step.dataset.problems.length, examples: step.dataset.problems.slice(0, 20) }],
@@ -102,13 +128,72 @@ export interface TrainedPolicy {
   warmParams: PolicyParams | null;
   summary: TrainSummary | null;
   loadedFrom?: string;
+  /** modalities the policy was trained without; evaluation and the exported graph treat them as absent */
+  maskedModalities: Modality[];
 }
 
-function obtainPolicy(data: { train: ResearchSample[]; valid: ResearchSample[] }, policyDir: string | undefined, train: ResearchTrainOptions, ui: UiOptions): TrainedPolicy {
+export interface TextEncoderChoice {
+  record: TextEncodersRecord;
+  /** ['text'] when text is masked, else [] */
+  mask: Modality[];
+  /** for the checkpoint fingerprint: features from other encoders are other data */
+  featureKey: string;
+}
+
+/**
+ * Decides, from the text model names the cached clips recorded, whether the text features of a feature set can be
+ * trained on together (see @omniaffect/eval text-encoders). Masking is said loudly: it changes what the figures mean.
+ */
+export function chooseTextEncoders(
+  tallies: TextModelTally[],
+  o: { crossLingual: boolean; request?: TextEncoderRequest },
+  ui: UiOptions = {},
+): TextEncoderChoice {
+  const r = resolveTextEncoders(deriveTextEncoders(...tallies), o);
+  const { maskText, ...record } = r;
+  if (record.setting === 'masked') ui.log?.(`WARNING: text modality MASKED. ${record.note}`);
+  else if (record.setting === 'split') ui.log?.(`WARNING: text encoders split. ${record.note}`);
+  else ui.log?.(`text encoders: ${record.setting} (zh ${record.zh ?? 'none'}, en ${record.en ?? 'none'})`);
+  return { record, mask: maskText ? ['text'] : [], featureKey: `text-encoders en=${record.en ?? '-'} zh=${record.zh ?? '-'}` };
+}
+
+/**
+ * The splits with `mask` absent. A clip left with no modality at all (e.g. text only, text masked) is neither
+ * trained nor scored, and is returned so the report can list it.
+ */
+export function maskSplits(splits: SampleSplits, mask: readonly Modality[]): { splits: SampleSplits; emptied: string[] } {
+  if (!mask.length) return { splits, emptied: [] };
+  const emptied: string[] = [];
+  const keep = (list: ResearchSample[]) =>
+    maskSampleModalities(list, mask).filter((s) => {
+      const any = Object.values(s.features).some((f) => f !== null && f.len > 0);
+      if (!any) emptied.push(s.id.slice(s.id.indexOf(':') + 1));
+      return any;
+    });
+  return { splits: { ...splits, train: keep(splits.train), valid: keep(splits.valid), test: keep(splits.test) }, emptied };
+}
+
+function emptiedRow(dataset: MmsaDatasetName, emptied: string[]): NonNullable<EvalReportData['skipped']> {
+  if (!emptied.length) return [];
+  return [
+    {
+      source: `${dataset} (text masked)`,
+      count: emptied.length,
+      reason: `only text features, and text was masked: ${emptied.slice(0, 5).join(', ')}${emptied.length > 5 ? ' …' : ''}`,
+    },
+  ];
+}
+
+function obtainPolicy(
+  data: { train: ResearchSample[]; valid: ResearchSample[] },
+  policyDir: string | undefined,
+  train: ResearchTrainOptions,
+  ui: UiOptions,
+): TrainedPolicy {
   if (policyDir) {
     const p = loadPolicyDir(policyDir);
-    ui.log?.(`policy loaded from ${p.from}`);
-    return { params: p.params, warmParams: p.warmParams, summary: null, loadedFrom: p.from };
+    ui.log?.(`policy loaded from ${p.from}${p.maskedModalities.length ? ` (trained with ${p.maskedModalities.join(', ')} masked)` : ''}`);
+    return { params: p.params, warmParams: p.warmParams, summary: null, loadedFrom: p.from, maskedModalities: p.maskedModalities };
   }
   ui.log?.(`training on ${data.train.length} clips (valid ${data.valid.length})`);
   const r = trainResearchPolicy(data, train, ui);
@@ -116,7 +201,7 @@ function obtainPolicy(data: { train: ResearchSample[]; valid: ResearchSample[] }
   ui.log?.(
     `trained in ${(s.wallMs / 1000).toFixed(1)} s: warm start ${s.warmStart.epochs} epochs (valid acc ${s.warmStart.valid.accuracy.toFixed(3)}), GRPO ${s.grpo.steps} steps${s.grpo.stoppedEarly ? ' (stopped early)' : ''} (valid acc ${s.final.valid.accuracy.toFixed(3)})`,
   );
-  return { params: s.params, warmParams: r.warmParams, summary: s };
+  return { params: s.params, warmParams: r.warmParams, summary: s, maskedModalities: [...(train.maskModalities ?? [])] };
 }
 
 export interface EvalRunOptions {
@@ -146,6 +231,8 @@ export interface EvalRunResult {
   /** the warm-start policy on the same test clips (null when it is unknown, e.g. a loaded policy without it) */
   warmTest: SplitEvaluation | null;
   onnx: OnnxParity;
+  /** which text encoder setting produced the figures */
+  textEncoders: TextEncodersRecord;
 }
 
 /**
@@ -157,17 +244,51 @@ export async function runEval(o: EvalRunOptions, ui: UiOptions = {}): Promise<Ev
   mkdirSync(out, { recursive: true });
   const transcripts = o.transcripts ?? 'dataset';
   const seed = o.seed ?? 7;
-  const step = await collectDataset({ dataset: o.dataset, root: o.root, transcripts, cacheBase: o.cacheDir ?? path.join(out, 'features'), concurrency: o.concurrency, client: o.client }, ui);
+  const step = await collectDataset(
+    { dataset: o.dataset, root: o.root, transcripts, cacheBase: o.cacheDir ?? path.join(out, 'features'), concurrency: o.concurrency, client: o.client },
+    ui,
+  );
   const mapping: SentimentMapping = 'mmsa3';
   const splits = splitsOf(step, mapping);
   if (splits.test.length === 0) throw new Error('no test clips finished the pipeline: nothing to evaluate');
-  const policy = obtainPolicy(splits, o.policyDir, {
-    seed,
-    checkpointDir: path.join(out, 'checkpoints'),
-    dataDescription: { source: 'omniaffect eval run', dataset: o.dataset, root: path.resolve(o.root), transcripts, mapping, languages: [DATASET_LANGUAGE[o.dataset]] },
-    ...o.train,
-  }, ui);
-  return finishEvaluation({ out, name: `${DATASET_TITLE[o.dataset]} test`, step, splits, policy, mapping, seed, extraData: {} }, ui);
+  // one language: nothing crosses between encoders, so text is kept and its encoder recorded
+  const text = chooseTextEncoders([splits.textModels], { crossLingual: false }, ui);
+  const policy = obtainPolicy(
+    splits,
+    o.policyDir,
+    {
+      seed,
+      checkpointDir: path.join(out, 'checkpoints'),
+      dataDescription: {
+        source: 'omniaffect eval run',
+        dataset: o.dataset,
+        root: path.resolve(o.root),
+        transcripts,
+        mapping,
+        languages: [DATASET_LANGUAGE[o.dataset]],
+        textEncoders: textEncodersProvenance(text.record),
+      },
+      featureKey: text.featureKey,
+      ...o.train,
+    },
+    ui,
+  );
+  // a loaded policy trained with a modality masked is scored without it
+  const masked = maskSplits(splits, policy.maskedModalities);
+  return finishEvaluation(
+    {
+      out,
+      name: `${DATASET_TITLE[o.dataset]} test`,
+      step,
+      splits: masked.splits,
+      policy,
+      mapping,
+      seed,
+      textEncoders: text.record,
+      extraData: { skipped: emptiedRow(o.dataset, masked.emptied) },
+    },
+    ui,
+  );
 }
 
 async function finishEvaluation(
@@ -179,6 +300,7 @@ async function finishEvaluation(
     policy: TrainedPolicy;
     mapping: SentimentMapping;
     seed: number;
+    textEncoders: TextEncodersRecord;
     /** report sections of another evaluated split (the cross-lingual one), shown after this split's */
     more?: ReturnType<typeof splitReportData>;
     extraData: Partial<EvalReportData> & Record<string, unknown>;
@@ -186,6 +308,15 @@ async function finishEvaluation(
   ui: UiOptions,
 ): Promise<EvalRunResult> {
   const { out, step, splits, policy } = a;
+  const textMasked = policy.maskedModalities.includes('text');
+  const textEncoders: TextEncodersRecord =
+    textMasked && a.textEncoders.setting !== 'masked'
+      ? {
+          ...a.textEncoders,
+          setting: 'masked',
+          note: `The policy was trained with text masked (${policy.loadedFrom ?? 'this run'}), so these figures come from audio and vision only. ${a.textEncoders.note}`,
+        }
+      : a.textEncoders;
   const paths = reportPaths(out);
   ui.log?.(`evaluating on ${splits.test.length} test clips`);
   const test = evaluateSplit(policy.params, splits.test, a.mapping);
@@ -193,15 +324,25 @@ async function finishEvaluation(
   writePredictionsCsv(paths.predictions, test);
 
   const evaluation = { test: splitSummary(test), warmStart: warmTest ? splitSummary(warmTest) : null };
-  const exported = exportPolicyOnnx(policy.params, {
-    provenance: {
-      ...(policy.summary?.provenance ?? { loadedFrom: policy.loadedFrom }),
-      evaluation: { name: a.name, war3: test.sentiment3.war, uar3: test.sentiment3.uar, mmsa: test.mmsa, attribution: test.attribution },
+  const exported = exportPolicyOnnx(
+    policy.params,
+    {
+      provenance: {
+        ...(policy.summary?.provenance ?? { loadedFrom: policy.loadedFrom }),
+        textEncoders: textEncodersProvenance(textEncoders),
+        // the fusion service shows a modality with weight 0 and a reason as "not weighed", with the reason
+        ...(textMasked ? { modalityReasons: { text: MASKED_TEXT_REASON } } : {}),
+        evaluation: { name: a.name, war3: test.sentiment3.war, uar3: test.sentiment3.uar, mmsa: test.mmsa, attribution: test.attribution },
+      },
+      maskedModalities: policy.maskedModalities,
     },
-  }, paths.model);
-  savePolicyParams(paths.model, policy.params, policy.warmParams ?? undefined);
+    paths.model,
+  );
+  savePolicyParams(paths.model, policy.params, policy.warmParams ?? undefined, policy.maskedModalities);
   const onnx = await onnxParity(paths.model, policy.params, splits.test.slice(0, 8));
-  ui.log?.(`exported ${exported.onnxPath} (ORT vs trainer max |Δ| ${onnx.maxAbsDiff.toExponential(2)} on ${onnx.clips} clips); serve it with FUSION_MODEL_DIR=${paths.model}`);
+  ui.log?.(
+    `exported ${exported.onnxPath} (ORT vs trainer max |Δ| ${onnx.maxAbsDiff.toExponential(2)} on ${onnx.clips} clips); serve it with FUSION_MODEL_DIR=${paths.model}`,
+  );
 
   const own = splitReportData(a.name, test, warmTest ?? undefined);
   const sections = a.more
@@ -217,6 +358,7 @@ async function finishEvaluation(
     policy.summary
       ? `Policy: warm start ${policy.summary.warmStart.epochs} epochs + GRPO ${policy.summary.grpo.steps} steps, seed ${a.seed}, ${(policy.summary.wallMs / 1000).toFixed(1)} s.`
       : `Policy loaded from ${policy.loadedFrom}.`,
+    `Text encoders: ${textEncoders.setting} (zh: ${textEncoders.zh ?? 'none'}; en: ${textEncoders.en ?? 'none'}). ${textEncoders.note}`,
     `Labels: ${a.mapping === 'mmsa3' ? "MMSA's 3-class mapping" : 'sign-3 (<0 / =0 / >0)'}; intensity target = label / scale; MMSA metrics score intensity × scale.`,
     ...(warmTest ? warmVsGrpoNotes(a.name, warmTest, test) : []),
     `Exported model: ${path.relative(out, exported.onnxPath)} + fusion.json (ORT vs trainer max |Δ| ${onnx.maxAbsDiff.toExponential(2)}).`,
@@ -229,6 +371,7 @@ async function finishEvaluation(
     ...(policy.summary ? { training: trainingCurves(policy.summary.history) } : {}),
     ...rows,
     ...a.extraData,
+    textEncoders,
     evaluation,
     pipeline: {
       clips: step.collect.total,
@@ -239,14 +382,33 @@ async function finishEvaluation(
       clipWallMs: step.collect.clipWallMs,
     },
     trainingSummary: policy.summary
-      ? { warmStart: policy.summary.warmStart, final: policy.summary.final, grpo: policy.summary.grpo, planted: policy.summary.planted, wallMs: policy.summary.wallMs, resumed: policy.summary.resumed }
+      ? {
+          warmStart: policy.summary.warmStart,
+          final: policy.summary.final,
+          grpo: policy.summary.grpo,
+          planted: policy.summary.planted,
+          wallMs: policy.summary.wallMs,
+          resumed: policy.summary.resumed,
+        }
       : null,
     model: { dir: paths.model, onnx: exported.onnxPath, manifest: exported.manifestPath, parity: onnx },
   };
   if (a.extraData.skipped) data.skipped = [...(rows.skipped ?? []), ...a.extraData.skipped];
   const written = await writeEvalReport(out, data);
   ui.log?.(`report: ${written.html}`);
-  return { out, report: { html: written.html, json: written.json }, modelDir: paths.model, predictionsCsv: paths.predictions, collect: step.collect, splits, policy, test, warmTest, onnx };
+  return {
+    out,
+    report: { html: written.html, json: written.json },
+    modelDir: paths.model,
+    predictionsCsv: paths.predictions,
+    collect: step.collect,
+    splits,
+    policy,
+    test,
+    warmTest,
+    onnx,
+    textEncoders,
+  };
 }
 
 export interface CrossRunOptions {
@@ -259,6 +421,11 @@ export interface CrossRunOptions {
   cacheDir?: string;
   client?: GatewayClient;
   trainOptions?: Omit<ResearchTrainOptions, 'seed'>;
+  /**
+   * 'shared' (default): use text only when both languages' text features came from one encoder, else mask it;
+   * 'split': keep text features from two encoders anyway.
+   */
+  textEncoders?: TextEncoderRequest;
 }
 
 export interface CrossRunResult extends EvalRunResult {
@@ -281,20 +448,51 @@ export async function runCross(o: CrossRunOptions, ui: UiOptions = {}): Promise<
   const src = await collectDataset({ ...o.train, transcripts, cacheBase, concurrency: o.concurrency, client: o.client }, ui);
   const dst = await collectDataset({ ...o.test, transcripts, cacheBase, concurrency: o.concurrency, client: o.client }, ui);
   const mapping: SentimentMapping = 'sign3';
-  const srcSplits = splitsOf(src, mapping);
-  const dstSplits = splitsOf(dst, mapping);
+  const srcAll = splitsOf(src, mapping);
+  const dstAll = splitsOf(dst, mapping);
+  const text = chooseTextEncoders(
+    [srcAll.textModels, dstAll.textModels],
+    { crossLingual: DATASET_LANGUAGE[o.train.dataset] !== DATASET_LANGUAGE[o.test.dataset], request: o.textEncoders },
+    ui,
+  );
+  const srcMasked = maskSplits(srcAll, text.mask);
+  const dstMasked = maskSplits(dstAll, text.mask);
+  const srcSplits = srcMasked.splits;
+  const dstSplits = dstMasked.splits;
   if (dstSplits.test.length === 0) throw new Error(`no ${o.test.dataset} test clips finished the pipeline`);
   const direction = `${DATASET_LANGUAGE[o.train.dataset]}→${DATASET_LANGUAGE[o.test.dataset]}`;
-  const policy = obtainPolicy(srcSplits, undefined, {
-    seed,
-    checkpointDir: path.join(out, 'checkpoints'),
-    dataDescription: { source: 'omniaffect eval cross', direction, train: o.train.dataset, test: o.test.dataset, transcripts, mapping },
-    ...o.trainOptions,
-  }, ui);
+  const policy = obtainPolicy(
+    srcSplits,
+    undefined,
+    {
+      seed,
+      checkpointDir: path.join(out, 'checkpoints'),
+      dataDescription: {
+        source: 'omniaffect eval cross',
+        direction,
+        train: o.train.dataset,
+        test: o.test.dataset,
+        transcripts,
+        mapping,
+        textEncoders: textEncodersProvenance(text.record),
+      },
+      featureKey: text.featureKey,
+      ...o.trainOptions,
+      // the masked samples no longer show the text width; the export must still fit the text encoder
+      ...(text.mask.length ? { maskModalities: text.mask, extra: { ...(srcAll.dims ? { dims: srcAll.dims } : {}), ...o.trainOptions?.extra } } : {}),
+    },
+    ui,
+  );
   const cross = evaluateSplit(policy.params, dstSplits.test, mapping);
   const inLang = evaluateSplit(policy.params, srcSplits.test, mapping);
-  const retention = crossLingualReport({ direction, inLanguage: { war: inLang.sign3!.war, uar: inLang.sign3!.uar }, cross: { war: cross.sign3!.war, uar: cross.sign3!.uar } });
-  ui.log?.(`${direction}: in-language WAR ${inLang.sign3!.war.toFixed(4)} / UAR ${inLang.sign3!.uar.toFixed(4)}; cross WAR ${cross.sign3!.war.toFixed(4)} / UAR ${cross.sign3!.uar.toFixed(4)}; retention ${retention.retention?.toFixed(4) ?? 'n/a'}`);
+  const retention = crossLingualReport({
+    direction,
+    inLanguage: { war: inLang.sign3!.war, uar: inLang.sign3!.uar },
+    cross: { war: cross.sign3!.war, uar: cross.sign3!.uar },
+  });
+  ui.log?.(
+    `${direction}: in-language WAR ${inLang.sign3!.war.toFixed(4)} / UAR ${inLang.sign3!.uar.toFixed(4)}; cross WAR ${cross.sign3!.war.toFixed(4)} / UAR ${cross.sign3!.uar.toFixed(4)}; retention ${retention.retention?.toFixed(4) ?? 'n/a'}`,
+  );
   const crossName = `${DATASET_TITLE[o.test.dataset]} test (trained on ${DATASET_TITLE[o.train.dataset]})`;
   const dstProblems = problemRows(dst, dstSplits.empty);
   const base = await finishEvaluation(
@@ -306,12 +504,13 @@ export async function runCross(o: CrossRunOptions, ui: UiOptions = {}): Promise<
       policy,
       mapping,
       seed,
+      textEncoders: text.record,
       more: splitReportData(crossName, cross),
       extraData: {
-        crossLingual: [retention],
+        crossLingual: [{ ...retention, textEncoders: text.record.setting }],
         cross: { direction, name: crossName, evaluation: splitSummary(cross) },
         problems: [...(problemRows(src, srcSplits.empty).problems ?? []), ...(dstProblems.problems ?? [])],
-        skipped: dstProblems.skipped ?? [],
+        skipped: [...(dstProblems.skipped ?? []), ...emptiedRow(o.train.dataset, srcMasked.emptied), ...emptiedRow(o.test.dataset, dstMasked.emptied)],
       },
     },
     ui,
@@ -324,6 +523,8 @@ export interface TrainFromFeaturesOptions {
   out: string;
   seed?: number;
   train?: Omit<ResearchTrainOptions, 'seed'>;
+  /** for a mixed-language feature set: as CrossRunOptions.textEncoders */
+  textEncoders?: TextEncoderRequest;
 }
 
 export interface TrainFromFeaturesResult {
@@ -333,6 +534,9 @@ export interface TrainFromFeaturesResult {
   modelDir: string;
   test: SplitEvaluation | null;
   warmTest: SplitEvaluation | null;
+  textEncoders: TextEncodersRecord;
+  /** clips left with no modality once text was masked (not trained on) */
+  emptied: string[];
 }
 
 /**
@@ -344,20 +548,58 @@ export async function trainFromFeatures(o: TrainFromFeaturesOptions, ui: UiOptio
   if (!caches.length) throw new Error(`no feature cache (cache.json) in or below ${o.features}; run \`omniaffect eval run\` first`);
   const mapping: SentimentMapping = new Set(caches.map((c) => c.manifest.dataset)).size > 1 ? 'sign3' : 'mmsa3';
   const all = caches.map((c) => splitsFromCache(c, mapping));
-  const merged = { train: all.flatMap((s) => s.train), valid: all.flatMap((s) => s.valid), test: all.flatMap((s) => s.test) };
-  ui.log?.(`features: ${caches.map((c) => c.dir).join(', ')} → train ${merged.train.length} / valid ${merged.valid.length} / test ${merged.test.length} (${mapping})`);
+  const languages = new Set(caches.map((c) => DATASET_LANGUAGE[c.manifest.dataset]));
+  const text = chooseTextEncoders(
+    all.map((s) => s.textModels),
+    { crossLingual: languages.size > 1, request: o.textEncoders },
+    ui,
+  );
+  const masked = all.map((s) => maskSplits(s, text.mask));
+  const merged = { train: masked.flatMap((s) => s.splits.train), valid: masked.flatMap((s) => s.splits.valid), test: masked.flatMap((s) => s.splits.test) };
+  const emptied = masked.flatMap((s) => s.emptied);
+  ui.log?.(
+    `features: ${caches.map((c) => c.dir).join(', ')} → train ${merged.train.length} / valid ${merged.valid.length} / test ${merged.test.length} (${mapping})${emptied.length ? `; ${emptied.length} text-only clips left out (text masked)` : ''}`,
+  );
   const out = path.resolve(o.out);
   const seed = o.seed ?? 7;
-  const r = trainResearchPolicy(merged, {
-    seed,
-    checkpointDir: path.join(out, 'checkpoints'),
-    dataDescription: { source: 'omniaffect train', caches: caches.map((c) => c.manifest), mapping },
-    ...o.train,
-  }, ui);
+  const dims = all.find((s) => s.dims)?.dims;
+  const r = trainResearchPolicy(
+    merged,
+    {
+      seed,
+      checkpointDir: path.join(out, 'checkpoints'),
+      dataDescription: { source: 'omniaffect train', caches: caches.map((c) => c.manifest), mapping, textEncoders: textEncodersProvenance(text.record) },
+      featureKey: text.featureKey,
+      ...o.train,
+      ...(text.mask.length ? { maskModalities: text.mask, extra: { ...(dims ? { dims } : {}), ...o.train?.extra } } : {}),
+    },
+    ui,
+  );
   const test = merged.test.length ? evaluateSplit(r.summary.params, merged.test, mapping) : null;
   const warmTest = merged.test.length ? evaluateSplit(r.warmParams, merged.test, mapping) : null;
   const modelDir = path.join(out, 'model');
-  exportPolicyOnnx(r.summary.params, { provenance: { ...r.summary.provenance, ...(test ? { evaluation: splitSummary(test) } : {}) } }, modelDir);
-  savePolicyParams(modelDir, r.summary.params, r.warmParams);
-  return { caches: caches.map((c) => c.dir), splits: { train: merged.train.length, valid: merged.valid.length, test: merged.test.length }, summary: r.summary, modelDir, test, warmTest };
+  exportPolicyOnnx(
+    r.summary.params,
+    {
+      provenance: {
+        ...r.summary.provenance,
+        textEncoders: textEncodersProvenance(text.record),
+        ...(text.mask.includes('text') ? { modalityReasons: { text: MASKED_TEXT_REASON } } : {}),
+        ...(test ? { evaluation: splitSummary(test) } : {}),
+      },
+      maskedModalities: text.mask,
+    },
+    modelDir,
+  );
+  savePolicyParams(modelDir, r.summary.params, r.warmParams, text.mask);
+  return {
+    caches: caches.map((c) => c.dir),
+    splits: { train: merged.train.length, valid: merged.valid.length, test: merged.test.length },
+    summary: r.summary,
+    modelDir,
+    test,
+    warmTest,
+    textEncoders: text.record,
+    emptied,
+  };
 }

@@ -66,7 +66,11 @@ export function predictClips(params: PolicyParams, samples: readonly ResearchSam
     const chunk = samples.slice(s, s + batchSize);
     const batch = collate(chunk, params.dims);
     const f = forward(params, batch);
-    const { drops } = deletionDrops(params, f, Int32Array.from(chunk, (x) => x.sentiment));
+    const { drops } = deletionDrops(
+      params,
+      f,
+      Int32Array.from(chunk, (x) => x.sentiment),
+    );
     chunk.forEach((x, b) => {
       const probs = [0, 1, 2].map((j) => f.sentimentLogits[b * 3 + j]!);
       const mx = Math.max(...probs);
@@ -74,7 +78,10 @@ export function predictClips(params: PolicyParams, samples: readonly ResearchSam
       const z = e.reduce((a, c) => a + c, 0);
       const present = MODALITIES.filter((_, mi) => batch.modalityMask[b * 3 + mi] !== 0);
       const weights = Object.fromEntries(MODALITIES.map((m, mi) => [m, f.modalityWeights[b * 3 + mi]!])) as Record<Modality, number>;
-      const dropRec = Object.fromEntries(MODALITIES.map((m, mi) => [m, Number.isNaN(drops[b * 3 + mi]!) ? null : drops[b * 3 + mi]!])) as Record<Modality, number | null>;
+      const dropRec = Object.fromEntries(MODALITIES.map((m, mi) => [m, Number.isNaN(drops[b * 3 + mi]!) ? null : drops[b * 3 + mi]!])) as Record<
+        Modality,
+        number | null
+      >;
       const byWeight = [...present].sort((a, c) => weights[c] - weights[a] || MODALITIES.indexOf(a) - MODALITIES.indexOf(c));
       const byDrop = [...present].sort((a, c) => dropRec[c]! - dropRec[a]! || MODALITIES.indexOf(a) - MODALITIES.indexOf(c));
       const top = byWeight[0]!;
@@ -125,11 +132,31 @@ export interface AttributionChecks {
 
 export function attributionChecks(preds: readonly ClipPrediction[]): AttributionChecks {
   return {
-    decisivePlanted: rate(preds, (p) => !!p.plantedModality, (p) => p.decisive === p.plantedModality),
-    deletionPlanted: rate(preds, (p) => !!p.plantedModality, (p) => p.deletionDecisive === p.plantedModality),
-    topBeatsLowest: rate(preds, (p) => p.topBeatsLowest !== null, (p) => p.topBeatsLowest === true),
-    topBeatsLowestPlanted: rate(preds, (p) => p.topBeatsLowest !== null && !!p.plantedModality, (p) => p.topBeatsLowest === true),
-    weightDeletionAgreement: rate(preds, () => true, (p) => p.decisive === p.deletionDecisive),
+    decisivePlanted: rate(
+      preds,
+      (p) => !!p.plantedModality,
+      (p) => p.decisive === p.plantedModality,
+    ),
+    deletionPlanted: rate(
+      preds,
+      (p) => !!p.plantedModality,
+      (p) => p.deletionDecisive === p.plantedModality,
+    ),
+    topBeatsLowest: rate(
+      preds,
+      (p) => p.topBeatsLowest !== null,
+      (p) => p.topBeatsLowest === true,
+    ),
+    topBeatsLowestPlanted: rate(
+      preds,
+      (p) => p.topBeatsLowest !== null && !!p.plantedModality,
+      (p) => p.topBeatsLowest === true,
+    ),
+    weightDeletionAgreement: rate(
+      preds,
+      () => true,
+      (p) => p.decisive === p.deletionDecisive,
+    ),
   };
 }
 
@@ -152,7 +179,9 @@ const ITEM_SCOPE: Record<Modality, string> = { text: 'words', audio: 'segments',
  */
 export function faithfulnessRows(params: PolicyParams, samples: readonly ResearchSample[], k = 2): { rows: FaithfulnessRow[]; report: FaithfulnessReport } {
   const report = faithfulnessReport(params, samples, k);
-  const rows: FaithfulnessRow[] = [{ scope: 'modality (top-1)', comprehensiveness: report.modality.comprehensiveness, sufficiency: report.modality.sufficiency }];
+  const rows: FaithfulnessRow[] = [
+    { scope: 'modality (top-1)', comprehensiveness: report.modality.comprehensiveness, sufficiency: report.modality.sufficiency },
+  ];
   for (const m of MODALITIES) {
     let comp = 0;
     let suff = 0;
@@ -208,12 +237,37 @@ export function evaluateSplit(params: PolicyParams, samples: readonly ResearchSa
   return {
     n: samples.length,
     predictions,
-    sentiment3: classificationMetrics(predictions.map((p) => p.pred), predictions.map((p) => p.gold), SENTIMENT_LABELS),
-    sign3: mapping === 'sign3' || datasets.every((d) => d === 'sims2') ? classificationMetrics(predictions.map((p) => p.pred), predictions.map((p) => p.goldSign3), SENTIMENT_LABELS) : null,
-    emotion7: emo.length ? classificationMetrics(emo.map((p) => p.emotionPred), emo.map((p) => p.emotionGold!), EMOTION_LABELS) : null,
+    sentiment3: classificationMetrics(
+      predictions.map((p) => p.pred),
+      predictions.map((p) => p.gold),
+      SENTIMENT_LABELS,
+    ),
+    sign3:
+      mapping === 'sign3' || datasets.every((d) => d === 'sims2')
+        ? classificationMetrics(
+            predictions.map((p) => p.pred),
+            predictions.map((p) => p.goldSign3),
+            SENTIMENT_LABELS,
+          )
+        : null,
+    emotion7: emo.length
+      ? classificationMetrics(
+          emo.map((p) => p.emotionPred),
+          emo.map((p) => p.emotionGold!),
+          EMOTION_LABELS,
+        )
+      : null,
     mmsa: datasets.map((d) => {
       const sub = predictions.filter((p) => p.dataset === d);
-      return { dataset: d, n: sub.length, metrics: mmsaMetrics(sub.map((p) => p.regression), sub.map((p) => p.label), d) };
+      return {
+        dataset: d,
+        n: sub.length,
+        metrics: mmsaMetrics(
+          sub.map((p) => p.regression),
+          sub.map((p) => p.label),
+          d,
+        ),
+      };
     }),
     attribution: attributionChecks(predictions),
     faithfulness: rows,

@@ -18,7 +18,19 @@ export function trainingCurves(history: { epochs: EpochLog[]; grpo: GrpoStepLog[
 
 /** `id,prediction,label` (+ details) on the dataset's own scale: the file `omniaffect eval metrics` scores. */
 export function writePredictionsCsv(file: string, ev: SplitEvaluation): string {
-  const header = ['id', 'prediction', 'label', 'pred_class', 'gold_class', 'w_text', 'w_audio', 'w_vision', 'decisive', 'deletion_decisive', 'planted_modality'];
+  const header = [
+    'id',
+    'prediction',
+    'label',
+    'pred_class',
+    'gold_class',
+    'w_text',
+    'w_audio',
+    'w_vision',
+    'decisive',
+    'deletion_decisive',
+    'planted_modality',
+  ];
   const rows = ev.predictions.map((p) => [
     p.id.slice(p.id.indexOf(':') + 1),
     p.regression.toFixed(6),
@@ -44,15 +56,27 @@ export function warmVsGrpoNotes(name: string, warm: SplitEvaluation, grpo: Split
   return [
     line('3-class WAR', warm.sentiment3.war, grpo.sentiment3.war),
     line('3-class UAR', warm.sentiment3.uar, grpo.sentiment3.uar),
-    line(`decisive (top weight) = planted modality (n=${grpo.attribution.decisivePlanted.n})`, warm.attribution.decisivePlanted.rate, grpo.attribution.decisivePlanted.rate),
+    line(
+      `decisive (top weight) = planted modality (n=${grpo.attribution.decisivePlanted.n})`,
+      warm.attribution.decisivePlanted.rate,
+      grpo.attribution.decisivePlanted.rate,
+    ),
     line('deletion-decisive = planted modality', warm.attribution.deletionPlanted.rate, grpo.attribution.deletionPlanted.rate),
-    line(`removing the top-weighted modality hurts more than removing the lowest (n=${grpo.attribution.topBeatsLowest.n})`, warm.attribution.topBeatsLowest.rate, grpo.attribution.topBeatsLowest.rate),
+    line(
+      `removing the top-weighted modality hurts more than removing the lowest (n=${grpo.attribution.topBeatsLowest.n})`,
+      warm.attribution.topBeatsLowest.rate,
+      grpo.attribution.topBeatsLowest.rate,
+    ),
     line('top weight = largest deletion drop', warm.attribution.weightDeletionAgreement.rate, grpo.attribution.weightDeletionAgreement.rate),
   ];
 }
 
 /** The report sections of one evaluated split; `warm` adds the warm-start figures next to the GRPO ones. */
-export function splitReportData(name: string, ev: SplitEvaluation, warm?: SplitEvaluation): Required<Pick<EvalReportData, 'classification' | 'mmsa' | 'faithfulness' | 'modalityContributions'>> {
+export function splitReportData(
+  name: string,
+  ev: SplitEvaluation,
+  warm?: SplitEvaluation,
+): Required<Pick<EvalReportData, 'classification' | 'mmsa' | 'faithfulness' | 'modalityContributions'>> {
   const classification: NonNullable<EvalReportData['classification']> = [{ name: `${name}: 3-class sentiment`, metrics: ev.sentiment3 }];
   if (ev.sign3) classification.push({ name: `${name}: sign-3 sentiment`, metrics: ev.sign3 });
   if (ev.emotion7) classification.push({ name: `${name}: 7-class emotion`, metrics: ev.emotion7 });
@@ -60,7 +84,10 @@ export function splitReportData(name: string, ev: SplitEvaluation, warm?: SplitE
   const faithfulness = ev.faithfulness.map((r) => ({ ...r, scope: warm ? `${r.scope} · GRPO` : r.scope }));
   if (warm) faithfulness.push(...warm.faithfulness.map((r) => ({ ...r, scope: `${r.scope} · warm start` })));
   const modalityContributions = warm
-    ? [...ev.modalityContributions.map((r) => ({ ...r, language: `${r.language} · GRPO` })), ...warm.modalityContributions.map((r) => ({ ...r, language: `${r.language} · warm start` }))]
+    ? [
+        ...ev.modalityContributions.map((r) => ({ ...r, language: `${r.language} · GRPO` })),
+        ...warm.modalityContributions.map((r) => ({ ...r, language: `${r.language} · warm start` })),
+      ]
     : ev.modalityContributions;
   return {
     classification,
@@ -85,5 +112,10 @@ export function splitSummary(ev: SplitEvaluation) {
 }
 
 export function reportPaths(out: string) {
-  return { html: path.join(out, 'report.html'), json: path.join(out, 'report.json'), model: path.join(out, 'model'), predictions: path.join(out, 'predictions.csv') };
+  return {
+    html: path.join(out, 'report.html'),
+    json: path.join(out, 'report.json'),
+    model: path.join(out, 'model'),
+    predictions: path.join(out, 'predictions.csv'),
+  };
 }

@@ -1,5 +1,15 @@
 import { MODALITIES, type Modality } from '@omniaffect/core';
-import { clipTargets, DATASET_LANGUAGE, type CachedClip, type FeatureCache, type MmsaDatasetName, type SentimentMapping, type SplitMode } from '@omniaffect/eval';
+import {
+  clipTargets,
+  DATASET_LANGUAGE,
+  tallyTextModels,
+  type CachedClip,
+  type FeatureCache,
+  type MmsaDatasetName,
+  type SentimentMapping,
+  type SplitMode,
+  type TextModelTally,
+} from '@omniaffect/eval';
 import type { ModalitySequence, PolicySample, SampleFeatures } from '@omniaffect/policy';
 
 /** The sequence the fusion service feeds for each modality (services/fusion SEQUENCE_KIND); training must match it. */
@@ -31,7 +41,8 @@ export function sampleFeatures(clip: CachedClip): { features: SampleFeatures; it
       continue;
     }
     const seq: ModalitySequence = { data: t.data, len: t.shape[0]! };
-    if (t.data.length !== t.shape[0]! * t.shape[1]!) throw new Error(`${clip.id}: ${m} ${t.kind} holds ${t.data.length} floats for shape [${t.shape.join(',')}]`);
+    if (t.data.length !== t.shape[0]! * t.shape[1]!)
+      throw new Error(`${clip.id}: ${m} ${t.kind} holds ${t.data.length} floats for shape [${t.shape.join(',')}]`);
     features[m] = seq;
     items[m] = t.items;
   }
@@ -69,11 +80,13 @@ export interface SampleSplits {
   empty: string[];
   /** feature dims seen in the cache (must be the same for every clip) */
   dims: { text: number; audio: number; vision: number } | null;
+  /** the text model each kept clip's text features came from, per language (see @omniaffect/eval text-encoders) */
+  textModels: TextModelTally;
 }
 
 /** Every finished clip of a cache, split by the label file's mode. `only` restricts to ids in the current label file. */
 export function splitsFromCache(cache: FeatureCache, mapping: SentimentMapping = 'mmsa3', only?: ReadonlySet<string>): SampleSplits {
-  const out: SampleSplits = { dataset: cache.manifest.dataset, train: [], valid: [], test: [], empty: [], dims: null };
+  const out: SampleSplits = { dataset: cache.manifest.dataset, train: [], valid: [], test: [], empty: [], dims: null, textModels: {} };
   const dims: Partial<Record<Modality, number>> = {};
   for (const clip of cache.all()) {
     if (only && !only.has(clip.id)) continue;
@@ -92,6 +105,7 @@ export function splitsFromCache(cache: FeatureCache, mapping: SentimentMapping =
       continue;
     }
     out[s.mode].push(s);
+    tallyTextModels([clip], out.textModels);
   }
   if (dims.text && dims.audio && dims.vision) out.dims = { text: dims.text, audio: dims.audio, vision: dims.vision };
   return out;

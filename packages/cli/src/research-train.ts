@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
+import { MODALITIES, type Modality } from '@omniaffect/core';
 import {
   CHECKPOINT_FILE,
   buildZeroShotFusion,
@@ -31,6 +32,10 @@ export interface ResearchTrainOptions {
   patience?: number;
   /** where checkpoints go; a finished or interrupted run with the same data and options is resumed from there */
   checkpointDir?: string;
+  /** modalities masked in training (text from split encoders); see TrainOptions.maskModalities */
+  maskModalities?: Modality[];
+  /** what identifies the features beyond their ids (the text encoders); part of the checkpoint fingerprint */
+  featureKey?: string;
   /** extra TrainOptions (tests and benches) */
   extra?: Partial<TrainOptions>;
   dataDescription?: Record<string, unknown>;
@@ -59,6 +64,8 @@ export function trainOptionsFor(nTrain: number, o: ResearchTrainOptions): TrainO
     contrastive: { enabled: o.contrastive ?? true },
     ...(o.checkpointDir ? { checkpointDir: o.checkpointDir, resume: true } : {}),
     ...(o.dataDescription ? { dataDescription: o.dataDescription } : {}),
+    ...(o.maskModalities?.length ? { maskModalities: o.maskModalities } : {}),
+    ...(o.featureKey ? { featureKey: o.featureKey } : {}),
     ...(o.extra ?? {}),
   };
 }
@@ -145,11 +152,23 @@ function trainWithCheckpoints(
 
 export const POLICY_FILE = 'policy.json';
 
-/** Writes the trained weights next to the exported model so `--policy DIR` can load them without a checkpoint. */
-export function savePolicyParams(dir: string, params: PolicyParams, warm?: PolicyParams): string {
+/**
+ * Writes the trained weights next to the exported model so `--policy DIR` can load them without a checkpoint.
+ * `maskedModalities` (modalities the policy was trained without) travel with them: evaluating such a policy on
+ * those modalities would read weights that never learnt anything.
+ */
+export function savePolicyParams(dir: string, params: PolicyParams, warm?: PolicyParams, maskedModalities?: readonly Modality[]): string {
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, POLICY_FILE);
-  writeFileSync(file, JSON.stringify({ format: 'omniaffect-policy', params: serializeParams(params), ...(warm ? { warmStart: serializeParams(warm) } : {}) }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      format: 'omniaffect-policy',
+      params: serializeParams(params),
+      ...(warm ? { warmStart: serializeParams(warm) } : {}),
+      ...(maskedModalities?.length ? { maskedModalities } : {}),
+    }),
+  );
   return file;
 }
 
@@ -157,16 +176,20 @@ export function savePolicyParams(dir: string, params: PolicyParams, warm?: Polic
  * Loads a policy for `--policy DIR`: DIR may be a model dir with policy.json, a checkpoint dir, or an eval/train
  * output dir holding either below model/ or checkpoints/.
  */
-export function loadPolicyDir(dir: string): { params: PolicyParams; warmParams: PolicyParams | null; from: string } {
+export function loadPolicyDir(dir: string): { params: PolicyParams; warmParams: PolicyParams | null; from: string; maskedModalities: Modality[] } {
   for (const d of [dir, path.join(dir, 'model'), path.join(dir, 'checkpoints')]) {
     const pf = path.join(d, POLICY_FILE);
     if (existsSync(pf)) {
-      const j = JSON.parse(readFileSync(pf, 'utf8')) as { params: SerializedParams; warmStart?: SerializedParams };
-      return { params: deserializeParams(j.params), warmParams: j.warmStart ? deserializeParams(j.warmStart) : null, from: pf };
+      const j = JSON.parse(readFileSync(pf, 'utf8')) as { params: SerializedParams; warmStart?: SerializedParams; maskedModalities?: unknown };
+      const maskedModalities = Array.isArray(j.maskedModalities)
+        ? j.maskedModalities.filter((m): m is Modality => (MODALITIES as readonly unknown[]).includes(m))
+        : [];
+      return { params: deserializeParams(j.params), warmParams: j.warmStart ? deserializeParams(j.warmStart) : null, from: pf, maskedModalities };
     }
     if (existsSync(path.join(d, CHECKPOINT_FILE))) {
+      // a checkpoint has no mask of its own; the masked run's options are in its fingerprint only
       const st = loadCheckpoint<unknown>(d)!;
-      return { params: st.params, warmParams: st.refParams, from: path.join(d, CHECKPOINT_FILE) };
+      return { params: st.params, warmParams: st.refParams, from: path.join(d, CHECKPOINT_FILE), maskedModalities: [] };
     }
   }
   throw new Error(`no ${POLICY_FILE} or ${CHECKPOINT_FILE} in ${dir} (or its model/ or checkpoints/)`);
@@ -197,13 +220,20 @@ export async function buildZeroShot(o: ZeroShotCliOptions, ui: { log?: (line: st
 
 export function formatZeroShot(r: ZeroShotResult, modelDir: string): string {
   const fusionDir = path.dirname(r.onnxPath);
-  const serve = fusionDir === path.join(path.resolve(modelDir), 'fusion') ? `MODEL_DIR=${path.resolve(modelDir)}` : `MODEL_DIR=${path.resolve(modelDir)} FUSION_MODEL_DIR=${fusionDir}`;
+  const serve =
+    fusionDir === path.join(path.resolve(modelDir), 'fusion')
+      ? `MODEL_DIR=${path.resolve(modelDir)}`
+      : `MODEL_DIR=${path.resolve(modelDir)} FUSION_MODEL_DIR=${fusionDir}`;
   const dropped = r.prompts.filter((p) => !p.used);
   return [
     `zero-shot fusion for text ${r.manifest.dims.text}-d, audio ${r.manifest.dims.audio}-d, vision ${r.manifest.dims.vision}-d`,
     `  audio: emotion2vec 9-class head → 7 emotions / 3 sentiments (fusion.json provenance.audio)`,
     `  vision: SigLIP zero-shot over ${r.prompts.length - dropped.length}/${r.prompts.length} prompts (zh + en); logit scale ${r.siglip.logitScale}, bias ${r.siglip.logitBias} from ${r.siglip.source}`,
-    ...(dropped.length ? [`  dropped ${dropped.length} prompts the tokenizer cannot read: ${[...new Set(dropped.map((p) => p.language))].join(', ')} (e.g. "${dropped[0]!.text}": ${dropped[0]!.note})`] : []),
+    ...(dropped.length
+      ? [
+          `  dropped ${dropped.length} prompts the tokenizer cannot read: ${[...new Set(dropped.map((p) => p.language))].join(', ')} (e.g. "${dropped[0]!.text}": ${dropped[0]!.note})`,
+        ]
+      : []),
     '  text: weight 0 (no trained text head)',
     `wrote ${r.onnxPath}`,
     `      ${r.manifestPath}`,

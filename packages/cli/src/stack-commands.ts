@@ -56,7 +56,13 @@ export function preflightModels(env: NodeJS.ProcessEnv): ModelPreflight {
   const notices: string[] = [];
   if (tiny) {
     const bar = '!'.repeat(72);
-    notices.push(bar, `!! ${TINY_MODELS_WARNING.toUpperCase()}`, `!! MODEL_DIR=${modelDir} holds generated stand-ins with the real tensor contracts;`, '!! every label they give is meaningless. Real encoders: omniaffect models pull --pack standard --out DIR', bar);
+    notices.push(
+      bar,
+      `!! ${TINY_MODELS_WARNING.toUpperCase()}`,
+      `!! MODEL_DIR=${modelDir} holds generated stand-ins with the real tensor contracts;`,
+      '!! every label they give is meaningless. Real encoders: omniaffect models pull --pack standard --out DIR',
+      bar,
+    );
   }
   if (fusionKind === 'zero-shot') notices.push(`fusion: zero-shot (built from the encoders, no training; text weight 0: no trained text head) — ${fusionDir}`);
   return { modelDir, fusionDir, tiny, fusionKind, notices };
@@ -165,7 +171,9 @@ export async function demo(sample: string, opts: { keep?: boolean; reportDir: st
     process.stderr.write(`submitted ${path.basename(sample)} as ${id}\n`);
     let last = '';
     const doc = await client.waitForTerminal(id, 600_000, (d) => {
-      const line = Object.entries(d.stages).map(([k, v]) => `${k}:${v?.state}`).join(' ');
+      const line = Object.entries(d.stages)
+        .map(([k, v]) => `${k}:${v?.state}`)
+        .join(' ');
       if (line !== last) process.stderr.write(`  ${d.status}  ${line}\n`);
       last = line;
     });

@@ -3,25 +3,20 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { newWebhookSecret, repoRoot } from '@omniaffect/core';
+import { DEFAULT_PORTS as CORE_DEFAULT_PORTS, SERVICES, newWebhookSecret, repoRoot, type OpsServiceName, type ServiceName } from '@omniaffect/core';
 
-/** The eight services of the local stack, in start order, and the ports each one listens on. */
-export const SERVICES = ['orchestrator', 'fusion', 'media', 'asr', 'audio-emotion', 'vision', 'text', 'gateway'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+// The services of the local stack, in start order, and their default ports are core's vocabulary.
+export { SERVICES, type ServiceName };
 
 export interface StackPorts {
   gateway: number;
   orchestratorGrpc: number;
   fusionGrpc: number;
-  ops: Record<Exclude<ServiceName, 'gateway'>, number>;
+  ops: Record<OpsServiceName, number>;
 }
 
-export const DEFAULT_PORTS: StackPorts = {
-  gateway: 8080,
-  orchestratorGrpc: 50051,
-  fusionGrpc: 50052,
-  ops: { orchestrator: 9101, fusion: 9102, media: 9103, asr: 9104, 'audio-emotion': 9105, vision: 9106, text: 9107 },
-};
+/** The ports each service defaults to on its own, so `omniaffect up` and a bare `node main.js` agree. */
+export const DEFAULT_PORTS: StackPorts = { ...CORE_DEFAULT_PORTS, ops: { ...CORE_DEFAULT_PORTS.ops } };
 
 export interface StackOptions {
   stateDir: string;

@@ -114,7 +114,8 @@ describe('omniaffect models', () => {
 
   test('list reports every configured model', async () => {
     const { stdout } = await cli(['models', 'list'], { MODEL_DIR: pack });
-    for (const m of ['asr', 'audio-emotion', 'vision', 'text (en)', 'text (zh)', 'fusion']) assert.match(stdout, new RegExp(`${m.replace(/[()]/g, '\\$&')}\\s+OK`));
+    for (const m of ['asr', 'audio-emotion', 'vision', 'text (en)', 'text (zh)', 'fusion'])
+      assert.match(stdout, new RegExp(`${m.replace(/[()]/g, '\\$&')}\\s+OK`));
   });
 });
 
@@ -160,7 +161,28 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     const logSize = (name: string) => statSync(path.join(state, 'logs', `${name}.log`)).size;
     const before = { gateway: logSize('gateway'), media: logSize('media') };
     const clip = path.join(dir, 'clip.mp4');
-    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=5', '-f', 'lavfi', '-i', 'sine=frequency=200:sample_rate=16000', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', clip]);
+    ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=160x120:rate=5',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=200:sample_rate=16000',
+      '-t',
+      '3',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      clip,
+    ]);
     const { stdout } = await cli(['submit', clip, '--wait', '--json'], env);
     const result = JSON.parse(stdout.trim().split('\n').pop()!);
     assert.ok(validateResult(result).ok, JSON.stringify(validateResult(result).errors));
@@ -192,7 +214,10 @@ describe('omniaffect up / submit / status / result / down', { timeout: 300_000 }
     const result = JSON.parse(stdout) as { id: string; modalities: Record<string, { present: boolean }> };
     assert.ok(validateResult(result).ok, JSON.stringify(validateResult(result).errors));
     // the bundled sample has speech and a face: every modality takes part
-    assert.deepEqual(Object.values(result.modalities).map((m) => m.present), [true, true, true]);
+    assert.deepEqual(
+      Object.values(result.modalities).map((m) => m.present),
+      [true, true, true],
+    );
     const report = path.join(reports, `${result.id}.html`);
     assert.match(stderr, new RegExp(`report: ${report.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(readFileSync(report, 'utf8'), /perceived/);
@@ -209,7 +234,14 @@ describe('omniaffect down', () => {
     try {
       writeFileSync(
         path.join(state, 'stack.json'),
-        JSON.stringify({ pids: { gateway: stranger.pid }, ports: {}, gatewayUrl: 'http://127.0.0.1:1', apiKeyFile: '', logDir: path.join(state, 'logs'), startedAt: new Date().toISOString() }),
+        JSON.stringify({
+          pids: { gateway: stranger.pid },
+          ports: {},
+          gatewayUrl: 'http://127.0.0.1:1',
+          apiKeyFile: '',
+          logDir: path.join(state, 'logs'),
+          startedAt: new Date().toISOString(),
+        }),
       );
       const { stdout } = await cli(['down'], { OMNIAFFECT_STATE_DIR: state });
       assert.match(stdout, new RegExp(`gateway: pid ${stranger.pid} is no longer gateway .*left alone`));

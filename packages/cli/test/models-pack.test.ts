@@ -82,7 +82,10 @@ test('eval run refuses the tiny pack unless --allow-tiny-models', async () => {
   assert.notEqual(r.code, 0);
   assert.match(r.out, /refusing to evaluate on the tiny stand-in models .*--allow-tiny-models/s);
   // Allowed: it gets past the guard (and then fails on the missing dataset, not on the models).
-  const allowed = await cli(['eval', 'run', '--dataset', 'sims2', '--root', path.join(dir, 'no-such-dataset'), '--out', path.join(dir, 'eval'), '--allow-tiny-models'], { MODEL_DIR: tiny });
+  const allowed = await cli(
+    ['eval', 'run', '--dataset', 'sims2', '--root', path.join(dir, 'no-such-dataset'), '--out', path.join(dir, 'eval'), '--allow-tiny-models'],
+    { MODEL_DIR: tiny },
+  );
   assert.notEqual(allowed.code, 0);
   assert.match(allowed.out, /WARNING: tiny stand-in models/);
   assert.doesNotMatch(allowed.out, /refusing to evaluate/);

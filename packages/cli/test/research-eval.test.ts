@@ -19,7 +19,16 @@ test('clips with no modality after the pipeline are counted in the report skippe
   const media = path.join(base, 'a.mp4');
   writeFileSync(media, 'x');
   const cache = FeatureCache.open(base, 'sims2', 'dataset', base);
-  const sample = (id: string): MmsaSample => ({ id, videoId: id.split('/')[0]!, clipId: id.split('/')[1]!, text: '好', label: 0.6, mode: 'train', mediaPath: `Raw/${id}.mp4`, exists: true });
+  const sample = (id: string): MmsaSample => ({
+    id,
+    videoId: id.split('/')[0]!,
+    clipId: id.split('/')[1]!,
+    text: '好',
+    label: 0.6,
+    mode: 'train',
+    mediaPath: `Raw/${id}.mp4`,
+    exists: true,
+  });
   const put = (id: string, withText: boolean) =>
     cache.put({
       id,
@@ -44,7 +53,10 @@ test('clips with no modality after the pipeline are counted in the report skippe
   assert.equal(empty.source, 'sims2 label.csv');
   assert.match(empty.reason, /v_2\/00001, v_3\/00001/);
   // with nothing empty there is no such row
-  assert.deepEqual(problemRows(step, []).skipped!.map((r) => r.count), [1]);
+  assert.deepEqual(
+    problemRows(step, []).skipped!.map((r) => r.count),
+    [1],
+  );
 });
 
 test('omniaffect eval metrics --dataset mosei prints MMSA metrics of the scorable rows and reports the malformed one', async () => {
@@ -71,9 +83,16 @@ test('omniaffect eval metrics --dataset mosei prints MMSA metrics of the scorabl
   assert.equal(out.mmsa.Mult_acc_7, 0.4);
   assert.equal(out.mmsa.Mult_acc_5, 0.4);
   // sign-3 gold neg {b}, neutral {f}, pos {a, c, d}; predicted b neg, f neg, a pos, c neutral, d pos
-  assert.deepEqual(out.sign3.confusion, [[1, 0, 0], [1, 0, 0], [0, 1, 2]]);
+  assert.deepEqual(out.sign3.confusion, [
+    [1, 0, 0],
+    [1, 0, 0],
+    [0, 1, 2],
+  ]);
   assert.equal(out.sign3.war, 0.6);
   assert.ok(Math.abs(out.sign3.uar - (1 + 0 + 2 / 3) / 3) < 1e-12, String(out.sign3.uar));
-  assert.deepEqual(out.problems.map((p) => p.row), [4]);
+  assert.deepEqual(
+    out.problems.map((p) => p.row),
+    [4],
+  );
   assert.match(out.problems[0]!.reason, /prediction "abc" is not a number/);
 });

@@ -15,7 +15,10 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'oa-zero-shot-cli-'));
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, OMNIAFFECT_STATE_DIR: path.join(root, 'state'), ...env }, timeout: 120_000 });
+    const r = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, OMNIAFFECT_STATE_DIR: path.join(root, 'state'), ...env },
+      timeout: 120_000,
+    });
     return { code: 0, out: `${r.stdout}${r.stderr}` };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -29,7 +32,10 @@ describe('train --zero-shot and the up/demo model preflight', { timeout: 180_000
   buildStandInPack(models);
 
   test('up refuses a MODEL_DIR without fusion/, naming the exact command; nothing is started', async () => {
-    assert.throws(() => preflightModels({ MODEL_DIR: models }), (err: Error) => err.message.includes(`omniaffect train --zero-shot --model-dir ${models}\n`));
+    assert.throws(
+      () => preflightModels({ MODEL_DIR: models }),
+      (err: Error) => err.message.includes(`omniaffect train --zero-shot --model-dir ${models}\n`),
+    );
     const r = await cli(['up'], { MODEL_DIR: models });
     assert.equal(r.code, 1, r.out);
     assert.ok(r.out.includes(`omniaffect train --zero-shot --model-dir ${models}`), r.out);

@@ -30,7 +30,11 @@ after(async () => {
 
 async function cli(args: string[]): Promise<{ code: number; out: string }> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, OMNIAFFECT_STATE_DIR: path.join(dir, 'state') }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const r = await run(process.execPath, [CLI, ...args], {
+      env: { ...process.env, OMNIAFFECT_STATE_DIR: path.join(dir, 'state') },
+      timeout: 120_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { code: 0, out: `${r.stdout}${r.stderr}` };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };

@@ -1,9 +1,7 @@
 import type { ProblemDocument } from './problems';
 import type { Prosody } from './result-schema';
 import type { StageName } from './labels';
-
-export type VideoStatusName = 'queued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
-export type StageState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+import type { StageState, VideoStatusName } from './vocabulary';
 
 /** GET /v1/videos/:id */
 export interface VideoDocument {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_GRPC_URLS } from './vocabulary';
 
 /** Re-exported so every service declares its variables with the same zod as loadConfig. */
 export { z };
@@ -28,6 +29,9 @@ export const bool = (dflt: boolean) =>
 
 export const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).default(dflt);
 
+/** MAX_JOB_CRASHES' default; also what runStageWorker assumes when its caller passes none. */
+export const DEFAULT_MAX_JOB_CRASHES = 2;
+
 /** Variables every service reads. */
 export const baseEnv = {
   /**
@@ -41,7 +45,10 @@ export const baseEnv = {
   DATABASE_URL: z.string().default('postgres://postgres@127.0.0.1:5432/omniaffect'),
   ARTIFACT_DIR: z.string().min(1).default('./artifacts'),
   /** BullMQ key prefix; lets several stacks (or test runs) share one Redis. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('omniaffect'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('omniaffect'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where /metrics, /healthz and /readyz are served for non-HTTP services (0 = pick a free port). */
   OPS_PORT: port(0),
@@ -66,28 +73,39 @@ export const baseEnv = {
    * How many worker processes one job may take down (a poison input that hangs or crashes inference)
    * before it fails for good instead of being handed to the next worker.
    */
-  MAX_JOB_CRASHES: z.coerce.number().int().min(1).max(20).default(2),
+  MAX_JOB_CRASHES: z.coerce.number().int().min(1).max(20).default(DEFAULT_MAX_JOB_CRASHES),
+  /**
+   * How long a SIGTERM/SIGINT waits for in-flight work before the process exits anyway
+   * (EXIT_CODES.shutdownTimeout). Kubernetes' terminationGracePeriodSeconds must be longer.
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(25_000),
 };
+export type BaseConfig = z.infer<z.ZodObject<typeof baseEnv>>;
 
 /** Variables of the services that run an ONNX model. */
 export const modelWorkerEnv = {
   MODEL_DIR: z.string().min(1).default('./models/tiny'),
   /** `cpu`, `cuda` or `cuda:<device id>`. */
-  EXECUTION_PROVIDER: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'expected cpu, cuda or cuda:<id>').default('cpu'),
+  EXECUTION_PROVIDER: z
+    .string()
+    .regex(/^(cpu|cuda(:\d+)?)$/, 'expected cpu, cuda or cuda:<id>')
+    .default('cpu'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   BATCH_MAX: z.coerce.number().int().min(1).max(256).default(8),
   BATCH_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(10),
-  FUSION_GRPC_URL: z.string().default('127.0.0.1:50052'),
+  FUSION_GRPC_URL: z.string().default(DEFAULT_GRPC_URLS.fusion),
   INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   /** One model call longer than this (a hung GPU run) kills the inference thread and the worker. 0 = no limit. */
-  INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(0).default(15 * 60_000),
+  INFERENCE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(15 * 60_000),
 };
 
-export function loadConfig<T extends z.ZodRawShape>(
-  service: string,
-  shape: T,
-  env: NodeJS.ProcessEnv = process.env,
-): z.infer<z.ZodObject<T>> {
+export type ModelWorkerBaseConfig = z.infer<z.ZodObject<typeof baseEnv & typeof modelWorkerEnv>>;
+
+export function loadConfig<T extends z.ZodRawShape>(service: string, shape: T, env: NodeJS.ProcessEnv = process.env): z.infer<z.ZodObject<T>> {
   const parsed = z.object(shape).safeParse(env);
   const issues = parsed.success ? [] : parsed.error.issues.map((i) => describeIssue(i, env));
   // The gRPC security settings are checked only when the process's own environment is being loaded,

@@ -8,6 +8,13 @@ export function createDb(url: string, max = 10): Db {
   const pool = new Pool({ connectionString: url, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000 });
   // An idle client's socket error must not crash the process; the pool drops the client.
   pool.on('error', () => undefined);
+  // Nor may a checked-out one's: pg removes the pool's listener while a client is lent out, and a
+  // server restart (57P01, "Connection terminated unexpectedly") then emits 'error' on it with no
+  // listener, killing the process. The query in flight still rejects, so its caller answers
+  // `unavailable` and retries; the broken client is discarded when released.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return pool;
 }
 
@@ -27,7 +34,17 @@ export async function withTransaction<T>(db: Db, fn: (c: PoolClient) => Promise<
 }
 
 /** Network-level failures: the database cannot be reached at all. */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+]);
 /**
  * SQLSTATEs that mean "the server is not there for you right now", not "your query is wrong":
  * 57P01 admin_shutdown (restart, pg_terminate_backend), 57P02 crash_shutdown, 57P03 cannot_connect_now
@@ -63,11 +80,24 @@ export function isDbUnavailableError(err: unknown): boolean {
   return UNAVAILABLE_MESSAGES.some((re) => re.test(message));
 }
 
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
+
 /**
- * Schema migrations, applied in order at every service start under an advisory lock, so the first
- * service up creates the schema and the rest wait and find it done. Append only: never edit a shipped one.
+ * Schema migrations, one list per owning service: each service's main applies only its own (the
+ * orchestrator owns videos, stages, results, webhooks and erasure bookkeeping; fusion owns
+ * embeddings and forgotten_videos), in order, under one advisory lock and one schema_migrations
+ * history, which both services share: ids are disjoint (orchestrator 1…999, fusion 1001…), so
+ * either service skips the other's rows. Append only: never change what a shipped one does.
+ *
+ * Migrations 1 and 2 once also created fusion's two tables; those statements moved to fusion's
+ * list (1001, 1002) as CREATE … IF NOT EXISTS, so a database migrated before the split (tables
+ * present, 1 and 2 recorded) and a fresh one converge on the same schema.
  */
-export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
+export const ORCHESTRATOR_MIGRATIONS: Migration[] = [
   {
     id: 1,
     name: 'videos-stages-results',
@@ -115,18 +145,6 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
         video_id   text PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
         result     json NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
-      );
-
-      CREATE TABLE embeddings (
-        video_id   text NOT NULL,
-        modality   text NOT NULL,
-        kind       text NOT NULL,
-        shape      integer[] NOT NULL,
-        data       bytea NOT NULL,
-        items      jsonb NOT NULL DEFAULT '[]'::jsonb,
-        model      text,
-        updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (video_id, modality, kind)
       );
 
       CREATE TABLE webhooks (
@@ -178,12 +196,6 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
       CREATE INDEX video_tombstones_unpurged ON video_tombstones (erased_at) WHERE purged_at IS NULL;
 
-      -- Fusion's record of ids it was told to forget: a push that arrives later is refused.
-      CREATE TABLE forgotten_videos (
-        video_id     text PRIMARY KEY,
-        forgotten_at timestamptz NOT NULL DEFAULT now()
-      );
-
       -- Media seconds of erased videos still inside the 24 h quota window, with no video id: DELETE must
       -- not reset a key's media-hours quota, and the tombstone must not carry anything but its three facts.
       CREATE TABLE erased_media_usage (
@@ -199,9 +211,47 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
   },
 ];
 
+export const FUSION_MIGRATIONS: Migration[] = [
+  {
+    id: 1001,
+    name: 'fusion-embeddings',
+    sql: `
+      -- What the model workers pushed, one row per (video, modality, kind). No foreign key to videos:
+      -- that table is the orchestrator's (and may live in another database).
+      CREATE TABLE IF NOT EXISTS embeddings (
+        video_id   text NOT NULL,
+        modality   text NOT NULL,
+        kind       text NOT NULL,
+        shape      integer[] NOT NULL,
+        data       bytea NOT NULL,
+        items      jsonb NOT NULL DEFAULT '[]'::jsonb,
+        model      text,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (video_id, modality, kind)
+      );
+
+    `,
+  },
+  {
+    id: 1002,
+    name: 'fusion-forgotten-videos',
+    sql: `
+      -- Fusion's record of ids it was told to forget: a push that arrives later is refused.
+      CREATE TABLE IF NOT EXISTS forgotten_videos (
+        video_id     text PRIMARY KEY,
+        forgotten_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+];
+
+/** Every service's migrations: the whole schema, for tests and tools that stand in for all of them. */
+export const MIGRATIONS: Migration[] = [...ORCHESTRATOR_MIGRATIONS, ...FUSION_MIGRATIONS];
+
 const MIGRATION_LOCK = 0x0a11_aff3;
 
-export async function migrate(db: Db): Promise<number[]> {
+/** Applies what of `migrations` is not recorded yet; the ids applied now, in order. */
+export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   const client = await db.connect();
   const applied: number[] = [];
   try {
@@ -209,10 +259,8 @@ export async function migrate(db: Db): Promise<number[]> {
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set(
-      (await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id),
-    );
-    for (const m of MIGRATIONS) {
+    const done = new Set((await client.query<{ id: number }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
+    for (const m of [...migrations].sort((a, b) => a.id - b.id)) {
       if (done.has(m.id)) continue;
       await client.query('BEGIN');
       try {

@@ -18,7 +18,10 @@ const CHUNK_BYTES = 1024 * 1024;
 /** Workers push their encoder outputs to fusion over a client-streaming gRPC call, in ≤1 MiB chunks. */
 export class FusionPushClient {
   private readonly client: grpcTypes.Client;
-  constructor(address: string, private readonly deadlineMs = 60_000) {
+  constructor(
+    address: string,
+    private readonly deadlineMs = 60_000,
+  ) {
     this.client = grpcClient(FUSION_SERVICE, address);
   }
 
@@ -85,20 +88,70 @@ function permanentRefusal(err: unknown): ProblemError | null {
   return null;
 }
 
+/** One stored tensor as fusion's GetFeatures returns it (the GET /features document's element). */
+export interface StoredFeature {
+  modality: string;
+  kind: string;
+  shape: number[];
+  /** little-endian float32, row-major */
+  data: Buffer;
+  items: unknown[];
+  model: string | null;
+}
+
+/** What Fuse is asked: which modalities finished with output and why the others are absent. */
+export interface FuseRequest {
+  videoId: string;
+  present: string[];
+  absent: Record<string, string>;
+  language: string;
+}
+
 /**
- * The orchestrator's side of erasure: Fusion.Forget drops a video's embeddings on the shared store and
- * records the id, so a push still in flight from a worker that held the job is refused afterwards.
+ * The orchestrator's client of fusion, the only owner of the embeddings: Fuse (the fusion stage),
+ * GetFeatures (GET /features) and Forget (erasure: drops a video's embeddings and records the id, so
+ * a push still in flight from a worker that held the job is refused afterwards).
  */
-export class FusionForgetClient {
+export class FusionClient {
   private readonly client: grpcTypes.Client;
-  constructor(address: string, private readonly deadlineMs = 10_000) {
+  constructor(
+    address: string,
+    private readonly deadlineMs = 10_000,
+  ) {
     this.client = grpcClient(FUSION_SERVICE, address);
   }
 
   /** Idempotent (forgetting twice is forgetting), so transport failures are retried. */
   async forget(videoId: string): Promise<number> {
-    const res = await unary<{ videoId: string }, { removed: number }>(this.client, 'Forget', { videoId }, { deadlineMs: this.deadlineMs, idempotent: true, retries: 2 });
+    const res = await unary<{ videoId: string }, { removed: number }>(
+      this.client,
+      'Forget',
+      { videoId },
+      { deadlineMs: this.deadlineMs, idempotent: true, retries: 2 },
+    );
     return res.removed;
+  }
+
+  /** A pure read, so transport failures are retried. */
+  async features(videoId: string): Promise<StoredFeature[]> {
+    const res = await unary<
+      { videoId: string },
+      { tensors: { modality: string; kind: string; shape: number[]; data: Buffer; itemsJson: string; model: string }[] }
+    >(this.client, 'GetFeatures', { videoId }, { deadlineMs: this.deadlineMs, idempotent: true, retries: 2 });
+    return (res.tensors ?? []).map((t) => ({
+      modality: t.modality,
+      kind: t.kind,
+      shape: t.shape,
+      data: t.data,
+      items: t.itemsJson ? (JSON.parse(t.itemsJson) as unknown[]) : [],
+      model: t.model || null,
+    }));
+  }
+
+  /** The fusion part of a result as JSON (see the orchestrator's result-builder); a pure read of stored embeddings. */
+  async fuse(req: FuseRequest, deadlineMs = 60_000): Promise<string> {
+    const res = await unary<FuseRequest, { fusionJson: string }>(this.client, 'Fuse', req, { deadlineMs, idempotent: true });
+    return res.fusionJson;
   }
 
   close(): void {

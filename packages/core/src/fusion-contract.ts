@@ -1,5 +1,5 @@
 /**
- * The fusion model's ONNX contract (DESIGN.md §4, "fusion policy (ours)"). The fusion service, the
+ * The fusion model's ONNX contract (docs/model-contracts.md §6). The fusion service, the
  * tiny-model builder and the policy exporter all build or check against this one table.
  *
  * An absent modality is fed as one all-zero item with mask 0 and modality_mask 0, so no tensor ever

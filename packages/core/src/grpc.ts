@@ -16,10 +16,10 @@ const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, en
 let cached: grpc.GrpcObject | undefined;
 export function loadProtos(): grpc.GrpcObject {
   if (!cached) {
-    const def = protoLoader.loadSync(
-      ['omniaffect/v1/fusion.proto', 'omniaffect/v1/orchestrator.proto', 'grpc/health/v1/health.proto'],
-      { ...LOADER_OPTIONS, includeDirs: [protoDir()] },
-    );
+    const def = protoLoader.loadSync(['omniaffect/v1/fusion.proto', 'omniaffect/v1/orchestrator.proto', 'grpc/health/v1/health.proto'], {
+      ...LOADER_OPTIONS,
+      includeDirs: [protoDir()],
+    });
     cached = grpc.loadPackageDefinition(def);
   }
   return cached;
@@ -152,8 +152,7 @@ export async function startGrpcServer(
   for (const s of services) server.addService(lookup(s.name).service, s.impl);
   let serving = false;
   const watchers = new Set<grpc.ServerWritableStream<unknown, unknown>>();
-  const status = (service: string) =>
-    service === '' || services.some((s) => s.name === service) ? (serving ? 'SERVING' : 'NOT_SERVING') : 'SERVICE_UNKNOWN';
+  const status = (service: string) => (service === '' || services.some((s) => s.name === service) ? (serving ? 'SERVING' : 'NOT_SERVING') : 'SERVICE_UNKNOWN');
   server.addService(lookup('grpc.health.v1.Health').service, {
     Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       const s = status(call.request.service);
@@ -228,9 +227,7 @@ export async function unary<Req, Res>(
       return await new Promise<Res>((resolve, reject) => {
         const fn = (client as unknown as Record<string, Function>)[method];
         if (!fn) return reject(new Error(`no gRPC method ${method}`));
-        fn.call(client, request, { deadline: Date.now() + opts.deadlineMs }, (err: grpc.ServiceError | null, res: Res) =>
-          err ? reject(err) : resolve(res),
-        );
+        fn.call(client, request, { deadline: Date.now() + opts.deadlineMs }, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res)));
       });
     } catch (err) {
       lastErr = err;

@@ -1,4 +1,6 @@
+export * from './vocabulary';
 export * from './labels';
+export * from './stage-contracts';
 export * from './fusion-contract';
 export * from './shared-assets';
 export * from './config';

@@ -5,12 +5,12 @@ export type SentimentLabel = (typeof SENTIMENT_LABELS)[number];
 export const EMOTION_LABELS = ['happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised', 'neutral'] as const;
 export type EmotionLabel = (typeof EMOTION_LABELS)[number];
 
-/** Modality order used in every tensor that has a modality axis (fusion inputs, weights, masks). */
-export const MODALITIES = ['text', 'audio', 'vision'] as const;
-export type Modality = (typeof MODALITIES)[number];
+// Stages, modalities and languages live in vocabulary.ts; re-exported here so imports of ./labels keep working.
+export { MODALITIES, STAGES, SUPPORTED_LANGUAGES, type Language, type Modality, type StageName } from './vocabulary';
+import { SUPPORTED_LANGUAGES } from './vocabulary';
 
-export const STAGES = ['media', 'asr', 'audio-emotion', 'vision', 'text', 'fusion'] as const;
-export type StageName = (typeof STAGES)[number];
-
-export const LANGUAGES = ['zh', 'en'] as const;
-export type Language = (typeof LANGUAGES)[number];
+/**
+ * @deprecated The name said two things (supported languages vs. what a submission may ask for):
+ * use SUPPORTED_LANGUAGES, or LANGUAGE_OPTIONS for the list with `auto`.
+ */
+export const LANGUAGES = SUPPORTED_LANGUAGES;

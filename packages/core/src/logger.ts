@@ -66,7 +66,8 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
     },
     serializers: {
       // Error messages and stacks quote URLs too ("fetch failed: https://bucket/...?X-Amz-Signature=...").
-      err: (e: Error) => scrubValue({ ...pino.stdSerializers.err(e) }),
+      // `err` is not always an Error (`{ err: e.message }`): spreading a string would log it letter by letter
+      err: (e: unknown) => (e instanceof Error ? scrubValue({ ...pino.stdSerializers.err(e) }) : scrubValue(e)),
       error: (e: unknown) => (e instanceof Error ? scrubValue({ ...pino.stdSerializers.err(e) }) : scrubValue(e)),
     },
     hooks: {

@@ -38,12 +38,7 @@ function scrubDeep(value: unknown): unknown {
  * stay cluster-internal: k8s/base/network-policies.yaml admits them only from the monitoring
  * namespace and the kubelet, and what they say is scrubbed of filesystem paths.
  */
-export async function startOpsServer(opts: {
-  host: string;
-  port: number;
-  metrics: ServiceMetrics;
-  ready: () => Promise<Readiness>;
-}): Promise<OpsServer> {
+export async function startOpsServer(opts: { host: string; port: number; metrics: ServiceMetrics; ready: () => Promise<Readiness> }): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
     void handle(req, res);
   });

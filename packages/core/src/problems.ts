@@ -5,9 +5,9 @@
 export const PROBLEM_BASE = 'https://omniaffect.dev/problems/';
 
 export const PROBLEMS = {
-  'unauthorized': { status: 401, title: 'Missing or invalid API key' },
+  unauthorized: { status: 401, title: 'Missing or invalid API key' },
   'not-found': { status: 404, title: 'Not found' },
-  'validation': { status: 400, title: 'Invalid request' },
+  validation: { status: 400, title: 'Invalid request' },
   'unsupported-content-type': { status: 415, title: 'Unsupported content type' },
   'payload-too-large': { status: 413, title: 'Upload exceeds the size limit' },
   'url-not-allowed': { status: 422, title: 'URL not allowed' },
@@ -18,14 +18,14 @@ export const PROBLEMS = {
   'too-long': { status: 422, title: 'The media is longer than allowed' },
   'exceeds-limits': { status: 422, title: 'The media exceeds a processing limit (resolution, frame rate, sample rate, metadata size)' },
   'unsupported-language': { status: 400, title: 'Language not supported' },
-  'gone': { status: 410, title: 'The video was erased' },
+  gone: { status: 410, title: 'The video was erased' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'quota-exceeded': { status: 429, title: 'Quota exceeded' },
   'not-ready': { status: 409, title: 'The result is not available yet' },
-  'conflict': { status: 409, title: 'Conflict' },
+  conflict: { status: 409, title: 'Conflict' },
   'model-error': { status: 500, title: 'A model stage failed' },
-  'internal': { status: 500, title: 'Internal error' },
-  'unavailable': { status: 503, title: 'Service unavailable' },
+  internal: { status: 500, title: 'Internal error' },
+  unavailable: { status: 503, title: 'Service unavailable' },
   'not-configured': { status: 501, title: 'Not configured on this deployment' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
@@ -61,12 +61,7 @@ export class ProblemError extends Error {
 
 export const problemType = (slug: ProblemSlug): string => PROBLEM_BASE + slug;
 
-export function problemDocument(
-  slug: ProblemSlug,
-  detail?: string,
-  instance?: string,
-  extensions: Record<string, unknown> = {},
-): ProblemDocument {
+export function problemDocument(slug: ProblemSlug, detail?: string, instance?: string, extensions: Record<string, unknown> = {}): ProblemDocument {
   const p = PROBLEMS[slug];
   return { type: problemType(slug), title: p.title, status: p.status, detail, instance, ...extensions };
 }

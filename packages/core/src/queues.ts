@@ -1,6 +1,7 @@
 import { Queue, Worker, type ConnectionOptions, type JobsOptions, type Processor, type WorkerOptions } from 'bullmq';
 import IORedis, { type Redis } from 'ioredis';
-import type { Language, StageName } from './labels';
+import type { StageName } from './labels';
+import type { StageCompletionPayload, StageJobPayload } from './stage-contracts';
 
 /** One queue per stage, one for stage completions (the orchestrator's inbox) and one for webhooks. */
 export const QUEUES = {
@@ -25,37 +26,20 @@ export const STAGE_QUEUES: Record<StageName, QueueName> = {
   fusion: QUEUES.fusion,
 };
 
-/** Jobs reference artifacts by path; they never carry media or tensors (DESIGN.md §2). */
-export interface StageJob {
-  videoId: string;
-  stage: StageName;
-  language: 'auto' | Language;
-  /** Artifact-store paths (relative to ARTIFACT_DIR) the stage reads. */
-  inputs: Record<string, string>;
-  enqueuedAt: number;
-}
-
-export type StageOutcome = 'done' | 'failed' | 'skipped';
-
-export interface StageCompletion {
-  videoId: string;
-  stage: StageName;
-  outcome: StageOutcome;
-  /** Small JSON summary; large outputs live in the artifact store and are referenced here. */
-  output?: Record<string, unknown>;
-  /** Problem slug + human text when failed or skipped. */
-  problem?: { type: string; detail: string };
-  startedAt: number;
-  finishedAt: number;
-  attempts: number;
-}
+/**
+ * Stage jobs and completions are the payloads stage-contracts.ts declares (and every boundary
+ * parses): one definition, the types inferred from it. Jobs reference artifacts by path; they never
+ * carry media or tensors (docs/architecture.md §6).
+ */
+export type StageJob = StageJobPayload;
+export type StageCompletion = StageCompletionPayload;
 
 export interface WebhookJob {
   deliveryId: string;
 }
 
 /**
- * BullMQ rejects custom job ids that contain ':' (its key separator), so DESIGN's `<videoId>:<stage>`
+ * BullMQ rejects custom job ids that contain ':' (its key separator), so the design's `<videoId>:<stage>`
  * is spelt with '.'; still deterministic, so a re-enqueue of the same stage is a no-op.
  */
 export const stageJobId = (videoId: string, stage: string): string => `${videoId}.${stage}`;

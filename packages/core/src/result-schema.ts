@@ -1,6 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, STAGES } from './labels';
+import { EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, STAGES, type Language } from './labels';
 
 /**
  * THE result document: its JSON Schema (published at GET /v1/schemas/result.json and in the OpenAPI
@@ -35,7 +35,7 @@ export interface DecisionStep {
 export interface AnalysisResult {
   id: string;
   status: 'succeeded';
-  language: 'zh' | 'en' | null;
+  language: Language | null;
   sentiment: { label: (typeof SENTIMENT_LABELS)[number]; probabilities: Record<(typeof SENTIMENT_LABELS)[number], number>; intensity: number };
   emotion: { label: (typeof EMOTION_LABELS)[number]; probabilities: Record<(typeof EMOTION_LABELS)[number], number> };
   modalities: Record<(typeof MODALITIES)[number], ModalityReport>;
@@ -46,7 +46,7 @@ export interface AnalysisResult {
   };
   decisionPath: DecisionStep[];
   transcript: {
-    language: 'zh' | 'en' | null;
+    language: Language | null;
     languageProbability?: number;
     text: string;
     segments: { start: number; end: number; text: string }[];

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { ConfigError } from './config';
+import { ConfigError, type BaseConfig } from './config';
 import { grpcSecurityFromEnv } from './grpc';
 import { createLogger, type Logger } from './logger';
 import { ServiceMetrics } from './metrics';
@@ -20,17 +20,36 @@ export interface ServiceHooks {
 }
 
 /**
+ * How every service process ends, in one place so supervisors, alerts and runbooks can tell the cases
+ * apart (sysexits.h numbers where one fits):
+ * - ok (0): a clean shutdown after SIGTERM/SIGINT;
+ * - shutdownTimeout (1): in-flight work did not finish within SHUTDOWN_TIMEOUT_MS;
+ * - software (70, EX_SOFTWARE): an internal part the process cannot run without died (a model
+ *   worker's inference thread, e.g. after an inference timeout); the supervisor restarts it;
+ * - config (78, EX_CONFIG): a bad setting; restarting does not help until the setting is fixed.
+ */
+export const EXIT_CODES = { ok: 0, shutdownTimeout: 1, software: 70, config: 78 } as const;
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** What runService itself needs from a service's config (every service's config spreads baseEnv). */
+export type RuntimeConfig = Pick<
+  BaseConfig,
+  'REDIS_URL' | 'QUEUE_PREFIX' | 'OPS_PORT' | 'OPS_HOST' | 'LOG_LEVEL' | 'JOB_LOCK_MS' | 'JOB_STALLED_INTERVAL_MS' | 'SHUTDOWN_TIMEOUT_MS'
+>;
+
+/**
  * The shared life cycle of the non-HTTP services: config validated first (a ConfigError prints its
- * message and exits 78 = EX_CONFIG), then Redis, the ops server, the service's own setup, and a
+ * message and exits EXIT_CODES.config), then Redis, the ops server, the service's own setup, and a
  * graceful shutdown on SIGTERM/SIGINT bounded by SHUTDOWN_TIMEOUT_MS (Kubernetes'
  * terminationGracePeriodSeconds must be longer).
  */
-export async function runService(opts: {
+export async function runService<C extends RuntimeConfig>(opts: {
   name: string;
-  config: () => { REDIS_URL: string; QUEUE_PREFIX: string; OPS_PORT: number; OPS_HOST: string; LOG_LEVEL: string; JOB_LOCK_MS: number; JOB_STALLED_INTERVAL_MS: number };
-  setup: (ctx: ServiceContext) => Promise<ServiceHooks>;
+  /** Parses the service's config; called once, and the result is handed to setup (ctx.cfg). */
+  config: () => C;
+  setup: (ctx: ServiceContext & { cfg: C }) => Promise<ServiceHooks>;
 }): Promise<void> {
-  let cfg: ReturnType<typeof opts.config>;
+  let cfg: C;
   try {
     cfg = opts.config();
     // The TLS files are read now, so an unreadable certificate stops the start like any bad setting
@@ -39,7 +58,7 @@ export async function runService(opts: {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(78);
+      process.exit(EXIT_CODES.config);
     }
     throw err;
   }
@@ -68,7 +87,7 @@ export async function runService(opts: {
   let stopping = false;
   for (let attempt = 1; !stopping; attempt++) {
     try {
-      hooks = await opts.setup({ log, metrics, redis, queues });
+      hooks = await opts.setup({ log, metrics, redis, queues, cfg });
       setupError = null;
       log.info('service ready');
       break;
@@ -77,7 +96,7 @@ export async function runService(opts: {
       // the security settings again): stop with EX_CONFIG like a bad variable at start.
       if (err instanceof ConfigError) {
         process.stderr.write(`${err.message}\n`);
-        process.exit(78);
+        process.exit(EXIT_CODES.config);
       }
       setupError = err as Error;
       const retryMs = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
@@ -89,11 +108,10 @@ export async function runService(opts: {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const timeout = Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 25_000);
     const timer = setTimeout(() => {
       log.error('shutdown timed out');
-      process.exit(1);
-    }, timeout);
+      process.exit(EXIT_CODES.shutdownTimeout);
+    }, cfg.SHUTDOWN_TIMEOUT_MS);
     timer.unref();
     try {
       await hooks?.close();
@@ -102,7 +120,7 @@ export async function runService(opts: {
       redis.disconnect();
     } finally {
       clearTimeout(timer);
-      process.exit(0);
+      process.exit(EXIT_CODES.ok);
     }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -26,8 +26,7 @@ export function sharedFile(...parts: string[]): string | null {
   return file;
 }
 
-export const SHARED_SKIP_REASON =
-  'SKIPPED: ../shared is absent (it holds the real Whisper/BERT assets and media); CI has it';
+export const SHARED_SKIP_REASON = 'SKIPPED: ../shared is absent (it holds the real Whisper/BERT assets and media); CI has it';
 
 /** The repository root: the nearest ancestor holding pnpm-workspace.yaml. */
 export function repoRoot(start: string = __dirname): string {

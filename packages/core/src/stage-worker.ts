@@ -1,9 +1,11 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DEFAULT_MAX_JOB_CRASHES } from './config';
 import type { StageName } from './labels';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
 import { ProblemError } from './problems';
+import { StageJobSchema, parseContract, parseStageOutput } from './stage-contracts';
 import { QUEUES, completionJobId, startedJobId, type QueueName, type Queues, type StageCompletion, type StageJob } from './queues';
 
 export interface StageHandlerResult {
@@ -38,11 +40,6 @@ export function crashCounterKey(prefix: string, queue: string, jobId: string): s
 /** Long enough to outlive any retry schedule; only matters for counters orphaned by a removed job. */
 const CRASH_COUNTER_TTL_S = 7 * 24 * 3600;
 
-function maxCrashesFromEnv(): number {
-  const n = Number(process.env.MAX_JOB_CRASHES ?? 2);
-  return Number.isInteger(n) && n >= 1 ? n : 2;
-}
-
 export function runStageWorker(opts: {
   queues: Queues;
   queue: QueueName;
@@ -51,19 +48,35 @@ export function runStageWorker(opts: {
   log: Logger;
   metrics: ServiceMetrics;
   handler: StageHandler;
-  /** Runs of one job that may die with their worker before the job fails (MAX_JOB_CRASHES, default 2). */
+  /** Runs of one job that may die with their worker before the job fails (the service's parsed MAX_JOB_CRASHES). */
   maxCrashes?: number;
 }): Worker<StageJob> {
   const completions = opts.queues.get(QUEUES.completions);
-  const maxCrashes = opts.maxCrashes ?? maxCrashesFromEnv();
+  const maxCrashes = opts.maxCrashes ?? DEFAULT_MAX_JOB_CRASHES;
   const report = async (c: StageCompletion, suffix = '') => {
     await completions.add(`${c.stage}:${c.outcome}`, c, { jobId: completionJobId(c.videoId, c.stage) + suffix });
   };
   const runHandler = async (job: Job<StageJob>, log: Logger, startedAt: number, attempt: number): Promise<void> => {
     const data = job.data;
     try {
+      // Both checks guard our own contracts (stage-contracts.ts): a job or an output that does not
+      // match is a bug in the orchestrator or this stage, so it throws a plain Error (retried, and
+      // reported as model-error in the end), never a ProblemError that would blame the user's file.
+      parseContract(StageJobSchema, data, `the ${opts.stage} job`);
       const res = await opts.handler(data, { log, attempt, bullJob: job });
-      await report({ videoId: data.videoId, stage: opts.stage, outcome: res.outcome, output: res.output, problem: res.problem, startedAt, finishedAt: Date.now(), attempts: attempt });
+      // The handler's own object is reported (the schema only checks it), so what reaches the
+      // orchestrator is byte for byte what the stage produced.
+      if (res.output !== undefined) parseStageOutput(opts.stage, res.output);
+      await report({
+        videoId: data.videoId,
+        stage: opts.stage,
+        outcome: res.outcome,
+        output: res.output,
+        problem: res.problem,
+        startedAt,
+        finishedAt: Date.now(),
+        attempts: attempt,
+      });
       opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: res.outcome }, (Date.now() - startedAt) / 1000);
       log.info({ outcome: res.outcome, ms: Date.now() - startedAt }, 'stage finished');
     } catch (err) {
@@ -107,9 +120,13 @@ export function runStageWorker(opts: {
       opts.metrics.queueWaitSeconds.observe({ queue: opts.queue }, Math.max(0, (job.processedOn ?? startedAt) - job.timestamp) / 1000);
       // "started" is advisory (running state, attempt count); losing it loses nothing.
       await completions
-        .add(`${opts.stage}:started`, { videoId: data.videoId, stage: opts.stage, outcome: 'started', startedAt, attempts: runs }, {
-          jobId: startedJobId(data.videoId, opts.stage, runs),
-        })
+        .add(
+          `${opts.stage}:started`,
+          { videoId: data.videoId, stage: opts.stage, outcome: 'started', startedAt, attempts: runs },
+          {
+            jobId: startedJobId(data.videoId, opts.stage, runs),
+          },
+        )
         .catch((err) => log.warn({ err }, 'could not report stage start'));
       try {
         await runHandler(job, log, startedAt, attempt);

@@ -22,9 +22,7 @@ export class ThreadClient {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private exitError: Error | null = null;
 
-  constructor(
-    private readonly worker: Worker,
-  ) {
+  constructor(private readonly worker: Worker) {
     worker.on('message', (m: Response) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -80,11 +78,16 @@ export class ThreadClient {
             }, timeoutMs)
           : null;
       timer?.unref();
-      const done = <F extends (v: never) => void>(f: F) => ((v: never) => {
-        if (timer) clearTimeout(timer);
-        f(v);
+      const done =
+        <F extends (v: never) => void>(f: F) =>
+        (v: never) => {
+          if (timer) clearTimeout(timer);
+          f(v);
+        };
+      this.pending.set(id, {
+        resolve: done(resolve as (v: never) => void) as (v: unknown) => void,
+        reject: done(reject as (v: never) => void) as (e: Error) => void,
       });
-      this.pending.set(id, { resolve: done(resolve as (v: never) => void) as (v: unknown) => void, reject: done(reject as (v: never) => void) as (e: Error) => void });
       this.worker.postMessage({ id, method, args } satisfies Request, transfer);
     });
   }
@@ -112,7 +115,11 @@ export function serveThread(impl: Record<string, (...args: never[]) => unknown>)
         port.postMessage({ id: req.id, ok: true, value } satisfies Response);
       } catch (err) {
         const e = err as Error;
-        port.postMessage({ id: req.id, ok: false, error: { message: e?.message ?? String(err), name: e?.name ?? 'Error', stack: e?.stack } } satisfies Response);
+        port.postMessage({
+          id: req.id,
+          ok: false,
+          error: { message: e?.message ?? String(err), name: e?.name ?? 'Error', stack: e?.stack },
+        } satisfies Response);
       }
     });
   });

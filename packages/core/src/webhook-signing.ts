@@ -1,8 +1,11 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 
 /**
  * Standard Webhooks v1 (standard-webhooks spec 1.0): sign "msgId.timestamp.body" with HMAC-SHA256,
  * key = base64-decoded part of `whsec_<base64>`, header `webhook-signature: v1,<base64>`.
+ * The signature itself is computed by the reference library (`standardwebhooks`), so what we send is
+ * what every Standard Webhooks receiver computes.
  */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(24).toString('base64')}`;
 
@@ -23,8 +26,8 @@ export function callbackSecretFor(operatorSecret: string, owner: string): string
 }
 
 export function signWebhook(secret: string, msgId: string, timestampSec: number, body: string): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${msgId}.${timestampSec}.${body}`).digest('base64');
-  return `v1,${mac}`;
+  secretKey(secret); // refuses a secret without the whsec_ prefix (the library would take it as raw base64)
+  return new Webhook(secret).sign(msgId, new Date(timestampSec * 1000), body);
 }
 
 export function webhookHeaders(secret: string, msgId: string, timestampSec: number, body: string): Record<string, string> {
@@ -36,7 +39,11 @@ export function webhookHeaders(secret: string, msgId: string, timestampSec: numb
   };
 }
 
-/** Verification for our own receivers and tests; tolerance guards against replays. */
+/**
+ * Verification for our own receivers and tests; tolerance guards against replays. The signature is
+ * the library's (Webhook#sign); the timestamp window is checked here because Webhook#verify fixes it
+ * at 300 s and reads the wall clock, while receivers choose their tolerance and tests pin the clock.
+ */
 export function verifyWebhook(
   secret: string,
   headers: Record<string, string | string[] | undefined>,
@@ -49,6 +56,7 @@ export function verifyWebhook(
   const sigHeader = String(headers['webhook-signature'] ?? '');
   if (!id || !Number.isFinite(ts) || Math.abs(nowSec - ts) > toleranceSec) return false;
   const expected = Buffer.from(signWebhook(secret, id, ts, body).slice(3), 'base64');
+  // Any of several space-separated signatures may match (key rotation), as the spec says.
   return sigHeader.split(' ').some((part) => {
     const [version, sig] = part.split(',', 2);
     if (version !== 'v1' || !sig) return false;
@@ -58,7 +66,7 @@ export function verifyWebhook(
 }
 
 /**
- * The retry schedule of the Standard Webhooks guidance / DESIGN.md §3, in seconds after the previous
+ * The retry schedule of the Standard Webhooks guidance / docs/architecture.md §10, in seconds after the previous
  * attempt: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (≈ 27.6 h in all).
  */
 export const WEBHOOK_RETRY_DELAYS_SEC = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];

@@ -44,7 +44,10 @@ test('a bad environment throws one ConfigError naming every bad variable, never 
     assert.ok(!caught.message.includes(value), `${value} echoed in ${caught.message}`);
   }
   assert.match(caught.message, /^media: invalid configuration:/);
-  assert.match(caught.issues.find((i) => i.startsWith('EXECUTION_PROVIDER'))!, /expected cpu, cuda or cuda:<id>/);
+  assert.match(
+    caught.issues.find((i) => i.startsWith('EXECUTION_PROVIDER'))!,
+    /expected cpu, cuda or cuda:<id>/,
+  );
 });
 
 test('secret-bearing values never reach the message: URLs with passwords, tokens, keys, enum and refine failures', () => {
@@ -56,7 +59,10 @@ test('secret-bearing values never reach the message: URLs with passwords, tokens
   };
   const shape = {
     ...baseEnv,
-    API_KEYS: z.string().refine((v) => v.startsWith('ok_'), (v) => ({ message: `bad key ${v}` })),
+    API_KEYS: z.string().refine(
+      (v) => v.startsWith('ok_'),
+      (v) => ({ message: `bad key ${v}` }),
+    ),
   };
   let caught: unknown;
   try {
@@ -84,7 +90,14 @@ test('a required variable that is missing is reported as not set', () => {
 
 test('bool accepts true/false/1/0/yes/no and uses its default when unset', () => {
   const shape = { FLAG: bool(false), ON: bool(true) };
-  const cases: [string, boolean][] = [['true', true], ['1', true], ['yes', true], ['false', false], ['0', false], ['no', false]];
+  const cases: [string, boolean][] = [
+    ['true', true],
+    ['1', true],
+    ['yes', true],
+    ['false', false],
+    ['0', false],
+    ['no', false],
+  ];
   for (const [raw, want] of cases) assert.equal(loadConfig('s', shape, { FLAG: raw }).FLAG, want, raw);
   const dflt = loadConfig('s', shape, {});
   assert.equal(dflt.FLAG, false);

@@ -23,7 +23,7 @@ const worker = runStageWorker({
       process.stdout.write(`dying on ${job.videoId}\n`);
       process.exit(70);
     }
-    return { outcome: 'done', output: { ok: true } };
+    return { outcome: 'done', output: { frames: 0, dim: 0, model: { name: 'test/vision' } } };
   },
 });
 worker.on('ready', () => process.stdout.write('ready\n'));

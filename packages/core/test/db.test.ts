@@ -33,7 +33,10 @@ test('ensureDatabase creates a missing database and is a no-op the second time',
 test('ensureDatabase from several services at once all succeed', async () => {
   const url = freshUrl();
   const results = await Promise.allSettled([ensureDatabase(url), ensureDatabase(url), ensureDatabase(url), ensureDatabase(url)]);
-  assert.deepEqual(results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), []);
+  assert.deepEqual(
+    results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)),
+    [],
+  );
 });
 
 test('migrate is idempotent', async () => {
@@ -41,11 +44,19 @@ test('migrate is idempotent', async () => {
   await ensureDatabase(url);
   const db = createDb(url, 2);
   try {
-    assert.deepEqual(await migrate(db), MIGRATIONS.map((m) => m.id));
+    assert.deepEqual(
+      await migrate(db),
+      MIGRATIONS.map((m) => m.id),
+    );
     assert.deepEqual(await migrate(db), []);
     const ids = (await db.query<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id')).rows.map((r) => r.id);
-    assert.deepEqual(ids, MIGRATIONS.map((m) => m.id));
-    const tables = (await db.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)).rows.map((r) => r.t);
+    assert.deepEqual(
+      ids,
+      MIGRATIONS.map((m) => m.id),
+    );
+    const tables = (await db.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)).rows.map(
+      (r) => r.t,
+    );
     for (const t of ['videos', 'stages', 'results', 'embeddings', 'webhooks', 'webhook_deliveries', 'schema_migrations']) assert.ok(tables.includes(t), t);
   } finally {
     await db.end();

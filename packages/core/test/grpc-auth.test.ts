@@ -141,7 +141,10 @@ test('config: no token and no opt-in is an issue naming OMNIAFFECT_SERVICE_TOKEN
   const partial = grpcSecurityIssues({ OMNIAFFECT_SERVICE_TOKEN: TOKEN, GRPC_TLS_CERT: '/x.pem' });
   assert.equal(partial.length, 1);
   assert.match(partial[0]!, /^GRPC_TLS_KEY, GRPC_TLS_CA: not set/);
-  assert.throws(() => grpcSecurityFromEnv({ GRPC_TLS_CA: '/ca.pem' }), (e: unknown) => e instanceof ConfigError && /GRPC_TLS_CERT, GRPC_TLS_KEY/.test(e.message));
+  assert.throws(
+    () => grpcSecurityFromEnv({ GRPC_TLS_CA: '/ca.pem' }),
+    (e: unknown) => e instanceof ConfigError && /GRPC_TLS_CERT, GRPC_TLS_KEY/.test(e.message),
+  );
   assert.throws(
     () => grpcSecurityFromEnv({ GRPC_TLS_CERT: '/nope/c.pem', GRPC_TLS_KEY: '/nope/k.pem', GRPC_TLS_CA: '/nope/ca.pem' }),
     (e: unknown) => e instanceof ConfigError && /GRPC_TLS_CERT: cannot read \/nope\/c\.pem \(ENOENT\)/.test(e.message),
@@ -180,9 +183,30 @@ function makeCa(name: string): void {
 function makeLeaf(name: string, ca: string, san: string): void {
   writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
   openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.pem`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
+  );
 }
-const tls = (leaf: string, ca: string, serverName?: string): GrpcSecurity['tls'] => ({ cert: pem(`${leaf}.pem`), key: pem(`${leaf}.key`), ca: pem(`${ca}.pem`), serverName });
+const tls = (leaf: string, ca: string, serverName?: string): GrpcSecurity['tls'] => ({
+  cert: pem(`${leaf}.pem`),
+  key: pem(`${leaf}.key`),
+  ca: pem(`${ca}.pem`),
+  serverName,
+});
 
 before(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'oa-mtls-'));
@@ -221,7 +245,11 @@ test('mTLS: wrong CA, no client certificate, plaintext, or a server from another
   const addr = `127.0.0.1:${s.port}`;
   const attempt = async (label: string, security: GrpcSecurity) => {
     const client = grpcClient(ORCHESTRATOR_SERVICE, addr, { security });
-    await assert.rejects(secretCall(client), (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.UNAUTHENTICATED, label);
+    await assert.rejects(
+      secretCall(client),
+      (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.UNAUTHENTICATED,
+      label,
+    );
     client.close();
   };
   await attempt('client certificate from another CA', { token: TOKEN, tls: tls('rogue-client', 'ca') });

@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ORCHESTRATOR_SERVICE, checkHealth, grpc, grpcClient, problemFromGrpc, problemToGrpc, startGrpcServer, unary, type GrpcServerHandle } from '../src/grpc';
+import {
+  ORCHESTRATOR_SERVICE,
+  checkHealth,
+  grpc,
+  grpcClient,
+  problemFromGrpc,
+  problemToGrpc,
+  startGrpcServer,
+  unary,
+  type GrpcServerHandle,
+} from '../src/grpc';
 import { ProblemError } from '../src/problems';
 
 type Handler = (req: { owner: string; id: string }) => { code?: grpc.status; details?: string; videoJson?: string };

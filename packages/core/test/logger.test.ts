@@ -58,3 +58,10 @@ test('scrubUrls leaves text without URLs alone', () => {
   assert.equal(scrubUrls('no url here: 3 items, ratio 1/2'), 'no url here: 3 items, ratio 1/2');
   assert.equal(scrubUrls('see http://example.com/a'), 'see http://example.com/a');
 });
+
+test('an err field that is a message string is logged as that string, scrubbed', () => {
+  const { log, lines } = capture();
+  log.error({ err: `GET ${PRESIGNED} answered 403` }, 'string err');
+  const line = JSON.parse(lines[0]!) as { err: unknown };
+  assert.equal(line.err, 'GET https://bucket.s3.amazonaws.com/videos/clip.mp4?… answered 403');
+});

@@ -23,7 +23,10 @@ test('scrubPaths keeps the last component and the loader words, drops the direct
 });
 
 test('/readyz serves the scrubbed detail; an exception answers 500 without its text', async (t) => {
-  let ready: () => Promise<Readiness> = async () => ({ ok: false, detail: { error: LOADER, models: { asr: { file: '/srv/secret-layout/models/asr/encoder.onnx' } } } });
+  let ready: () => Promise<Readiness> = async () => ({
+    ok: false,
+    detail: { error: LOADER, models: { asr: { file: '/srv/secret-layout/models/asr/encoder.onnx' } } },
+  });
   const ops = await startOpsServer({ host: '127.0.0.1', port: 0, metrics: new ServiceMetrics('ops-test'), ready: () => ready() });
   t.after(() => ops.close());
   const res = await fetch(`http://127.0.0.1:${ops.port}/readyz`);

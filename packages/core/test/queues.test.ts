@@ -17,13 +17,22 @@ after(async () => {
 
 test('stage and completion job ids are deterministic and contain no ":"', () => {
   const id = 'a7f1c1de-1234-4abc-8def-0123456789ab';
+  // The same id arriving as a different string (e.g. parsed back out of a job payload).
+  const sameId = JSON.parse(JSON.stringify({ id })).id as string;
+  const seen = new Set<string>();
   for (const s of STAGES) {
-    assert.equal(stageJobId(id, s), stageJobId(id, s));
+    // Deterministic: a pure function of (video, stage) with this exact spelling, so a re-dispatch
+    // after a crash or a reconciler pass lands on the same BullMQ job instead of a second one.
+    assert.equal(stageJobId(id, s), `${id}.${s}`);
+    assert.equal(completionJobId(id, s), `${id}.${s}.completion`);
+    assert.equal(stageJobId(sameId, s), stageJobId(id, s));
+    assert.equal(completionJobId(sameId, s), completionJobId(id, s));
     assert.ok(!stageJobId(id, s).includes(':'), stageJobId(id, s));
     assert.ok(!completionJobId(id, s).includes(':'), completionJobId(id, s));
-    assert.notEqual(stageJobId(id, s), completionJobId(id, s));
+    seen.add(stageJobId(id, s)).add(completionJobId(id, s));
   }
-  assert.equal(stageJobId(id, 'media'), `${id}.media`);
+  assert.equal(seen.size, 2 * STAGES.length, 'no two stages (or a stage and a completion) share an id');
+  assert.notEqual(stageJobId('b7f1c1de-1234-4abc-8def-0123456789ab', 'media'), stageJobId(id, 'media'), 'other videos get other ids');
 });
 
 test('every queue has bounded retention and explicit attempts', () => {

@@ -42,17 +42,20 @@ test('an ACL user from REDIS_URL runs BullMQ end to end (queue, worker duplicate
       concurrency: 1,
       log: createLogger('acl-test', 'silent'),
       metrics: new ServiceMetrics('acl-test'),
-      handler: async () => ({ outcome: 'done', output: { via: 'acl' } }),
+      // a vision output that meets its contract (runStageWorker checks it before reporting)
+      handler: async () => ({ outcome: 'done', output: { frames: 0, dim: 0, model: { name: 'acl' } } }),
     });
     try {
-      await queues.get(QUEUES.vision).add('vision', { videoId, stage: 'vision', language: 'auto', inputs: {}, enqueuedAt: Date.now() }, { jobId: stageJobId(videoId, 'vision') });
+      await queues
+        .get(QUEUES.vision)
+        .add('vision', { videoId, stage: 'vision', language: 'auto', inputs: {}, enqueuedAt: Date.now() }, { jobId: stageJobId(videoId, 'vision') });
       let c: Job<StageCompletion> | undefined;
       for (let i = 0; i < 200 && !c; i++) {
         c = (await queues.get(QUEUES.completions).getJob(completionJobId(videoId, 'vision'))) as Job<StageCompletion> | undefined;
         if (!c) await new Promise((r) => setTimeout(r, 50));
       }
       assert.equal(c?.data.outcome, 'done');
-      assert.deepEqual(c?.data.output, { via: 'acl' });
+      assert.deepEqual(c?.data.output, { frames: 0, dim: 0, model: { name: 'acl' } });
     } finally {
       await worker.close();
     }

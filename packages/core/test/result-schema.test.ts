@@ -37,7 +37,10 @@ function expectInvalid(mutate: (d: AnalysisResult & Record<string, unknown>) => 
   mutate(doc);
   const r = validateResult(doc);
   assert.equal(r.ok, false, 'expected the document to be refused');
-  assert.ok(r.errors.some((e) => pattern.test(e)), `no error matching ${pattern} in ${JSON.stringify(r.errors)}`);
+  assert.ok(
+    r.errors.some((e) => pattern.test(e)),
+    `no error matching ${pattern} in ${JSON.stringify(r.errors)}`,
+  );
 }
 
 test('a valid document passes', () => {
@@ -88,7 +91,10 @@ test('a reversed audio segment fails', () => {
 test('extra keys fail at every closed level', () => {
   expectInvalid((d) => (d.extra = 1), /^\/ must NOT have additional properties/);
   expectInvalid((d) => ((d.sentiment as Record<string, unknown>).confidence = 1), /^\/sentiment must NOT have additional properties/);
-  expectInvalid((d) => ((d.modalities as Record<string, unknown>).smell = { present: false, contribution: 0, reason: 'x' }), /^\/modalities must NOT have additional properties/);
+  expectInvalid(
+    (d) => ((d.modalities as Record<string, unknown>).smell = { present: false, contribution: 0, reason: 'x' }),
+    /^\/modalities must NOT have additional properties/,
+  );
   expectInvalid((d) => ((d.evidence.words[0] as Record<string, unknown>).pos = 'ADJ'), /^\/evidence\/words\/0 must NOT have additional properties/);
 });
 

@@ -30,7 +30,8 @@ function startWorker(poison: string, maxCrashes: number): { child: ChildProcess;
 }
 
 const job = (videoId: string): StageJob => ({ videoId, stage: 'vision', language: 'auto', inputs: {}, enqueuedAt: Date.now() });
-const completionOf = (videoId: string) => queues.get(QUEUES.completions).getJob(completionJobId(videoId, 'vision')) as Promise<Job<StageCompletion> | undefined>;
+const completionOf = (videoId: string) =>
+  queues.get(QUEUES.completions).getJob(completionJobId(videoId, 'vision')) as Promise<Job<StageCompletion> | undefined>;
 
 test('a job that kills its worker fails after MAX_JOB_CRASHES deaths, with the reason in its completion', async () => {
   const maxCrashes = 2;

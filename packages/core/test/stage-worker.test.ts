@@ -31,6 +31,9 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null>,
   }
 }
 
+/** A vision output that meets its contract (stage-contracts.ts), as runStageWorker requires. */
+const visionOutput = { frames: 3, dim: 4, model: { name: 'test/vision', provider: 'cpu' } };
+
 const completions = (): Queue => queues.get(QUEUES.completions);
 const completionOf = (videoId: string) => completions().getJob(completionJobId(videoId, 'vision')) as Promise<Job<StageCompletion> | undefined>;
 
@@ -57,7 +60,7 @@ test('success reports one done completion with the handler output', async () => 
     async (data, ctx) => {
       seen.push(data);
       assert.equal(ctx.attempt, 1);
-      return { outcome: 'done', output: { frames: 3 } };
+      return { outcome: 'done', output: visionOutput };
     },
     async () => {
       await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision') });
@@ -65,7 +68,7 @@ test('success reports one done completion with the handler output', async () => 
       assert.equal(c.data.outcome, 'done');
       assert.equal(c.data.videoId, videoId);
       assert.equal(c.data.stage, 'vision');
-      assert.deepEqual(c.data.output, { frames: 3 });
+      assert.deepEqual(c.data.output, visionOutput);
       assert.equal(c.data.attempts, 1);
       assert.ok(c.data.finishedAt >= c.data.startedAt);
       const started = await completions().getJob(`${completionJobId(videoId, 'vision')}.started.1`);
@@ -141,7 +144,7 @@ test('a generic error followed by success reports done, not failed', async () =>
   await withWorker(
     async () => {
       if (++calls === 1) throw new Error('transient');
-      return { outcome: 'done', output: { ok: true } };
+      return { outcome: 'done', output: visionOutput };
     },
     async () => {
       await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision'), attempts: 3, backoff: { type: 'fixed', delay: 20 } });
@@ -151,4 +154,41 @@ test('a generic error followed by success reports done, not failed', async () =>
     },
   );
   assert.equal(calls, 2);
+});
+
+test('an output that breaks its stage contract is a retryable bug, reported as model-error on the last attempt', async () => {
+  const videoId = `co${randomBytes(3).toString('hex')}`;
+  let calls = 0;
+  await withWorker(
+    async () => {
+      calls++;
+      // `frames` must be a count: a handler reporting anything else is our bug, not the user's file
+      return { outcome: 'done', output: { ...visionOutput, frames: 'three' } };
+    },
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision'), attempts: 2, backoff: { type: 'fixed', delay: 20 } });
+      const c = await waitFor('failed completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'failed');
+      assert.equal(c.data.problem?.type, 'model-error');
+      assert.match(
+        c.data.problem?.detail ?? '',
+        /vision failed after 2 attempts: the vision stage's output does not match its contract: frames: Expected number/,
+      );
+      assert.equal(c.data.output, undefined);
+    },
+  );
+  assert.equal(calls, 2, 'a contract violation is retried like any other bug');
+});
+
+test('an undeclared output field is caught too (the output schemas are strict at the top level)', async () => {
+  const videoId = `cu${randomBytes(3).toString('hex')}`;
+  await withWorker(
+    async () => ({ outcome: 'done', output: { ...visionOutput, extra: 1 } }),
+    async () => {
+      await queues.get(QUEUES.vision).add('vision', job(videoId), { jobId: stageJobId(videoId, 'vision'), attempts: 1 });
+      const c = await waitFor('failed completion', () => completionOf(videoId));
+      assert.equal(c.data.outcome, 'failed');
+      assert.match(c.data.problem?.detail ?? '', /Unrecognized key/);
+    },
+  );
 });

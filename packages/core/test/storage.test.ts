@@ -91,7 +91,10 @@ test('writeStream writes the stream and returns its size', async () => {
 test('writeStream over the size limit rejects with SizeLimitError and leaves no file behind', async () => {
   const store = new ArtifactStore(root);
   const chunks = Array.from({ length: 20 }, () => Buffer.alloc(64 * 1024, 1));
-  await assert.rejects(store.writeStream('videos/vid-5/source', Readable.from(chunks), 200_000), (err: unknown) => err instanceof SizeLimitError && err.limitBytes === 200_000);
+  await assert.rejects(
+    store.writeStream('videos/vid-5/source', Readable.from(chunks), 200_000),
+    (err: unknown) => err instanceof SizeLimitError && err.limitBytes === 200_000,
+  );
   assert.equal(await store.exists('videos/vid-5/source'), false);
   assert.deepEqual(await fs.readdir(path.join(root, 'videos', 'vid-5')), [], 'the partial file must be removed');
 });

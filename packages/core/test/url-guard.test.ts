@@ -9,10 +9,16 @@ import { assertHostAllowed, assertUrlShape, guardedLookup, isLoopbackName, isPub
 
 test('isPublicAddress: public unicast v4 and v6 (also v4-mapped) are public', () => {
   for (const a of [
-    '8.8.8.8', '1.1.1.1', '93.184.216.34', '2001:4860:4860::8888', '2606:4700:4700::1111', '::ffff:8.8.8.8',
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.216.34',
+    '2001:4860:4860::8888',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
     '64:ff9b::808:808', // NAT64 of 8.8.8.8
     '2002:808:808::1', // 6to4 of 8.8.8.8: judged by the embedded address
-    '2a00:1450:4001:80e::200e', '2c0f:fb50::1',
+    '2a00:1450:4001:80e::200e',
+    '2c0f:fb50::1',
   ]) {
     assert.equal(isPublicAddress(a), true, a);
   }
@@ -20,26 +26,54 @@ test('isPublicAddress: public unicast v4 and v6 (also v4-mapped) are public', ()
 
 test('isPublicAddress: private, loopback, link-local, CGNAT, multicast and special ranges are not', () => {
   const notPublic = [
-    '10.0.0.1', '172.16.0.1', '172.31.255.255', '192.168.1.1', // RFC 1918
-    '127.0.0.1', '127.8.9.10', // loopback
+    '10.0.0.1',
+    '172.16.0.1',
+    '172.31.255.255',
+    '192.168.1.1', // RFC 1918
+    '127.0.0.1',
+    '127.8.9.10', // loopback
     '169.254.169.254', // link-local (cloud metadata)
-    '100.64.0.1', '100.127.255.254', // CGNAT
-    '224.0.0.1', '239.255.255.250', // multicast
-    '0.0.0.0', '255.255.255.255', '192.0.2.1', '198.18.0.1', // unspecified, broadcast, reserved
-    '::1', '::', 'fe80::1', 'fc00::1', 'fd12:3456::1', 'ff02::1', '2001:db8::1', // v6 specials
-    '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:169.254.169.254', '::ffff:100.64.0.1', // v4-mapped
+    '100.64.0.1',
+    '100.127.255.254', // CGNAT
+    '224.0.0.1',
+    '239.255.255.250', // multicast
+    '0.0.0.0',
+    '255.255.255.255',
+    '192.0.2.1',
+    '198.18.0.1', // unspecified, broadcast, reserved
+    '::1',
+    '::',
+    'fe80::1',
+    'fc00::1',
+    'fd12:3456::1',
+    'ff02::1',
+    '2001:db8::1', // v6 specials
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '::ffff:169.254.169.254',
+    '::ffff:100.64.0.1', // v4-mapped
     '64:ff9b::7f00:1', // NAT64 of 127.0.0.1
-    '::127.0.0.1', '::7f00:1', '::10.0.0.1', '::169.254.169.254', '::0.0.0.1', // IPv4-compatible (the audit's bypass)
+    '::127.0.0.1',
+    '::7f00:1',
+    '::10.0.0.1',
+    '::169.254.169.254',
+    '::0.0.0.1', // IPv4-compatible (the audit's bypass)
     '::ffff:0:7f00:1', // SIIT of 127.0.0.1
-    '2002:7f00:1::1', '2002:a9fe:a9fe::1', '2002:0a00:0001::', // 6to4 of loopback, metadata, RFC 1918
+    '2002:7f00:1::1',
+    '2002:a9fe:a9fe::1',
+    '2002:0a00:0001::', // 6to4 of loopback, metadata, RFC 1918
     '64:ff9b:1::1', // local-use NAT64 (outside 2000::/3)
-    '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
-    '2001:10::1', '2001:20::1', // ORCHID, ORCHIDv2
+    '2001::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2', // Teredo
+    '2001:10::1',
+    '2001:20::1', // ORCHID, ORCHIDv2
     '2001:2::1', // benchmarking
     '3fff::1', // documentation (RFC 9637)
     '100::1', // discard
-    'fe80::1%eth0', 'fd00:ec2::254', // zone id; AWS metadata over IPv6
-    '4000::1', 'e000::1', // outside 2000::/3
+    'fe80::1%eth0',
+    'fd00:ec2::254', // zone id; AWS metadata over IPv6
+    '4000::1',
+    'e000::1', // outside 2000::/3
   ];
   for (const a of notPublic) assert.equal(isPublicAddress(a), false, a);
 });
@@ -74,7 +108,8 @@ before(async () => {
     if (u.pathname === '/ok') res.writeHead(200, { 'content-type': 'text/plain' }).end('hello');
     else if (u.pathname === '/redirect') res.writeHead(302, { location: u.searchParams.get('to') ?? '/ok' }).end();
     else if (u.pathname === '/loop') res.writeHead(302, { location: '/loop' }).end();
-    else if (u.pathname === '/hang') return; // never answers
+    else if (u.pathname === '/hang')
+      return; // never answers
     else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -173,27 +208,72 @@ test('SSRF corpus: loopback, metadata, private and special spellings are refused
   const P = port;
   const corpus = [
     // IPv4 literal spellings of 127.0.0.1 (WHATWG URL normalises them; the guard sees a dotted quad)
-    `http://127.0.0.1:${P}/ok`, `http://2130706433:${P}/ok`, `http://0177.0.0.1:${P}/ok`, `http://0x7f.1:${P}/ok`,
-    `http://0x7f000001:${P}/ok`, `http://017700000001:${P}/ok`, `http://127.1:${P}/ok`, `http://127.0.1:${P}/ok`,
-    `http://127.0.0.1.:${P}/ok`, `http://127.0.0.1%2e:${P}/ok`, `http://\u2460\u2461\u2466.0.0.1:${P}/ok`, `http://127.255.255.254:${P}/ok`,
+    `http://127.0.0.1:${P}/ok`,
+    `http://2130706433:${P}/ok`,
+    `http://0177.0.0.1:${P}/ok`,
+    `http://0x7f.1:${P}/ok`,
+    `http://0x7f000001:${P}/ok`,
+    `http://017700000001:${P}/ok`,
+    `http://127.1:${P}/ok`,
+    `http://127.0.1:${P}/ok`,
+    `http://127.0.0.1.:${P}/ok`,
+    `http://127.0.0.1%2e:${P}/ok`,
+    `http://\u2460\u2461\u2466.0.0.1:${P}/ok`,
+    `http://127.255.255.254:${P}/ok`,
     // unspecified
-    `http://0:${P}/ok`, `http://0.0.0.0:${P}/ok`, `http://[::]:${P}/ok`,
+    `http://0:${P}/ok`,
+    `http://0.0.0.0:${P}/ok`,
+    `http://[::]:${P}/ok`,
     // IPv6 forms
-    `http://[::1]:${P}/ok`, `http://[0:0:0:0:0:0:0:1]:${P}/ok`, `http://[::ffff:127.0.0.1]:${P}/ok`, `http://[::ffff:7f00:1]:${P}/ok`,
-    `http://[::127.0.0.1]:${P}/ok`, `http://[::7f00:1]:${P}/ok`, `http://[0000::0001]:${P}/ok`, `http://[fe80::1%25eth0]:${P}/ok`,
-    `http://[fe80::1]:${P}/ok`, `http://[fc00::1]:${P}/ok`, `http://[fd12:3456::1]:${P}/ok`, `http://[ff02::1]:${P}/ok`,
-    `http://[64:ff9b::7f00:1]:${P}/ok`, `http://[2002:7f00:1::1]:${P}/ok`, `http://[2001::1]:${P}/ok`, `http://[2001:db8::1]:${P}/ok`,
+    `http://[::1]:${P}/ok`,
+    `http://[0:0:0:0:0:0:0:1]:${P}/ok`,
+    `http://[::ffff:127.0.0.1]:${P}/ok`,
+    `http://[::ffff:7f00:1]:${P}/ok`,
+    `http://[::127.0.0.1]:${P}/ok`,
+    `http://[::7f00:1]:${P}/ok`,
+    `http://[0000::0001]:${P}/ok`,
+    `http://[fe80::1%25eth0]:${P}/ok`,
+    `http://[fe80::1]:${P}/ok`,
+    `http://[fc00::1]:${P}/ok`,
+    `http://[fd12:3456::1]:${P}/ok`,
+    `http://[ff02::1]:${P}/ok`,
+    `http://[64:ff9b::7f00:1]:${P}/ok`,
+    `http://[2002:7f00:1::1]:${P}/ok`,
+    `http://[2001::1]:${P}/ok`,
+    `http://[2001:db8::1]:${P}/ok`,
     `http://[2001:10::1]:${P}/ok`,
     // loopback names, any case, trailing dot, subdomains
-    `http://localhost:${P}/ok`, `http://localhost.:${P}/ok`, `http://LOCALHOST:${P}/ok`, `http://api.localhost:${P}/ok`, `http://a.b.localhost.:${P}/ok`,
+    `http://localhost:${P}/ok`,
+    `http://localhost.:${P}/ok`,
+    `http://LOCALHOST:${P}/ok`,
+    `http://api.localhost:${P}/ok`,
+    `http://a.b.localhost.:${P}/ok`,
     // userinfo
-    `http://evil@127.0.0.1:${P}/ok`, `http://user:pass@example.com/`, `http://example.com@127.0.0.1:${P}/ok`,
+    `http://evil@127.0.0.1:${P}/ok`,
+    `http://user:pass@example.com/`,
+    `http://example.com@127.0.0.1:${P}/ok`,
     // cloud metadata in several spellings
-    'http://169.254.169.254/latest/meta-data/', 'http://2852039166/latest/meta-data/', 'http://0xa9fea9fe/', 'http://0251.0376.0251.0376/',
-    'http://169.254.43518/', 'http://[::ffff:169.254.169.254]/', 'http://[::ffff:a9fe:a9fe]/', 'http://[fd00:ec2::254]/', 'http://[2002:a9fe:a9fe::]/',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://2852039166/latest/meta-data/',
+    'http://0xa9fea9fe/',
+    'http://0251.0376.0251.0376/',
+    'http://169.254.43518/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://[::ffff:a9fe:a9fe]/',
+    'http://[fd00:ec2::254]/',
+    'http://[2002:a9fe:a9fe::]/',
     // private, CGNAT, multicast, broadcast, reserved
-    'http://10.0.0.1/', 'http://172.16.0.1/', 'http://192.168.0.1/', 'http://100.64.0.1/', 'http://100.127.255.254/',
-    'http://224.0.0.1/', 'http://239.255.255.250/', 'http://255.255.255.255/', 'http://240.0.0.1/', 'http://192.0.2.1/', 'http://198.18.0.1/',
+    'http://10.0.0.1/',
+    'http://172.16.0.1/',
+    'http://192.168.0.1/',
+    'http://100.64.0.1/',
+    'http://100.127.255.254/',
+    'http://224.0.0.1/',
+    'http://239.255.255.250/',
+    'http://255.255.255.255/',
+    'http://240.0.0.1/',
+    'http://192.0.2.1/',
+    'http://198.18.0.1/',
   ];
   assert.ok(corpus.length >= 40, `${corpus.length} spellings`);
   const before = hits.length;
@@ -238,8 +318,15 @@ test('SSRF corpus: redirects from an allowed origin to private targets are refus
     assert.equal(ok.statusCode, 200, 'the allowed origin itself works, redirects within it too');
     ok.resume();
     const targets = [
-      `http://127.0.0.1:${otherPort}/`, `http://2130706433:${otherPort}/`, `http://[::ffff:127.0.0.1]:${otherPort}/`, `http://[::127.0.0.1]:${otherPort}/`,
-      `http://localhost:${otherPort}/`, `//127.0.0.1:${otherPort}/`, 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', `http://u:p@127.0.0.1:${otherPort}/`,
+      `http://127.0.0.1:${otherPort}/`,
+      `http://2130706433:${otherPort}/`,
+      `http://[::ffff:127.0.0.1]:${otherPort}/`,
+      `http://[::127.0.0.1]:${otherPort}/`,
+      `http://localhost:${otherPort}/`,
+      `//127.0.0.1:${otherPort}/`,
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/',
+      `http://u:p@127.0.0.1:${otherPort}/`,
     ];
     for (const t of targets) {
       await assert.rejects(safeRequest(`${base}/redirect?to=${encodeURIComponent(t)}`, allowed), refused, t);
@@ -257,8 +344,15 @@ test('SSRF corpus: redirects from an allowed origin to private targets are refus
 
 test('public spellings pass the shape and literal checks', () => {
   for (const u of [
-    'http://8.8.8.8/', 'http://134744072/', 'http://0x08080808/', 'http://010.010.010.010/', 'https://example.com:8443/path?q=1',
-    'http://[2606:4700:4700::1111]/', 'http://[::ffff:8.8.8.8]/', 'http://[64:ff9b::808:808]/', 'https://media.example.org./clip.mp4',
+    'http://8.8.8.8/',
+    'http://134744072/',
+    'http://0x08080808/',
+    'http://010.010.010.010/',
+    'https://example.com:8443/path?q=1',
+    'http://[2606:4700:4700::1111]/',
+    'http://[::ffff:8.8.8.8]/',
+    'http://[64:ff9b::808:808]/',
+    'https://media.example.org./clip.mp4',
   ]) {
     const url = assertUrlShape(u);
     assert.doesNotThrow(() => assertHostAllowed(url, false), u);

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { WEBHOOK_RETRY_DELAYS_SEC, callbackSecretFor, newWebhookSecret, retryDelayMs, signWebhook, verifyWebhook, webhookHeaders } from '../src/webhook-signing';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import {
+  WEBHOOK_RETRY_DELAYS_SEC,
+  callbackSecretFor,
+  newWebhookSecret,
+  retryDelayMs,
+  signWebhook,
+  verifyWebhook,
+  webhookHeaders,
+} from '../src/webhook-signing';
 
 // Independent reference: Standard Webhooks v1 = base64(HMAC-SHA256(base64decode(secret after whsec_), `${id}.${ts}.${body}`)).
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -9,7 +18,9 @@ const ID = 'msg_p5jXN8AQM9LWM0D4loKWxJek';
 const TS = 1614265330;
 const BODY = '{"test": 2432232314}';
 const reference = (secret: string, id: string, ts: number, body: string) =>
-  createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64')).update(`${id}.${ts}.${body}`).digest('base64');
+  createHmac('sha256', Buffer.from(secret.slice('whsec_'.length), 'base64'))
+    .update(`${id}.${ts}.${body}`)
+    .digest('base64');
 
 test('signWebhook matches an independently computed Standard Webhooks signature', () => {
   const expected = reference(SECRET, ID, TS, BODY);
@@ -66,9 +77,21 @@ test('a secret without the whsec_ prefix is refused', () => {
 
 test('retryDelayMs follows the schedule without jitter at random = 0.5, then gives up', () => {
   const expected = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
-  assert.deepEqual(WEBHOOK_RETRY_DELAYS_SEC.map((s) => s * 1000), expected);
-  expected.forEach((ms, attempt) => assert.equal(retryDelayMs(attempt, () => 0.5), ms, `attempt ${attempt}`));
-  assert.equal(retryDelayMs(expected.length, () => 0.5), null);
+  assert.deepEqual(
+    WEBHOOK_RETRY_DELAYS_SEC.map((s) => s * 1000),
+    expected,
+  );
+  expected.forEach((ms, attempt) =>
+    assert.equal(
+      retryDelayMs(attempt, () => 0.5),
+      ms,
+      `attempt ${attempt}`,
+    ),
+  );
+  assert.equal(
+    retryDelayMs(expected.length, () => 0.5),
+    null,
+  );
   assert.equal(retryDelayMs(expected.length + 5), null);
   // about a day in all
   const totalH = expected.reduce((a, b) => a + b, 0) / 3_600_000;
@@ -78,13 +101,22 @@ test('retryDelayMs follows the schedule without jitter at random = 0.5, then giv
 test('retryDelayMs jitter stays within ±20 % and scale multiplies the base', () => {
   for (let attempt = 1; attempt < WEBHOOK_RETRY_DELAYS_SEC.length; attempt++) {
     const base = WEBHOOK_RETRY_DELAYS_SEC[attempt] * 1000;
-    assert.equal(retryDelayMs(attempt, () => 0), Math.round(base * 0.8));
-    assert.equal(retryDelayMs(attempt, () => 0.999999), Math.round(base * 1.2 - base * 0.4 * 0.000001));
+    assert.equal(
+      retryDelayMs(attempt, () => 0),
+      Math.round(base * 0.8),
+    );
+    assert.equal(
+      retryDelayMs(attempt, () => 0.999999),
+      Math.round(base * 1.2 - base * 0.4 * 0.000001),
+    );
     for (let i = 0; i < 50; i++) {
       const d = retryDelayMs(attempt)!;
       assert.ok(d >= base * 0.8 && d <= base * 1.2, `attempt ${attempt}: ${d}`);
     }
-    assert.equal(retryDelayMs(attempt, () => 0.5, 0.001), Math.round(base * 0.001));
+    assert.equal(
+      retryDelayMs(attempt, () => 0.5, 0.001),
+      Math.round(base * 0.001),
+    );
   }
 });
 
@@ -100,4 +132,15 @@ test('callbackSecretFor: one stable whsec_ secret per owner and operator secret,
   assert.equal(headers['webhook-signature'], `v1,${reference(a, ID, TS, BODY)}`);
   assert.throws(() => callbackSecretFor(op, ''), /owner/);
   assert.throws(() => callbackSecretFor('not-a-secret', 'owner-a'), /whsec_/);
+});
+
+test('what we sign, the standardwebhooks reference library verifies (and what it signs, we verify)', () => {
+  const secret = newWebhookSecret();
+  const now = Math.floor(Date.now() / 1000);
+  const body = '{"event":"video.succeeded","n":"10/10!"}';
+  const h = webhookHeaders(secret, 'msg_lib', now, body);
+  assert.deepEqual(new Webhook(secret).verify(body, h), JSON.parse(body));
+  const theirs = new Webhook(secret).sign('msg_lib2', new Date(now * 1000), body);
+  assert.equal(verifyWebhook(secret, { 'webhook-id': 'msg_lib2', 'webhook-timestamp': String(now), 'webhook-signature': theirs }, body), true);
+  assert.throws(() => new Webhook(secret).verify(`${body} `, h), WebhookVerificationError);
 });

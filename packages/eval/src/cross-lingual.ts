@@ -1,3 +1,5 @@
+import type { TextEncoderSetting } from './text-encoders';
+
 export interface WarUar {
   war: number;
   uar: number;
@@ -20,6 +22,8 @@ export interface CrossLingualReport {
   retention: number | null;
   /** The same ratio for UAR, reported beside it because a majority-class model can keep WAR while UAR collapses. */
   uarRetention: number | null;
+  /** which text encoder setting produced these figures (see text-encoders.ts) */
+  textEncoders?: TextEncoderSetting;
 }
 
 /**
@@ -27,7 +31,10 @@ export interface CrossLingualReport {
  * mapping on which CH-SIMS v2 and CMU-MOSEI agree about 0 (see sentimentSign3).
  */
 export function crossLingualReport(input: CrossLingualInput): CrossLingualReport {
-  for (const [name, v] of [['inLanguage', input.inLanguage], ['cross', input.cross]] as const) {
+  for (const [name, v] of [
+    ['inLanguage', input.inLanguage],
+    ['cross', input.cross],
+  ] as const) {
     for (const key of ['war', 'uar'] as const) {
       const x = v[key];
       if (!Number.isFinite(x) || x < 0 || x > 1) throw new Error(`crossLingualReport: ${name}.${key} = ${x} must be a fraction in [0, 1]`);

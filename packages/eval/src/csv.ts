@@ -1,4 +1,12 @@
-/** RFC 4180 CSV: quoted fields may hold commas, CR/LF and doubled quotes. Tolerates LF-only files and a UTF-8 BOM. */
+/**
+ * RFC 4180 CSV: quoted fields may hold commas, CR/LF and doubled quotes. Tolerates LF-only files and a UTF-8 BOM.
+ *
+ * Kept rather than replaced by csv-parse (tried, 7.0.3): the evaluator must report every malformed
+ * row by its line and keep going, and csv-parse cannot do that. With skip_records_with_error it drops
+ * the record after an unterminated quote without reporting it (only one error, and no record is returned
+ * for wellFormedRows to reject); with relax_quotes, `"ok"x` becomes the value `"ok"x` with no error at all;
+ * and its info.lines counts the CR of a quoted CRLF as a line, so the start lines of later records drift.
+ */
 
 export interface CsvRecord {
   /** 1-based physical line where the record starts (a quoted newline makes records span lines). */

@@ -177,7 +177,8 @@ export class FeatureCache {
     if (!existsSync(file)) return null;
     const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredClip;
     if (stored.id !== id) return null;
-    if (source && (stored.source.size !== source.size || stored.source.mtimeMs !== source.mtimeMs || stored.source.transcript !== source.transcript)) return null;
+    if (source && (stored.source.size !== source.size || stored.source.mtimeMs !== source.mtimeMs || stored.source.transcript !== source.transcript))
+      return null;
     return { ...stored, tensors: stored.tensors.map((t) => ({ ...t, data: decode(t.data) })) };
   }
 
@@ -228,7 +229,14 @@ export class FeatureCache {
   clearFailure(id: string): void {
     const list = this.failures();
     if (!list.some((x) => x.id === id)) return;
-    writeAtomic(path.join(this.dir, FAILURES), `${JSON.stringify(list.filter((x) => x.id !== id), null, 2)}\n`);
+    writeAtomic(
+      path.join(this.dir, FAILURES),
+      `${JSON.stringify(
+        list.filter((x) => x.id !== id),
+        null,
+        2,
+      )}\n`,
+    );
   }
 
   /** Drops one entry (e.g. to force a clip through the pipeline again). */

@@ -12,3 +12,4 @@ export * from './report';
 export * from './synthetic-mmsa';
 export * from './feature-cache';
 export * from './pipeline-labels';
+export * from './text-encoders';

@@ -117,7 +117,11 @@ export function readMmsaDataset(root: string, options: ReadMmsaOptions): MmsaDat
     }
     const uni: Partial<Record<'labelT' | 'labelA' | 'labelV', number>> = {};
     let bad: string | null = null;
-    for (const [key, name] of [['labelT', 'label_t'], ['labelA', 'label_a'], ['labelV', 'label_v']] as const) {
+    for (const [key, name] of [
+      ['labelT', 'label_t'],
+      ['labelA', 'label_a'],
+      ['labelV', 'label_v'],
+    ] as const) {
       const rawUni = get(name);
       // MOSEI and unlabelled v2(u) leave the unimodal columns empty; that is absence, not a fault.
       if (rawUni === undefined || rawUni.trim() === '') continue;

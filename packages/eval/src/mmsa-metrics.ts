@@ -87,12 +87,7 @@ function finish<T extends Record<string, number>>(raw: T, round: boolean): T {
 export function mmsaMetrics(preds: readonly number[], labels: readonly number[], dataset: 'mosei' | 'mosi', options?: MmsaMetricsOptions): MoseiMetrics;
 export function mmsaMetrics(preds: readonly number[], labels: readonly number[], dataset: 'sims' | 'sims2', options?: MmsaMetricsOptions): SimsMetrics;
 export function mmsaMetrics(preds: readonly number[], labels: readonly number[], dataset: MetricsDataset, options?: MmsaMetricsOptions): MmsaMetrics;
-export function mmsaMetrics(
-  preds: readonly number[],
-  labels: readonly number[],
-  dataset: MetricsDataset,
-  options: MmsaMetricsOptions = {},
-): MmsaMetrics {
+export function mmsaMetrics(preds: readonly number[], labels: readonly number[], dataset: MetricsDataset, options: MmsaMetricsOptions = {}): MmsaMetrics {
   if (preds.length !== labels.length) throw new Error(`mmsaMetrics: ${preds.length} predictions vs ${labels.length} labels`);
   if (preds.length === 0) throw new Error('mmsaMetrics: no samples');
   const p = toFloat32(preds, 'preds');

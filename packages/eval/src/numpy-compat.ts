@@ -3,6 +3,8 @@
  * MMSA feeds float32 tensors, so every element-wise step is rounded back to float32
  * (Math.fround after one double op is exact for + − × ÷: doubles carry > 2·24+2 bits).
  */
+// Kept hand-written: MMSA's published figures come from NumPy's float32 rounding and tie-breaking,
+// which no JavaScript numerics library promises to reproduce.
 
 export const f32 = Math.fround;
 
@@ -44,9 +46,7 @@ export function pairwiseSum(a: ArrayLike<number>, round: (x: number) => number =
     for (; i < n - (n % 8); i += 8) {
       for (let j = 0; j < 8; j++) r[j] = round(r[j]! + a[start + i + j]!);
     }
-    let res = round(
-      round(round(r[0]! + r[1]!) + round(r[2]! + r[3]!)) + round(round(r[4]! + r[5]!) + round(r[6]! + r[7]!)),
-    );
+    let res = round(round(round(r[0]! + r[1]!) + round(r[2]! + r[3]!)) + round(round(r[4]! + r[5]!) + round(r[6]! + r[7]!)));
     for (; i < n; i++) res = round(res + a[start + i]!);
     return res;
   }

@@ -77,9 +77,7 @@ export interface ModalityContributionRow {
 }
 
 export function modalityContributionSpec(rows: readonly ModalityContributionRow[]): VegaLiteSpec {
-  const values = rows.flatMap((r) =>
-    (['text', 'audio', 'vision'] as const).map((m) => ({ language: r.language, modality: m, contribution: r[m] })),
-  );
+  const values = rows.flatMap((r) => (['text', 'audio', 'vision'] as const).map((m) => ({ language: r.language, modality: m, contribution: r[m] })));
   return {
     ...FONT,
     title: 'Mean modality contribution per language',

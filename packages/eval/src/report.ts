@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ClassificationMetrics } from './classification-metrics';
 import type { CrossLingualReport } from './cross-lingual';
 import type { RowProblem } from './mmsa-dataset';
+import type { TextEncodersRecord } from './text-encoders';
 import {
   confusionMatrixSpec,
   faithfulnessSpec,
@@ -34,6 +35,8 @@ export interface EvalReportData {
   mmsa?: { name: string; dataset: string; n?: number; metrics: Record<string, number | null> }[];
   classification?: { name: string; metrics: ClassificationMetrics }[];
   crossLingual?: CrossLingualReport[];
+  /** which text encoder setting produced the figures (shown next to the cross-lingual table) */
+  textEncoders?: TextEncodersRecord;
   modalityContributions?: ModalityContributionRow[];
   faithfulness?: FaithfulnessRow[];
   training?: TrainingStep[];
@@ -69,12 +72,23 @@ function table(head: string[], rows: string[][]): string {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'plot';
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'plot'
+  );
 }
 
 /** JSON with NaN/±Infinity as null (JSON has no NaN; MMSA's Corr is NaN for a constant predictor). */
 function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
+}
+
+/** The text encoder setting the figures came from: a split or masked setting is flagged like the disclaimer. */
+function textEncodersHtml(t: TextEncodersRecord): string {
+  const cls = t.setting === 'shared' ? 'note' : 'disclaimer';
+  return `<p class="${cls}" id="text-encoders"><strong>Text encoders: ${escapeHtml(t.setting)}</strong> (zh: ${escapeHtml(t.zh ?? 'none')}; en: ${escapeHtml(t.en ?? 'none')}). ${escapeHtml(t.note)}</p>`;
 }
 
 /**
@@ -101,7 +115,10 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
     const keys = [...new Set(data.mmsa.flatMap((m) => Object.keys(m.metrics)))];
     sections.push(
       '<h2>MMSA metrics</h2>',
-      table(['set', 'dataset', 'n', ...keys], data.mmsa.map((m) => [m.name, m.dataset, m.n === undefined ? '' : String(m.n), ...keys.map((k) => fmt(m.metrics[k]))])),
+      table(
+        ['set', 'dataset', 'n', ...keys],
+        data.mmsa.map((m) => [m.name, m.dataset, m.n === undefined ? '' : String(m.n), ...keys.map((k) => fmt(m.metrics[k]))]),
+      ),
       '<p class="note">Computed as thuiar/MMSA metricsTop.py does (float32 inputs, NumPy rounding to 4 decimals); Acc-k values are WAR-like.</p>',
     );
   }
@@ -109,13 +126,25 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
   if (data.classification?.length) {
     sections.push('<h2>Classification: WAR / UAR</h2>');
     sections.push(
-      table(['set', 'n', 'WAR', 'UAR', 'UAR classes'], data.classification.map((c) => [c.name, String(c.metrics.n), pct(c.metrics.war), pct(c.metrics.uar), String(c.metrics.uarClassCount)])),
+      table(
+        ['set', 'n', 'WAR', 'UAR', 'UAR classes'],
+        data.classification.map((c) => [c.name, String(c.metrics.n), pct(c.metrics.war), pct(c.metrics.uar), String(c.metrics.uarClassCount)]),
+      ),
       '<p class="note">WAR = accuracy; UAR = mean recall over classes with gold support &gt; 0 (balanced accuracy).</p>',
     );
     for (const c of data.classification) {
       sections.push(`<h3>${escapeHtml(c.name)}</h3>`);
-      sections.push(table(['class', 'support', 'predicted', 'recall', 'precision'], c.metrics.perClass.map((p) => [p.label, String(p.support), String(p.predicted), pct(p.recall), pct(p.precision)])));
-      const name = addPlot(`confusion-${c.name}`, `Confusion matrix: ${c.name}`, confusionMatrixSpec(`Confusion: ${c.name}`, c.metrics.labels, c.metrics.confusion));
+      sections.push(
+        table(
+          ['class', 'support', 'predicted', 'recall', 'precision'],
+          c.metrics.perClass.map((p) => [p.label, String(p.support), String(p.predicted), pct(p.recall), pct(p.precision)]),
+        ),
+      );
+      const name = addPlot(
+        `confusion-${c.name}`,
+        `Confusion matrix: ${c.name}`,
+        confusionMatrixSpec(`Confusion: ${c.name}`, c.metrics.labels, c.metrics.confusion),
+      );
       sections.push(slot(name));
     }
   }
@@ -123,22 +152,49 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
   if (data.crossLingual?.length) {
     sections.push(
       '<h2>Cross-lingual transfer</h2>',
-      table(['direction', 'mapping', 'in-language WAR', 'in-language UAR', 'cross WAR', 'cross UAR', 'retention (WAR)', 'retention (UAR)'],
-        data.crossLingual.map((x) => [x.direction ?? '', x.mapping, pct(x.inLanguage.war), pct(x.inLanguage.uar), pct(x.cross.war), pct(x.cross.uar), pct(x.retention), pct(x.uarRetention)])),
+      table(
+        ['direction', 'mapping', 'text encoders', 'in-language WAR', 'in-language UAR', 'cross WAR', 'cross UAR', 'retention (WAR)', 'retention (UAR)'],
+        data.crossLingual.map((x) => [
+          x.direction ?? '',
+          x.mapping,
+          x.textEncoders ?? data.textEncoders?.setting ?? 'not recorded',
+          pct(x.inLanguage.war),
+          pct(x.inLanguage.uar),
+          pct(x.cross.war),
+          pct(x.cross.uar),
+          pct(x.retention),
+          pct(x.uarRetention),
+        ]),
+      ),
       '<p class="note">Retention = cross-lingual WAR / in-language WAR, both on the sign-3 mapping (&lt;0 / =0 / &gt;0) shared by CH-SIMS v2 and CMU-MOSEI.</p>',
     );
+    if (data.textEncoders) sections.push(textEncodersHtml(data.textEncoders));
+  } else if (data.textEncoders) {
+    sections.push('<h2>Text encoders</h2>', textEncodersHtml(data.textEncoders));
   }
 
   if (data.modalityContributions?.length) {
     sections.push('<h2>Modality contributions per language</h2>');
-    sections.push(table(['language', 'text', 'audio', 'vision'], data.modalityContributions.map((r) => [r.language, fmt(r.text, 3), fmt(r.audio, 3), fmt(r.vision, 3)])));
+    sections.push(
+      table(
+        ['language', 'text', 'audio', 'vision'],
+        data.modalityContributions.map((r) => [r.language, fmt(r.text, 3), fmt(r.audio, 3), fmt(r.vision, 3)]),
+      ),
+    );
     sections.push(slot(addPlot('modality-contributions', 'Modality contributions', modalityContributionSpec(data.modalityContributions))));
   }
 
   if (data.faithfulness?.length) {
     sections.push('<h2>Faithfulness</h2>');
-    sections.push(table(['scope', 'comprehensiveness', 'sufficiency'], data.faithfulness.map((r) => [r.scope, fmt(r.comprehensiveness), fmt(r.sufficiency)])));
-    sections.push('<p class="note">Comprehensiveness: drop in gold-class probability when the cited evidence is removed (higher is better). Sufficiency: drop when only the cited evidence is kept (lower is better).</p>');
+    sections.push(
+      table(
+        ['scope', 'comprehensiveness', 'sufficiency'],
+        data.faithfulness.map((r) => [r.scope, fmt(r.comprehensiveness), fmt(r.sufficiency)]),
+      ),
+    );
+    sections.push(
+      '<p class="note">Comprehensiveness: drop in gold-class probability when the cited evidence is removed (higher is better). Sufficiency: drop when only the cited evidence is kept (lower is better).</p>',
+    );
     sections.push(slot(addPlot('faithfulness', 'Faithfulness', faithfulnessSpec(data.faithfulness))));
   }
 
@@ -159,9 +215,27 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
     sections.push('<p>No malformed rows and no skipped clips were reported.</p>');
   } else {
     if (problemRows.length) {
-      sections.push(table(['source', 'malformed rows', 'examples'], problemRows.map((p) => [p.source, String(p.count), (p.examples ?? []).slice(0, 5).map((e) => `line ${e.row}: ${e.reason}`).join('; ')])));
+      sections.push(
+        table(
+          ['source', 'malformed rows', 'examples'],
+          problemRows.map((p) => [
+            p.source,
+            String(p.count),
+            (p.examples ?? [])
+              .slice(0, 5)
+              .map((e) => `line ${e.row}: ${e.reason}`)
+              .join('; '),
+          ]),
+        ),
+      );
     }
-    if (skippedRows.length) sections.push(table(['source', 'skipped', 'reason'], skippedRows.map((s) => [s.source, String(s.count), s.reason])));
+    if (skippedRows.length)
+      sections.push(
+        table(
+          ['source', 'skipped', 'reason'],
+          skippedRows.map((s) => [s.source, String(s.count), s.reason]),
+        ),
+      );
   }
 
   const svgs: string[] = [];

@@ -53,9 +53,23 @@ export function sentimentSign3Index(label: number): 0 | 1 | 2 {
 
 /** Names (lower-cased, trimmed) that mean a sentiment class, in English and Chinese. */
 const SENTIMENT_NAMES: Record<string, SentimentLabel> = {
-  negative: 'negative', neg: 'negative', '消极': 'negative', '负面': 'negative', '负向': 'negative', '负': 'negative',
-  neutral: 'neutral', neu: 'neutral', '中性': 'neutral', '中立': 'neutral', '中': 'neutral',
-  positive: 'positive', pos: 'positive', '积极': 'positive', '正面': 'positive', '正向': 'positive', '正': 'positive',
+  negative: 'negative',
+  neg: 'negative',
+  消极: 'negative',
+  负面: 'negative',
+  负向: 'negative',
+  负: 'negative',
+  neutral: 'neutral',
+  neu: 'neutral',
+  中性: 'neutral',
+  中立: 'neutral',
+  中: 'neutral',
+  positive: 'positive',
+  pos: 'positive',
+  积极: 'positive',
+  正面: 'positive',
+  正向: 'positive',
+  正: 'positive',
 };
 
 /**
@@ -63,13 +77,57 @@ const SENTIMENT_NAMES: Record<string, SentimentLabel> = {
  * emotion2vec's `other`/`unknown` deliberately have no entry: they are not one of our seven.
  */
 const EMOTION_NAMES: Record<string, EmotionLabel> = {
-  happy: 'happy', happiness: 'happy', joy: 'happy', joyful: 'happy', '开心': 'happy', '高兴': 'happy', '快乐': 'happy', '喜悦': 'happy', '愉快': 'happy', '快樂': 'happy', '開心': 'happy',
-  sad: 'sad', sadness: 'sad', '难过': 'sad', '伤心': 'sad', '悲伤': 'sad', '难受': 'sad', '難過': 'sad', '傷心': 'sad', '悲傷': 'sad',
-  angry: 'angry', anger: 'angry', mad: 'angry', '生气': 'angry', '愤怒': 'angry', '恼火': 'angry', '生氣': 'angry', '憤怒': 'angry',
-  fearful: 'fearful', fear: 'fearful', afraid: 'fearful', scared: 'fearful', '害怕': 'fearful', '恐惧': 'fearful', '恐懼': 'fearful',
-  disgusted: 'disgusted', disgust: 'disgusted', '厌恶': 'disgusted', '恶心': 'disgusted', '厭惡': 'disgusted', '噁心': 'disgusted',
-  surprised: 'surprised', surprise: 'surprised', '惊讶': 'surprised', '吃惊': 'surprised', '惊奇': 'surprised', '驚訝': 'surprised',
-  neutral: 'neutral', '中性': 'neutral', '平静': 'neutral', '平靜': 'neutral',
+  happy: 'happy',
+  happiness: 'happy',
+  joy: 'happy',
+  joyful: 'happy',
+  开心: 'happy',
+  高兴: 'happy',
+  快乐: 'happy',
+  喜悦: 'happy',
+  愉快: 'happy',
+  快樂: 'happy',
+  開心: 'happy',
+  sad: 'sad',
+  sadness: 'sad',
+  难过: 'sad',
+  伤心: 'sad',
+  悲伤: 'sad',
+  难受: 'sad',
+  難過: 'sad',
+  傷心: 'sad',
+  悲傷: 'sad',
+  angry: 'angry',
+  anger: 'angry',
+  mad: 'angry',
+  生气: 'angry',
+  愤怒: 'angry',
+  恼火: 'angry',
+  生氣: 'angry',
+  憤怒: 'angry',
+  fearful: 'fearful',
+  fear: 'fearful',
+  afraid: 'fearful',
+  scared: 'fearful',
+  害怕: 'fearful',
+  恐惧: 'fearful',
+  恐懼: 'fearful',
+  disgusted: 'disgusted',
+  disgust: 'disgusted',
+  厌恶: 'disgusted',
+  恶心: 'disgusted',
+  厭惡: 'disgusted',
+  噁心: 'disgusted',
+  surprised: 'surprised',
+  surprise: 'surprised',
+  惊讶: 'surprised',
+  吃惊: 'surprised',
+  惊奇: 'surprised',
+  驚訝: 'surprised',
+  neutral: 'neutral',
+  中性: 'neutral',
+  平静: 'neutral',
+  平靜: 'neutral',
 };
 
 export function normalizeSentimentName(name: string): SentimentLabel | null {
@@ -80,9 +138,7 @@ export function normalizeEmotionName(name: string): EmotionLabel | null {
   return EMOTION_NAMES[name.trim().toLowerCase()] ?? null;
 }
 
-export type UnifiedLabel =
-  | { kind: 'sentiment'; label: SentimentLabel; index: number }
-  | { kind: 'emotion'; label: EmotionLabel; index: number };
+export type UnifiedLabel = { kind: 'sentiment'; label: SentimentLabel; index: number } | { kind: 'emotion'; label: EmotionLabel; index: number };
 
 export interface UnifiedLabelOptions {
   /** Needed for numeric labels only if `mapping` is 'mmsa3'. */

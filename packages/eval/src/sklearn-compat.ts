@@ -2,6 +2,8 @@
  * sklearn.metrics.accuracy_score and f1_score(average='weighted') from their definitions, for label arrays
  * whose values are compared exactly (MMSA passes booleans or float32 class ids).
  */
+// Kept hand-written: sklearn's exact definitions (weighted F1, tie handling) are what MMSA's numbers
+// use; these few lines are checked against recorded NumPy/sklearn outputs.
 
 /** accuracy_score(a, b): fraction of equal positions (symmetric). */
 export function accuracyScore(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -45,7 +45,6 @@ export function ffmpegAvailable(ffmpegPath = 'ffmpeg'): true | string {
   return true;
 }
 
-
 const WORDS: Record<MmsaDatasetName, Record<SentimentLabel, string[]>> = {
   sims2: {
     positive: ['开心', '好', '棒', '喜欢'],
@@ -99,7 +98,16 @@ function transcript(r: () => number, dataset: MmsaDatasetName, s: SentimentLabel
 }
 
 function hex(rgb: [number, number, number]): string {
-  return '0x' + rgb.map((v) => Math.max(0, Math.min(255, Math.round(v))).toString(16).padStart(2, '0')).join('');
+  return (
+    '0x' +
+    rgb
+      .map((v) =>
+        Math.max(0, Math.min(255, Math.round(v)))
+          .toString(16)
+          .padStart(2, '0'),
+      )
+      .join('')
+  );
 }
 
 function ffmpegArgs(out: string, colour: [number, number, number], tone: { f0: number; amp: number; h2: number; h3: number }, durationSec: number): string[] {
@@ -107,12 +115,31 @@ function ffmpegArgs(out: string, colour: [number, number, number], tone: { f0: n
   const w = `2*PI*${tone.f0.toFixed(2)}*(t+0.002*sin(2*PI*5*t))`;
   const expr = `${tone.amp}*(sin(${w})+${tone.h2}*sin(2*${w})+${tone.h3}*sin(3*${w}))/${(1 + tone.h2 + tone.h3).toFixed(3)}`;
   return [
-    '-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', `color=c=${hex(colour)}:s=320x240:r=15:d=${durationSec}`,
-    '-f', 'lavfi', '-i', `aevalsrc='${expr}':s=16000:c=mono:d=${durationSec}`,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-b:a', '64k',
-    '-shortest', '-movflags', '+faststart',
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `color=c=${hex(colour)}:s=320x240:r=15:d=${durationSec}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc='${expr}':s=16000:c=mono:d=${durationSec}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-shortest',
+    '-movflags',
+    '+faststart',
     out,
   ];
 }
@@ -185,7 +212,19 @@ export async function generateSyntheticMmsa(options: SyntheticMmsaOptions): Prom
       const colour = base.map((v) => v + (r() - 0.5) * 16) as [number, number, number];
       const t = TONES[planted === 'audio' ? sentiment : 'neutral'];
       const tone = { f0: t.f0[0] + r() * (t.f0[1] - t.f0[0]), amp: t.amp, h2: t.h2, h3: t.h3 };
-      clips.push({ id: `${videoId}/${clipId}`, videoId, clipId, mode, sentiment, label, planted, text, mediaPath: `Raw/${videoId}/${clipId}.mp4`, colour, tone });
+      clips.push({
+        id: `${videoId}/${clipId}`,
+        videoId,
+        clipId,
+        mode,
+        sentiment,
+        label,
+        planted,
+        text,
+        mediaPath: `Raw/${videoId}/${clipId}.mp4`,
+        colour,
+        tone,
+      });
     }
   }
 

@@ -10,7 +10,11 @@ test('WAR = accuracy, UAR = balanced accuracy over classes with gold support', (
   assert.equal(m.war, 3 / 5);
   assert.equal(m.uar, (1 / 2 + 2 / 3) / 2);
   assert.equal(m.uarClassCount, 2);
-  assert.deepEqual(m.confusion, [[1, 0, 1], [1, 2, 0], [0, 0, 0]]);
+  assert.deepEqual(m.confusion, [
+    [1, 0, 1],
+    [1, 2, 0],
+    [0, 0, 0],
+  ]);
   assert.equal(m.perClass[2]!.recall, null);
   assert.equal(m.perClass[2]!.predicted, 1);
   assert.equal(m.perClass[2]!.precision, 0);
@@ -18,7 +22,11 @@ test('WAR = accuracy, UAR = balanced accuracy over classes with gold support', (
 
 test('a constant predictor scores UAR = 1/C', () => {
   const gold = [0, 0, 0, 0, 1, 1, 2];
-  const m = classificationMetrics(gold.map(() => 0), gold, SENTIMENT_LABELS);
+  const m = classificationMetrics(
+    gold.map(() => 0),
+    gold,
+    SENTIMENT_LABELS,
+  );
   assert.equal(m.war, 4 / 7);
   assert.equal(m.uar, 1 / 3);
 });

@@ -31,7 +31,10 @@ test('CH-SIMS v2 meta.csv: ids stay strings, quoted text survives, malformed row
   touch(root, 'Raw/aqgy3_0001/00000.mp4');
   const d = readMmsaDataset(root, { dataset: 'sims2' });
   assert.equal(d.labelFile, 'meta.csv');
-  assert.deepEqual(d.samples.map((s) => s.id), ['aqgy3_0001/00000', 'aqgy4_0005/00011_0', 'video_0001/0001']);
+  assert.deepEqual(
+    d.samples.map((s) => s.id),
+    ['aqgy3_0001/00000', 'aqgy4_0005/00011_0', 'video_0001/0001'],
+  );
   const [a, b, c] = d.samples;
   assert.equal(a!.clipId, '00000');
   assert.equal(a!.labelV, 0.8);
@@ -44,7 +47,10 @@ test('CH-SIMS v2 meta.csv: ids stay strings, quoted text survives, malformed row
   assert.equal(c!.clipId, '0001');
   assert.equal(c!.mode, 'valid');
   // Line numbers count physical lines: the quoted newline pushes later rows down by one.
-  assert.deepEqual(d.problems.map((p) => p.row), [6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(
+    d.problems.map((p) => p.row),
+    [6, 7, 8, 9, 10, 11],
+  );
   assert.match(d.problems[0]!.reason, /outside \[-1, 1\]/);
   assert.match(d.problems[1]!.reason, /not a number/);
   assert.match(d.problems[2]!.reason, /mode "validation"/);
@@ -52,7 +58,9 @@ test('CH-SIMS v2 meta.csv: ids stay strings, quoted text survives, malformed row
   assert.match(d.problems[4]!.reason, /duplicate id video_0001\/0001 \(first on line 5\)/);
   assert.match(d.problems[5]!.reason, /label_t/);
   assert.deepEqual(d.counts, {
-    rows: 9, accepted: 3, rejected: 6,
+    rows: 9,
+    accepted: 3,
+    rejected: 6,
     byMode: { train: 1, valid: 1, test: 1 },
     bySentiment: { negative: 2, neutral: 0, positive: 1 },
     missingMedia: 2,
@@ -71,7 +79,10 @@ test('CMU-MOSEI label.csv in MOSEI column order, dash-leading ids, numeric-looki
   );
   touch(root, 'Raw/-3g5yACwYnA/2.mp4');
   const d = readMmsaDataset(root, { dataset: 'mosei' });
-  assert.deepEqual(d.samples.map((s) => s.id), ['-3g5yACwYnA/2', '101787/0', 'uogwnZGb-iE/5']);
+  assert.deepEqual(
+    d.samples.map((s) => s.id),
+    ['-3g5yACwYnA/2', '101787/0', 'uogwnZGb-iE/5'],
+  );
   assert.equal(d.samples[0]!.text, 'well, i think "so"');
   assert.equal(d.samples[0]!.exists, true);
   assert.equal(d.samples[1]!.videoId, '101787');

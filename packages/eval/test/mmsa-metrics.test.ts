@@ -92,5 +92,5 @@ test('sklearn accuracy and weighted F1 from their definitions', () => {
   assert.equal(weightedF1([0, 0, 1, 1, 1], [0, 1, 1, 1, 0]), 0.6);
   // Not symmetric: a class only predicted gets weight 0.
   assert.equal(weightedF1([0, 0, 0], [0, 1, 1]), 0.5);
-  assert.equal(weightedF1([0, 1, 1], [0, 0, 0]), (1 * 2 / 4 + 0 * 2) / 3);
+  assert.equal(weightedF1([0, 1, 1], [0, 0, 0]), ((1 * 2) / 4 + 0 * 2) / 3);
 });

@@ -18,7 +18,14 @@ test('feature cache: entries round-trip bit for bit, keyed by dataset, transcrip
   const src = clipSource(media, '好');
   const c = FeatureCache.open(base, 'sims2', 'dataset', base);
   const data = Float32Array.from([0.1, -2.5, Math.PI, 1e-30, -0, 7]);
-  c.put({ id: 'v_1/00011_0', sample: sample('v_1/00011_0'), source: src, videoId: 'vid', tensors: [{ modality: 'text', kind: 'tokens', shape: [2, 3], data, items: [{ text: '好' }], model: 'm' }], wallMs: 5 });
+  c.put({
+    id: 'v_1/00011_0',
+    sample: sample('v_1/00011_0'),
+    source: src,
+    videoId: 'vid',
+    tensors: [{ modality: 'text', kind: 'tokens', shape: [2, 3], data, items: [{ text: '好' }], model: 'm' }],
+    wallMs: 5,
+  });
 
   const again = FeatureCache.open(base, 'sims2', 'dataset');
   const got = again.get('v_1/00011_0', src)!;
@@ -32,7 +39,10 @@ test('feature cache: entries round-trip bit for bit, keyed by dataset, transcrip
   assert.equal(FeatureCache.open(base, 'sims2', 'asr').has('v_1/00011_0'), false);
   assert.notEqual(clipCacheKey('sims2', 'dataset', 'a/b'), clipCacheKey('sims2', 'asr', 'a/b'));
   assert.notEqual(clipCacheKey('sims2', 'dataset', 'a/b'), clipCacheKey('mosei', 'dataset', 'a/b'));
-  assert.deepEqual(FeatureCache.find(base).map((x) => path.basename(x.dir)), ['sims2-asr', 'sims2-dataset']);
+  assert.deepEqual(
+    FeatureCache.find(base).map((x) => path.basename(x.dir)),
+    ['sims2-asr', 'sims2-dataset'],
+  );
 });
 
 test('feature cache: a changed media file or transcript makes the entry stale', () => {
@@ -55,20 +65,35 @@ test('feature cache: failures are counted per clip and cleared when the clip fin
   c.recordFailure('v/1', 'boom');
   c.recordFailure('v/1', 'boom again');
   c.recordFailure('v/2', 'other');
-  assert.deepEqual(c.failures().map((f) => [f.id, f.attempts, f.reason]), [['v/1', 2, 'boom again'], ['v/2', 1, 'other']]);
+  assert.deepEqual(
+    c.failures().map((f) => [f.id, f.attempts, f.reason]),
+    [
+      ['v/1', 2, 'boom again'],
+      ['v/2', 1, 'other'],
+    ],
+  );
   const media = path.join(base, 'a.mp4');
   writeFileSync(media, 'x');
   c.put({ id: 'v/1', sample: sample('v/1'), source: clipSource(media, ''), videoId: 'vid', tensors: [], wallMs: 1 });
-  assert.deepEqual(c.failures().map((f) => f.id), ['v/2']);
+  assert.deepEqual(
+    c.failures().map((f) => f.id),
+    ['v/2'],
+  );
   // no temporary files are left behind by the atomic writes
-  assert.deepEqual(readdirSync(c.dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(c.dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('feature cache: opening a directory that holds another dataset is refused', () => {
   const base = tempDir('cache-mismatch');
   const dir = FeatureCache.dirFor(base, 'sims2', 'dataset');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'cache.json'), JSON.stringify({ format: 'omniaffect-feature-cache', version: 1, dataset: 'mosei', transcripts: 'dataset', createdAt: '' }));
+  writeFileSync(
+    path.join(dir, 'cache.json'),
+    JSON.stringify({ format: 'omniaffect-feature-cache', version: 1, dataset: 'mosei', transcripts: 'dataset', createdAt: '' }),
+  );
   assert.throws(() => FeatureCache.open(base, 'sims2', 'dataset'), /holds mosei\/dataset/);
   assert.throws(() => FeatureCache.load(base), /not a feature cache/);
 });

@@ -24,10 +24,7 @@ test('clip targets: MMSA 3-class, sign-3 and intensity scaled to [-1, 1]', () =>
 
 test('clip targets: the planted modality is kept only where a deletion test could check it', () => {
   const planted = (label: number, uni: [number, number, number] | null, cell = 'vision') =>
-    clipTargets(
-      row(label, { extra: { planted_modality: cell }, ...(uni ? { labelT: uni[0], labelA: uni[1], labelV: uni[2] } : {}) }),
-      'sims2',
-    );
+    clipTargets(row(label, { extra: { planted_modality: cell }, ...(uni ? { labelT: uni[0], labelA: uni[1], labelV: uni[2] } : {}) }), 'sims2');
   assert.equal(planted(0.8, [0, 0, 0.8]).plantedModality, 'vision');
   // neutral: every modality carries the same neutral cue
   const neutral = planted(0, [0, 0, 0]);

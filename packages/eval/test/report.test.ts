@@ -16,7 +16,17 @@ function externalUrls(s: string): string[] {
 }
 
 test('renderSvg draws a confusion heatmap with its counts', async () => {
-  const svg = await renderSvg(confusionMatrixSpec('c', ['neg', 'neu', 'pos'], [[5, 1, 0], [2, 7, 1], [0, 3, 11]]));
+  const svg = await renderSvg(
+    confusionMatrixSpec(
+      'c',
+      ['neg', 'neu', 'pos'],
+      [
+        [5, 1, 0],
+        [2, 7, 1],
+        [0, 3, 11],
+      ],
+    ),
+  );
   assert.match(svg, /^<svg/);
   for (const n of ['11', '7', '5']) assert.match(svg, new RegExp(`>${n}</text>`));
   assert.match(svg, />neu</);
@@ -31,7 +41,10 @@ test('writeEvalReport writes JSON, self-contained escaped HTML and SVG plots', a
     mmsa: [{ name: 'sims2 test', dataset: 'sims2', n: 3, metrics: { ...mmsaMetrics([0.3, 0.3, 0.3], [0.2, 0, -0.2], 'sims2') } }],
     classification: [{ name: 'sims2 <b>test</b>', metrics: cls }],
     crossLingual: [crossLingualReport({ direction: 'zh→en', inLanguage: { war: 0.6, uar: 0.5 }, cross: { war: 0.45, uar: 0.4 } })],
-    modalityContributions: [{ language: 'zh', text: 0.5, audio: 0.3, vision: 0.2 }, { language: 'en', text: 0.6, audio: 0.2, vision: 0.2 }],
+    modalityContributions: [
+      { language: 'zh', text: 0.5, audio: 0.3, vision: 0.2 },
+      { language: 'en', text: 0.6, audio: 0.2, vision: 0.2 },
+    ],
     faithfulness: [{ scope: 'modality', comprehensiveness: 0.31, sufficiency: 0.08 }],
     training: [1, 2, 3].map((step) => ({ step, rewards: { accuracy: 0.3 * step, attribution: 0.1 * step }, kl: 0.01 * step, accuracy: 0.2 * step })),
     problems: [{ source: 'sims2 label.csv', count: 2, examples: [{ row: 7, reason: 'label "<img src=x>" is not a number' }] }],

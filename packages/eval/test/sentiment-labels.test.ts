@@ -3,8 +3,18 @@ import { test } from 'node:test';
 import { sameUnifiedLabel, sentimentClass3, sentimentSign3, toUnifiedLabel } from '../src/sentiment-labels';
 
 test('sims2 3-class follows MMSA edges (−0.1 negative, ±0.1 float32 edges, clipping)', () => {
-  const cases: [number, string][] = [[-1, 'negative'], [-0.2, 'negative'], [-0.1, 'negative'], [-0.09, 'neutral'], [0, 'neutral'],
-    [0.1, 'neutral'], [0.100000001, 'neutral'], [0.10000001, 'positive'], [0.2, 'positive'], [5, 'positive']];
+  const cases: [number, string][] = [
+    [-1, 'negative'],
+    [-0.2, 'negative'],
+    [-0.1, 'negative'],
+    [-0.09, 'neutral'],
+    [0, 'neutral'],
+    [0.1, 'neutral'],
+    [0.100000001, 'neutral'],
+    [0.10000001, 'positive'],
+    [0.2, 'positive'],
+    [5, 'positive'],
+  ];
   for (const [x, want] of cases) assert.equal(sentimentClass3(x, 'sims2'), want, String(x));
 });
 

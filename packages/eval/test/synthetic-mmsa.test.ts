@@ -21,7 +21,9 @@ function probe(file: string): { codec_type: string; codec_name: string; width?: 
 
 /** Mean RGB of one decoded frame, scaled down to a single pixel by ffmpeg. */
 function frameColour(file: string): number[] {
-  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', '1', '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 20 });
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', '1', '-vf', 'scale=1:1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
+    maxBuffer: 1 << 20,
+  });
   assert.equal(r.status, 0);
   return [...r.stdout.subarray(0, 3)];
 }

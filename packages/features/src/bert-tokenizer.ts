@@ -263,7 +263,12 @@ export class BertTokenizer {
     let chars = w;
     if (this.lowercase) {
       // Lower the whole word (context rules such as final sigma) and map back 1:1 when lengths allow.
-      const lowered = [...w.map((c) => c.ch).join('').toLowerCase()];
+      const lowered = [
+        ...w
+          .map((c) => c.ch)
+          .join('')
+          .toLowerCase(),
+      ];
       if (lowered.length === w.length) chars = w.map((c, k) => ({ ...c, ch: lowered[k] }));
       else chars = w.flatMap((c) => [...c.ch.toLowerCase()].map((ch) => ({ ch, start: c.start, end: c.end })));
     }
@@ -329,7 +334,13 @@ export function bertTokenizerJsonFromVocab(vocab: Map<string, number>, opts: { l
     truncation: null,
     padding: null,
     added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'].filter((c) => vocab.has(c)).map(special),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: opts.stripAccents ?? null, lowercase: opts.lowercase ?? true },
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: opts.stripAccents ?? null,
+      lowercase: opts.lowercase ?? true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',

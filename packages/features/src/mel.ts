@@ -1,5 +1,8 @@
 import { RealFft } from './fft';
 
+// Kept hand-written: these are the Whisper/OpenAI log-mel steps verified against the published
+// recipe's reference values; a library would change the features the model was trained on.
+
 export const WHISPER_SAMPLE_RATE = 16000;
 export const WHISPER_N_FFT = 400;
 export const WHISPER_HOP = 160;
@@ -109,8 +112,7 @@ function sparseFilters(nMels: number): SparseFilters {
 }
 
 // Built on first use and reused across calls: the Whisper runner calls this once per 30 s window.
-let stft: { fft: RealFft; win: Float64Array; padded: Float64Array; re: Float64Array; im: Float64Array; power: Float64Array } | null =
-  null;
+let stft: { fft: RealFft; win: Float64Array; padded: Float64Array; re: Float64Array; im: Float64Array; power: Float64Array } | null = null;
 
 function stftState() {
   if (!stft) {

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { inflateRawSync } from 'node:zlib';
+import { unzipSync } from 'fflate';
 
 export type NpyData = Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Uint8Array | Int8Array;
 
@@ -110,7 +110,6 @@ export function writeNpy(path: string, data: NpyData, shape: number[]): void {
 
 /**
  * Reads every array in an .npz (a zip of .npy members, as numpy.savez/savez_compressed write it).
- * Only what numpy produces is supported: stored or deflated members, optional zip64 size fields.
  */
 export function readNpz(path: string): Map<string, NpyArray> {
   const out = new Map<string, NpyArray>();
@@ -120,67 +119,15 @@ export function readNpz(path: string): Map<string, NpyArray> {
   return out;
 }
 
+/** Every member of a zip, by name (fflate reads stored, deflated and zip64 archives, and checks sizes and CRCs). */
 export function readZip(buf: Buffer): Map<string, Buffer> {
-  const eocdSig = 0x06054b50;
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65535); i--) {
-    if (buf.readUInt32LE(i) === eocdSig) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error('not a zip file (no end-of-central-directory record)');
-  let entries = buf.readUInt16LE(eocd + 10);
-  let cdOffset = buf.readUInt32LE(eocd + 16);
-  if (cdOffset === 0xffffffff || entries === 0xffff) {
-    const locator = eocd - 20;
-    if (locator < 0 || buf.readUInt32LE(locator) !== 0x07064b50) throw new Error('zip64 locator missing');
-    const z64 = Number(buf.readBigUInt64LE(locator + 8));
-    entries = Number(buf.readBigUInt64LE(z64 + 32));
-    cdOffset = Number(buf.readBigUInt64LE(z64 + 48));
-  }
   const files = new Map<string, Buffer>();
-  let p = cdOffset;
-  for (let e = 0; e < entries; e++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error('corrupt zip central directory');
-    const method = buf.readUInt16LE(p + 10);
-    let compSize = buf.readUInt32LE(p + 20);
-    let size = buf.readUInt32LE(p + 24);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    let localOff = buf.readUInt32LE(p + 42);
-    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
-    // zip64 extended information: the fields present are exactly those set to 0xFFFFFFFF, in order.
-    let x = p + 46 + nameLen;
-    const xEnd = x + extraLen;
-    while (x + 4 <= xEnd) {
-      const id = buf.readUInt16LE(x);
-      const len = buf.readUInt16LE(x + 2);
-      if (id === 0x0001) {
-        let q = x + 4;
-        if (size === 0xffffffff) {
-          size = Number(buf.readBigUInt64LE(q));
-          q += 8;
-        }
-        if (compSize === 0xffffffff) {
-          compSize = Number(buf.readBigUInt64LE(q));
-          q += 8;
-        }
-        if (localOff === 0xffffffff) localOff = Number(buf.readBigUInt64LE(q));
-      }
-      x += 4 + len;
-    }
-    if (buf.readUInt32LE(localOff) !== 0x04034b50) throw new Error(`corrupt zip local header for ${name}`);
-    const dataStart = localOff + 30 + buf.readUInt16LE(localOff + 26) + buf.readUInt16LE(localOff + 28);
-    const raw = buf.subarray(dataStart, dataStart + compSize);
-    let body: Buffer;
-    if (method === 0) body = raw;
-    else if (method === 8) body = inflateRawSync(raw);
-    else throw new Error(`zip member ${name} uses unsupported compression method ${method}`);
-    if (body.length !== size) throw new Error(`zip member ${name}: expected ${size} bytes, got ${body.length}`);
-    files.set(name, body);
-    p = xEnd + commentLen;
+  let members: Record<string, Uint8Array>;
+  try {
+    members = unzipSync(buf);
+  } catch (err) {
+    throw new Error(`not a readable zip file: ${(err as Error).message}`, { cause: err });
   }
+  for (const [name, body] of Object.entries(members)) files.set(name, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   return files;
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 
 export interface DecodedWav {
   sampleRate: number;
@@ -10,42 +11,84 @@ const WAVE_FORMAT_PCM = 1;
 const WAVE_FORMAT_IEEE_FLOAT = 3;
 const WAVE_FORMAT_EXTENSIBLE = 0xfffe;
 
+/** Where a WAVE file's samples are and how they are laid out: what its RIFF header says. */
+export interface WavLayout {
+  /** format tag (the SubFormat's for WAVE_FORMAT_EXTENSIBLE); -1 when there is no fmt chunk */
+  format: number;
+  numChannels: number;
+  sampleRate: number;
+  bitsPerSample: number;
+  blockAlign: number;
+  /** byte offset of the data chunk's body in the file, or -1 when no data chunk was found */
+  dataOffset: number;
+  /** bytes of sample data: the data chunk's size, or the rest of the file where that size is unknown */
+  dataBytes: number;
+}
+
+/**
+ * Walks the RIFF chunks of a WAVE file. `head` is the file or its first bytes (the header of a long
+ * recording is a few dozen bytes; its data need not be read), `fileSize` the whole file's length.
+ * The one RIFF header reader of the project: the decoder below and the media stage's audio duration
+ * (wavDurationSec) both use it.
+ */
+export function parseWavHeader(head: Buffer, fileSize = head.length): WavLayout {
+  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new Error('not a RIFF/WAVE file');
+  }
+  const out: WavLayout = { format: -1, numChannels: 0, sampleRate: 0, bitsPerSample: 0, blockAlign: 0, dataOffset: -1, dataBytes: 0 };
+  let pos = 12;
+  while (pos + 8 <= head.length) {
+    const id = head.toString('ascii', pos, pos + 4);
+    let size = head.readUInt32LE(pos + 4);
+    const body = pos + 8;
+    // Streams written by pipes often carry a 0 or 0xFFFFFFFF data size: take the rest of the file.
+    if (id === 'data' && (size === 0 || size === 0xffffffff || body + size > fileSize)) size = Math.max(0, fileSize - body);
+    if (id === 'fmt ' && body + 16 <= head.length) {
+      out.format = head.readUInt16LE(body);
+      out.numChannels = head.readUInt16LE(body + 2);
+      out.sampleRate = head.readUInt32LE(body + 4);
+      out.blockAlign = head.readUInt16LE(body + 12);
+      out.bitsPerSample = head.readUInt16LE(body + 14);
+      if (out.format === WAVE_FORMAT_EXTENSIBLE && size >= 40 && body + 26 <= head.length) {
+        // The first two bytes of the SubFormat GUID carry the real format tag.
+        out.format = head.readUInt16LE(body + 24);
+      }
+    } else if (id === 'data' && out.dataOffset < 0) {
+      out.dataOffset = body;
+      out.dataBytes = size;
+    }
+    pos = body + size + (size & 1);
+  }
+  return out;
+}
+
+/**
+ * Seconds of audio in a WAVE file, from its header alone (the first 64 KiB are read, never the
+ * samples). `bytesPerSec` defaults to the header's own rate (sampleRate × blockAlign).
+ */
+export async function wavDurationSec(file: string, bytesPerSec?: number): Promise<number> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(size, 64 * 1024));
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const w = parseWavHeader(head.subarray(0, bytesRead), size);
+    if (w.dataOffset < 0) throw new Error('WAVE file has no data chunk');
+    const rate = bytesPerSec ?? w.sampleRate * (w.blockAlign || (w.bitsPerSample / 8) * w.numChannels);
+    if (!(rate > 0)) throw new Error('WAVE file declares no sample rate');
+    return w.dataBytes / rate;
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Decodes a RIFF/WAVE buffer into per-channel float32 samples in [-1, 1].
  * Integer PCM is scaled by 2^(bits-1) (the convention of Whisper's loader: int16/32768).
  */
 export function decodeWav(buf: Buffer): DecodedWav {
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new Error('not a RIFF/WAVE file');
-  }
-  let format = -1;
-  let numChannels = 0;
-  let sampleRate = 0;
-  let bitsPerSample = 0;
-  let blockAlign = 0;
-  let data: Buffer | null = null;
-  let pos = 12;
-  while (pos + 8 <= buf.length) {
-    const id = buf.toString('ascii', pos, pos + 4);
-    let size = buf.readUInt32LE(pos + 4);
-    const body = pos + 8;
-    // Streams written by pipes often carry a 0 or 0xFFFFFFFF data size: take the rest of the file.
-    if (id === 'data' && (size === 0 || size === 0xffffffff || body + size > buf.length)) size = buf.length - body;
-    if (id === 'fmt ') {
-      format = buf.readUInt16LE(body);
-      numChannels = buf.readUInt16LE(body + 2);
-      sampleRate = buf.readUInt32LE(body + 4);
-      blockAlign = buf.readUInt16LE(body + 12);
-      bitsPerSample = buf.readUInt16LE(body + 14);
-      if (format === WAVE_FORMAT_EXTENSIBLE && size >= 40) {
-        // The first two bytes of the SubFormat GUID carry the real format tag.
-        format = buf.readUInt16LE(body + 24);
-      }
-    } else if (id === 'data') {
-      data = buf.subarray(body, body + size);
-    }
-    pos = body + size + (size & 1);
-  }
+  const { format, numChannels, sampleRate, bitsPerSample, blockAlign, dataOffset, dataBytes } = parseWavHeader(buf);
+  const data = dataOffset >= 0 ? buf.subarray(dataOffset, dataOffset + dataBytes) : null;
   if (format < 0) throw new Error('WAVE file has no fmt chunk');
   if (!data) throw new Error('WAVE file has no data chunk');
   if (numChannels < 1) throw new Error('WAVE file declares no channels');

@@ -1,7 +1,7 @@
 /**
  * emotion2vec's input normalisation: F.layer_norm(x, x.shape) over the whole utterance, no affine:
  * (x − mean) / sqrt(var + eps) with the biased (1/N) variance. Use it only for exports that do not
- * normalise in-graph (the official FunASR export does; see models.md §4.4).
+ * normalise in-graph (the official FunASR export does; see docs/model-contracts.md §4.2, §4.4).
  */
 export function layerNormWaveform(samples: Float32Array, eps = 1e-5): Float32Array {
   const n = samples.length;

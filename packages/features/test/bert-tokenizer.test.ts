@@ -23,18 +23,23 @@ function mismatches(tok: { encode(s: string): { ids: number[] } }, cases: { text
   return bad;
 }
 
-const single = (t: BertTokenizer) => ({ encode: (s: string) => {
-  const w = t.encode(s);
-  assert.equal(w.length, 1);
-  return w[0];
-} });
+const single = (t: BertTokenizer) => ({
+  encode: (s: string) => {
+    const w = t.encode(s);
+    assert.equal(w.length, 1);
+    return w[0];
+  },
+});
 
 test('bert-base-uncased vocab.txt: ids equal the canonical tokenization.py reference (zero mismatches)', (t) => {
   const vocab = sharedFile('assets', 'bert', 'bert-base-uncased-vocab.txt');
   if (!vocab) return t.skip(SHARED_SKIP_REASON);
   const tok = BertTokenizer.fromFile(vocab);
   assert.equal(tok.vocabSize, 30522);
-  assert.deepEqual([tok.tokenToId('[PAD]'), tok.tokenToId('[UNK]'), tok.tokenToId('[CLS]'), tok.tokenToId('[SEP]'), tok.tokenToId('[MASK]')], [0, 100, 101, 102, 103]);
+  assert.deepEqual(
+    [tok.tokenToId('[PAD]'), tok.tokenToId('[UNK]'), tok.tokenToId('[CLS]'), tok.tokenToId('[SEP]'), tok.tokenToId('[MASK]')],
+    [0, 100, 101, 102, 103],
+  );
   assert.ok(REF.english.length >= 20);
   assert.deepEqual(mismatches(single(tok), REF.english), []);
 });
@@ -48,7 +53,13 @@ test('bert-base-chinese vocab.txt: ids equal the reference, lowercased and cased
   assert.ok(REF.chinese.length >= 15);
   assert.deepEqual(mismatches(single(tok), REF.chinese), []);
   const cased = BertTokenizer.fromFile(vocab, { lowercase: false });
-  assert.deepEqual(mismatches(single(cased), REF.chinese.map((c) => ({ text: c.text, ids: c.idsCased }))), []);
+  assert.deepEqual(
+    mismatches(
+      single(cased),
+      REF.chinese.map((c) => ({ text: c.text, ids: c.idsCased })),
+    ),
+    [],
+  );
 });
 
 test('LibraryBertTokenizer on the real vocabularies: library ids equal ours and the reference, offsets ours (library cross-check)', async (t) => {
@@ -62,7 +73,10 @@ test('LibraryBertTokenizer on the real vocabularies: library ids equal ours and 
       encode: (s: string) => {
         const { tokens, drift } = lib.tokenize(s);
         assert.equal(drift, null, s);
-        assert.deepEqual(tokens.map((p) => p.offset), lib.offsets.tokenize(s).map((p) => p.offset));
+        assert.deepEqual(
+          tokens.map((p) => p.offset),
+          lib.offsets.tokenize(s).map((p) => p.offset),
+        );
         return { ids: [lib.offsets.clsId, ...tokens.map((p) => p.id), lib.offsets.sepId] };
       },
     };
@@ -93,15 +107,24 @@ test('tiny vocab: accents stripped, CJK isolated, offsets index the ORIGINAL tex
   assert.deepEqual(w.offsets[w.offsets.length - 1], [0, 0]);
   const spans = w.offsets.slice(1, -1).map(([a, b]) => text.slice(a, b));
   assert.deepEqual(spans, ['Café', 'NAÏVE', ',', 'un', 'aff', 'able', '你', '好', '世', '界', '!']);
-  assert.deepEqual(w.attentionMask, w.ids.map(() => 1));
-  assert.deepEqual(w.tokenTypeIds, w.ids.map(() => 0));
+  assert.deepEqual(
+    w.attentionMask,
+    w.ids.map(() => 1),
+  );
+  assert.deepEqual(
+    w.tokenTypeIds,
+    w.ids.map(() => 0),
+  );
 });
 
 test('tiny vocab: decomposed accents, astral chars and control chars keep UTF-16 offsets right', () => {
   const tok = tiny();
   const text = '😀 cafe\u0301\u0000 x';
   const [w] = tok.encode(text);
-  assert.deepEqual(w.ids.map((i) => tok.idToToken(i)), ['[CLS]', '[UNK]', 'cafe', 'x', '[SEP]']);
+  assert.deepEqual(
+    w.ids.map((i) => tok.idToToken(i)),
+    ['[CLS]', '[UNK]', 'cafe', 'x', '[SEP]'],
+  );
   const spans = w.offsets.slice(1, -1);
   assert.deepEqual(spans[0], [0, 2]); // surrogate pair
   assert.equal(text.slice(...spans[1]), 'cafe'); // combining acute dropped after NFD strip
@@ -111,16 +134,25 @@ test('tiny vocab: decomposed accents, astral chars and control chars keep UTF-16
 test('tiny vocab: a word over 100 chars is one [UNK]; an unmatched word is one [UNK]', () => {
   const tok = tiny();
   const long = 'ab' + 'c'.repeat(99);
-  assert.deepEqual(tok.encode(long)[0].ids.map((i) => tok.idToToken(i)), ['[CLS]', '[UNK]', '[SEP]']);
+  assert.deepEqual(
+    tok.encode(long)[0].ids.map((i) => tok.idToToken(i)),
+    ['[CLS]', '[UNK]', '[SEP]'],
+  );
   assert.deepEqual(tok.encode('ab' + 'c'.repeat(98))[0].ids.length, 2 + 1 + 98);
   const [w] = tok.encode('zzz abc');
-  assert.deepEqual(w.ids.map((i) => tok.idToToken(i)), ['[CLS]', '[UNK]', 'ab', '##c', '[SEP]']);
+  assert.deepEqual(
+    w.ids.map((i) => tok.idToToken(i)),
+    ['[CLS]', '[UNK]', 'ab', '##c', '[SEP]'],
+  );
   assert.deepEqual(w.offsets[1], [0, 3]);
 });
 
 test('cased option keeps case and accents', () => {
   const tok = tiny({ lowercase: false });
-  assert.deepEqual(tok.encode('Cafe cafe')[0].ids.map((i) => tok.idToToken(i)), ['[CLS]', '[UNK]', 'cafe', '[SEP]']);
+  assert.deepEqual(
+    tok.encode('Cafe cafe')[0].ids.map((i) => tok.idToToken(i)),
+    ['[CLS]', '[UNK]', 'cafe', '[SEP]'],
+  );
 });
 
 test('sliding windows: ≤ maxLength, [CLS]/[SEP] framed, stride overlap, every token covered', () => {
@@ -161,7 +193,10 @@ test('fromFile(tokenizer.json) reads normalizer flags', () => {
   const p = path.join(dir, 'tokenizer.json');
   writeFileSync(p, JSON.stringify(bertTokenizerJsonFromVocab(vocab, { lowercase: false })));
   const tok = BertTokenizer.fromFile(p);
-  assert.deepEqual(tok.encode('Cafe cafe')[0].ids.map((i) => tok.idToToken(i)), ['[CLS]', '[UNK]', 'cafe', '[SEP]']);
+  assert.deepEqual(
+    tok.encode('Cafe cafe')[0].ids.map((i) => tok.idToToken(i)),
+    ['[CLS]', '[UNK]', 'cafe', '[SEP]'],
+  );
 });
 
 test('maskSpecialTokens blanks control tokens in any case and keeps every other character where it was', () => {
@@ -189,7 +224,9 @@ test('LibraryBertTokenizer: where the library differs from the reference (astral
   // @huggingface/tokenizers 0.2.0 walks UTF-16 units and does not split off a CJK character outside the BMP
   const text = 'hello𨋢你';
   const { tokens, drift } = lib.tokenize(text);
-  assert.deepEqual(tokens.map((t) => t.id), lib.offsets.tokenize(text).map((t) => t.id));
+  assert.deepEqual(
+    tokens.map((t) => t.id),
+    lib.offsets.tokenize(text).map((t) => t.id),
+  );
   assert.match(drift ?? '', /^word piece \d+: @huggingface\/tokenizers gives .* our BertTokenizer gives /);
 });
-

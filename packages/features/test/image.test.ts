@@ -51,22 +51,37 @@ async function compare(name: string, input: Buffer | string, resampler: ImageRes
 
 test('solid colours map exactly: red → (1, −1, −1), white → 1, black → −1, grey 51 → −0.6', async () => {
   for (const [rgb, want] of [
-    [[255, 0, 0], [1, -1, -1]],
-    [[255, 255, 255], [1, 1, 1]],
-    [[0, 0, 0], [-1, -1, -1]],
-    [[51, 51, 51], [51 / 127.5 - 1, 51 / 127.5 - 1, 51 / 127.5 - 1]],
+    [
+      [255, 0, 0],
+      [1, -1, -1],
+    ],
+    [
+      [255, 255, 255],
+      [1, 1, 1],
+    ],
+    [
+      [0, 0, 0],
+      [-1, -1, -1],
+    ],
+    [
+      [51, 51, 51],
+      [51 / 127.5 - 1, 51 / 127.5 - 1, 51 / 127.5 - 1],
+    ],
   ] as const) {
-    const png = await sharp({ create: { width: 37, height: 53, channels: 4, background: { r: rgb[0], g: rgb[1], b: rgb[2], alpha: 1 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 37, height: 53, channels: 4, background: { r: rgb[0], g: rgb[1], b: rgb[2], alpha: 1 } } })
+      .png()
+      .toBuffer();
     for (const resampler of ['pil', 'sharp'] as const) {
       const x = await preprocessImage(png, 224, { resampler });
-      for (let c = 0; c < 3; c++)
-        for (let i = 0; i < 224 * 224; i++) assert.equal(x[c * 224 * 224 + i], Math.fround(want[c]), `${resampler} ch${c} px${i}`);
+      for (let c = 0; c < 3; c++) for (let i = 0; i < 224 * 224; i++) assert.equal(x[c * 224 * 224 + i], Math.fround(want[c]), `${resampler} ch${c} px${i}`);
     }
   }
 });
 
 test('synthetic gradient: PIL-bicubic parity is bit-exact (and sharp is within its measured gap)', async (t) => {
-  const png = await sharp(gradient(), { raw: { width: 300, height: 200, channels: 3 } }).png().toBuffer();
+  const png = await sharp(gradient(), { raw: { width: 300, height: 200, channels: 3 } })
+    .png()
+    .toBuffer();
   const pil = await compare('grad', png, 'pil');
   t.diagnostic(`grad pil: mean ${pil.mean.toExponential(2)} max ${pil.max.toExponential(2)}`);
   assert.equal(pil.max, 0);

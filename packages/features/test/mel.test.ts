@@ -74,7 +74,9 @@ function compareToFixture(t: { diagnostic: (s: string) => void }, name: string, 
     sumErr = Math.max(sumErr, Math.abs(sum - ref2[c]));
     maxErr = Math.max(maxErr, Math.abs(max - ref2[WHISPER_N_FRAMES + c]));
   }
-  t.diagnostic(`log-mel ${name}, all ${WHISPER_N_FRAMES} frames: max |Δ per-frame sum| ${sumErr.toExponential(2)}, max |Δ per-frame max| ${maxErr.toExponential(2)}`);
+  t.diagnostic(
+    `log-mel ${name}, all ${WHISPER_N_FRAMES} frames: max |Δ per-frame sum| ${sumErr.toExponential(2)}, max |Δ per-frame max| ${maxErr.toExponential(2)}`,
+  );
   assert.ok(sumErr <= 128 * 1e-4, `per-frame sum off by ${sumErr}`);
   assert.ok(maxErr <= 1e-4, `per-frame max off by ${maxErr}`);
 }

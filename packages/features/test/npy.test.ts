@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -80,13 +81,31 @@ test('readNpz reads stored and deflated members', () => {
   const a = Float32Array.from({ length: 300 }, (_, i) => Math.sin(i));
   const b = Int32Array.from([1, 2, 3]);
   const p = path.join(dir, 'x.npz');
-  writeFileSync(p, zip([
-    { name: 'a.npy', body: encodeNpy(a, [3, 100]), deflate: true },
-    { name: 'b.npy', body: encodeNpy(b, [3]), deflate: false },
-  ]));
+  writeFileSync(
+    p,
+    zip([
+      { name: 'a.npy', body: encodeNpy(a, [3, 100]), deflate: true },
+      { name: 'b.npy', body: encodeNpy(b, [3]), deflate: false },
+    ]),
+  );
   const m = readNpz(p);
   assert.deepEqual([...m.keys()].sort(), ['a', 'b']);
   assert.deepEqual(m.get('a')!.shape, [3, 100]);
   assert.deepEqual(Array.from(m.get('a')!.data as Float32Array), Array.from(a));
   assert.deepEqual(Array.from(m.get('b')!.data as Int32Array), [1, 2, 3]);
+});
+
+test('readNpz reads members written the way numpy.savez writes them (zip64 extra fields, force_zip64)', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'npz64-'));
+  const a = Float32Array.from([1.5, -2, 3.25]);
+  writeFileSync(path.join(dir, 'a.npy'), encodeNpy(a, [3]));
+  const p = path.join(dir, 'x.npz');
+  // numpy.lib.npyio._savez: zipf.open(name, 'w', force_zip64=True), deflated for savez_compressed.
+  const py = `import zipfile,sys\nwith zipfile.ZipFile(sys.argv[2],'w',compression=zipfile.ZIP_DEFLATED,allowZip64=True) as z:\n  with z.open('a.npy','w',force_zip64=True) as f: f.write(open(sys.argv[1],'rb').read())\n`;
+  try {
+    execFileSync('python3', ['-c', py, path.join(dir, 'a.npy'), p]);
+  } catch {
+    return t.skip('SKIPPED: python3 is not available to write a zip64 archive');
+  }
+  assert.deepEqual(Array.from(readNpz(p).get('a')!.data as Float32Array), Array.from(a));
 });

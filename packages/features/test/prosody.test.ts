@@ -16,12 +16,19 @@ function tone(f: number, seconds: number, amp = 0.5, kind: 'sine' | 'saw' = 'sin
 }
 
 function medianVoiced(f0: Float32Array): number {
-  const v = Array.from(f0).filter((x) => x > 0).sort((a, b) => a - b);
+  const v = Array.from(f0)
+    .filter((x) => x > 0)
+    .sort((a, b) => a - b);
   assert.ok(v.length > 0, 'no voiced frames');
   return v[Math.floor(v.length / 2)];
 }
 
-for (const [f, kind] of [[220, 'sine'], [150, 'sine'], [110, 'saw'], [310, 'saw']] as const) {
+for (const [f, kind] of [
+  [220, 'sine'],
+  [150, 'sine'],
+  [110, 'saw'],
+  [310, 'saw'],
+] as const) {
   test(`yinPitch finds ${f} Hz in a ${kind} within 2 % on every frame`, () => {
     const r = yinPitch(tone(f, 1, 0.5, kind), SR);
     assert.equal(r.hopSeconds, 0.01);
@@ -74,7 +81,15 @@ test('prosodySummary: known energy, pitch, voicing and a 4 Hz syllable-like enve
   assert.equal(silent.voicedRatio, 0);
   assert.equal(silent.energyDb, -120);
   assert.equal(silent.rateProxy, 0);
-  assert.deepEqual(prosodySummary(x, SR, 5, 6), { f0MeanHz: null, f0StdHz: null, f0MinHz: null, f0MaxHz: null, energyDb: null, voicedRatio: null, rateProxy: null });
+  assert.deepEqual(prosodySummary(x, SR, 5, 6), {
+    f0MeanHz: null,
+    f0StdHz: null,
+    f0MinHz: null,
+    f0MaxHz: null,
+    energyDb: null,
+    voicedRatio: null,
+    rateProxy: null,
+  });
 });
 
 test('prosodySummary on real Mandarin speech gives plausible values', (t) => {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
-import { decodeAudioFile, decodeWav, readWavMono, toMono, writeWavFloat32 } from '../src/wav';
+import { decodeAudioFile, decodeWav, encodeWavFloat32, parseWavHeader, readWavMono, toMono, wavDurationSec, writeWavFloat32 } from '../src/wav';
 
 function wav(format: number, bits: number, channels: number, frames: number[][], extensible = false): Buffer {
   const bytes = bits / 8;
@@ -43,11 +43,16 @@ function wav(format: number, bits: number, channels: number, frames: number[][],
 }
 
 test('decodeWav: PCM16 stereo scales by 1/32768 and keeps channels apart', () => {
-  const d = decodeWav(wav(1, 16, 2, [[16384, -32768], [32767, 0]]));
+  const d = decodeWav(
+    wav(1, 16, 2, [
+      [16384, -32768],
+      [32767, 0],
+    ]),
+  );
   assert.equal(d.sampleRate, 8000);
   assert.deepEqual(Array.from(d.channels[0]), [0.5, 32767 / 32768]);
   assert.deepEqual(Array.from(d.channels[1]), [-1, 0]);
-  assert.deepEqual(Array.from(toMono(d.channels)), [Math.fround(-0.25), Math.fround((32767 / 32768) / 2)]);
+  assert.deepEqual(Array.from(toMono(d.channels)), [Math.fround(-0.25), Math.fround(32767 / 32768 / 2)]);
 });
 
 test('decodeWav: PCM24, PCM32, float32 and WAVE_FORMAT_EXTENSIBLE with 3 channels', () => {
@@ -56,7 +61,10 @@ test('decodeWav: PCM24, PCM32, float32 and WAVE_FORMAT_EXTENSIBLE with 3 channel
   assert.deepEqual(Array.from(decodeWav(wav(3, 32, 1, [[0.25], [-0.75]])).channels[0]), [0.25, -0.75]);
   const ext = decodeWav(wav(3, 32, 3, [[0.5, -0.5, 0.25]], true));
   assert.equal(ext.channels.length, 3);
-  assert.deepEqual(ext.channels.map((c) => c[0]), [0.5, -0.5, 0.25]);
+  assert.deepEqual(
+    ext.channels.map((c) => c[0]),
+    [0.5, -0.5, 0.25],
+  );
   const ext16 = decodeWav(wav(1, 16, 1, [[8192]], true));
   assert.equal(ext16.channels[0][0], 0.25);
 });
@@ -113,4 +121,28 @@ test('decodeAudioFile passes the documented ffmpeg arguments and parses f32le ou
   assert.deepEqual(Array.from(out), [0.5, -1]);
   const { readFileSync } = await import('node:fs');
   assert.equal(readFileSync(path.join(dir, 'args'), 'utf8').trim(), '-nostdin -v error -i /in put.mp3 -f f32le -ac 1 -ar 16000 pipe:1');
+});
+
+test('parseWavHeader reads the layout from the first bytes alone; wavDurationSec agrees with the decoder', async () => {
+  const sr = 16000;
+  const samples = Float32Array.from({ length: sr * 2 + 123 }, (_, i) => Math.sin(i / 10) * 0.5);
+  const wav = encodeWavFloat32(samples, sr);
+  const head = parseWavHeader(wav.subarray(0, 64), wav.length);
+  assert.equal(head.sampleRate, sr);
+  assert.equal(head.numChannels, 1);
+  assert.equal(head.dataBytes, samples.length * 4);
+  assert.deepEqual(wav.subarray(head.dataOffset, head.dataOffset + 8), Buffer.from(samples.buffer, 0, 8));
+  const dir = mkdtempSync(path.join(tmpdir(), 'wavhead-'));
+  const f = path.join(dir, 'a.wav');
+  writeFileSync(f, wav);
+  assert.equal(await wavDurationSec(f), samples.length / sr);
+  assert.equal(await wavDurationSec(f, 32000), (samples.length * 4) / 32000, 'a caller-given byte rate wins');
+  // A piped WAV (ffmpeg to a pipe) says 0xFFFFFFFF for the data size: the rest of the file counts.
+  const piped = Buffer.from(wav);
+  piped.writeUInt32LE(0xffffffff, head.dataOffset - 4);
+  writeFileSync(f, piped);
+  assert.equal(await wavDurationSec(f), samples.length / sr);
+  assert.equal(decodeWav(piped).channels[0].length, samples.length);
+  writeFileSync(f, Buffer.from('RIFF\0\0\0\0WAVEjunk\0\0\0\0'));
+  await assert.rejects(wavDurationSec(f), /no data chunk/);
 });

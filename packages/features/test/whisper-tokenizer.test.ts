@@ -11,14 +11,7 @@ const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64');
 function tinyTiktokenDir(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'tiktoken-'));
   const ni = Buffer.from('你', 'utf8'); // e4 bd a0: split across ranks 900 and 7
-  const lines = [
-    `${b64('Hello')} 15947`,
-    `${b64(' world')} 1002`,
-    `${b64(ni.subarray(0, 2))} 900`,
-    `${b64(ni.subarray(2))} 7`,
-    `${b64('好')} 2131`,
-    `= 50256`,
-  ];
+  const lines = [`${b64('Hello')} 15947`, `${b64(' world')} 1002`, `${b64(ni.subarray(0, 2))} 900`, `${b64(ni.subarray(2))} 7`, `${b64('好')} 2131`, `= 50256`];
   writeFileSync(path.join(dir, 'multilingual.tiktoken'), lines.join('\n') + '\n');
   return dir;
 }
@@ -45,15 +38,21 @@ test('specials: fixed ids, timestamps and language tokens (large-v3 table)', () 
   assert.equal(tok.timestampSeconds(50365 + 1), 0.02);
   assert.equal(tok.timestampSeconds(50365 + 77), 1.54);
   assert.equal(tok.timestampSeconds(51865), 30);
-  assert.equal(tok.decode([50258, 50260, 50360, 50364, 50365, 15947, 50400], { skipSpecial: false }), '<|startoftranscript|><|zh|><|transcribe|><|notimestamps|><|0.00|>Hello<|0.70|>');
+  assert.equal(
+    tok.decode([50258, 50260, 50360, 50364, 50365, 15947, 50400], { skipSpecial: false }),
+    '<|startoftranscript|><|zh|><|transcribe|><|notimestamps|><|0.00|>Hello<|0.70|>',
+  );
 });
 
 test('tokenizer.json (HF byte-level BPE) is preferred and decodes bytes_to_unicode strings', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tokjson-'));
   // "Ġ" is byte 0x20; "ä½" + "ł" are bytes e4 bd + a0 (你) under GPT-2's bytes_to_unicode.
   const json = {
-    model: { type: 'BPE', vocab: { 'ĠHello': 2425, 'ä½': 10, 'ł': 11, 'å¥½': 2131, '!': 0 } },
-    added_tokens: [{ id: 50257, content: '<|endoftext|>', special: true }, { id: 50364, content: '<|notimestamps|>', special: true }],
+    model: { type: 'BPE', vocab: { ĠHello: 2425, 'ä½': 10, ł: 11, 'å¥½': 2131, '!': 0 } },
+    added_tokens: [
+      { id: 50257, content: '<|endoftext|>', special: true },
+      { id: 50364, content: '<|notimestamps|>', special: true },
+    ],
   };
   writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(json));
   writeFileSync(path.join(dir, 'multilingual.tiktoken'), `${b64('X')} 2425\n`); // must be ignored

@@ -170,7 +170,16 @@ export function adaptFillMaskModel(model: onnx.ModelProto, options: { tensor?: s
   if (!idx.producer.has(found.tensor)) throw new Error(`no node of ${options.file ?? 'the graph'} produces "${found.tensor}"`);
   const lead = outputDims(g, logits) ?? ['batch_size', 'sequence_length'];
   // Cast to float32: a no-op on fp32 graphs (values unchanged), and float32 I/O for fp16 ones.
-  g.node = [...(g.node ?? []), { opType: 'Cast', name: 'omniaffect_adapt/last_hidden_state', input: [found.tensor], output: ['last_hidden_state'], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }] }];
+  g.node = [
+    ...(g.node ?? []),
+    {
+      opType: 'Cast',
+      name: 'omniaffect_adapt/last_hidden_state',
+      input: [found.tensor],
+      output: ['last_hidden_state'],
+      attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }],
+    },
+  ];
   g.output = [valueInfo('last_hidden_state', [lead[0] ?? 'batch_size', lead[1] ?? 'sequence_length', found.hidden ?? 'hidden_size'])];
   const pruned = pruneToOutputs(g);
   return {
@@ -264,7 +273,12 @@ export function adaptEmotion2vecModel(model: onnx.ModelProto, file = 'model'): E
   throw new Error(`${file}: outputs [${outs.map((o) => o.name).join(', ')}] are neither frame features nor a mean → linear → softmax head`);
 }
 
-function headFromLinear(g: onnx.IGraphProto, idx: GraphIndex, lin: onnx.INodeProto, add: onnx.INodeProto | undefined): { weight: number[][]; bias: number[] } | undefined {
+function headFromLinear(
+  g: onnx.IGraphProto,
+  idx: GraphIndex,
+  lin: onnx.INodeProto,
+  add: onnx.INodeProto | undefined,
+): { weight: number[][]; bias: number[] } | undefined {
   const init = (name: string | undefined) => (g.initializer ?? []).find((t) => t.name === name);
   const w = init((lin.input ?? []).find((i) => idx.constant.has(i)));
   if (!w || w.dims?.length !== 2) return undefined;
@@ -354,7 +368,10 @@ export function adaptTextDir(dir: string, options: { dtype?: string; tensor?: st
   const out = join(dir, layout);
   if (report.changed || hasExternalData(model)) writeModel(out, model, source);
   else linkOrCopy(source, out);
-  writeFileSync(join(dir, ADAPT_RECORD), `${JSON.stringify({ kind: 'text', from: `${ADAPT_SOURCE_DIR}/model${suffix}.onnx`, to: layout, ...report }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, ADAPT_RECORD),
+    `${JSON.stringify({ kind: 'text', from: `${ADAPT_SOURCE_DIR}/model${suffix}.onnx`, to: layout, ...report }, null, 2)}\n`,
+  );
   return { kind: 'text', dir, source, written: [out], report };
 }
 
@@ -388,6 +405,9 @@ export function adaptAudioEmotionDir(dir: string, options: { sourceName?: string
     writeFileSync(join(dir, 'tokens.txt'), `${labels.join('\n')}\n`);
     written.push(join(dir, 'head.json'), join(dir, 'tokens.txt'));
   }
-  writeFileSync(join(dir, ADAPT_RECORD), `${JSON.stringify({ kind: 'audio-emotion', from: `${ADAPT_SOURCE_DIR}/${name}`, to: 'model.onnx', headFrom: existsSync(headJson) ? `${ADAPT_SOURCE_DIR}/emotion2vec_head.json` : head ? 'graph' : null, ...report, head: undefined }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, ADAPT_RECORD),
+    `${JSON.stringify({ kind: 'audio-emotion', from: `${ADAPT_SOURCE_DIR}/${name}`, to: 'model.onnx', headFrom: existsSync(headJson) ? `${ADAPT_SOURCE_DIR}/emotion2vec_head.json` : head ? 'graph' : null, ...report, head: undefined }, null, 2)}\n`,
+  );
   return { kind: 'audio-emotion', dir, source, written, report };
 }

@@ -1,5 +1,5 @@
 /**
- * The I/O contract of every model OmniAffect loads (DESIGN.md §4, reference/models.md) and the file
+ * The I/O contract of every model OmniAffect loads (docs/model-contracts.md §8) and the file
  * layout of a model directory per kind. Workers and `verifyModelDir` check sessions against this one
  * table; the tiny-model builder produces graphs that satisfy it.
  */
@@ -236,9 +236,7 @@ export const MODEL_DIR_LAYOUTS: Record<ModelDirKind, LayoutEntry[]> = {
     { key: 'head', candidates: ['head.json'], optional: true, description: '9-class head {weight: number[9][D], bias: number[9]}' },
     { key: 'tokens', candidates: ['tokens.txt'], optional: true, description: 'label names of the 9-class head' },
   ],
-  vision: [
-    { key: 'model', candidates: ['onnx/vision_model.onnx'], graph: 'vision', description: 'SigLIP vision tower' },
-  ],
+  vision: [{ key: 'model', candidates: ['onnx/vision_model.onnx'], graph: 'vision', description: 'SigLIP vision tower' }],
   text: [
     {
       key: 'model',

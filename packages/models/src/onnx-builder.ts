@@ -1,6 +1,6 @@
 /**
  * A small typed graph builder over `onnx-proto` for generating tiny, deterministic ONNX models in Node
- * (reference/models.md §5.1). It covers what the tiny pack needs: typed inputs/outputs with symbolic
+ * (docs/model-contracts.md §5.1). It covers what the tiny pack needs: typed inputs/outputs with symbolic
  * dims, initializers from typed arrays, attributes (including subgraphs for `If`), opset 17 / IR 8.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,11 +45,7 @@ export function floatTensor(name: string, data: Float32Array | number[], dims: n
   return { name, dims, dataType: ELEM_TYPE_CODE.float32, rawData: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) };
 }
 
-export function int64Tensor(
-  name: string,
-  data: BigInt64Array | readonly (number | bigint)[],
-  dims: number[],
-): onnx.ITensorProto {
+export function int64Tensor(name: string, data: BigInt64Array | readonly (number | bigint)[], dims: number[]): onnx.ITensorProto {
   const arr = data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => BigInt(v));
   checkSize(name, arr.length, dims);
   return { name, dims, dataType: ELEM_TYPE_CODE.int64, rawData: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) };

@@ -59,7 +59,8 @@ const GB = 1e9;
 /** The standard pack: real public exports for every worker; fusion is built by `train --zero-shot`. */
 export const STANDARD_PACK: ModelPack = {
   name: 'standard',
-  description: 'Whisper large-v3-turbo, emotion2vec+ base, SigLIP base-patch16-224 (vision + text towers), bert-base-uncased (en), bert-base-multilingual-cased (zh)',
+  description:
+    'Whisper large-v3-turbo, emotion2vec+ base, SigLIP base-patch16-224 (vision + text towers), bert-base-uncased (en), bert-base-multilingual-cased (zh)',
   models: [
     {
       dir: 'asr',
@@ -123,7 +124,10 @@ export const STANDARD_PACK: ModelPack = {
         { path: 'special_tokens_map.json', optional: true },
       ],
       approxBytes: 372 * MB + 441 * MB + 2.4 * MB,
-      unverified: ['sha256 of every file (supplied by the listing at pull time)', 'logit_scale / logit_bias live only in onnx/model.onnx (813 MB), which the pack does not pull'],
+      unverified: [
+        'sha256 of every file (supplied by the listing at pull time)',
+        'logit_scale / logit_bias live only in onnx/model.onnx (813 MB), which the pack does not pull',
+      ],
     },
     {
       dir: 'text-en',
@@ -161,10 +165,7 @@ export const STANDARD_PACK: ModelPack = {
       ],
       adapt: 'text',
       approxBytes: 1.08 * GB + 3 * MB,
-      unverified: [
-        'the revision was read from the onnx/ folder page (1 commit there); root files at that commit were not listed',
-        'sha256 of every file',
-      ],
+      unverified: ['the revision was read from the onnx/ folder page (1 commit there); root files at that commit were not listed', 'sha256 of every file'],
     },
   ],
 };
@@ -333,7 +334,12 @@ export async function pullPack(o: PullPackOptions): Promise<PullPackResult> {
       resolvedSha: r.plan.resolvedSha ?? null,
       dtype: r.plan.dtype,
       licence: r.plan.model.licence,
-      files: r.plan.files.map((f) => ({ path: f.path, dest: f.dest, size: f.size ?? null, sha256: r.pull?.files.find((p) => p.path === f.dest)?.sha256 ?? null })),
+      files: r.plan.files.map((f) => ({
+        path: f.path,
+        dest: f.dest,
+        size: f.size ?? null,
+        sha256: r.pull?.files.find((p) => p.path === f.dest)?.sha256 ?? null,
+      })),
       adapted: r.adapt?.report.changed ? r.adapt.report.note : null,
       contract: r.verify?.ok ? 'ok' : 'mismatch',
     })),
@@ -359,9 +365,14 @@ export function formatPackPlan(result: PullPackResult): string {
   const lines: string[] = [];
   for (const { plan } of result.models) {
     const m = plan.model;
-    lines.push(`${m.dir} (${m.kind}): ${m.repo}@${plan.revision}${plan.resolvedSha && plan.resolvedSha !== plan.revision ? ` → ${plan.resolvedSha}` : ''}  dtype ${plan.dtype}  ${human(plan.bytes)}  licence: ${m.licence}`);
+    lines.push(
+      `${m.dir} (${m.kind}): ${m.repo}@${plan.revision}${plan.resolvedSha && plan.resolvedSha !== plan.revision ? ` → ${plan.resolvedSha}` : ''}  dtype ${plan.dtype}  ${human(plan.bytes)}  licence: ${m.licence}`,
+    );
     if (plan.dtypeNote) lines.push(`  note: ${plan.dtypeNote}`);
-    for (const f of plan.files) lines.push(`  ${f.path}${f.dest !== f.path ? ` → ${f.dest}` : ''}  ${f.size !== undefined ? human(f.size) : 'size ?'}  ${f.sha256 ? `sha256 ${f.sha256.slice(0, 12)}…` : 'no sha256 in listing (recorded on download)'}`);
+    for (const f of plan.files)
+      lines.push(
+        `  ${f.path}${f.dest !== f.path ? ` → ${f.dest}` : ''}  ${f.size !== undefined ? human(f.size) : 'size ?'}  ${f.sha256 ? `sha256 ${f.sha256.slice(0, 12)}…` : 'no sha256 in listing (recorded on download)'}`,
+      );
     if (plan.missingOptional.length) lines.push(`  (optional, not listed: ${plan.missingOptional.join(', ')})`);
     if (m.adapt) lines.push(`  then: models adapt ${m.adapt} (see docs/models.md)`);
   }

@@ -97,7 +97,10 @@ export function readChecksumManifest(destDir: string): Map<string, string> {
 
 function writeChecksumManifest(destDir: string, entries: Map<string, string>): string {
   const p = join(destDir, CHECKSUM_MANIFEST);
-  const body = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, h]) => `${h}  ${f}\n`).join('');
+  const body = [...entries]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([f, h]) => `${h}  ${f}\n`)
+    .join('');
   writeFileSync(`${p}.tmp`, body);
   renameSync(`${p}.tmp`, p);
   return p;
@@ -125,20 +128,12 @@ export interface HubListing {
 }
 
 /** `GET {endpoint}/api/models/{repo}/revision/{rev}?blobs=true`: file names with LFS sizes and sha256. */
-export async function listModelRepo(
-  o: { endpoint: string; repo: string; token?: string; fetchImpl?: typeof fetch },
-  revision: string,
-): Promise<HubListing> {
+export async function listModelRepo(o: { endpoint: string; repo: string; token?: string; fetchImpl?: typeof fetch }, revision: string): Promise<HubListing> {
   const doFetch = o.fetchImpl ?? fetch;
   const url = `${trimSlash(o.endpoint)}/api/models/${o.repo}/revision/${encodeURIComponent(revision)}?blobs=true`;
   const res = await doFetch(url, { headers: headers(o.token) });
   if (!res.ok) {
-    const hint =
-      res.status === 401 || res.status === 403
-        ? ' (gated or private: pass a token)'
-        : res.status === 404
-          ? ' (unknown repository or revision)'
-          : '';
+    const hint = res.status === 401 || res.status === 403 ? ' (gated or private: pass a token)' : res.status === 404 ? ' (unknown repository or revision)' : '';
     throw new Error(`listing ${o.repo}@${revision} failed: HTTP ${res.status}${hint}`);
   }
   const body = (await res.json()) as { sha?: string; siblings?: HubSibling[] };
@@ -154,7 +149,14 @@ interface DownloadOutcome {
 }
 
 /** One attempt: appends to `part` from its current size; returns when the body ends. */
-async function downloadOnce(url: string, part: string, file: string, o: PullOptions, total: number | undefined, doFetch: typeof fetch): Promise<DownloadOutcome> {
+async function downloadOnce(
+  url: string,
+  part: string,
+  file: string,
+  o: PullOptions,
+  total: number | undefined,
+  doFetch: typeof fetch,
+): Promise<DownloadOutcome> {
   const have = existsSync(part) ? statSync(part).size : 0;
   const res = await doFetch(url, { headers: headers(o.token, have > 0 ? { Range: `bytes=${have}-` } : {}) });
   if (res.status === 416 && have > 0) {

@@ -1,5 +1,5 @@
 /**
- * Opening ONNX Runtime sessions with an explicit execution provider (DESIGN.md §4 "Execution providers").
+ * Opening ONNX Runtime sessions with an explicit execution provider (docs/model-contracts.md §7).
  * CUDA is requested alone: if it cannot load, the error surfaces instead of a silent CPU fallback.
  */
 import * as ort from 'onnxruntime-node';
@@ -44,10 +44,7 @@ export const CUDA_HINT =
   'Use provider "cpu" to run without a GPU.';
 
 export async function createSession(path: string, options: CreateSessionOptions = {}): Promise<ort.InferenceSession> {
-  const provider =
-    typeof options.provider === 'string' || options.provider === undefined
-      ? parseExecutionProvider(options.provider)
-      : options.provider;
+  const provider = typeof options.provider === 'string' || options.provider === undefined ? parseExecutionProvider(options.provider) : options.provider;
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: provider.name === 'cuda' ? [{ name: 'cuda', deviceId: provider.deviceId }] : ['cpu'],
     graphOptimizationLevel: 'all',

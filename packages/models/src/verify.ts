@@ -89,9 +89,7 @@ function checkTensors(file: string, side: 'input' | 'output', want: TensorContra
       expected,
       actual: actualShape(m),
       ok: problems.length === 0,
-      reason:
-        problems.join('; ') ||
-        (symbolicFixed.length ? `axis ${symbolicFixed.join(',')} symbolic; size checked at run time` : ''),
+      reason: problems.join('; ') || (symbolicFixed.length ? `axis ${symbolicFixed.join(',')} symbolic; size checked at run time` : ''),
     });
   }
   return rows;
@@ -99,8 +97,14 @@ function checkTensors(file: string, side: 'input' | 'output', want: TensorContra
 
 function contractFor(kind: ContractKind, d: SessionDescription, file: string): { contract?: ModelContract; rows: VerifyRow[] } {
   if (kind !== 'asr-decoder') return { contract: CONTRACTS[kind], rows: [] };
-  const past = countCacheLayers(d.inputs.map((m) => m.name), 'past');
-  const present = countCacheLayers(d.outputs.map((m) => m.name), 'present');
+  const past = countCacheLayers(
+    d.inputs.map((m) => m.name),
+    'past',
+  );
+  const present = countCacheLayers(
+    d.outputs.map((m) => m.name),
+    'present',
+  );
   const rows: VerifyRow[] = [];
   if (past === 0) {
     rows.push({
@@ -177,8 +181,7 @@ export function assertSessionContract(kind: ContractKind, session: ort.Inference
   const bad = checkSessionContract(kind, describeSession(session), file).filter((r) => !r.ok);
   if (bad.length) {
     throw new Error(
-      `${file} does not match the ${kind} contract:\n` +
-        bad.map((r) => `  ${r.tensor}: ${r.reason} (expected ${r.expected}, got ${r.actual})`).join('\n'),
+      `${file} does not match the ${kind} contract:\n` + bad.map((r) => `  ${r.tensor}: ${r.reason} (expected ${r.expected}, got ${r.actual})`).join('\n'),
     );
   }
 }
@@ -211,7 +214,9 @@ function auxFileChecks(key: string, file: string, path: string, graphs: Map<stri
       row.actual = `weight [${h.weight?.length ?? '?'}][${width}], bias [${h.bias?.length ?? '?'}]`;
       if (!(rowsOk && biasOk && widthOk)) Object.assign(row, { ok: false, reason: 'head.json does not match the backbone output size' });
     } else if (key === 'tokens') {
-      const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+      const lines = readFileSync(path, 'utf8')
+        .split(/\r?\n/)
+        .filter((l) => l.trim() !== '');
       row.expected = '9 labels';
       row.actual = `${lines.length} labels`;
       if (lines.length !== EMOTION2VEC_LABEL_COUNT) Object.assign(row, { ok: false, reason: 'tokens.txt must list 9 labels' });

@@ -61,7 +61,10 @@ test('fill-mask BERT: the original is refused by verify, the adapted graph passe
   const dir = fixtureCopy('bert-verify');
   const before = await verifyModelDir('text', dir);
   assert.equal(before.ok, false);
-  assert.ok(before.rows.some((r) => /fill-mask/.test(r.reason)), 'the refusal names the fill-mask export');
+  assert.ok(
+    before.rows.some((r) => /fill-mask/.test(r.reason)),
+    'the refusal names the fill-mask export',
+  );
 
   const r = adaptTextDir(dir);
   assert.equal(r.report.changed, true);
@@ -75,8 +78,14 @@ test('fill-mask BERT: the original is refused by verify, the adapted graph passe
   const inits = new Set(adapted.graph.initializer.map((t) => t.name));
   for (const name of meta.headInitializers) assert.ok(!inits.has(name), `head initializer ${name} dropped`);
   assert.ok(inits.has(meta.tiedInitializer), 'the word embeddings (tied to the dropped decoder) are still used by the encoder');
-  assert.deepEqual(adapted.graph.output.map((o) => o.name), ['last_hidden_state']);
-  assert.deepEqual(adapted.graph.input.map((i) => i.name), ['input_ids', 'attention_mask', 'token_type_ids']);
+  assert.deepEqual(
+    adapted.graph.output.map((o) => o.name),
+    ['last_hidden_state'],
+  );
+  assert.deepEqual(
+    adapted.graph.input.map((i) => i.name),
+    ['input_ids', 'attention_mask', 'token_type_ids'],
+  );
   const record = JSON.parse(readFileSync(path.join(dir, ADAPT_RECORD), 'utf8')) as { tensor: string; from: string };
   assert.equal(record.tensor, meta.encoderOutput);
   assert.equal(record.from, 'source/model.onnx');
@@ -161,7 +170,11 @@ test('adapt audio-emotion: a backbone with other tensor names and the pankotaro 
   assert.equal(readFileSync(path.join(dir, 'tokens.txt'), 'utf8').trim().split('\n').at(-1), '<unk>');
   const runner = await Emotion2vecRunner.load(dir);
   const res = await runner.analyze(sine(1, 200, 0.8));
-  assert.equal(res.emotion!.labels[res.emotion!.probabilities.indexOf(Math.max(...res.emotion!.probabilities))], 'angry', 'the tiny head still reads loud audio as angry');
+  assert.equal(
+    res.emotion!.labels[res.emotion!.probabilities.indexOf(Math.max(...res.emotion!.probabilities))],
+    'angry',
+    'the tiny head still reads loud audio as angry',
+  );
 });
 
 test('adapt audio-emotion: an end-to-end graph (mean → linear → softmax) gets its frames exposed and its head extracted', async () => {
@@ -177,11 +190,16 @@ test('adapt audio-emotion: an end-to-end graph (mean → linear → softmax) get
   g.initializer.push(floatTensor('proj.weight', wT, [D, 9]) as onnx.TensorProto, floatTensor('proj.bias', head.bias, [9]) as onnx.TensorProto);
   const node = (opType: string, input: string[], output: string, attribute: onnx.IAttributeProto[] = []) =>
     g.node.push(onnx.NodeProto.create({ opType, input, output: [output], name: `head/${opType}`, attribute }));
-  node('ReduceMean', ['output'], 'pooled', [{ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] }, { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }]);
+  node('ReduceMean', ['output'], 'pooled', [
+    { name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] },
+    { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+  ]);
   node('MatMul', ['pooled', 'proj.weight'], 'logits9');
   node('Add', ['logits9', 'proj.bias'], 'scores');
   node('Softmax', ['scores'], 'probs', [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }]);
-  g.output = [onnx.ValueInfoProto.create({ name: 'probs', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch_size' }, { dimValue: 9 }] } } } })];
+  g.output = [
+    onnx.ValueInfoProto.create({ name: 'probs', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'batch_size' }, { dimValue: 9 }] } } } }),
+  ];
   const e2e = path.join(dir, 'model.onnx');
   writeFileSync(e2e, onnx.ModelProto.encode(model).finish());
 

@@ -71,7 +71,12 @@ export function buildTinySiglipText(dim = 32, vocab = 400): ModelBuilder {
 
 /** tokenizer.json of a tiny SentencePiece-Unigram vocabulary (SigLIP's tokenizer family). */
 export function tinyUnigramTokenizer(words: string[]): Record<string, unknown> {
-  const vocab: [string, number][] = [['<pad>', 0], ['</s>', 0], ['<unk>', 0], ['▁', -2]];
+  const vocab: [string, number][] = [
+    ['<pad>', 0],
+    ['</s>', 0],
+    ['<unk>', 0],
+    ['▁', -2],
+  ];
   for (const w of words) vocab.push([`▁${w}`, -1]);
   for (const c of 'abcdefghijklmnopqrstuvwxyz') vocab.push([c, -5]);
   return {
@@ -83,7 +88,12 @@ export function tinyUnigramTokenizer(words: string[]): Record<string, unknown> {
     ],
     normalizer: { type: 'Lowercase' },
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
-    post_processor: { type: 'TemplateProcessing', single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }], pair: [], special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } } },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '</s>', type_id: 0 } }],
+      pair: [],
+      special_tokens: { '</s>': { id: '</s>', ids: [1], tokens: ['</s>'] } },
+    },
     decoder: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
     model: { type: 'Unigram', unk_id: 2, vocab, byte_fallback: false },
   };
@@ -182,7 +192,9 @@ export async function startFakeHub(): Promise<FakeHub> {
     if (api) {
       const r = repos.get(api[1]!);
       if (!r || api[2] !== r.revision) return void res.writeHead(404).end();
-      const siblings = [...r.files].map(([rfilename, f]) => (f.lfs ? { rfilename, size: f.body.length, lfs: { sha256: sha(f.body), size: f.body.length, pointerSize: 134 } } : { rfilename, size: f.body.length }));
+      const siblings = [...r.files].map(([rfilename, f]) =>
+        f.lfs ? { rfilename, size: f.body.length, lfs: { sha256: sha(f.body), size: f.body.length, pointerSize: 134 } } : { rfilename, size: f.body.length },
+      );
       const commit = /^[0-9a-f]{40}$/.test(r.revision) ? r.revision : sha(Buffer.from(api[1]!)).slice(0, 40);
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: api[1], sha: commit, siblings }));
     }

@@ -26,7 +26,10 @@ test('--dry-run lists every kind through the hub API: repository, pinned revisio
   const r = await pullPack({ pack: STANDARD_PACK, outDir: path.join(root, 'dry'), endpoint: hub.endpoint, dryRun: true });
   assert.equal(resolves().length, 0);
   assert.ok(!existsSync(path.join(root, 'dry')));
-  assert.deepEqual(r.models.map((m) => m.plan.model.dir), ['asr', 'audio-emotion', 'vision', 'text-en', 'text-zh']);
+  assert.deepEqual(
+    r.models.map((m) => m.plan.model.dir),
+    ['asr', 'audio-emotion', 'vision', 'text-en', 'text-zh'],
+  );
   const asr = r.models[0]!.plan;
   assert.deepEqual(asr.files.map((f) => f.path).slice(0, 3), ['onnx/encoder_model.onnx', 'onnx/encoder_model.onnx_data', 'onnx/decoder_model_merged.onnx']);
   assert.ok(!asr.files.some((f) => f.path === 'onnx/decoder_model.onnx' || f.path === 'README.md'), 'only the files the worker loads');
@@ -43,7 +46,13 @@ test('--dry-run lists every kind through the hub API: repository, pinned revisio
 test('--dtype fp16 picks the variants each repository publishes and falls back to fp32 where it has none', async () => {
   const r = await pullPack({ pack: STANDARD_PACK, outDir: path.join(root, 'dry16'), endpoint: hub.endpoint, dryRun: true, dtype: 'fp16' });
   const byDir = new Map(r.models.map((m) => [m.plan.model.dir, m.plan]));
-  assert.deepEqual(byDir.get('asr')!.files.map((f) => f.path).slice(0, 2), ['onnx/encoder_model_fp16.onnx', 'onnx/decoder_model_merged_fp16.onnx']);
+  assert.deepEqual(
+    byDir
+      .get('asr')!
+      .files.map((f) => f.path)
+      .slice(0, 2),
+    ['onnx/encoder_model_fp16.onnx', 'onnx/decoder_model_merged_fp16.onnx'],
+  );
   assert.equal(byDir.get('vision')!.dtype, 'fp16');
   assert.equal(byDir.get('text-zh')!.dtype, 'fp32');
   assert.match(byDir.get('text-zh')!.dtypeNote!, /no fp16 variant/);
@@ -76,7 +85,10 @@ test('--pack standard pulls every kind, adapts text and emotion2vec, writes chec
   assert.match(r.models.find((m) => m.plan.model.dir === 'audio-emotion')!.adapt!.report.note, /renamed input speech → input/);
   assert.ok(existsSync(path.join(out, 'audio-emotion', 'head.json')) && existsSync(path.join(out, 'audio-emotion', 'tokens.txt')));
   const record = JSON.parse(readFileSync(path.join(out, PACK_RECORD), 'utf8')) as { models: { dir: string; revision: string; contract: string }[] };
-  assert.deepEqual(record.models.map((m) => [m.dir, m.contract]), STANDARD_PACK.models.map((m) => [m.dir, 'ok']));
+  assert.deepEqual(
+    record.models.map((m) => [m.dir, m.contract]),
+    STANDARD_PACK.models.map((m) => [m.dir, 'ok']),
+  );
 
   // A second pull re-verifies by checksum and downloads nothing.
   hub.requests.length = 0;

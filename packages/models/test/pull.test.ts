@@ -105,7 +105,10 @@ test('full download: files land verified, manifest written, later pulls re-verif
 
   requests.length = 0;
   const again = await pullModelRepo({ endpoint, repo: 'org/tiny', files: ['model.onnx', 'tokens.txt'], destDir: dest, token: 'hf_test' });
-  assert.deepEqual(again.files.map((f) => f.source), ['cached', 'cached']);
+  assert.deepEqual(
+    again.files.map((f) => f.source),
+    ['cached', 'cached'],
+  );
   assert.ok(!requests.some((q) => q.path.includes('/resolve/')));
 
   // A local file that no longer matches the manifest is fetched again.
@@ -168,8 +171,18 @@ test('without LFS info the X-Linked-ETag sha256 is used, and a mismatch is rejec
 test('missing files and auth failures are explained', async () => {
   const dest = reset();
   await assert.rejects(pullModelRepo({ endpoint, repo: 'org/tiny', files: ['onnx/nope.onnx'], destDir: dest, token: 'hf_test' }), /has no onnx\/nope\.onnx/);
-  const skipped = await pullModelRepo({ endpoint, repo: 'org/tiny', files: ['onnx/nope.onnx', 'tokens.txt'], destDir: dest, token: 'hf_test', skipMissing: true });
+  const skipped = await pullModelRepo({
+    endpoint,
+    repo: 'org/tiny',
+    files: ['onnx/nope.onnx', 'tokens.txt'],
+    destDir: dest,
+    token: 'hf_test',
+    skipMissing: true,
+  });
   assert.deepEqual(skipped.skipped, ['onnx/nope.onnx']);
-  assert.deepEqual(skipped.files.map((f) => f.path), ['tokens.txt']);
+  assert.deepEqual(
+    skipped.files.map((f) => f.path),
+    ['tokens.txt'],
+  );
   await assert.rejects(pullModelRepo({ endpoint, repo: 'org/tiny', files: 'all', destDir: dest }), /HTTP 401 \(gated or private: pass a token\)/);
 });

@@ -39,8 +39,14 @@ test('tiny pack text models ship tokenizer.json, so their ids come through @hugg
     assert.ok(runner.library, `${dir}: tokenizer.json should select the library`);
     const vocab = tinyVocab(spec);
     const r = await runner.embed(text);
-    assert.deepEqual(r.tokens.map((t) => t.piece), pieces);
-    assert.deepEqual(r.tokens.map((t) => t.id), pieces.map((p) => vocab.indexOf(p)));
+    assert.deepEqual(
+      r.tokens.map((t) => t.piece),
+      pieces,
+    );
+    assert.deepEqual(
+      r.tokens.map((t) => t.id),
+      pieces.map((p) => vocab.indexOf(p)),
+    );
     assert.ok(r.tokens.every((t) => t.text.length > 0 && t.text === text.slice(t.charStart, t.charEnd)));
   }
 });
@@ -59,13 +65,19 @@ test('a tokenizer.json whose added_tokens swap two vocab ids: the reference ids 
   const runner = await BertRunner.load(dir);
   // "i" = piece 0, "love" = piece 1: the library maps it through added_tokens, ours through model.vocab.
   const r = await runner.embed('I love this movie');
-  assert.deepEqual(r.tokens.map((t) => t.id), ['i', 'love', 'this', 'movie'].map((p) => vocab.indexOf(p)));
+  assert.deepEqual(
+    r.tokens.map((t) => t.id),
+    ['i', 'love', 'this', 'movie'].map((p) => vocab.indexOf(p)),
+  );
   assert.ok(r.tokenizerDrift?.startsWith('word piece 1: '), r.tokenizerDrift);
   assert.ok(r.tokenizerDrift?.includes(`@huggingface/tokenizers gives "love" (id ${hate})`), r.tokenizerDrift);
   assert.ok(r.tokenizerDrift?.includes(`our BertTokenizer gives "love" (id ${love})`), r.tokenizerDrift);
   // Text that avoids the swapped words agrees: no drift.
   const ok = await runner.embed('this movie is good');
-  assert.deepEqual(ok.tokens.map((t) => t.piece), ['this', 'movie', 'is', 'good']);
+  assert.deepEqual(
+    ok.tokens.map((t) => t.piece),
+    ['this', 'movie', 'is', 'good'],
+  );
   assert.equal(ok.tokenizerDrift, undefined);
 });
 
@@ -93,7 +105,11 @@ test('control tokens typed into a transcript are data, not control: blanked for 
   for (const dir of [enDir, noJson]) {
     const runner = await BertRunner.load(dir);
     const r = await runner.embed(text);
-    assert.deepEqual(r.tokens.map((t) => t.piece), ['i', 'love', 'this', 'movie'], dir);
+    assert.deepEqual(
+      r.tokens.map((t) => t.piece),
+      ['i', 'love', 'this', 'movie'],
+      dir,
+    );
     for (const t of r.tokens) assert.equal(text.slice(t.charStart, t.charEnd).toLowerCase(), t.piece);
   }
 });

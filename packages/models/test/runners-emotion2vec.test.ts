@@ -5,14 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GraphBuilder, ModelBuilder } from '../src/onnx-builder';
 import { buildTinyPack } from '../src/tiny';
-import {
-  Emotion2vecRunner,
-  emotion2vecFrameCount,
-  graphNormalisesInput,
-  headLabel,
-  peekOnnxGraph,
-  type PeekedGraph,
-} from '../src/runners';
+import { Emotion2vecRunner, emotion2vecFrameCount, graphNormalisesInput, headLabel, peekOnnxGraph, type PeekedGraph } from '../src/runners';
 
 const SR = 16000;
 let root: string;
@@ -36,8 +29,7 @@ function sine(seconds: number, hz: number, amplitude: number): Float32Array {
   return x;
 }
 
-const argmaxLabel = (e: { labels: string[]; probabilities: number[] }) =>
-  e.labels[e.probabilities.indexOf(Math.max(...e.probabilities))];
+const argmaxLabel = (e: { labels: string[]; probabilities: number[] }) => e.labels[e.probabilities.indexOf(Math.max(...e.probabilities))];
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 test('conv formula: the frame counts of the real feature encoder', () => {
@@ -104,8 +96,14 @@ test('2.5 s: 124 frames at 50 Hz, three 1 s segments (the last one 0.5 s), utter
 
 test('segmentSeconds changes the pooling grid', async () => {
   const r = await runner.analyze(sine(2.5, 200, 0.3), { segmentSeconds: 0.5 });
-  assert.deepEqual(r.segments.map((s) => s.frames), [25, 25, 25, 25, 24]);
-  assert.deepEqual(r.segments.map((s) => s.end), [0.5, 1, 1.5, 2, 2.5]);
+  assert.deepEqual(
+    r.segments.map((s) => s.frames),
+    [25, 25, 25, 25, 24],
+  );
+  assert.deepEqual(
+    r.segments.map((s) => s.end),
+    [0.5, 1, 1.5, 2, 2.5],
+  );
 });
 
 test('head: probabilities over the nine labels sum to 1 and follow the designed rules', async () => {

@@ -85,8 +85,14 @@ test('BERT en: pieces map back to the words through their char offsets; pooled i
 test('BERT zh: one token per Chinese character with exact offsets', async () => {
   const text = '今天很开心！';
   const r = await zh.embed(text);
-  assert.deepEqual(r.tokens.map((t) => t.text), ['今', '天', '很', '开', '心', '！']);
-  assert.deepEqual(r.tokens.map((t) => t.charStart), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    r.tokens.map((t) => t.text),
+    ['今', '天', '很', '开', '心', '！'],
+  );
+  assert.deepEqual(
+    r.tokens.map((t) => t.charStart),
+    [0, 1, 2, 3, 4, 5],
+  );
   assert.ok(r.pooled[0]! > 0);
 });
 

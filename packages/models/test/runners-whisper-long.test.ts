@@ -54,7 +54,10 @@ test('10 minutes of audio: 20 windows, one timed segment inside each, in order, 
     Array.from({ length: WINDOWS }, (_, k) => [k * WINDOW_S, (k + 1) * WINDOW_S, false]),
   );
   // One read per window plus the empty read that ends the audio.
-  assert.deepEqual(reads, Array.from({ length: WINDOWS + 1 }, (_, k) => k * WHISPER_WINDOW_SAMPLES));
+  assert.deepEqual(
+    reads,
+    Array.from({ length: WINDOWS + 1 }, (_, k) => k * WHISPER_WINDOW_SAMPLES),
+  );
 
   assert.equal(r.segments.length, WINDOWS);
   let previousEnd = -1;
@@ -69,4 +72,3 @@ test('10 minutes of audio: 20 windows, one timed segment inside each, in order, 
   assert.equal(r.text, r.segments.map((s) => s.text).join(''));
   assert.equal(r.text, `${designed.zh.text}${designed.en.text}`.repeat(WINDOWS / 2));
 });
-

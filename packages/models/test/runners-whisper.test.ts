@@ -43,10 +43,7 @@ test('low-band voicing → Chinese transcript with one [0, 1.0] segment', async 
   assert.equal(r.text, designed.zh.text);
   assert.equal(r.text, '你好，世界');
   assert.equal(r.segments.length, 1);
-  assert.deepEqual(
-    { start: r.segments[0]!.start, end: r.segments[0]!.end, text: r.segments[0]!.text },
-    { start: 0, end: 1.0, text: '你好，世界' },
-  );
+  assert.deepEqual({ start: r.segments[0]!.start, end: r.segments[0]!.end, text: r.segments[0]!.text }, { start: 0, end: 1.0, text: '你好，世界' });
   assert.deepEqual(r.segments[0]!.tokens, designedText(designed.zh.tokens));
   assert.deepEqual(r.windows[0]!.prompt, [50258, 50260, 50360]);
   // The whole designed sequence after the prompt, timestamps included, came out of the KV-cache loop.
@@ -58,7 +55,10 @@ test('energy above 1 kHz → English transcript', async () => {
   assert.equal(r.language, 'en');
   assert.equal(r.text, designed.en.text);
   assert.equal(r.text, ' Hello world');
-  assert.deepEqual(r.segments.map((s) => [s.start, s.end]), [[0, 1]]);
+  assert.deepEqual(
+    r.segments.map((s) => [s.start, s.end]),
+    [[0, 1]],
+  );
   assert.deepEqual(r.windows[0]!.prompt, [50258, 50259, 50360]);
 });
 
@@ -93,11 +93,14 @@ function threeVoicedWindows(): Float32Array {
 
 test('65 s seek over 30 s windows: segments offset by each window start', async () => {
   const r = await runner.transcribe(threeVoicedWindows(), { language: 'zh' });
-  assert.deepEqual(r.windows.map((w) => [w.start, w.end]), [
-    [0, 30],
-    [30, 60],
-    [60, 65],
-  ]);
+  assert.deepEqual(
+    r.windows.map((w) => [w.start, w.end]),
+    [
+      [0, 30],
+      [30, 60],
+      [60, 65],
+    ],
+  );
   assert.deepEqual(
     r.segments.map((s) => [s.start, s.end, s.text]),
     [
@@ -116,7 +119,10 @@ test('auto language is settled on the first window with speech, not on leading s
   assert.equal(r.windows[0]!.skipped, true);
   assert.equal(r.language, 'zh');
   assert.deepEqual(r.windows[1]!.prompt, [50258, 50260, 50360]);
-  assert.deepEqual(r.segments.map((s) => [s.start, s.end, s.text]), [[30, 31, '你好，世界']]);
+  assert.deepEqual(
+    r.segments.map((s) => [s.start, s.end, s.text]),
+    [[30, 31, '你好，世界']],
+  );
 });
 
 test('a sample-source callback gives the same result, reading at most one window at a time', async () => {
@@ -132,7 +138,10 @@ test('a sample-source callback gives the same result, reading at most one window
   const whole = await runner.transcribe(audio, { language: 'zh' });
   assert.deepEqual(streamed.segments, whole.segments);
   assert.ok(reads.every(([, n]) => n <= WHISPER_WINDOW_SAMPLES));
-  assert.deepEqual(reads.map(([s]) => s), [0, 30 * SR, 60 * SR]);
+  assert.deepEqual(
+    reads.map(([s]) => s),
+    [0, 30 * SR, 60 * SR],
+  );
 });
 
 test('notimestamps mode adds 50364 to the prompt and generates no timestamp', async () => {

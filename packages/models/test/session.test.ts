@@ -19,7 +19,10 @@ test('describeSession reports names, types and symbolic/fixed dims', async () =>
   const s = await createSession(p, { provider: 'cpu', intraOpThreads: 1 });
   const d = describeSession(s);
   assert.deepEqual(d.inputs, [{ name: 'pixel_values', type: 'float32', shape: ['batch_size', 3, 224, 224] }]);
-  assert.deepEqual(d.outputs.find((o) => o.name === 'pooler_output'), { name: 'pooler_output', type: 'float32', shape: ['batch_size', 32] });
+  assert.deepEqual(
+    d.outputs.find((o) => o.name === 'pooler_output'),
+    { name: 'pooler_output', type: 'float32', shape: ['batch_size', 32] },
+  );
   await s.release();
 });
 

@@ -41,7 +41,7 @@ function argmaxLast(logits: ort.Tensor): number {
 
 type CacheMode = 'correct' | 'drop-encoder-cache' | 'zero-encoder-cache';
 
-/** The minimal greedy KV-cache loop of reference/models.md §1.5, with a switch to mishandle the cache. */
+/** The minimal greedy KV-cache loop of docs/model-contracts.md §1.5, with a switch to mishandle the cache. */
 async function greedy(ehs: ort.Tensor, prompt: number[], mode: CacheMode = 'correct', maxSteps = 24): Promise<number[]> {
   const names = decoderCacheNamesFromSession(decoder.inputNames, decoder.outputNames);
   const meta = describeSession(decoder).inputs;
@@ -67,7 +67,8 @@ async function greedy(ehs: ort.Tensor, prompt: number[], mode: CacheMode = 'corr
       const present = r[names.present[i]!]!;
       const isEnc = p.includes('.encoder.');
       if (!isEnc) np[p] = present;
-      else if (step > 0) np[p] = past[p]!; // keep the step-0 encoder cache
+      else if (step > 0)
+        np[p] = past[p]!; // keep the step-0 encoder cache
       else if (mode === 'correct') np[p] = present;
       else if (mode === 'drop-encoder-cache') np[p] = new ort.Tensor('float32', new Float32Array(0), [1, present.dims[1]!, 0, present.dims[3]!]);
       else np[p] = new ort.Tensor('float32', new Float32Array(present.size), present.dims);
@@ -80,7 +81,14 @@ async function greedy(ehs: ort.Tensor, prompt: number[], mode: CacheMode = 'corr
 
 test('tiny asr directory passes verifyModelDir', async () => {
   const r = await verifyModelDir('asr', join(dir, 'asr'));
-  assert.equal(r.ok, true, r.rows.filter((x) => !x.ok).map((x) => `${x.tensor}: ${x.reason}`).join('\n'));
+  assert.equal(
+    r.ok,
+    true,
+    r.rows
+      .filter((x) => !x.ok)
+      .map((x) => `${x.tensor}: ${x.reason}`)
+      .join('\n'),
+  );
 });
 
 test('encoder carries loudness and language score per item', async () => {
@@ -151,9 +159,33 @@ test('calibration against the real log-mel front end: 200 Hz voicing → zh, str
     return x;
   };
   const lang = async (x: Float32Array) => (await greedy(await encode(logMelSpectrogram(x)), [TOKENS.sot], 'correct', 1))[0];
-  assert.equal(await lang(tone([[200, 0.3], [400, 0.15], [600, 0.05]], 1)), TOKENS.zh);
+  assert.equal(
+    await lang(
+      tone(
+        [
+          [200, 0.3],
+          [400, 0.15],
+          [600, 0.05],
+        ],
+        1,
+      ),
+    ),
+    TOKENS.zh,
+  );
   assert.equal(await lang(tone([[250, 0.3]], 0.5)), TOKENS.zh);
-  assert.equal(await lang(tone([[200, 0.1], [2000, 0.3], [3000, 0.3]], 1)), TOKENS.en);
+  assert.equal(
+    await lang(
+      tone(
+        [
+          [200, 0.1],
+          [2000, 0.3],
+          [3000, 0.3],
+        ],
+        1,
+      ),
+    ),
+    TOKENS.en,
+  );
   assert.equal(await lang(tone([[1500, 0.3]], 1)), TOKENS.en);
 });
 

@@ -5,15 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BertTokenizer, parseVocabTxt } from '@omniaffect/features';
-import {
-  CONTRACTS,
-  EMOTION2VEC_TOKENS,
-  TINY_PACK_DIRS,
-  buildTinyPack,
-  describeSession,
-  verifyModelDir,
-  type ModelDirKind,
-} from '../src';
+import { CONTRACTS, EMOTION2VEC_TOKENS, TINY_PACK_DIRS, buildTinyPack, describeSession, verifyModelDir, type ModelDirKind } from '../src';
 
 let dir: string;
 before(() => {
@@ -49,7 +41,14 @@ test('every tiny model directory passes verifyModelDir', async () => {
   ];
   for (const [kind, sub] of dirs) {
     const r = await verifyModelDir(kind, join(dir, sub));
-    assert.equal(r.ok, true, `${sub}: ${r.rows.filter((x) => !x.ok).map((x) => `${x.file} ${x.tensor}: ${x.reason}`).join('; ')}`);
+    assert.equal(
+      r.ok,
+      true,
+      `${sub}: ${r.rows
+        .filter((x) => !x.ok)
+        .map((x) => `${x.file} ${x.tensor}: ${x.reason}`)
+        .join('; ')}`,
+    );
   }
 });
 
@@ -71,20 +70,30 @@ test('exact public names, dtypes and ranks', async () => {
   const dec = describeSession(await open('asr/onnx/decoder_model_merged.onnx'));
   assert.equal(dec.inputs.length, 2 + 2 * 4 + 1);
   assert.equal(dec.outputs.length, 1 + 2 * 4);
-  assert.deepEqual(dec.inputs.find((m) => m.name === 'use_cache_branch'), { name: 'use_cache_branch', type: 'bool', shape: [1] });
+  assert.deepEqual(
+    dec.inputs.find((m) => m.name === 'use_cache_branch'),
+    { name: 'use_cache_branch', type: 'bool', shape: [1] },
+  );
   assert.deepEqual(dec.outputs[0], { name: 'logits', type: 'float32', shape: ['batch_size', 'decoder_sequence_length', 51866] });
   const audio = describeSession(await open('audio-emotion/model.onnx'));
   assert.deepEqual(audio.inputs, [{ name: 'input', type: 'float32', shape: ['batch_size', 'sequence_length'] }]);
   assert.deepEqual(audio.outputs, [{ name: 'output', type: 'float32', shape: ['batch_size', 'frames', 32] }]);
   const vision = describeSession(await open('vision/onnx/vision_model.onnx'));
   assert.deepEqual(vision.inputs, [{ name: 'pixel_values', type: 'float32', shape: ['batch_size', 3, 224, 224] }]);
-  assert.deepEqual(vision.outputs.map((m) => [m.name, m.shape.length]).sort(), [['last_hidden_state', 3], ['pooler_output', 2]]);
+  assert.deepEqual(vision.outputs.map((m) => [m.name, m.shape.length]).sort(), [
+    ['last_hidden_state', 3],
+    ['pooler_output', 2],
+  ]);
   const en = describeSession(await open('text-en/onnx/model.onnx'));
-  assert.deepEqual(en.inputs.map((m) => `${m.name}:${m.type}:${m.shape.length}`).sort(), ['attention_mask:int64:2', 'input_ids:int64:2', 'token_type_ids:int64:2']);
+  assert.deepEqual(en.inputs.map((m) => `${m.name}:${m.type}:${m.shape.length}`).sort(), [
+    'attention_mask:int64:2',
+    'input_ids:int64:2',
+    'token_type_ids:int64:2',
+  ]);
   assert.deepEqual(en.outputs, [{ name: 'last_hidden_state', type: 'float32', shape: ['batch_size', 'sequence_length', 32] }]);
   // The fusion contract written out independently of FUSION_INPUTS / FUSION_OUTPUTS (the builder, the
   // policy exporter and the loader's check are all derived from those, so comparing with them proves
-  // nothing). Source: DESIGN.md §4 "fusion policy (ours)": per-modality sequences and masks → sentiment
+  // nothing). Source: docs/model-contracts.md §6 (the fusion policy): per-modality sequences and masks → sentiment
   // logits, emotion logits, intensity, modality weights, per-item importances, plus the value head; the
   // label sets are fixed (3 sentiments, 7 emotions, 3 modalities [text, audio, vision]). 'D' is an
   // encoder width: free in the contract, 32 in the tiny pack.
@@ -107,8 +116,7 @@ test('exact public names, dtypes and ranks', async () => {
     ['vision_importance', ['batch', 'vision_len']],
     ['value', ['batch']],
   ];
-  const inTinyPack = (rows: typeof inputs) =>
-    rows.map(([name, shape]) => ({ name, type: 'float32', shape: shape.map((d) => (d === 'D' ? 32 : d)) }));
+  const inTinyPack = (rows: typeof inputs) => rows.map(([name, shape]) => ({ name, type: 'float32', shape: shape.map((d) => (d === 'D' ? 32 : d)) }));
   const asChecked = (rows: typeof inputs) =>
     rows.map(([name, shape]) => ({
       name,
@@ -132,7 +140,12 @@ test('text-zh lists no token_type_ids (XLM-R-like input list)', async () => {
 
 test('emotion2vec stand-in follows the conv frame formula', async () => {
   const s = await open('audio-emotion/model.onnx');
-  for (const [n, frames] of [[16000, 49], [32000, 99], [48000, 149], [400, 1]] as const) {
+  for (const [n, frames] of [
+    [16000, 49],
+    [32000, 99],
+    [48000, 149],
+    [400, 1],
+  ] as const) {
     const x = new Float32Array(n).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * i) / 16000));
     const r = await s.run({ input: f32(x, [1, n]) });
     assert.deepEqual(r.output!.dims, [1, frames, 32], `${n} samples`);
@@ -165,7 +178,14 @@ test('emotion2vec stand-in normalises in graph: scaling the waveform leaves the 
   const s = await open('audio-emotion/model.onnx');
   const x = new Float32Array(16000).map((_, i) => 0.2 * Math.sin((2 * Math.PI * 260 * i) / 16000));
   const a = (await s.run({ input: f32(x, [1, 16000]) })).output!.data as Float32Array;
-  const b = (await s.run({ input: f32(x.map((v) => v * 3), [1, 16000]) })).output!.data as Float32Array;
+  const b = (
+    await s.run({
+      input: f32(
+        x.map((v) => v * 3),
+        [1, 16000],
+      ),
+    })
+  ).output!.data as Float32Array;
   assert.ok(Math.abs(a[0]! - b[0]!) < 1e-4, 'pitch channel depends on scale');
   assert.ok(b[1]! > a[1]! + 0.1, 'loudness channel does not follow the raw level');
 });
@@ -200,8 +220,18 @@ test('text encoders plant polarity on channel 0 (tokenised with the generated vo
     const polarity = async (text: string) => {
       const ids = tok.encode(text)[0]!.ids;
       assert.ok(!ids.includes(100), `${sub}: "${text}" hits [UNK]`);
-      const feeds: Record<string, ort.Tensor> = { input_ids: i64(ids, [1, ids.length]), attention_mask: i64(ids.map(() => 1), [1, ids.length]) };
-      if (s.inputNames.includes('token_type_ids')) feeds.token_type_ids = i64(ids.map(() => 0), [1, ids.length]);
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: i64(ids, [1, ids.length]),
+        attention_mask: i64(
+          ids.map(() => 1),
+          [1, ids.length],
+        ),
+      };
+      if (s.inputNames.includes('token_type_ids'))
+        feeds.token_type_ids = i64(
+          ids.map(() => 0),
+          [1, ids.length],
+        );
       const h = (await s.run(feeds)).last_hidden_state!.data as Float32Array;
       let sum = 0;
       for (let t = 0; t < ids.length; t++) sum += h[t * 32]!;

@@ -43,7 +43,11 @@ test('a fill-mask BERT export is refused with a message naming the feature-extra
   const d = copyOf(TINY_PACK_DIRS.textEn);
   const seq = ['batch_size', 'sequence_length'];
   stubModel(
-    [['input_ids', 'int64', seq], ['attention_mask', 'int64', seq], ['token_type_ids', 'int64', seq]],
+    [
+      ['input_ids', 'int64', seq],
+      ['attention_mask', 'int64', seq],
+      ['token_type_ids', 'int64', seq],
+    ],
     [['logits', ['batch_size', 'sequence_length', 30522]]],
   ).save(join(d, 'onnx/model.onnx'));
   const r = await verifyModelDir('text', d);

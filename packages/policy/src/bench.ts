@@ -48,7 +48,9 @@ export function runPolicyBench(opts: PolicyBenchOptions = {}): PolicyBenchResult
   const set = makeSyntheticFeatureSet({ n: n + nValid, dims, seed });
   // the samples are i.i.d., so slicing is as good a split as a shuffle
   const data = { train: set.samples.slice(0, n), valid: set.samples.slice(n) };
-  print(`policy bench: ${data.train.length} training samples + ${data.valid.length} validation, dims ${JSON.stringify(dims)}, generated in ${Date.now() - t0} ms`);
+  print(
+    `policy bench: ${data.train.length} training samples + ${data.valid.length} validation, dims ${JSON.stringify(dims)}, generated in ${Date.now() - t0} ms`,
+  );
   let warmMs = 0;
   let grpoMs = 0;
   const summary = train(

@@ -1,4 +1,4 @@
-import { LANGUAGES, MODALITIES } from '@omniaffect/core';
+import { MODALITIES, SUPPORTED_LANGUAGES } from '@omniaffect/core';
 import { collate } from './batch';
 import { forward } from './forward';
 import type { BatchTargets } from './losses';
@@ -28,7 +28,7 @@ export function targetsOf(samples: readonly PolicySample[]): BatchTargets {
     sentiment: Int32Array.from(samples, (s) => s.sentiment),
     emotion: Int32Array.from(samples, (s) => (typeof s.emotion === 'number' ? s.emotion : -1)),
     intensity: Float64Array.from(samples, (s) => s.intensity),
-    language: Uint8Array.from(samples, (s) => Math.max(0, LANGUAGES.indexOf(s.language))),
+    language: Uint8Array.from(samples, (s) => Math.max(0, SUPPORTED_LANGUAGES.indexOf(s.language))),
   };
 }
 

@@ -82,7 +82,11 @@ export function buildPolicyGraph(params: PolicyParams, opts: PolicyGraphOptions 
   const g1 = g.op('Tanh', [g.op('Add', [g.op('MatMul', [cat, w('gate.W1', [N_MOD * H, G])]), w('gate.b1', [G])])]);
   const gl = g.op('Add', [g.op('MatMul', [g1, w('gate.W2', [G, N_MOD])]), w('gate.b2', [N_MOD])]);
   const weights = maskedSoftmax(gl, modalityMask, 'modality_weights'); // [B,3]
-  const stacked = g.op('Concat', pooled.map((p) => g.op('Unsqueeze', [p, axis1])), { axis: 1 }); // [B,3,H]
+  const stacked = g.op(
+    'Concat',
+    pooled.map((p) => g.op('Unsqueeze', [p, axis1])),
+    { axis: 1 },
+  ); // [B,3,H]
   const fused = g.op('ReduceSum', [g.op('Mul', [stacked, g.op('Unsqueeze', [weights, axis2])]), axis1], { keepdims: 0 });
   const trunk = g.op('Tanh', [g.op('Add', [g.op('MatMul', [fused, w('trunk.W', [H, H])]), w('trunk.b', [H])])]);
   g.op('Add', [g.op('MatMul', [trunk, w('sentiment.W', [H, N_SENT])]), w('sentiment.b', [N_SENT])], {}, 'sentiment_logits');

@@ -129,7 +129,11 @@ export function itemRationale(params: PolicyParams, sample: FeatureSample, k: nu
 export function modalityRationale(params: PolicyParams, sample: FeatureSample, k = 1): Rationale {
   const batch = collate([sample], params.dims);
   const out = forward(params, batch);
-  return { modalities: weightRanking(out.modalityWeights, batch.modalityMask, 0).slice(0, k).map((i) => MODALITIES[i]!) };
+  return {
+    modalities: weightRanking(out.modalityWeights, batch.modalityMask, 0)
+      .slice(0, k)
+      .map((i) => MODALITIES[i]!),
+  };
 }
 
 export interface FaithfulnessReport {

@@ -1,6 +1,8 @@
 import { MODALITIES, type Modality } from '@omniaffect/core';
 import { N_EMO, N_MOD, N_SENT, type ParamTensors, type PolicyParams } from './params';
 import type { FusionBatch, ModalityBatch, Vec } from './types';
+// Kept hand-written, with the gradients in losses.ts: a few small matrix products, every gradient
+// checked against finite differences; a tensor library would add a native runtime for nothing.
 
 /** Outputs of the policy, flattened row-major with the fusion contract's shapes. */
 export interface PolicyOutput {
@@ -77,15 +79,7 @@ function checkBatch(params: PolicyParams, batch: FusionBatch): void {
   if (batch.modalityMask.length !== batch.size * N_MOD) throw new Error('modality mask has the wrong size');
 }
 
-function encodeModality(
-  t: ParamTensors,
-  m: Modality,
-  mi: number,
-  mb: ModalityBatch,
-  mm: Float32Array,
-  B: number,
-  H: number,
-): ModalityCache {
+function encodeModality(t: ParamTensors, m: Modality, mi: number, mb: ModalityBatch, mm: Float32Array, B: number, H: number): ModalityCache {
   const W = t[`${m}.W`];
   const bias = t[`${m}.b`];
   const v = t[`${m}.v`];

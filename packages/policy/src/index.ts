@@ -16,16 +16,7 @@ export {
   type PolicyParams,
   type SerializedParams,
 } from './params';
-export {
-  MASK_NEG,
-  backward,
-  forward,
-  fuseAndHeads,
-  type ForwardCache,
-  type HeadOutputs,
-  type OutputGrads,
-  type PolicyOutput,
-} from './forward';
+export { MASK_NEG, backward, forward, fuseAndHeads, type ForwardCache, type HeadOutputs, type OutputGrads, type PolicyOutput } from './forward';
 export {
   actionLogProbs,
   addSeeds,

@@ -193,14 +193,7 @@ export function actionLogProbs(
  * when `grad` is given, adds `coef ×` its gradient w.r.t. the gate logits. Computed in logit space so a
  * near-zero weight never turns into 1/w.
  */
-export function rankingLogProb(
-  gl: ArrayLike<number>,
-  glOff: number,
-  rankings: Int8Array,
-  rOff: number,
-  grad: Float64Array | null,
-  coef = 1,
-): number {
+export function rankingLogProb(gl: ArrayLike<number>, glOff: number, rankings: Int8Array, rOff: number, grad: Float64Array | null, coef = 1): number {
   let n = 0;
   while (n < N_MOD && rankings[rOff + n]! >= 0) n++;
   let lp = 0;
@@ -216,7 +209,7 @@ export function rankingLogProb(
       grad[glOff + rj] += coef;
       for (let l = j; l < n; l++) {
         const rl = rankings[rOff + l]!;
-        grad[glOff + rl] -= (coef * Math.exp(gl[glOff + rl]! - lse));
+        grad[glOff + rl] -= coef * Math.exp(gl[glOff + rl]! - lse);
       }
     }
   }

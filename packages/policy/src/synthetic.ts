@@ -1,4 +1,4 @@
-import { LANGUAGES, MODALITIES, type Language, type Modality } from '@omniaffect/core';
+import { MODALITIES, SUPPORTED_LANGUAGES, type Language, type Modality } from '@omniaffect/core';
 import { Rng } from './prng';
 import type { ModalityDims, ModalitySequence, PolicySample, SampleFeatures } from './types';
 
@@ -41,7 +41,7 @@ export interface SyntheticFeatureSet {
  */
 export function makeSyntheticFeatureSet(opts: SyntheticOptions): SyntheticFeatureSet {
   const rng = new Rng(opts.seed);
-  const languages = opts.languages ?? LANGUAGES;
+  const languages = opts.languages ?? SUPPORTED_LANGUAGES;
   const lengths = opts.lengths ?? { text: [4, 16], audio: [3, 12], vision: [2, 8] };
   const signal = opts.signal ?? 1.0;
   const absentP = opts.absentProbability ?? 0.15;
@@ -74,8 +74,7 @@ export function makeSyntheticFeatureSet(opts: SyntheticOptions): SyntheticFeatur
     const sentiment = rng.int(3);
     const emos = EMOTIONS_BY_SENTIMENT[sentiment]!;
     const emotionIdx = emos[rng.int(emos.length)]!;
-    const intensity =
-      sentiment === 0 ? -rng.uniform(0.2, 1) : sentiment === 2 ? rng.uniform(0.2, 1) : rng.uniform(-0.2, 0.2);
+    const intensity = sentiment === 0 ? -rng.uniform(0.2, 1) : sentiment === 2 ? rng.uniform(0.2, 1) : rng.uniform(-0.2, 0.2);
     const planted = MODALITIES[rng.int(3)]!;
     const features = {} as SampleFeatures;
     let plantedItems: number[] = [];

@@ -239,9 +239,7 @@ export function train(dataset: TrainDataset, options: TrainOptions, hooks: Train
     }
   }
   if (!st) {
-    const params = options.initialParams
-      ? cloneParams(options.initialParams)
-      : initPolicy({ dims, hidden: o.hidden, gateHidden: o.gateHidden, seed: o.seed });
+    const params = options.initialParams ? cloneParams(options.initialParams) : initPolicy({ dims, hidden: o.hidden, gateHidden: o.gateHidden, seed: o.seed });
     st = {
       phase: 'warm',
       epoch: 0,
@@ -283,7 +281,10 @@ export function train(dataset: TrainDataset, options: TrainOptions, hooks: Train
     let nb = 0;
     for (let s = 0; s < order.length; s += o.batchSize) {
       const idx = order.slice(s, s + o.batchSize);
-      const batch = collate(idx.map((i) => trainSet[i]!), dims);
+      const batch = collate(
+        idx.map((i) => trainSet[i]!),
+        dims,
+      );
       const tg = batchTargets(idx);
       const out = forward(st.params, batch);
       const ce = crossEntropyLoss(out, tg, o.lossWeights.emotion);
@@ -314,7 +315,9 @@ export function train(dataset: TrainDataset, options: TrainOptions, hooks: Train
     };
     st.history.epochs.push(entry);
     hooks.onEpoch?.(entry);
-    log(`warm epoch ${st.epoch}: loss ${entry.loss.toFixed(4)} valid acc ${valid.accuracy.toFixed(4)} decisive=planted ${valid.decisivePlantedRate.toFixed(3)} (${entry.ms} ms)`);
+    log(
+      `warm epoch ${st.epoch}: loss ${entry.loss.toFixed(4)} valid acc ${valid.accuracy.toFixed(4)} decisive=planted ${valid.decisivePlantedRate.toFixed(3)} (${entry.ms} ms)`,
+    );
     if (valid.accuracy > st.bestAccuracy) {
       st.bestAccuracy = valid.accuracy;
       st.bestParams = cloneParams(st.params);
@@ -352,7 +355,10 @@ export function train(dataset: TrainDataset, options: TrainOptions, hooks: Train
     const within = st.grpoStep % perPass;
     const order = passOrder(trainSet.length, o.seed, 2, pass);
     const idx = order.slice(within * o.grpoBatchSize, (within + 1) * o.grpoBatchSize);
-    const batch = collate(idx.map((i) => trainSet[i]!), dims);
+    const batch = collate(
+      idx.map((i) => trainSet[i]!),
+      dims,
+    );
     const gold = pick(trainTargets.sentiment, idx);
     const oldOut = forward(st.params, batch);
     const refOut = forward(st.refParams!, batch);

@@ -174,7 +174,11 @@ function readHead(dir: string): Head {
   }
   const raw = readFileSync(file);
   const j = JSON.parse(raw.toString('utf8')) as { weight?: number[][]; bias?: number[] };
-  const labels = readFileSync(tokens, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean).map(headLabel);
+  const labels = readFileSync(tokens, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map(headLabel);
   if (!Array.isArray(j.weight) || !Array.isArray(j.bias) || j.weight.length !== labels.length || j.bias.length !== labels.length) {
     throw new Error(`${file} must hold {weight: number[${labels.length}][D], bias: number[${labels.length}]} matching tokens.txt's ${labels.length} labels`);
   }
@@ -251,7 +255,13 @@ async function embedPrompts(
   visionDir: string,
   prompts: ZeroShotPrompt[],
   provider: string | undefined,
-): Promise<{ rows: (ZeroShotPrompt & { used: boolean; unkFraction: number; note?: string; embedding?: Float32Array })[]; dim: number; file: string; seqLen: number; pad: string }> {
+): Promise<{
+  rows: (ZeroShotPrompt & { used: boolean; unkFraction: number; note?: string; embedding?: Float32Array })[];
+  dim: number;
+  file: string;
+  seqLen: number;
+  pad: string;
+}> {
   const file = resolveOnnxGraph(visionDir, 'text_model');
   const tokFile = path.join(visionDir, 'tokenizer.json');
   if (!existsSync(tokFile)) throw new Error(`${visionDir} lacks tokenizer.json (the SigLIP tokenizer, needed to embed the emotion prompts)`);
@@ -285,7 +295,13 @@ async function embedPrompts(
       });
       const unkFraction = chars ? unkChars / chars : 1;
       const used = unkFraction <= MAX_UNK_FRACTION;
-      return { ...p, ids, used, unkFraction, note: used ? undefined : `tokenizer maps ${(unkFraction * 100).toFixed(0)}% of it to <unk>: this text tower cannot read it` };
+      return {
+        ...p,
+        ids,
+        used,
+        unkFraction,
+        note: used ? undefined : `tokenizer maps ${(unkFraction * 100).toFixed(0)}% of it to <unk>: this text tower cannot read it`,
+      };
     });
     const used = rows.filter((r) => r.used);
     if (!used.length) throw new Error('no emotion prompt tokenises to known tokens: is vision/tokenizer.json the SigLIP tokenizer?');
@@ -293,7 +309,8 @@ async function embedPrompts(
     used.forEach((r, i) => r.ids.slice(0, seqLen).forEach((id, j) => (ids[i * seqLen + j] = BigInt(id))));
     const feeds: Record<string, ort.Tensor> = { input_ids: new ort.Tensor('int64', ids, [used.length, seqLen]) };
     // Trained without an attention mask (max_length padding); an export that lists one gets all ones, the same computation.
-    if (session.inputNames.includes('attention_mask')) feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(used.length * seqLen).fill(1n), [used.length, seqLen]);
+    if (session.inputNames.includes('attention_mask'))
+      feeds.attention_mask = new ort.Tensor('int64', new BigInt64Array(used.length * seqLen).fill(1n), [used.length, seqLen]);
     const outName = ['pooler_output', 'text_embeds'].find((n) => session.outputNames.includes(n));
     if (!outName) throw new Error(`${file} has no pooler_output (or text_embeds) output; it has ${session.outputNames.join(', ')}`);
     const out = (await session.run(feeds, [outName]))[outName]!;
@@ -309,7 +326,15 @@ async function embedPrompts(
       embeddings.set(r, e);
     });
     return {
-      rows: rows.map((r) => ({ emotion: r.emotion, language: r.language, text: r.text, used: r.used, unkFraction: r.unkFraction, note: r.note, embedding: embeddings.get(r) })),
+      rows: rows.map((r) => ({
+        emotion: r.emotion,
+        language: r.language,
+        text: r.text,
+        used: r.used,
+        unkFraction: r.unkFraction,
+        note: r.note,
+        embedding: embeddings.get(r),
+      })),
       dim,
       file,
       seqLen,
@@ -332,7 +357,12 @@ function siglipConstants(visionDir: string, o: ZeroShotOptions): ZeroShotResult[
     if (s && b) {
       // The checkpoint stores log(scale) and the forward applies exp; an export keeps that Exp unless it folded it.
       const exped = peekOnnxGraph(full).nodes.some((n) => n.opType === 'Exp' && n.inputs.includes(s[0]));
-      return { logitScale: exped ? Math.exp(s[1][0]!) : s[1][0]!, logitBias: b[1][0]!, source: `onnx/model.onnx (${s[0]}${exped ? ', exp applied' : ''}, ${b[0]})`, assumed: false };
+      return {
+        logitScale: exped ? Math.exp(s[1][0]!) : s[1][0]!,
+        logitBias: b[1][0]!,
+        source: `onnx/model.onnx (${s[0]}${exped ? ', exp applied' : ''}, ${b[0]})`,
+        assumed: false,
+      };
     }
     note = '; onnx/model.onnx is present but names no logit_scale/logit_bias tensor (folded by the export?)';
   }
@@ -430,7 +460,10 @@ export function buildZeroShotGraph(spec: ZeroShotGraphSpec): ModelBuilder {
   const headBias = Float32Array.from(spec.head.bias, (b, r) => (spec.head.labels[r] === null ? -MASK_NEG : b));
   const Wt = new Float32Array(spec.dims.audio * H); // head.json is [H, D]; MatMul wants [D, H]
   for (let r = 0; r < H; r++) for (let d = 0; d < spec.dims.audio; d++) Wt[d * H + r] = spec.head.weight[r * spec.dims.audio + d]!;
-  const z = g.op('Add', [g.op('MatMul', ['audio_features', g.initFloat(Wt, [spec.dims.audio, H], 'emotion2vec_head.weight')]), g.initFloat(headBias, [H], 'emotion2vec_head.bias')]); // [B,La,H]
+  const z = g.op('Add', [
+    g.op('MatMul', ['audio_features', g.initFloat(Wt, [spec.dims.audio, H], 'emotion2vec_head.weight')]),
+    g.initFloat(headBias, [H], 'emotion2vec_head.bias'),
+  ]); // [B,La,H]
   const count = g.op('Max', [sum('audio_mask', axis1, 1), tiny]); // [B,1]
   const zClip = g.op('Div', [sum(g.op('Mul', [z, g.op('Unsqueeze', ['audio_mask', axis2])]), axis1, 0), count]); // [B,H]
   const pClip = g.op('Softmax', [zClip], { axis: -1 });
@@ -457,7 +490,15 @@ export function buildZeroShotGraph(spec: ZeroShotGraphSpec): ModelBuilder {
   const visionSentiment = normalise(g.op('MatMul', [visionEmotion, g.initFloat(emotionSentimentTable(), [E, 3], 'emotion_to_sentiment')]));
 
   // Gate: confidence of each present modality; text's is 0 (no trained text head), so its weight is exactly 0.
-  const confidence = g.op('Concat', [g.op('Mul', [col('modality_mask', 0), g.f(0)]), g.op('ReduceMax', [audioEmotion], { axes: [1], keepdims: 1 }), g.op('ReduceMax', [visionEmotion], { axes: [1], keepdims: 1 })], { axis: 1 });
+  const confidence = g.op(
+    'Concat',
+    [
+      g.op('Mul', [col('modality_mask', 0), g.f(0)]),
+      g.op('ReduceMax', [audioEmotion], { axes: [1], keepdims: 1 }),
+      g.op('ReduceMax', [visionEmotion], { axes: [1], keepdims: 1 }),
+    ],
+    { axis: 1 },
+  );
   const raw = g.op('Mul', [confidence, 'modality_mask']);
   const weights = g.op('Div', [raw, g.op('Max', [sum(raw, axis1, 1), tiny])], {}, 'modality_weights'); // [B,3]
   const wa = col(weights, 1);
@@ -478,7 +519,10 @@ export function buildZeroShotGraph(spec: ZeroShotGraphSpec): ModelBuilder {
   // No reward model: the value is the fusion's own probability of its sentiment label.
   g.op('ReduceMax', [sentiment], { axes: [1], keepdims: 0 }, 'value');
   for (const s of FUSION_OUTPUTS) g.output(s.name, s.type, s.shape);
-  return new ModelBuilder(g, { producerName: 'omniaffect-zero-shot', docString: 'OmniAffect zero-shot fusion: emotion2vec head + SigLIP prompts; text weight 0 (no trained text head)' });
+  return new ModelBuilder(g, {
+    producerName: 'omniaffect-zero-shot',
+    docString: 'OmniAffect zero-shot fusion: emotion2vec head + SigLIP prompts; text weight 0 (no trained text head)',
+  });
 }
 
 /** Builds `<outDir>/fusion.onnx` + `fusion.json` for the encoders in `modelDir`. */
@@ -488,7 +532,9 @@ export async function buildZeroShotFusion(o: ZeroShotOptions): Promise<ZeroShotR
   const outDir = path.resolve(o.outDir ?? path.join(modelDir, 'fusion'));
   const existing = readJson<FusionManifest>(path.join(outDir, 'fusion.json'));
   if (existing && existing.provenance?.kind !== ZERO_SHOT_KIND && !o.force) {
-    throw new Error(`${outDir} already holds a ${String(existing.provenance?.kind ?? 'fusion')} model (${existing.name}); pass --force to replace it with a zero-shot one`);
+    throw new Error(
+      `${outDir} already holds a ${String(existing.provenance?.kind ?? 'fusion')} model (${existing.name}); pass --force to replace it with a zero-shot one`,
+    );
   }
   const audioDir = o.audioDir ?? path.join(modelDir, 'audio-emotion');
   const visionDir = o.visionDir ?? path.join(modelDir, 'vision');
@@ -509,7 +555,9 @@ export async function buildZeroShotFusion(o: ZeroShotOptions): Promise<ZeroShotR
   const visionDim = visionDeclared ?? configDim(visionDir, [['vision_config', 'hidden_size']]) ?? emb.dim;
   if (emb.dim !== visionDim) throw new Error(`text tower ${emb.file} embeds in ${emb.dim}-d, vision tower ${visionFile} in ${visionDim}-d: not one SigLIP`);
   const used = emb.rows.filter((r) => r.used);
-  log(`vision: ${path.relative(modelDir, visionFile)} ${visionDim}-d; ${used.length}/${emb.rows.length} prompts embedded by ${path.relative(modelDir, emb.file)}`);
+  log(
+    `vision: ${path.relative(modelDir, visionFile)} ${visionDim}-d; ${used.length}/${emb.rows.length} prompts embedded by ${path.relative(modelDir, emb.file)}`,
+  );
   const C = new Float32Array(visionDim * EMOTION_LABELS.length);
   EMOTION_LABELS.forEach((e, k) => {
     const mine = used.filter((r) => r.emotion === e);
@@ -552,9 +600,21 @@ export async function buildZeroShotFusion(o: ZeroShotOptions): Promise<ZeroShotR
       modalityReasons: { text: ZERO_SHOT_TEXT_REASON },
       modalityWeights: 'text 0 (no trained text head); audio and vision each weigh by their top emotion probability, renormalised over the present ones',
       encoders: {
-        audio: { file: path.relative(modelDir, audioFile), dim: audioDim, head: { file: path.relative(modelDir, head.file), sha256: head.sha256, labels: head.labels.map((l) => l ?? 'masked (unuse_*)') } },
-        vision: { file: path.relative(modelDir, visionFile), dim: visionDim, textTower: path.relative(modelDir, emb.file), promptLength: emb.seqLen, padId: emb.pad },
-        text: textDims.length ? textDims.map((t) => ({ dir: path.relative(modelDir, t.dir), dim: t.dim })) : `no text encoder found; dim ${textDim} assumed (never read)`,
+        audio: {
+          file: path.relative(modelDir, audioFile),
+          dim: audioDim,
+          head: { file: path.relative(modelDir, head.file), sha256: head.sha256, labels: head.labels.map((l) => l ?? 'masked (unuse_*)') },
+        },
+        vision: {
+          file: path.relative(modelDir, visionFile),
+          dim: visionDim,
+          textTower: path.relative(modelDir, emb.file),
+          promptLength: emb.seqLen,
+          padId: emb.pad,
+        },
+        text: textDims.length
+          ? textDims.map((t) => ({ dir: path.relative(modelDir, t.dir), dim: t.dim }))
+          : `no text encoder found; dim ${textDim} assumed (never read)`,
         ...(asrWidth !== null ? { asr: { dModel: asrWidth, note: 'not a fusion input (its transcript reaches fusion through the text encoder)' } } : {}),
       },
       audio: {
@@ -569,7 +629,8 @@ export async function buildZeroShotFusion(o: ZeroShotOptions): Promise<ZeroShotR
         prompts: emb.rows.map((r) => ({ emotion: r.emotion, language: r.language, text: r.text, used: r.used, ...(r.note ? { note: r.note } : {}) })),
       },
       emotionToSentiment: EMOTION_SENTIMENT,
-      sentimentBalancing: 'each sentiment column divided by its mass under a uniform emotion distribution (7 emotions: 13/21, 4/21, 4/21), then renormalised: an undecided distribution reads uniform, not negative',
+      sentimentBalancing:
+        'each sentiment column divided by its mass under a uniform emotion distribution (7 emotions: 13/21, 4/21, 4/21), then renormalised: an undecided distribution reads uniform, not negative',
       importances: {
         text: 'uniform over valid tokens (no text head: no word is claimed to matter more)',
         audio: "segment's agreement with the clip: Σ_c p_segment(c)·p_clip(c), normalised over segments",

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { PARAM_NAMES, initPolicy, makeSyntheticFeatureSet, train, type PolicyParams, type TrainOptions } from '../src/index';
 
 function sameBits(a: PolicyParams, b: PolicyParams): boolean {
-  return PARAM_NAMES.every((n) => Buffer.compare(Buffer.from(Float32Array.from(a.tensors[n]).buffer), Buffer.from(Float32Array.from(b.tensors[n]).buffer)) === 0);
+  return PARAM_NAMES.every(
+    (n) => Buffer.compare(Buffer.from(Float32Array.from(a.tensors[n]).buffer), Buffer.from(Float32Array.from(b.tensors[n]).buffer)) === 0,
+  );
 }
 
 const dims = { text: 8, audio: 6, vision: 5 };
@@ -53,11 +55,21 @@ test('train: interrupted (warm start, then GRPO) and resumed from checkpoints â†
     const full = train(data, opts);
     const ckOpts: TrainOptions = { ...opts, checkpointDir: dir, resume: true, checkpointEvery: 2 };
     assert.throws(
-      () => train(data, ckOpts, { onEpoch: (e) => { if (e.epoch === 2) throw new Error('interrupt warm'); } }),
+      () =>
+        train(data, ckOpts, {
+          onEpoch: (e) => {
+            if (e.epoch === 2) throw new Error('interrupt warm');
+          },
+        }),
       /interrupt warm/,
     );
     assert.throws(
-      () => train(data, ckOpts, { onGrpoStep: (s) => { if (s.step === 5) throw new Error('interrupt grpo'); } }),
+      () =>
+        train(data, ckOpts, {
+          onGrpoStep: (s) => {
+            if (s.step === 5) throw new Error('interrupt grpo');
+          },
+        }),
       /interrupt grpo/,
     );
     const resumed = train(data, ckOpts);

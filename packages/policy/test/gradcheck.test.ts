@@ -81,10 +81,7 @@ function gradCheck(name: string, lossFn: LossFn, mustReach: readonly string[]): 
   console.log(`grad check ${name}: ${report.join(' ')}`);
 }
 
-const encoderAndHeads = [
-  ...MODALITIES.flatMap((m) => [`${m}.W`, `${m}.b`, `${m}.v`]),
-  'gate.W1', 'gate.b1', 'gate.W2', 'gate.b2', 'trunk.W', 'trunk.b',
-];
+const encoderAndHeads = [...MODALITIES.flatMap((m) => [`${m}.W`, `${m}.b`, `${m}.v`]), 'gate.W1', 'gate.b1', 'gate.W2', 'gate.b2', 'trunk.W', 'trunk.b'];
 
 test('the batch used by the gradient checks has absent modalities and padded items', () => {
   assert.ok(Array.from(batch.modalityMask).includes(0));
@@ -101,7 +98,11 @@ test('gradient check: intensity MSE', () => {
 
 test('gradient check: supervised contrastive term across zh/en', () => {
   // the term acts on the fused vector, which sits before the trunk
-  gradCheck('contrastive', (out) => contrastiveLoss(out, targets, 0.5, 1), encoderAndHeads.filter((n) => !n.startsWith('trunk.')));
+  gradCheck(
+    'contrastive',
+    (out) => contrastiveLoss(out, targets, 0.5, 1),
+    encoderAndHeads.filter((n) => !n.startsWith('trunk.')),
+  );
 });
 
 test('gradient check: GRPO clipped objective + k3 KL + value loss', () => {

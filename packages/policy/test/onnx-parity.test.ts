@@ -20,7 +20,11 @@ test('exported fusion.onnx equals the TS forward (dynamic batch and lengths, abs
     assert.deepEqual([...session.inputNames].sort(), FUSION_INPUTS.map((s) => s.name).sort());
     assert.deepEqual([...session.outputNames].sort(), FUSION_OUTPUTS.map((s) => s.name).sort());
     let worst = 0;
-    for (const [n, seed] of [[1, 1], [5, 2], [9, 3]] as const) {
+    for (const [n, seed] of [
+      [1, 1],
+      [5, 2],
+      [9, 3],
+    ] as const) {
       worst = Math.max(worst, await onnxVsTs(session, params, collate(randomSamples(n, dims, seed), dims)));
     }
     // a batch where one modality is absent for every row

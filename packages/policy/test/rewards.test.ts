@@ -64,7 +64,9 @@ test('rollout: rewards follow the sampled actions and the deletion test; advanta
   for (let b = 0; b < samples.length; b++) {
     const s = samples[b]!;
     const full = goldProb(s, b);
-    const drops = modalities.map((m, mi) => (s.features[m] ? { mi, drop: full - goldProb({ ...s, features: { ...s.features, [m]: null } }, b) } : null)).filter((x): x is { mi: number; drop: number } => x !== null);
+    const drops = modalities
+      .map((m, mi) => (s.features[m] ? { mi, drop: full - goldProb({ ...s, features: { ...s.features, [m]: null } }, b) } : null))
+      .filter((x): x is { mi: number; drop: number } => x !== null);
     const deletionRank = [...drops].sort((x, y) => y.drop - x.drop).map((x) => x.mi);
     const decisive = deletionRank[0]!;
     const totals: number[] = [];

@@ -55,10 +55,14 @@ test('synthetic planted-modality set: warm start + GRPO learns the label and the
   // every GRPO step logs each reward, the group std, the KL and the accuracy
   assert.equal(steps.length, 60);
   for (const s of steps) {
-    for (const v of [s.rewardMean, s.rewardStd, s.accuracyReward, s.attributionReward, s.consistencyReward, s.kl, s.batchAccuracy]) assert.ok(Number.isFinite(v));
+    for (const v of [s.rewardMean, s.rewardStd, s.accuracyReward, s.attributionReward, s.consistencyReward, s.kl, s.batchAccuracy])
+      assert.ok(Number.isFinite(v));
     assert.ok(s.kl >= 0 && s.consistencyReward <= 0);
   }
-  assert.ok(steps.some((s) => s.kl > 0), 'the policy never moved away from the warm start');
+  assert.ok(
+    steps.some((s) => s.kl > 0),
+    'the policy never moved away from the warm start',
+  );
 
   // the trained policy exports with the same outputs
   const dir = mkdtempSync(join(tmpdir(), 'policy-trained-'));

@@ -5,8 +5,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, mulberry32, type FusionManifest, type Modality } from '@omniaffect/core';
-import { GraphBuilder, ModelBuilder, REAL_ENCODER_DIMS, SIGLIP_TEXT_LENGTH, assertSessionContract, buildStandInPack, describeSession, checkSessionContract } from '@omniaffect/models';
-import { EMOTION_SENTIMENT, SIGLIP_ASSUMED, ZERO_SHOT_TEXT_REASON, buildZeroShotFusion, emotionSentimentTable, headMappings, type ZeroShotResult } from '../src/index';
+import {
+  GraphBuilder,
+  ModelBuilder,
+  REAL_ENCODER_DIMS,
+  SIGLIP_TEXT_LENGTH,
+  assertSessionContract,
+  buildStandInPack,
+  describeSession,
+  checkSessionContract,
+} from '@omniaffect/models';
+import {
+  EMOTION_SENTIMENT,
+  SIGLIP_ASSUMED,
+  ZERO_SHOT_TEXT_REASON,
+  buildZeroShotFusion,
+  emotionSentimentTable,
+  headMappings,
+  type ZeroShotResult,
+} from '../src/index';
 
 /**
  * The zero-shot fusion over stand-in encoders with the REAL widths (768 audio / vision / text), run
@@ -90,8 +107,13 @@ describe('zero-shot fusion over real-dimension stand-ins', { timeout: 120_000 },
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  test('fusion.json: zero-shot, the encoders\' real dims, text weight 0 with its reason, assumed SigLIP constants', () => {
-    type Prov = { kind: string; trained: boolean; modalityReasons: unknown; vision: { siglip: { assumed: boolean; logitScale: number }; prompts: { language: string; used: boolean; text: string }[] } };
+  test("fusion.json: zero-shot, the encoders' real dims, text weight 0 with its reason, assumed SigLIP constants", () => {
+    type Prov = {
+      kind: string;
+      trained: boolean;
+      modalityReasons: unknown;
+      vision: { siglip: { assumed: boolean; logitScale: number }; prompts: { language: string; used: boolean; text: string }[] };
+    };
     const m = JSON.parse(readFileSync(built.manifestPath, 'utf8')) as FusionManifest & { provenance: Prov };
     assert.deepEqual(m.dims, { text: 768, audio: 768, vision: 768 });
     assert.equal(m.provenance.kind, 'zero-shot');
@@ -107,7 +129,7 @@ describe('zero-shot fusion over real-dimension stand-ins', { timeout: 120_000 },
     assert.ok(prompts.some((p) => p.text === 'a photo of an angry face'));
   });
 
-  test('passes the fusion service\'s load-time contract check (assertSessionContract)', () => {
+  test("passes the fusion service's load-time contract check (assertSessionContract)", () => {
     assertSessionContract('fusion', session, 'fusion.onnx');
     const rows = checkSessionContract('fusion', describeSession(session), 'fusion.onnx');
     assert.ok(rows.length >= 15 && rows.every((r) => r.ok), JSON.stringify(rows.filter((r) => !r.ok)));
@@ -142,19 +164,25 @@ describe('zero-shot fusion over real-dimension stand-ins', { timeout: 120_000 },
     const textRow = rows.indexOf('text');
     assert.deepEqual(row(out.sentiment_logits!, textRow), row(out.sentiment_logits!, 0));
     const ti = row(out.text_importance!, 0);
-    assert.ok(ti.every((x) => Math.abs(x - 0.5) < 1e-6), `uniform text importance ${ti}`);
+    assert.ok(
+      ti.every((x) => Math.abs(x - 0.5) < 1e-6),
+      `uniform text importance ${ti}`,
+    );
     const ai = row(out.audio_importance!, 0);
     assert.ok(Math.abs(ai.reduce((a, x) => a + x, 0) - 1) < 1e-5);
   });
 
   test('an image embedding equal to a "happy" prompt embedding gives happy / positive; that frame outweighs a noise frame', async () => {
     // The prompt embedded independently of the builder: the library tokenizer and the text tower.
-    const { Tokenizer } = (await import('@huggingface/tokenizers')) as unknown as { Tokenizer: new (j: object, c: object) => { encode(t: string): { ids: number[] } } };
+    const { Tokenizer } = (await import('@huggingface/tokenizers')) as unknown as {
+      Tokenizer: new (j: object, c: object) => { encode(t: string): { ids: number[] } };
+    };
     const tok = new Tokenizer(JSON.parse(readFileSync(join(modelDir, 'vision', 'tokenizer.json'), 'utf8')) as object, {});
     const ids = new BigInt64Array(SIGLIP_TEXT_LENGTH); // pad id 0 (<pad>) in the stand-in's tokenizer_config
     tok.encode('a photo of a happy face').ids.forEach((id, i) => (ids[i] = BigInt(id)));
     const tower = await ort.InferenceSession.create(join(modelDir, 'vision', 'onnx', 'text_model.onnx'));
-    const happy = (await tower.run({ input_ids: new ort.Tensor('int64', ids, [1, SIGLIP_TEXT_LENGTH]) }, ['pooler_output'])).pooler_output!.data as Float32Array;
+    const happy = (await tower.run({ input_ids: new ort.Tensor('int64', ids, [1, SIGLIP_TEXT_LENGTH]) }, ['pooler_output'])).pooler_output!
+      .data as Float32Array;
     const { feeds } = feedsFor({ vision: [happy, noise(3, D.vision)] });
     const out = await session.run(feeds);
     const emo = softmax(row(out.emotion_logits!, 0));

@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads';
-import { modelInfo, serveThread } from '@omniaffect/core';
+import { modelInfo, serveThread, type LanguageOption } from '@omniaffect/core';
 import { WhisperRunner, type TranscriptionResult } from '@omniaffect/models';
 import { WavFileSource } from './wav-file-source';
 
@@ -11,7 +11,10 @@ serveThread({
     runner = await WhisperRunner.load(modelDir, { provider, intraOpThreads: intraOpThreads || undefined });
     return modelInfo(modelDir, provider);
   },
-  async transcribe(audioPath: string, language: 'auto' | 'zh' | 'en'): Promise<{ result: Omit<TranscriptionResult, 'windows'> & { windows: number }; ms: number; decoderSteps: number }> {
+  async transcribe(
+    audioPath: string,
+    language: LanguageOption,
+  ): Promise<{ result: Omit<TranscriptionResult, 'windows'> & { windows: number }; ms: number; decoderSteps: number }> {
     if (!runner) throw new Error('whisper not loaded');
     const source = new WavFileSource(audioPath);
     try {
@@ -19,7 +22,11 @@ serveThread({
       const t0 = performance.now();
       const result = await runner.transcribe(source, { language });
       const { windows, ...rest } = result;
-      return { result: { ...rest, windows: windows.length }, ms: performance.now() - t0, decoderSteps: (runner.stats as { decoderSteps?: number }).decoderSteps ?? 0 };
+      return {
+        result: { ...rest, windows: windows.length },
+        ms: performance.now() - t0,
+        decoderSteps: (runner.stats as { decoderSteps?: number }).decoderSteps ?? 0,
+      };
     } finally {
       source.close();
     }

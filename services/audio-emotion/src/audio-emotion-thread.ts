@@ -57,7 +57,11 @@ serveThread({
     knownDim = dim;
     const segments = new Float32Array(r.segments.length * dim);
     r.segments.forEach((s, i) => segments.set(s.embedding, i * dim));
-    const items: SegmentItem[] = r.segments.map((s) => ({ start: s.start, end: s.end, prosody: toProsody(prosodySummary(samples, sampleRate, s.start, s.end)) }));
+    const items: SegmentItem[] = r.segments.map((s) => ({
+      start: s.start,
+      end: s.end,
+      prosody: toProsody(prosodySummary(samples, sampleRate, s.start, s.end)),
+    }));
     return {
       segments,
       dim,

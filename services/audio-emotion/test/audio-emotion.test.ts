@@ -94,7 +94,10 @@ test('stage: pushes segments then utterance, then writes audio-emotion.json; a r
   const pushes: Pushed[] = [];
   const first = await stage({ pushes })(job(id, await wav(id, 16000 * 2)), hctx);
   assert.equal(first.outcome, 'done');
-  assert.deepEqual(pushes.map((p) => p.kind), ['segments', 'utterance']);
+  assert.deepEqual(
+    pushes.map((p) => p.kind),
+    ['segments', 'utterance'],
+  );
   const art = await store.readJson<AudioEmotionArtifact>(artifactPaths.stageOutput(id, 'audio-emotion'));
   assert.equal(art.segments.length, first.output?.segments);
   assert.equal(art.dim, first.output?.dim);
@@ -113,5 +116,8 @@ test('stage: when the fusion push fails, no audio-emotion.json is written (so a 
   const pushes: Pushed[] = [];
   const res = await stage({ pushes })(job(id, artifactPaths.audio(id)), hctx);
   assert.equal(res.outcome, 'done');
-  assert.deepEqual(pushes.map((p) => p.kind), ['segments', 'utterance']);
+  assert.deepEqual(
+    pushes.map((p) => p.kind),
+    ['segments', 'utterance'],
+  );
 });

@@ -1,6 +1,8 @@
-import { ProblemError, withTransaction, type Db, type EncoderTensor } from '@omniaffect/core';
+import { ProblemError, withTransaction, type Db, type EncoderTensor, type StoredFeature } from '@omniaffect/core';
 
 export type StoredTensor = EncoderTensor;
+/** A stored row is exactly what GetFeatures hands out. */
+export type StoredRow = StoredFeature;
 
 /**
  * Namespace of the per-video advisory lock that orders pushes against Forget (the second key is
@@ -9,7 +11,13 @@ export type StoredTensor = EncoderTensor;
  */
 const FORGET_LOCK = 0x0fa5_0001;
 
-/** Embeddings live in PostgreSQL so any fusion replica can fuse any video (replicas hold no state). */
+/**
+ * Embeddings live in PostgreSQL so any fusion replica can fuse any video (replicas hold no state).
+ * Fusion owns the `embeddings` and `forgotten_videos` tables (FUSION_MIGRATIONS) and reads nothing
+ * else: whether a video may still receive pushes is only what the orchestrator told it through Forget
+ * (a row canceled before erasure existed is turned into a tombstone by the orchestrator's reconciler,
+ * whose purge calls Forget).
+ */
 export class EmbeddingStore {
   constructor(private readonly db: Db) {}
 
@@ -24,8 +32,6 @@ export class EmbeddingStore {
         `INSERT INTO embeddings (video_id, modality, kind, shape, data, items, model, updated_at)
          SELECT $1,$2,$3,$4,$5,$6,$7, now()
          WHERE NOT EXISTS (SELECT 1 FROM forgotten_videos WHERE video_id = $1)
-           -- rows canceled before erasure left tombstones (migration 2) kept their videos row
-           AND NOT EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'canceled')
          ON CONFLICT (video_id, modality, kind) DO UPDATE
            SET shape = EXCLUDED.shape, data = EXCLUDED.data, items = EXCLUDED.items, model = EXCLUDED.model, updated_at = now()`,
         [videoId, t.modality, t.kind, t.shape, buf, JSON.stringify(t.items), t.model],
@@ -36,12 +42,16 @@ export class EmbeddingStore {
     if (!stored) throw new ProblemError('gone', `video ${videoId} was erased; its embeddings are not stored`);
   }
 
+  /** What was pushed for the video as stored (the row's bytes, unaligned), ordered by modality and kind. */
+  async rows(videoId: string): Promise<StoredRow[]> {
+    const r = await this.db.query<StoredRow>('SELECT modality, kind, shape, data, items, model FROM embeddings WHERE video_id = $1 ORDER BY modality, kind', [
+      videoId,
+    ]);
+    return r.rows;
+  }
+
   async all(videoId: string): Promise<StoredTensor[]> {
-    const r = await this.db.query<{ modality: string; kind: string; shape: number[]; data: Buffer; items: unknown[]; model: string | null }>(
-      'SELECT modality, kind, shape, data, items, model FROM embeddings WHERE video_id = $1',
-      [videoId],
-    );
-    return r.rows.map((row) => {
+    return (await this.rows(videoId)).map((row) => {
       // Copy into an aligned buffer: a Buffer slice of the pg row may not be 4-byte aligned.
       const aligned = new Uint8Array(row.data.byteLength);
       aligned.set(row.data);

@@ -103,26 +103,43 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
 
   const textImp = row(outputs, 'text_importance', 0);
   // an unweighed modality offers no evidence: its importances decided nothing
-  const words = seqs.text.present && !unweighed('text')
-    ? mergeWordPieces(seqs.text.items as TokenItem[], textImp)
-        .map((w) => ({ text: w.text, start: round(w.start, 3), end: round(w.end, 3), charStart: w.charStart, charEnd: w.charEnd, weight: round(clamp01(w.weight)) }))
-        .sort((a, b) => b.weight - a.weight)
-        .slice(0, x.topWords ?? 10)
-        .sort((a, b) => a.charStart - b.charStart)
-    : [];
+  const words =
+    seqs.text.present && !unweighed('text')
+      ? mergeWordPieces(seqs.text.items as TokenItem[], textImp)
+          .map((w) => ({
+            text: w.text,
+            start: round(w.start, 3),
+            end: round(w.end, 3),
+            charStart: w.charStart,
+            charEnd: w.charEnd,
+            weight: round(clamp01(w.weight)),
+          }))
+          .sort((a, b) => b.weight - a.weight)
+          .slice(0, x.topWords ?? 10)
+          .sort((a, b) => a.charStart - b.charStart)
+      : [];
   const audioImp = row(outputs, 'audio_importance', 0);
-  const audioSegments = seqs.audio.present && !unweighed('audio')
-    ? (seqs.audio.items as SegmentItem[]).map((s, i) => ({ start: round(s.start, 3), end: round(s.end, 3), weight: round(clamp01(audioImp[i])), prosody: s.prosody }))
-    : [];
+  const audioSegments =
+    seqs.audio.present && !unweighed('audio')
+      ? (seqs.audio.items as SegmentItem[]).map((s, i) => ({
+          start: round(s.start, 3),
+          end: round(s.end, 3),
+          weight: round(clamp01(audioImp[i])),
+          prosody: s.prosody,
+        }))
+      : [];
   const visImp = row(outputs, 'vision_importance', 0);
-  const frames = seqs.vision.present && !unweighed('vision')
-    ? (seqs.vision.items as FrameItem[]).map((f, i) => ({ time: round(f.time, 3), weight: round(clamp01(visImp[i])), ...(f.path ? { path: f.path } : {}) }))
-    : [];
+  const frames =
+    seqs.vision.present && !unweighed('vision')
+      ? (seqs.vision.items as FrameItem[]).map((f, i) => ({ time: round(f.time, 3), weight: round(clamp01(visImp[i])), ...(f.path ? { path: f.path } : {}) }))
+      : [];
 
   const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
   const steps: Omit<DecisionStep, 'step'>[] = [];
   steps.push({
-    description: `Modalities present: ${present.join(', ') || 'none'}${MODALITIES.filter((m) => !seqs[m].present).map((m) => `; ${m} absent (${modalities[m].reason})`).join('')}.`,
+    description: `Modalities present: ${present.join(', ') || 'none'}${MODALITIES.filter((m) => !seqs[m].present)
+      .map((m) => `; ${m} absent (${modalities[m].reason})`)
+      .join('')}.`,
     present,
   });
   steps.push({
@@ -144,7 +161,11 @@ export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'em
       p.energyDb !== null ? `energy ${p.energyDb.toFixed(1)} dBFS` : null,
       `voiced ${pct(p.voicedRatio)}`,
     ].filter(Boolean);
-    steps.push({ description: `Voice: the segment ${s.start.toFixed(1)}–${s.end.toFixed(1)} s weighed most (${pct(s.weight)}); ${tone.join(', ')}.`, modality: 'audio', segment: { start: s.start, end: s.end } });
+    steps.push({
+      description: `Voice: the segment ${s.start.toFixed(1)}–${s.end.toFixed(1)} s weighed most (${pct(s.weight)}); ${tone.join(', ')}.`,
+      modality: 'audio',
+      segment: { start: s.start, end: s.end },
+    });
   }
   if (frames.length) {
     const f = [...frames].sort((a, b) => b.weight - a.weight)[0];

@@ -23,7 +23,9 @@ export function collectSequences(stored: StoredTensor[], present: Set<string>, d
     const t = stored.find((s) => s.modality === m && s.kind === SEQUENCE_KIND[m]);
     const usable = present.has(m) && t && t.shape.length === 2 && t.shape[0] > 0;
     if (usable && t.shape[1] !== dims[m]) {
-      throw new Error(`${m} embeddings have dimension ${t.shape[1]} but the fusion model expects ${dims[m]}: the encoder in MODEL_DIR does not match fusion.json`);
+      throw new Error(
+        `${m} embeddings have dimension ${t.shape[1]} but the fusion model expects ${dims[m]}: the encoder in MODEL_DIR does not match fusion.json`,
+      );
     }
     out[m] = usable
       ? { present: true, length: t.shape[0], dim: t.shape[1], data: t.data, items: t.items, model: t.model }

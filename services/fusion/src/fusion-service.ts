@@ -1,6 +1,27 @@
 import * as path from 'node:path';
-import { MODALITIES, ThreadClient, isDbUnavailableError, isVideoId, type FusionManifest, type Logger, type ServiceMetrics, type grpc, problemToGrpc, ProblemError } from '@omniaffect/core';
-import type { EmbeddingStore } from './embedding-store';
+import {
+  FUSION_MIGRATIONS,
+  FUSION_SERVICE,
+  MODALITIES,
+  ProblemError,
+  createDb,
+  ensureDatabase,
+  isDbUnavailableError,
+  isVideoId,
+  migrate,
+  problemToGrpc,
+  startGrpcServer,
+  startModelThread,
+  type FusionManifest,
+  type Logger,
+  type ModelThread,
+  type ServiceContext,
+  type ServiceHooks,
+  type ServiceMetrics,
+  type grpc,
+} from '@omniaffect/core';
+import type { FusionConfig } from './config';
+import { EmbeddingStore } from './embedding-store';
 import { explain } from './explain';
 import { buildFeeds, collectSequences } from './fusion-inputs';
 
@@ -38,7 +59,7 @@ function grpcError(err: unknown, log: Logger, what: string): grpc.ServiceError {
 
 /** omniaffect.v1.Fusion over a model thread and the shared embedding store. */
 export class FusionService {
-  private thread: ThreadClient | null = null;
+  private model: ModelThread<FusionManifest> | null = null;
   manifest: FusionManifest | null = null;
 
   constructor(
@@ -48,9 +69,18 @@ export class FusionService {
     private readonly opts: { modelDir: string; provider: string; intraOpThreads: number },
   ) {}
 
+  /** Set when the model thread died: Fuse cannot be served any more (the process exits then, like a model worker). */
+  get threadDead(): Error | null {
+    return this.model?.dead ?? null;
+  }
+
+  /**
+   * Starts the model thread and loads fusion.onnx in it (startModelThread, the model workers' life
+   * cycle: a failed load closes the thread and throws; a thread that dies after it exits the process).
+   */
   async load(): Promise<void> {
-    this.thread = ThreadClient.start(path.join(__dirname, 'fusion-thread.js'), this.opts);
-    this.manifest = await this.thread.call<FusionManifest>('load');
+    this.model = await startModelThread<FusionManifest>({ threadFile: path.join(__dirname, 'fusion-thread.js'), data: { ...this.opts }, log: this.log });
+    this.manifest = this.model.loaded;
     this.log.info({ model: this.manifest.name, version: this.manifest.version, dims: this.manifest.dims }, 'fusion model loaded');
   }
 
@@ -58,7 +88,7 @@ export class FusionService {
     assertVideoId(videoId);
     const unknown = present.filter((m) => !(MODALITIES as readonly string[]).includes(m));
     if (unknown.length) throw new ProblemError('validation', `unknown modalities: ${unknown.join(', ')}`);
-    if (!this.thread || !this.manifest) throw new ProblemError('unavailable', 'fusion model not loaded');
+    if (!this.model || !this.manifest) throw new ProblemError('unavailable', 'fusion model not loaded');
     if (await this.store.isForgotten(videoId)) throw new ProblemError('gone', `video ${videoId} was erased`);
     const stored = await this.store.all(videoId);
     const seqs = collectSequences(stored, new Set(present), this.manifest.dims);
@@ -66,11 +96,25 @@ export class FusionService {
     for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
     if (!Object.values(seqs).some((s) => s.present)) throw new ProblemError('model-error', 'no modality has embeddings to fuse');
     const { feeds, rows } = buildFeeds(seqs);
-    const { outputs, ms } = await this.thread.call<{ outputs: Record<string, { data: Float32Array; dims: number[] }>; ms: number }>('run', [feeds]);
+    const { outputs, ms } = await this.model.thread.call<{ outputs: Record<string, { data: Float32Array; dims: number[] }>; ms: number }>('run', [feeds]);
     this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
     this.metrics.batchSize.observe({ model: 'fusion' }, rows.length);
     const part = explain({ outputs, rows, seqs, absent, manifest: this.manifest });
     return JSON.stringify(part);
+  }
+
+  /** GetFeatures: the stored tensors as pushed (GET /v1/videos/:id/features is served from this). */
+  async features(videoId: unknown): Promise<{ modality: string; kind: string; shape: number[]; data: Buffer; itemsJson: string; model: string }[]> {
+    assertVideoId(videoId);
+    if (await this.store.isForgotten(videoId)) throw new ProblemError('gone', `video ${videoId} was erased`);
+    return (await this.store.rows(videoId)).map((r) => ({
+      modality: r.modality,
+      kind: r.kind,
+      shape: r.shape,
+      data: r.data,
+      itemsJson: JSON.stringify(r.items),
+      model: r.model ?? '',
+    }));
   }
 
   grpcImpl(): grpc.UntypedServiceImplementation {
@@ -86,7 +130,8 @@ export class FusionService {
             // Refused on the first chunk: nothing of a bad or erased id's tensor is even buffered.
             try {
               assertVideoId(c.videoId);
-              if (!(MODALITIES as readonly string[]).includes(c.modality)) throw new ProblemError('validation', `modality must be one of ${MODALITIES.join(', ')}`);
+              if (!(MODALITIES as readonly string[]).includes(c.modality))
+                throw new ProblemError('validation', `modality must be one of ${MODALITIES.join(', ')}`);
               if (!KIND.test(c.kind)) throw new ProblemError('validation', 'kind must be a short lowercase name');
               if (!Array.isArray(c.shape) || c.shape.length < 1 || c.shape.length > 4 || !c.shape.every((d) => Number.isInteger(d) && d >= 0)) {
                 throw new ProblemError('validation', 'shape must have 1 to 4 non-negative dimensions');
@@ -121,7 +166,14 @@ export class FusionService {
             const aligned = new Uint8Array(buf.length);
             aligned.set(buf);
             const items = h.itemsJson ? (JSON.parse(h.itemsJson) as unknown[]) : [];
-            await this.store.put(h.videoId, { modality: h.modality, kind: h.kind, shape: h.shape, data: new Float32Array(aligned.buffer), items, model: h.model || null });
+            await this.store.put(h.videoId, {
+              modality: h.modality,
+              kind: h.kind,
+              shape: h.shape,
+              data: new Float32Array(aligned.buffer),
+              items,
+              model: h.model || null,
+            });
             return { videoId: h.videoId, items: h.shape[0] ?? 0, bytes: buf.length };
           })().then(
             (ack) => cb(null, ack),
@@ -134,6 +186,12 @@ export class FusionService {
         this.fuse(call.request.videoId, call.request.present ?? [], { ...(call.request.absent ?? {}) }).then(
           (json) => cb(null, { fusionJson: json }),
           (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'fuse failed')),
+        );
+      },
+      GetFeatures: (call: grpc.ServerUnaryCall<{ videoId: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        this.features(call.request.videoId).then(
+          (tensors) => cb(null, { tensors }),
+          (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'get features failed')),
         );
       },
       Forget: (call: grpc.ServerUnaryCall<{ videoId: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -151,6 +209,44 @@ export class FusionService {
   }
 
   async close(): Promise<void> {
-    await this.thread?.close();
+    await this.model?.close();
   }
+}
+
+/**
+ * Wires fusion from its parsed config: its own tables migrated (FUSION_MIGRATIONS; it reads no
+ * other service's), the model thread loaded, the gRPC server started. Called by runService, which
+ * retries it on failure: whatever one attempt opened is released before it throws.
+ */
+export async function startFusion(cfg: FusionConfig, { log, metrics }: ServiceContext): Promise<ServiceHooks> {
+  await ensureDatabase(cfg.DATABASE_URL);
+  const db = createDb(cfg.DATABASE_URL);
+  const service = new FusionService(new EmbeddingStore(db), log, metrics, {
+    modelDir: cfg.FUSION_MODEL_DIR ?? path.join(cfg.MODEL_DIR, 'fusion'),
+    provider: cfg.EXECUTION_PROVIDER,
+    intraOpThreads: cfg.INTRA_OP_THREADS,
+  });
+  // setup is retried on failure (runService): release what this attempt opened
+  const fail = async (err: unknown): Promise<never> => {
+    await service.close().catch(() => undefined);
+    await db.end().catch(() => undefined);
+    throw err;
+  };
+  const applied = await migrate(db, FUSION_MIGRATIONS).catch(fail);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  // A thread that dies during load is this attempt's failure (retried); after it, Fuse could never be
+  // served again and the process exits (EXIT_CODES.software), like a model worker.
+  await service.load().catch(fail);
+  const server = await startGrpcServer(`${cfg.GRPC_HOST}:${cfg.GRPC_PORT}`, [{ name: FUSION_SERVICE, impl: service.grpcImpl() }]);
+  server.setServing(true);
+  log.info({ port: server.port }, 'fusion gRPC listening');
+  return {
+    ready: async () => ({ ok: !service.threadDead, detail: { grpcPort: server.port, model: service.manifest?.name } }),
+    close: async () => {
+      server.setServing(false);
+      await server.close();
+      await service.close();
+      await db.end();
+    },
+  };
 }

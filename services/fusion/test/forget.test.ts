@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import {
   FUSION_SERVICE,
-  FusionForgetClient,
+  FusionClient,
   FusionPushClient,
   ProblemError,
   ServiceMetrics,
@@ -16,6 +16,7 @@ import {
   createLogger,
   ensureDatabase,
   grpcClient,
+  FUSION_MIGRATIONS,
   migrate,
   startGrpcServer,
   unary,
@@ -60,7 +61,7 @@ before(async () => {
   const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
   await ensureDatabase(url);
   db = createDb(url, 3);
-  await migrate(db);
+  await migrate(db, FUSION_MIGRATIONS); // fusion alone: it needs no other service's tables
   withModel = await replica(url, true);
   storeOnly = await replica(url, false);
 });
@@ -84,11 +85,14 @@ const tensor = (videoId: string, kind = 'segments') => ({
   kind,
   shape: [2, TINY_FUSION_DIM],
   data: Float32Array.from({ length: 2 * TINY_FUSION_DIM }, (_, k) => Math.sin(k)),
-  items: [{ start: 0, end: 1 }, { start: 1, end: 2 }],
+  items: [
+    { start: 0, end: 1 },
+    { start: 1, end: 2 },
+  ],
   model: 'e2v',
 });
 const stored = async (videoId: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM embeddings WHERE video_id = $1', [videoId])).rows[0].n;
-const slugOf = (err: unknown) => (JSON.parse((err as { details: string }).details) as { slug: string; detail: string });
+const slugOf = (err: unknown) => JSON.parse((err as { details: string }).details) as { slug: string; detail: string };
 
 async function push(address: string, t: ReturnType<typeof tensor>): Promise<void> {
   const c = new FusionPushClient(address);
@@ -111,7 +115,7 @@ test('Forget on one replica: embeddings gone, and a late push to the other repli
   const id = randomUUID();
   await push(withModel, tensor(id));
   assert.equal(await stored(id), 1);
-  const forget = new FusionForgetClient(storeOnly);
+  const forget = new FusionClient(storeOnly);
   try {
     assert.equal(await forget.forget(id), 1);
     assert.equal(await forget.forget(id), 0, 'idempotent');
@@ -137,7 +141,7 @@ test('pushes racing Forget never leave embeddings behind', async () => {
   const ids = Array.from({ length: 12 }, () => randomUUID());
   await Promise.all(
     ids.map(async (id, i) => {
-      const forget = new FusionForgetClient(i % 2 ? storeOnly : withModel);
+      const forget = new FusionClient(i % 2 ? storeOnly : withModel);
       try {
         await Promise.allSettled([push(withModel, tensor(id)), push(storeOnly, tensor(id, 'utterance')), forget.forget(id)]);
       } finally {
@@ -153,7 +157,11 @@ test('ids, modalities and shapes are validated on every method', async () => {
   for (const bad of ['not-a-uuid', '../../etc', randomUUID().toUpperCase(), '']) {
     await assert.rejects(push(storeOnly, tensor(bad)), (e) => slugOf(e).slug === 'validation', `push ${JSON.stringify(bad)}`);
     await assert.rejects(call(storeOnly, 'Forget', { videoId: bad }), (e) => slugOf(e).slug === 'validation', `forget ${JSON.stringify(bad)}`);
-    await assert.rejects(call(withModel, 'Fuse', { videoId: bad, present: ['audio'], absent: {} }), (e) => slugOf(e).slug === 'validation', `fuse ${JSON.stringify(bad)}`);
+    await assert.rejects(
+      call(withModel, 'Fuse', { videoId: bad, present: ['audio'], absent: {} }),
+      (e) => slugOf(e).slug === 'validation',
+      `fuse ${JSON.stringify(bad)}`,
+    );
   }
   const id = randomUUID();
   await assert.rejects(push(storeOnly, { ...tensor(id), modality: 'smell' as 'audio' }), (e) => slugOf(e).slug === 'validation');

@@ -5,10 +5,15 @@ import { buildFeeds, collectSequences, SEQUENCE_KIND } from '../src/fusion-input
 
 const DIMS = { text: 4, audio: 3, vision: 2 };
 const tensor = (modality: string, kind: string, rows: number, dim: number, model = `${modality}-model`): StoredTensor => ({
-  modality, kind, shape: [rows, dim], data: Float32Array.from({ length: rows * dim }, (_, i) => i + 1), items: Array.from({ length: rows }, (_, i) => ({ i })), model,
+  modality,
+  kind,
+  shape: [rows, dim],
+  data: Float32Array.from({ length: rows * dim }, (_, i) => i + 1),
+  items: Array.from({ length: rows }, (_, i) => ({ i })),
+  model,
 });
 
-test('collectSequences picks each modality\'s sequence kind and marks absent ones with one zero item', () => {
+test("collectSequences picks each modality's sequence kind and marks absent ones with one zero item", () => {
   const stored = [tensor('text', 'tokens', 5, 4), tensor('text', 'pooled', 1, 4), tensor('audio', 'segments', 2, 3), tensor('vision', 'frames', 3, 2)];
   const seqs = collectSequences(stored, new Set(['text', 'audio']), DIMS);
   assert.deepEqual(SEQUENCE_KIND, { text: 'tokens', audio: 'segments', vision: 'frames' });
@@ -24,7 +29,10 @@ test('collectSequences picks each modality\'s sequence kind and marks absent one
 test('collectSequences treats an empty sequence as absent and refuses a dimension mismatch', () => {
   const empty = collectSequences([{ ...tensor('text', 'tokens', 0, 4), shape: [0, 4] }], new Set(['text']), DIMS);
   assert.equal(empty.text.present, false);
-  assert.throws(() => collectSequences([tensor('audio', 'segments', 2, 5)], new Set(['audio']), DIMS), /audio embeddings have dimension 5 but the fusion model expects 3/);
+  assert.throws(
+    () => collectSequences([tensor('audio', 'segments', 2, 5)], new Set(['audio']), DIMS),
+    /audio embeddings have dimension 5 but the fusion model expects 3/,
+  );
 });
 
 test('buildFeeds: row 0 is the real input, one deletion row per present modality', () => {
@@ -44,7 +52,11 @@ test('buildFeeds: row 0 is the real input, one deletion row per present modality
   const t = feeds.text_features.data;
   for (let b = 0; b < 3; b++) assert.deepEqual(Array.from(t.subarray(b * 8, (b + 1) * 8)), [1, 2, 3, 4, 5, 6, 7, 8]);
   assert.ok(Array.from(feeds.audio_features.data).every((x) => x === 0));
-  for (const f of Object.values(feeds)) assert.equal(f.data.length, f.dims.reduce((a, b) => a * b, 1));
+  for (const f of Object.values(feeds))
+    assert.equal(
+      f.data.length,
+      f.dims.reduce((a, b) => a * b, 1),
+    );
 });
 
 test('buildFeeds with nothing present is a single all-masked row', () => {

@@ -13,6 +13,7 @@ import {
   createLogger,
   ensureDatabase,
   grpcClient,
+  FUSION_MIGRATIONS,
   migrate,
   startGrpcServer,
   unary,
@@ -38,7 +39,7 @@ before(async () => {
   await ensureDatabase(url);
   for (let i = 0; i < 2; i++) {
     const db = createDb(url, 3);
-    await migrate(db);
+    await migrate(db, FUSION_MIGRATIONS); // fusion alone: it needs no other service's tables
     const service = new FusionService(new EmbeddingStore(db), createLogger(`fusion-${i}`, 'silent'), new ServiceMetrics(`fusion_${i}`), {
       modelDir: path.join(dir, 'fusion'),
       provider: 'cpu',
@@ -67,10 +68,19 @@ const PROSODY = { f0MeanHz: 150, f0StdHz: 12, f0MinHz: 120, f0MaxHz: 190, energy
 const address = (i: number) => `127.0.0.1:${replicas[i]!.server.port}`;
 const sequence = (rows: number, seed: number) => Float32Array.from({ length: rows * TINY_FUSION_DIM }, (_, k) => Math.sin(seed + k * 0.37));
 
-async function fuseOn(i: number, videoId: string, present: string[]): Promise<{ modalities: Record<string, { present: boolean; contribution: number }>; sentiment: unknown }> {
+async function fuseOn(
+  i: number,
+  videoId: string,
+  present: string[],
+): Promise<{ modalities: Record<string, { present: boolean; contribution: number }>; sentiment: unknown }> {
   const client = grpcClient(FUSION_SERVICE, address(i));
   try {
-    const res = await unary<object, { fusionJson: string }>(client, 'Fuse', { videoId, present, absent: {}, language: 'en' }, { deadlineMs: 20_000, idempotent: true });
+    const res = await unary<object, { fusionJson: string }>(
+      client,
+      'Fuse',
+      { videoId, present, absent: {}, language: 'en' },
+      { deadlineMs: 20_000, idempotent: true },
+    );
     return JSON.parse(res.fusionJson);
   } finally {
     client.close();
@@ -81,8 +91,24 @@ test('embeddings pushed to one replica are fused by the other, with the same ans
   const videoId = randomUUID();
   const push = new FusionPushClient(address(0));
   try {
-    await push.push({ videoId, modality: 'text', kind: 'tokens', shape: [4, TINY_FUSION_DIM], data: sequence(4, 1), items: [0, 1, 2, 3].map((i) => ({ text: `w${i}`, charStart: i, charEnd: i + 1 })), model: 'text-en' });
-    await push.push({ videoId, modality: 'audio', kind: 'segments', shape: [3, TINY_FUSION_DIM], data: sequence(3, 2), items: [0, 1, 2].map((i) => ({ start: i, end: i + 1, prosody: { ...PROSODY, f0MeanHz: 150 + 10 * i } })), model: 'emotion2vec' });
+    await push.push({
+      videoId,
+      modality: 'text',
+      kind: 'tokens',
+      shape: [4, TINY_FUSION_DIM],
+      data: sequence(4, 1),
+      items: [0, 1, 2, 3].map((i) => ({ text: `w${i}`, charStart: i, charEnd: i + 1 })),
+      model: 'text-en',
+    });
+    await push.push({
+      videoId,
+      modality: 'audio',
+      kind: 'segments',
+      shape: [3, TINY_FUSION_DIM],
+      data: sequence(3, 2),
+      items: [0, 1, 2].map((i) => ({ start: i, end: i + 1, prosody: { ...PROSODY, f0MeanHz: 150 + 10 * i } })),
+      model: 'emotion2vec',
+    });
   } finally {
     push.close();
   }

@@ -1,4 +1,4 @@
-import { baseEnv, bool, loadConfig, port, z } from '@omniaffect/core';
+import { DEFAULT_GRPC_URLS, DEFAULT_PORTS, baseEnv, bool, loadConfig, port, z } from '@omniaffect/core';
 
 const str = () => z.string();
 
@@ -9,11 +9,16 @@ const count = (dflt: number) => z.coerce.number().int().min(0).default(dflt);
 
 export const gatewayEnv = {
   ...baseEnv,
-  PORT: port(8080),
+  PORT: port(DEFAULT_PORTS.gateway),
   HOST: str().default('127.0.0.1'),
-  ORCHESTRATOR_GRPC_URL: str().min(1).default('127.0.0.1:50051'),
+  ORCHESTRATOR_GRPC_URL: str().min(1).default(DEFAULT_GRPC_URLS.orchestrator),
   OMNIAFFECT_API_KEYS: str()
-    .transform((v) => v.split(',').map((k) => k.trim()).filter((k) => k.length > 0))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0),
+    )
     .refine((keys) => keys.length > 0, 'expected at least one comma-separated API key'),
   MAX_UPLOAD_BYTES: str()
     .regex(/^[1-9]\d*$/, 'expected a positive byte count')
@@ -34,7 +39,10 @@ export const gatewayEnv = {
   SSE_MAX_STREAMS_PER_KEY: count(10),
   SSE_MAX_STREAMS: count(1000),
   /** Absolute origin the gateway is reached at (behind a proxy); makes the Location header absolute. */
-  PUBLIC_BASE_URL: str().url().transform((v) => v.replace(/\/+$/, '')).optional(),
+  PUBLIC_BASE_URL: str()
+    .url()
+    .transform((v) => v.replace(/\/+$/, ''))
+    .optional(),
 };
 
 export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

@@ -1,9 +1,6 @@
-import { ConfigError, createLogger } from '@omniaffect/core';
+import { ConfigError, EXIT_CODES, createLogger } from '@omniaffect/core';
 import { createGatewayApp } from './app';
 import { loadGatewayConfig, type GatewayConfig } from './config';
-
-/** Longer than the slowest in-flight upload we are willing to wait for; Kubernetes' grace period must exceed it. */
-const SHUTDOWN_TIMEOUT_MS = 25_000;
 
 async function main(): Promise<void> {
   let config: GatewayConfig;
@@ -12,7 +9,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(1);
+      process.exit(EXIT_CODES.config);
     }
     throw err;
   }
@@ -24,16 +21,17 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    // SHUTDOWN_TIMEOUT_MS (baseEnv) bounds the wait for in-flight uploads; Kubernetes' grace period must exceed it.
     setTimeout(() => {
       log.error('shutdown timed out; exiting');
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS).unref();
+      process.exit(EXIT_CODES.shutdownTimeout);
+    }, config.SHUTDOWN_TIMEOUT_MS).unref();
     // app.close(): end event streams → close the HTTP server (waits for in-flight requests) → close the gRPC client.
     app.close().then(
-      () => process.exit(0),
+      () => process.exit(EXIT_CODES.ok),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        process.exit(EXIT_CODES.software);
       },
     );
   };
@@ -43,5 +41,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   createLogger('gateway').fatal({ err }, 'gateway failed to start');
-  process.exit(1);
+  process.exit(EXIT_CODES.software);
 });

@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiResponse } from '@nestjs/swagger';
-import { WEBHOOK_EVENTS } from '@omniaffect/core';
-import { LANGUAGES } from './submission';
+import { LANGUAGE_OPTIONS, STAGE_STATES, VIDEO_STATUSES, WEBHOOK_EVENTS } from '@omniaffect/core';
 
 /**
  * Classes that exist to describe request and response bodies in the OpenAPI document; the handlers
@@ -17,26 +16,32 @@ export class VideoLinks {
 export class SubmitUrlBody {
   @ApiProperty({ description: 'http(s) URL of the media; must resolve to a public address', example: 'https://example.com/clip.mp4' })
   url!: string;
-  @ApiPropertyOptional({ enum: LANGUAGES, default: 'auto' }) language?: string;
+  @ApiPropertyOptional({ enum: LANGUAGE_OPTIONS, default: 'auto' }) language?: string;
   @ApiPropertyOptional({ description: 'Webhook-style callback for this video only' }) callbackUrl?: string;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: 'Up to 16 KB of JSON returned with the video' })
   metadata?: Record<string, unknown>;
-  @ApiPropertyOptional({ description: 'Known transcript (research datasets): ASR is skipped and this text is analysed; `language` then names its language (auto = detected from the script)' })
+  @ApiPropertyOptional({
+    description:
+      'Known transcript (research datasets): ASR is skipped and this text is analysed; `language` then names its language (auto = detected from the script)',
+  })
   transcript?: string;
 }
 
 export class SubmitUploadBody {
   @ApiProperty({ type: 'string', format: 'binary', description: 'The video or audio file, streamed to storage' }) file!: unknown;
-  @ApiPropertyOptional({ enum: LANGUAGES, default: 'auto' }) language?: string;
+  @ApiPropertyOptional({ enum: LANGUAGE_OPTIONS, default: 'auto' }) language?: string;
   @ApiPropertyOptional() callbackUrl?: string;
   @ApiPropertyOptional({ description: 'JSON object, as a string' }) metadata?: string;
-  @ApiPropertyOptional({ description: 'Known transcript (research datasets): ASR is skipped and this text is analysed; `language` then names its language (auto = detected from the script)' })
+  @ApiPropertyOptional({
+    description:
+      'Known transcript (research datasets): ASR is skipped and this text is analysed; `language` then names its language (auto = detected from the script)',
+  })
   transcript?: string;
 }
 
 export class VideoAccepted {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ enum: ['queued', 'processing', 'succeeded', 'failed', 'canceled'] }) status!: string;
+  @ApiProperty({ enum: VIDEO_STATUSES }) status!: string;
   @ApiProperty({ type: VideoLinks }) links!: VideoLinks;
 }
 
@@ -48,7 +53,7 @@ export class ErasedVideo {
 }
 
 export class StageProgress {
-  @ApiProperty({ enum: ['pending', 'running', 'done', 'failed', 'skipped'] }) state!: string;
+  @ApiProperty({ enum: STAGE_STATES }) state!: string;
   @ApiProperty({ type: 'string', nullable: true }) reason!: string | null;
   @ApiProperty() attempts!: number;
   @ApiProperty({ type: 'string', format: 'date-time', nullable: true }) startedAt!: string | null;
@@ -57,7 +62,7 @@ export class StageProgress {
 
 export class Video {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ enum: ['queued', 'processing', 'succeeded', 'failed', 'canceled'] }) status!: string;
+  @ApiProperty({ enum: VIDEO_STATUSES }) status!: string;
   @ApiProperty({ description: 'Requested or detected language' }) language!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;

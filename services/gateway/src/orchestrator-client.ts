@@ -47,21 +47,26 @@ export class OrchestratorClient {
    * same video and the orchestrator answers it instead of creating a second one.
    */
   async submit(input: SubmitInput): Promise<{ video: VideoDocument; created: boolean }> {
-    const reply = await this.call<VideoReply>('Submit', {
-      owner: input.owner,
-      idempotencyKey: input.idempotencyKey,
-      sourceKind: input.sourceKind,
-      sourcePath: input.sourcePath,
-      sourceUrl: input.sourceUrl,
-      filename: input.filename,
-      contentType: input.contentType,
-      sizeBytes: input.sizeBytes,
-      language: input.language,
-      callbackUrl: input.callbackUrl,
-      metadataJson: JSON.stringify(input.metadata),
-      videoId: input.videoId,
-      transcript: input.transcript ?? '',
-    } satisfies SubmitRequestWire, WRITE_DEADLINE_MS, true);
+    const reply = await this.call<VideoReply>(
+      'Submit',
+      {
+        owner: input.owner,
+        idempotencyKey: input.idempotencyKey,
+        sourceKind: input.sourceKind,
+        sourcePath: input.sourcePath,
+        sourceUrl: input.sourceUrl,
+        filename: input.filename,
+        contentType: input.contentType,
+        sizeBytes: input.sizeBytes,
+        language: input.language,
+        callbackUrl: input.callbackUrl,
+        metadataJson: JSON.stringify(input.metadata),
+        videoId: input.videoId,
+        transcript: input.transcript ?? '',
+      } satisfies SubmitRequestWire,
+      WRITE_DEADLINE_MS,
+      true,
+    );
     return { video: parseJson<VideoDocument>(reply.videoJson, 'Submit'), created: reply.created };
   }
 

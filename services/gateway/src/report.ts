@@ -8,13 +8,20 @@ export function renderReport(r: AnalysisResult): string {
   const duration = timelineDuration(r);
   const body = [
     header(r),
-    ...(r.disclaimer?.startsWith(STAND_IN_NOTICE) ? [`<p class="stand-in" role="alert"><strong>${esc(STAND_IN_NOTICE)}</strong> The models behind this report are generated test stand-ins; the labels and weights below show the pipeline working, not what the video expresses.</p>`] : []),
+    ...(r.disclaimer?.startsWith(STAND_IN_NOTICE)
+      ? [
+          `<p class="stand-in" role="alert"><strong>${esc(STAND_IN_NOTICE)}</strong> The models behind this report are generated test stand-ins; the labels and weights below show the pipeline working, not what the video expresses.</p>`,
+        ]
+      : []),
     `<p class="disclaimer" role="note">${esc(r.disclaimer || DISCLAIMER)}</p>`,
     section('Timeline', timeline(r, duration)),
     section('Transcript', transcript(r)),
     section('Modality contributions', modalityBars(r)),
-    section('Sentiment', probabilityBars(SENTIMENT_LABELS, r.sentiment.probabilities, r.sentiment.label) +
-      `<p>Intensity: <b>${num(r.sentiment.intensity, 2)}</b> on a scale from −1 (negative) to 1 (positive).</p>`),
+    section(
+      'Sentiment',
+      probabilityBars(SENTIMENT_LABELS, r.sentiment.probabilities, r.sentiment.label) +
+        `<p>Intensity: <b>${num(r.sentiment.intensity, 2)}</b> on a scale from −1 (negative) to 1 (positive).</p>`,
+    ),
     section('Emotion', probabilityBars(EMOTION_LABELS, r.emotion.probabilities, r.emotion.label)),
     section('Decision path', decisionPath(r)),
     section('Voice evidence', voiceTable(r)),
@@ -89,10 +96,22 @@ function timeline(r: AnalysisResult, duration: number): string {
     ticks.push(`<span class="tick" style="left:${pct(t / duration)}">${esc(num(t, step < 1 ? 1 : 0))}s</span>`);
   }
   return `<div class="timeline">
-${row('speech', r.transcript.segments.map((s) => block(s.start, s.end, duration, 0.35, 'speech', `${secs(s.start)}–${secs(s.end)}: ${s.text}`)))}
-${row('words', r.evidence.words.map((w) => block(w.start, w.end, duration, w.weight, 'word', `“${w.text}” weight ${num(w.weight, 2)}`)))}
-${row('voice', r.evidence.audioSegments.map((s) => block(s.start, s.end, duration, s.weight, 'voice', `${secs(s.start)}–${secs(s.end)} weight ${num(s.weight, 2)}`)))}
-${row('frames', r.evidence.frames.map((f) => block(f.time, f.time + duration / 200, duration, f.weight, 'frame', `frame at ${secs(f.time)} weight ${num(f.weight, 2)}`)))}
+${row(
+  'speech',
+  r.transcript.segments.map((s) => block(s.start, s.end, duration, 0.35, 'speech', `${secs(s.start)}–${secs(s.end)}: ${s.text}`)),
+)}
+${row(
+  'words',
+  r.evidence.words.map((w) => block(w.start, w.end, duration, w.weight, 'word', `“${w.text}” weight ${num(w.weight, 2)}`)),
+)}
+${row(
+  'voice',
+  r.evidence.audioSegments.map((s) => block(s.start, s.end, duration, s.weight, 'voice', `${secs(s.start)}–${secs(s.end)} weight ${num(s.weight, 2)}`)),
+)}
+${row(
+  'frames',
+  r.evidence.frames.map((f) => block(f.time, f.time + duration / 200, duration, f.weight, 'frame', `frame at ${secs(f.time)} weight ${num(f.weight, 2)}`)),
+)}
 <div class="row"><span class="row-label"></span><div class="axis">${ticks.join('')}</div></div>
 </div>`;
 }
@@ -128,9 +147,11 @@ function transcript(r: AnalysisResult): string {
 }
 
 function bar(label: string, value: number, strong: boolean, note = ''): string {
-  return `<div class="bar${strong ? ' strong' : ''}"><span class="bar-label">${esc(label)}</span>` +
+  return (
+    `<div class="bar${strong ? ' strong' : ''}"><span class="bar-label">${esc(label)}</span>` +
     `<span class="bar-track"><span class="bar-fill" style="width:${pct(value)}"></span></span>` +
-    `<span class="bar-value">${pct(value)}</span>${note ? `<span class="muted"> ${esc(note)}</span>` : ''}</div>`;
+    `<span class="bar-value">${pct(value)}</span>${note ? `<span class="muted"> ${esc(note)}</span>` : ''}</div>`
+  );
 }
 
 function modalityBars(r: AnalysisResult): string {

@@ -1,13 +1,10 @@
 import { promises as dns } from 'node:dns';
 import * as path from 'node:path';
-import { ProblemError, assertHostAllowed, assertUrlShape, isPublicAddress } from '@omniaffect/core';
-
-export const LANGUAGES = ['auto', 'zh', 'en'] as const;
-export type SubmitLanguage = (typeof LANGUAGES)[number];
+import { LANGUAGE_OPTIONS, ProblemError, assertHostAllowed, assertUrlShape, isLanguageOption, isPublicAddress, type LanguageOption } from '@omniaffect/core';
 
 /** Options shared by uploads and URL submissions, after validation. */
 export interface SubmitOptions {
-  language: SubmitLanguage;
+  language: LanguageOption;
   callbackUrl: string;
   metadata: Record<string, unknown>;
   /** a known transcript (research use): ASR is skipped and this text is analysed */
@@ -16,10 +13,10 @@ export interface SubmitOptions {
 
 const MAX_METADATA_BYTES = 16 * 1024;
 
-export function parseLanguage(raw: unknown): SubmitLanguage {
+export function parseLanguage(raw: unknown): LanguageOption {
   if (raw === undefined || raw === null || raw === '') return 'auto';
-  if (typeof raw === 'string' && (LANGUAGES as readonly string[]).includes(raw)) return raw as SubmitLanguage;
-  throw new ProblemError('unsupported-language', `language must be one of ${LANGUAGES.join(', ')}`, { language: String(raw) });
+  if (isLanguageOption(raw)) return raw;
+  throw new ProblemError('unsupported-language', `language must be one of ${LANGUAGE_OPTIONS.join(', ')}`, { language: String(raw) });
 }
 
 /** Only the shape here: the webhook worker applies the address policy when it delivers. */
@@ -58,7 +55,8 @@ export function parseOptions(fields: Record<string, unknown>): SubmitOptions {
   };
 }
 
-const MAX_TRANSCRIPT_CHARS = 200_000;
+// 64 KiB of text is already ~100 MB of encoder features with real models (see TEXT_MAX_TOKENS in the text worker).
+const MAX_TRANSCRIPT_CHARS = 65_536;
 
 function parseTranscript(raw: unknown): string {
   if (raw === undefined || raw === null || raw === '') return '';

@@ -42,13 +42,7 @@ const DRAIN_SLACK_BYTES = 2 * 1024 * 1024;
  * sent) so the client, still writing, reads the problem instead of a reset connection; `res` gets
  * `Connection: close` because the body's framing can no longer be trusted for keep-alive.
  */
-export function receiveMultipart(
-  req: Request,
-  res: Response,
-  store: ArtifactStore,
-  videoId: string,
-  limits: MultipartLimits,
-): Promise<MultipartResult> {
+export function receiveMultipart(req: Request, res: Response, store: ArtifactStore, videoId: string, limits: MultipartLimits): Promise<MultipartResult> {
   return new Promise((resolve, reject) => {
     const limitBytes = limits.fileBytes;
     let bb: busboy.Busboy;
@@ -148,9 +142,7 @@ export function receiveMultipart(
       const contentType = info.mimeType || 'application/octet-stream';
       if (!isAcceptableMedia(contentType, filename)) {
         discard(stream);
-        return fail(
-          new ProblemError('unsupported-content-type', `${contentType} (${filename}) is not an audio or video file`, { contentType }),
-        );
+        return fail(new ProblemError('unsupported-content-type', `${contentType} (${filename}) is not an audio or video file`, { contentType }));
       }
       // The orchestrator derives the source path from the video id; storing anywhere else would
       // leave the media stage without its input.
@@ -163,8 +155,10 @@ export function receiveMultipart(
           if (err instanceof SizeLimitError) {
             fail(new ProblemError('payload-too-large', `the upload is larger than ${limitBytes} bytes`, { limitBytes }));
           } else if (failure === null) {
-            // Not caused by the client (disk full, permissions): surfaces as a 500 and is logged.
-            fail(err);
+            // Not caused by the client. A full or over-quota volume passes (503 + Retry-After: the
+            // client should send it again later); anything else (permissions) is a 500, logged.
+            const code = (err as NodeJS.ErrnoException | null)?.code;
+            fail(code === 'ENOSPC' || code === 'EDQUOT' ? new ProblemError('unavailable', 'the artifact store is out of space; try again later') : err);
           }
         },
       );

@@ -1,9 +1,7 @@
-import { ProblemError, problemDocument, type VideoDocument } from '@omniaffect/core';
+import { ProblemError, isTerminalVideoStatus, problemDocument, type VideoDocument } from '@omniaffect/core';
 import type { Request, Response } from 'express';
 import type { GatewayContext } from './context';
 import { publicProblem } from './problem.filter';
-
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 /** Open event streams, so shutdown can end them instead of waiting for their clients to leave. */
 export const openStreams = new Set<Response>();
@@ -120,7 +118,7 @@ export async function streamVideoEvents(ctx: GatewayContext, owner: string, id: 
         last = snapshot;
         send('status', video);
       }
-      if (TERMINAL.has(video.status) || closed) break;
+      if (isTerminalVideoStatus(video.status) || closed) break;
       await sleep(ctx.ssePollMs);
       if (closed) break;
       try {
@@ -144,4 +142,3 @@ export async function streamVideoEvents(ctx: GatewayContext, owner: string, id: 
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
-

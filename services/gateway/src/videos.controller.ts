@@ -13,6 +13,7 @@ import {
 } from '@nestjs/swagger';
 import {
   ProblemError,
+  isTerminalVideoStatus,
   isVideoId,
   newVideoId,
   isProblemSlug,
@@ -30,8 +31,6 @@ import { streamVideoEvents } from './video-events';
 import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission';
 import { receiveMultipart } from './upload';
 import type { SubmitInput } from './orchestrator-client';
-
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
 
 @ApiTags('videos')
 @ApiExtraModels(SubmitUrlBody, SubmitUploadBody)
@@ -73,7 +72,16 @@ export class VideosController {
         const opts = parseOptions(fields);
         // The orchestrator derives the path from the video id and ignores this one; it is still sent
         // so an orchestrator from before that change finds the upload where it always was.
-        input = { ...base, ...opts, sourceKind: 'upload', sourcePath: file.path, sourceUrl: '', filename: file.filename, contentType: file.contentType, sizeBytes: file.sizeBytes };
+        input = {
+          ...base,
+          ...opts,
+          sourceKind: 'upload',
+          sourcePath: file.path,
+          sourceUrl: '',
+          filename: file.filename,
+          contentType: file.contentType,
+          sizeBytes: file.sizeBytes,
+        };
       } catch (err) {
         await this.ctx.store.removeVideo(videoId);
         throw err;
@@ -213,11 +221,10 @@ export class VideosController {
     const status = String(doc.status ?? '');
     if (status === 'failed') {
       const error = (doc as Partial<VideoDocument>).error;
-      const slug = typeof error?.type === 'string' ? error.type.split('/').pop() ?? '' : '';
+      const slug = typeof error?.type === 'string' ? (error.type.split('/').pop() ?? '') : '';
       throw new ProblemError(isProblemSlug(slug) ? slug : 'internal', error?.detail ?? 'the video failed');
     }
-    if (!TERMINAL.has(status)) throw new ProblemError('not-ready', `the video is ${status || 'not finished'}`, { videoStatus: status });
+    if (!isTerminalVideoStatus(status)) throw new ProblemError('not-ready', `the video is ${status || 'not finished'}`, { videoStatus: status });
     throw new ProblemError('internal', 'the orchestrator returned no result');
   }
 }
-

@@ -17,8 +17,7 @@ export class WebhooksController {
   @ApiOperation({
     summary: 'Subscribe to video events',
     description:
-      'Deliveries follow Standard Webhooks v1 (webhook-id, webhook-timestamp, webhook-signature). ' +
-      'The signing secret is returned only in this response.',
+      'Deliveries follow Standard Webhooks v1 (webhook-id, webhook-timestamp, webhook-signature). ' + 'The signing secret is returned only in this response.',
   })
   @ApiBody({ type: CreateWebhookBody })
   @ApiCreatedResponse({ type: CreatedWebhook })

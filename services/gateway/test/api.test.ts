@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, RESULT_SCHEMA } from '@omniaffect/core';
+import { ConfigError, EXIT_CODES, RESULT_SCHEMA } from '@omniaffect/core';
 import { loadGatewayConfig } from '../src/config';
 import { problemOf, slugOf, startGateway, type Gateway } from './harness';
 
@@ -26,7 +26,7 @@ describe('auth, errors and operations', () => {
     }
     const upload = await fetch(`${gw.base}/v1/videos`, { method: 'POST', body: new FormData() });
     assert.equal(upload.status, 401);
-    assert.equal(gw.fake.submits.length, 0);
+    assert.equal(gw.orch.submits.length, 0);
   });
 
   test('health, readiness, metrics and the OpenAPI document need no key', async () => {
@@ -44,14 +44,17 @@ describe('auth, errors and operations', () => {
   });
 
   test('readiness follows the orchestrator health, naming only the failing dependency', async () => {
-    gw.fake.setServing(false);
+    gw.orch.setServing(false);
     try {
       const res = await fetch(`${gw.base}/readyz`);
       assert.equal(res.status, 503);
       assert.deepEqual(await res.json(), { status: 'not-ready', checks: { orchestrator: 'failing', artifacts: 'ok' } });
-      assert.ok(gw.logs.some((l) => l.includes('not ready') && l.includes('NOT_SERVING')), 'the reason is logged');
+      assert.ok(
+        gw.logs.some((l) => l.includes('not ready') && l.includes('NOT_SERVING')),
+        'the reason is logged',
+      );
     } finally {
-      gw.fake.setServing(true);
+      gw.orch.setServing(true);
     }
   });
 
@@ -60,7 +63,7 @@ describe('auth, errors and operations', () => {
     const blocker = path.join(await mkdtemp(path.join(tmpdir(), 'omniaffect-blocker-')), 'not-a-dir');
     await writeFile(blocker, 'x');
     const down = await startGateway({ ARTIFACT_DIR: path.join(blocker, 'omniaffect-cannot-write-here') });
-    await down.fake.close();
+    await down.orch.closeProxy();
     try {
       const res = await fetch(`${down.base}/readyz`);
       assert.equal(res.status, 503);
@@ -71,7 +74,7 @@ describe('auth, errors and operations', () => {
       assert.match(logged, /unreachable/);
       assert.match(logged, /omniaffect-cannot-write-here/);
     } finally {
-      await down.app.close();
+      await down.close();
     }
   });
 
@@ -98,13 +101,13 @@ describe('auth, errors and operations', () => {
   test('an unreachable orchestrator is 503 unavailable', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
     const down = await startGateway();
-    await down.fake.close();
+    await down.orch.closeProxy();
     try {
       const res = await down.api(`/v1/videos/${id}`);
       assert.equal(res.status, 503);
       assert.equal(slugOf((await problemOf(res)).type), 'unavailable');
     } finally {
-      await down.app.close();
+      await down.close();
     }
   });
 
@@ -117,7 +120,9 @@ describe('auth, errors and operations', () => {
       security: unknown[];
     };
     assert.match(doc.openapi, /^3\./);
-    const routes = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+    const routes = Object.entries(doc.paths)
+      .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`))
+      .sort();
     assert.deepEqual(routes, [
       'DELETE /v1/videos/{id}',
       'DELETE /v1/webhooks/{id}',
@@ -180,12 +185,12 @@ describe('configuration', () => {
     }
   });
 
-  test('main prints the message and exits 1 on a configuration error', () => {
+  test('main prints the message and exits with the config exit code (78, as every service) on a configuration error', () => {
     const main = path.join(__dirname, '..', 'src', 'main.js');
     const env = { ...process.env };
     delete env.OMNIAFFECT_API_KEYS;
     const run = spawnSync(process.execPath, [main], { env: { ...env, PORT: 'eighty' }, encoding: 'utf8', timeout: 30_000 });
-    assert.equal(run.status, 1);
+    assert.equal(run.status, EXIT_CODES.config);
     assert.match(run.stderr, /OMNIAFFECT_API_KEYS/);
     assert.match(run.stderr, /PORT/);
   });

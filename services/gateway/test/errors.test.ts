@@ -21,10 +21,10 @@ describe('an erased video answers 410 gone on every route', () => {
 
   test('DELETE is 202; afterwards GET, result, report, events, features and DELETE again are 410 problem+json; other keys see 404', async () => {
     const id = await submitUrl(gw);
-    gw.fake.setResult(id, sampleResult(id));
+    await gw.orch.succeed(id, sampleResult(id));
     const del = await gw.api(`/v1/videos/${id}`, { method: 'DELETE' });
     assert.equal(del.status, 202);
-    assert.ok(gw.fake.erased.has(id), 'the orchestrator was asked to erase it');
+    assert.equal(await gw.orch.problemOf(id), 'gone', 'the orchestrator erased it: only the tombstone answers');
 
     const routes: [string, string][] = [
       ['GET', `/v1/videos/${id}`],
@@ -49,10 +49,10 @@ describe('an erased video answers 410 gone on every route', () => {
     const id = await submitUrl(gw);
     const res = await gw.api(`/v1/videos/${id}/events`);
     assert.equal(res.status, 200);
-    const started = gw.fake.gets;
+    const started = gw.orch.gets;
     const text = res.text();
-    while (gw.fake.gets < started + 2) await new Promise((r) => setTimeout(r, 10));
-    gw.fake.erase(id);
+    while (gw.orch.gets < started + 2) await new Promise((r) => setTimeout(r, 10));
+    await gw.orch.erase(id);
     const body = await text;
     assert.match(body, /event: error\nid: \d+\ndata: \{"type":"[^"]*\/problems\/gone"/);
   });
@@ -68,7 +68,7 @@ describe('5xx answers carry no internal text', () => {
   const unknownVideo = '/v1/videos/00000000-0000-4000-8000-000000000000';
 
   test('an unexpected orchestrator error (raw PostgreSQL message) is a generic 500 with a request id that the log has', async () => {
-    gw.fake.failWith('Get', new Error(PG_MESSAGE));
+    gw.orch.failWith('Get', new Error(PG_MESSAGE));
     try {
       const res = await gw.api(unknownVideo, { headers: { 'x-request-id': 'req-pg-outage-1' } });
       assert.equal(res.status, 500);
@@ -80,12 +80,12 @@ describe('5xx answers carry no internal text', () => {
       const logged = gw.logs.find((l) => l.includes('req-pg-outage-1') && l.includes('"level":"error"')) ?? '';
       assert.match(logged, /database system is shutting down/, 'the real cause is in the log under the request id');
     } finally {
-      gw.fake.failWith('Get', null);
+      gw.orch.failWith('Get', null);
     }
   });
 
   test('a request id is generated when the client sends none, and returned in X-Request-Id', async () => {
-    gw.fake.failWith('GetResult', new Error(PG_MESSAGE));
+    gw.orch.failWith('GetResult', new Error(PG_MESSAGE));
     try {
       const res = await gw.api(`${unknownVideo}/result`);
       assert.equal(res.status, 500);
@@ -93,7 +93,7 @@ describe('5xx answers carry no internal text', () => {
       assert.ok(problem.requestId);
       assert.equal(res.headers.get('x-request-id'), problem.requestId);
     } finally {
-      gw.fake.failWith('GetResult', null);
+      gw.orch.failWith('GetResult', null);
     }
   });
 
@@ -103,7 +103,7 @@ describe('5xx answers carry no internal text', () => {
     ['an unavailable problem', new ProblemError('unavailable', `redis at 10.20.30.40:6379 refused: ${PG_MESSAGE}`)],
   ] as const) {
     test(`orchestrator ${name} is 503 unavailable with Retry-After and no internal text`, async () => {
-      gw.fake.failWith('Get', failure);
+      gw.orch.failWith('Get', failure);
       try {
         const res = await gw.api(unknownVideo);
         assert.equal(res.status, 503);
@@ -112,13 +112,13 @@ describe('5xx answers carry no internal text', () => {
         assert.equal(res.headers.get('retry-after'), '5');
         assert.doesNotMatch(JSON.stringify(problem), /db\.internal|10\.20\.30\.40|5432|6379|pool|redis/i);
       } finally {
-        gw.fake.failWith('Get', null);
+        gw.orch.failWith('Get', null);
       }
     });
   }
 
   test('a submission during a database outage is 503 and its upload stays for the retried request', async () => {
-    gw.fake.failWith('Submit', { code: grpc.status.UNAVAILABLE, details: PG_MESSAGE });
+    gw.orch.failWith('Submit', { code: grpc.status.UNAVAILABLE, details: PG_MESSAGE });
     try {
       const form = new FormData();
       form.append('file', new Blob([new Uint8Array([1, 2, 3])]), 'clip.mp4');
@@ -128,12 +128,12 @@ describe('5xx answers carry no internal text', () => {
       // The orchestrator may have committed the video before the outage hit; its media stage needs the file.
       assert.equal((await filesUnder(gw.artifactDir)).filter((f) => f.endsWith('/source')).length, 1);
     } finally {
-      gw.fake.failWith('Submit', null);
+      gw.orch.failWith('Submit', null);
     }
   });
 
   test('ProblemErrors below 500 pass through with their detail', async () => {
-    gw.fake.failWith('Get', new ProblemError('conflict', 'the video is being erased'));
+    gw.orch.failWith('Get', new ProblemError('conflict', 'the video is being erased'));
     try {
       const res = await gw.api(unknownVideo);
       assert.equal(res.status, 409);
@@ -141,7 +141,7 @@ describe('5xx answers carry no internal text', () => {
       assert.equal(slugOf(problem.type), 'conflict');
       assert.equal(problem.detail, 'the video is being erased');
     } finally {
-      gw.fake.failWith('Get', null);
+      gw.orch.failWith('Get', null);
     }
   });
 
@@ -149,17 +149,17 @@ describe('5xx answers carry no internal text', () => {
     const id = await submitUrl(gw);
     const res = await gw.api(`/v1/videos/${id}/events`);
     assert.equal(res.status, 200);
-    const started = gw.fake.gets;
+    const started = gw.orch.gets;
     const text = res.text();
-    while (gw.fake.gets < started + 2) await new Promise((r) => setTimeout(r, 10));
-    gw.fake.failWith('Get', new Error(PG_MESSAGE));
+    while (gw.orch.gets < started + 2) await new Promise((r) => setTimeout(r, 10));
+    gw.orch.failWith('Get', new Error(PG_MESSAGE));
     try {
       const body = await text;
       assert.match(body, /event: error/);
       assert.doesNotMatch(body, /db\.internal|10\.20\.30\.40|FATAL/);
       assert.match(body, /requestId/);
     } finally {
-      gw.fake.failWith('Get', null);
+      gw.orch.failWith('Get', null);
     }
   });
 });
@@ -175,14 +175,17 @@ describe('logs never carry query strings or pre-signed URLs', () => {
     const id = await submitUrl(gw, 'https://93.184.215.14/clip.mp4?X-Amz-Signature=SIGSECRET123&X-Amz-Credential=CREDSECRET');
     await gw.api(`/v1/videos/${id}?access_token=QSECRET1`);
     await gw.api('/v1/nowhere?token=QSECRET2');
-    gw.fake.failWith('Get', new Error(PG_MESSAGE));
+    gw.orch.failWith('Get', new Error(PG_MESSAGE));
     await gw.api(`/v1/videos/${id}?sig=QSECRET3`);
-    gw.fake.failWith('Get', null);
+    gw.orch.failWith('Get', null);
     const all = gw.logs.join('\n');
     for (const secret of ['SIGSECRET123', 'CREDSECRET', 'QSECRET1', 'QSECRET2', 'QSECRET3']) {
       assert.ok(!all.includes(secret), `${secret} reached the log`);
     }
     assert.ok(all.includes('https://93.184.215.14/clip.mp4?…'), 'the redacted URL is logged');
-    assert.ok(gw.logs.some((l) => l.includes('"route":"/v1/videos/:id"')), 'requests are logged by route template');
+    assert.ok(
+      gw.logs.some((l) => l.includes('"route":"/v1/videos/:id"')),
+      'requests are logged by route template',
+    );
   });
 });

@@ -56,7 +56,7 @@ describe('per-API-key rate limits (real Redis)', () => {
       assert.equal(over.headers.get('ratelimit-remaining'), '0');
       assert.equal(Number(over.headers.get('ratelimit-reset')), retryAfter);
     }
-    assert.equal(a.fake.gets + b.fake.gets, 6, 'refused requests never reach the orchestrator');
+    assert.equal(a.orch.gets + b.orch.gets, 6, 'refused requests never reach the orchestrator');
 
     // The counter in Redis expires with the window, so a quiet key recovers by itself.
     const keys = await redis.keys(`${prefix}:ratelimit:requests:*`);

@@ -33,11 +33,7 @@ function form(parts: Buffer[], { open = false } = {}): Buffer {
  * client sends: wrong framing, a lie in Content-Length, a stall, an abort. Resolves with the parsed
  * answer once the server closes the connection, or null when it closed without one.
  */
-function rawUpload(
-  gw: Gateway,
-  body: Buffer,
-  opts: { contentType?: string; contentLength?: number; abortAfterMs?: number } = {},
-): Promise<RawAnswer | null> {
+function rawUpload(gw: Gateway, body: Buffer, opts: { contentType?: string; contentLength?: number; abortAfterMs?: number } = {}): Promise<RawAnswer | null> {
   const port = Number(new URL(gw.base).port);
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -90,7 +86,7 @@ describe('malformed multipart uploads', () => {
 
   /** Files of videos the orchestrator never accepted: what a failed upload must not leave. */
   async function orphans(): Promise<string[]> {
-    return (await filesUnder(gw.artifactDir)).filter((f) => !gw.fake.submits.some((s) => f.includes(s.videoId)));
+    return (await filesUnder(gw.artifactDir)).filter((f) => !gw.orch.submits.some((s) => f.includes(s.videoId)));
   }
 
   /** Waits for cleanup that runs after the client is gone (no answer to wait on). */
@@ -116,65 +112,104 @@ describe('malformed multipart uploads', () => {
       status: 400,
       slug: 'validation',
     },
-    { name: 'an 80 KB text field before the file', body: () => form([fieldPart('transcript', 'a'.repeat(80_000)), filePart(randomBytes(5000))]), status: 400, slug: 'validation' },
+    {
+      name: 'an 80 KB text field before the file',
+      body: () => form([fieldPart('transcript', 'a'.repeat(80_000)), filePart(randomBytes(5000))]),
+      status: 400,
+      slug: 'validation',
+    },
     // The file is complete and stored by the time the field fails: it must still go.
-    { name: 'an 80 KB text field after the file', body: () => form([filePart(randomBytes(5000)), fieldPart('metadata', 'a'.repeat(80_000))]), status: 400, slug: 'validation' },
-    { name: 'too many fields', body: () => form([...Array.from({ length: 25 }, (_, i) => fieldPart(`f${i}`, 'v')), filePart('abc')]), status: 400, slug: 'validation' },
-    { name: 'a body cut off inside the file (no closing boundary)', body: () => form([filePart(randomBytes(20_000))], { open: true }).subarray(0, 15_000), status: 400, slug: 'validation' },
+    {
+      name: 'an 80 KB text field after the file',
+      body: () => form([filePart(randomBytes(5000)), fieldPart('metadata', 'a'.repeat(80_000))]),
+      status: 400,
+      slug: 'validation',
+    },
+    {
+      name: 'too many fields',
+      body: () => form([...Array.from({ length: 25 }, (_, i) => fieldPart(`f${i}`, 'v')), filePart('abc')]),
+      status: 400,
+      slug: 'validation',
+    },
+    {
+      name: 'a body cut off inside the file (no closing boundary)',
+      body: () => form([filePart(randomBytes(20_000))], { open: true }).subarray(0, 15_000),
+      status: 400,
+      slug: 'validation',
+    },
     { name: 'a body cut off inside a part header', body: () => Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`), status: 400, slug: 'validation' },
-    { name: 'a part header without a colon', body: () => Buffer.from(`--${BOUNDARY}\r\nthis is not a header\r\n\r\nxyz\r\n--${BOUNDARY}--\r\n`), status: 400, slug: 'validation' },
-    { name: 'a body that uses another boundary', body: () => form([filePart('abc')]), contentType: 'multipart/form-data; boundary=something-else', status: 400, slug: 'validation' },
+    {
+      name: 'a part header without a colon',
+      body: () => Buffer.from(`--${BOUNDARY}\r\nthis is not a header\r\n\r\nxyz\r\n--${BOUNDARY}--\r\n`),
+      status: 400,
+      slug: 'validation',
+    },
+    {
+      name: 'a body that uses another boundary',
+      body: () => form([filePart('abc')]),
+      contentType: 'multipart/form-data; boundary=something-else',
+      status: 400,
+      slug: 'validation',
+    },
     { name: 'no boundary at all', body: () => form([filePart('abc')]), contentType: 'multipart/form-data', status: 400, slug: 'validation' },
     { name: 'an empty body', body: () => Buffer.alloc(0), status: 400, slug: 'validation' },
     { name: 'a file over MAX_UPLOAD_BYTES', body: () => form([filePart(randomBytes(300 * 1024))]), status: 413, slug: 'payload-too-large' },
-    { name: 'a non-media file part followed by a second file', body: () => form([filePart('notes', 'file', 'notes.txt', 'text/plain'), filePart('x')]), status: 415, slug: 'unsupported-content-type' },
+    {
+      name: 'a non-media file part followed by a second file',
+      body: () => form([filePart('notes', 'file', 'notes.txt', 'text/plain'), filePart('x')]),
+      status: 415,
+      slug: 'unsupported-content-type',
+    },
   ];
 
   for (const c of cases) {
     test(`${c.name}: ${c.status} ${c.slug}, no file left, the gateway keeps serving`, async () => {
-      const before = gw.fake.submits.length;
+      const before = gw.orch.submits.length;
       const answer = await rawUpload(gw, c.body(), { contentType: c.contentType, contentLength: c.contentLength });
       assert.equal(answer?.status, c.status, answer?.body);
       assert.equal(problemSlug(answer), c.slug);
-      assert.equal(gw.fake.submits.length, before, 'nothing reached the orchestrator');
+      assert.equal(gw.orch.submits.length, before, 'nothing reached the orchestrator');
       assert.deepEqual(await orphans(), []);
       await stillServing();
     });
   }
 
   test('a client that goes away mid-file leaves no partial file and the gateway keeps serving', async () => {
-    const before = gw.fake.submits.length;
+    const before = gw.orch.submits.length;
     const body = form([filePart(randomBytes(40_000))]).subarray(0, 30_000);
     // Content-Length promises more than is sent, then the socket is destroyed.
     const answer = await rawUpload(gw, body, { contentLength: 200_000, abortAfterMs: 100 });
     assert.equal(answer, null, 'nobody is left to answer');
     await noOrphansSoon();
-    assert.equal(gw.fake.submits.length, before);
+    assert.equal(gw.orch.submits.length, before);
     await stillServing();
   });
 
   test('a client that stalls mid-file gets a 400 after UPLOAD_IDLE_TIMEOUT_MS, and its partial file is removed', async () => {
-    const before = gw.fake.submits.length;
+    const before = gw.orch.submits.length;
     const started = Date.now();
     const answer = await rawUpload(gw, form([filePart(randomBytes(40_000))]).subarray(0, 30_000), { contentLength: 200_000 });
     assert.equal(answer?.status, 400, answer?.body);
     assert.equal(problemSlug(answer), 'validation');
     assert.match(answer.body, /no upload data received/);
     assert.ok(Date.now() - started >= 350, 'not before the idle timeout');
-    assert.equal(gw.fake.submits.length, before);
+    assert.equal(gw.orch.submits.length, before);
     assert.deepEqual(await orphans(), []);
     await stillServing();
   });
 
   test('many hostile uploads at once leave the gateway serving and the artifact dir clean', async () => {
-    const before = gw.fake.submits.length;
+    const before = gw.orch.submits.length;
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        rawUpload(gw, i % 2 ? form([filePart(randomBytes(20_000)), filePart('x')]) : form([filePart(randomBytes(5000)), fieldPart('language', 'e'.repeat(70_000))])),
+        rawUpload(
+          gw,
+          i % 2 ? form([filePart(randomBytes(20_000)), filePart('x')]) : form([filePart(randomBytes(5000)), fieldPart('language', 'e'.repeat(70_000))]),
+        ),
       ),
     );
     for (const a of answers) assert.equal(a?.status, 400);
-    assert.equal(gw.fake.submits.length, before);
+    assert.equal(gw.orch.submits.length, before);
     assert.deepEqual(await orphans(), []);
     await stillServing();
   });

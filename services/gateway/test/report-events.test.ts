@@ -26,7 +26,7 @@ describe('GET /v1/videos/:id/report', () => {
     assert.equal(early.status, 409);
     assert.equal(slugOf((await problemOf(early)).type), 'not-ready');
 
-    gw.fake.setResult(id, sampleResult(id));
+    await gw.orch.succeed(id, sampleResult(id));
     const res = await gw.api(`/v1/videos/${id}/report`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
@@ -51,8 +51,8 @@ interface SseEvent {
   data: string;
 }
 
-/** Reads an event stream to its end, letting the test react to each event (e.g. advance the fake). */
-async function readEvents(res: Response, onEvent: (e: SseEvent) => void): Promise<{ events: SseEvent[]; comments: number }> {
+/** Reads an event stream to its end, letting the test react to each event (e.g. advance the video). */
+async function readEvents(res: Response, onEvent: (e: SseEvent) => void | Promise<void>): Promise<{ events: SseEvent[]; comments: number }> {
   const events: SseEvent[] = [];
   let comments = 0;
   let buffer = '';
@@ -74,7 +74,7 @@ async function readEvents(res: Response, onEvent: (e: SseEvent) => void): Promis
       }
       if (e.data) {
         events.push(e);
-        onEvent(e);
+        await onEvent(e);
       }
     }
   }
@@ -88,41 +88,57 @@ describe('GET /v1/videos/:id/events', () => {
   });
   after(() => gw.close());
 
-  test('emits each status change once and ends after the terminal status', async () => {
+  test('emits each change of the video once, every status in order, and ends after the terminal status', async () => {
     const id = await submitUrl(gw);
     const res = await gw.api(`/v1/videos/${id}/events`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const { events } = await readEvents(res, (e) => {
+    const advanced = new Set<string>();
+    const { events } = await readEvents(res, async (e) => {
       const status = (JSON.parse(e.data) as { status: string }).status;
       // Advance only after the gateway has shown the current state, so every state must appear.
-      if (status === 'queued') gw.fake.setStatus(id, 'processing');
-      if (status === 'processing') gw.fake.setResult(id, sampleResult(id));
+      if (advanced.has(status)) return;
+      advanced.add(status);
+      if (status === 'queued') await gw.orch.startProcessing(id);
+      if (status === 'processing') await gw.orch.succeed(id, sampleResult(id));
     });
-    assert.deepEqual(
-      events.map((e) => [e.event, (JSON.parse(e.data) as { status: string; id: string }).status]),
-      [
-        ['status', 'queued'],
-        ['status', 'processing'],
-        ['status', 'succeeded'],
-      ],
+    assert.ok(
+      events.every((e) => e.event === 'status'),
+      JSON.stringify(events.map((e) => e.event)),
     );
-    assert.equal((JSON.parse(events[0].data) as { id: string }).id, id);
+    const statuses = events.map((e) => (JSON.parse(e.data) as { status: string }).status);
+    // While processing, the document changes with each stage, and each change is an event of its own...
+    assert.deepEqual(
+      statuses.filter((s, i) => s !== statuses[i - 1]),
+      ['queued', 'processing', 'succeeded'],
+    );
+    // ...but never the same document twice in a row, and nothing after the terminal status.
+    events.forEach((e, i) => assert.ok(i === 0 || e.data !== events[i - 1]!.data, `event ${i} repeats the previous one`));
+    assert.equal(statuses.at(-1), 'succeeded');
+    assert.equal(statuses.indexOf('succeeded'), statuses.length - 1);
+    assert.equal((JSON.parse(events[0]!.data) as { id: string }).id, id);
+    const last = JSON.parse(events.at(-1)!.data) as { stages: Record<string, { state: string }> };
+    assert.equal(last.stages.fusion?.state, 'done', 'the terminal document is the finished one');
   });
 
   test('sends keep-alive comments while nothing changes', async () => {
     const id = await submitUrl(gw);
     const res = await gw.api(`/v1/videos/${id}/events`);
-    const startGets = gw.fake.gets;
-    let finished = false;
-    const reading = readEvents(res, () => undefined);
+    const startGets = gw.orch.gets;
+    let ended = false;
+    const reading = readEvents(res, () => undefined).finally(() => (ended = true));
     // Let the stream idle through several polls (the harness polls every 20 ms, keep-alive every 30 ms).
-    while (gw.fake.gets < startGets + 15) await new Promise((r) => setTimeout(r, 10));
-    gw.fake.setStatus(id, 'failed', { slug: 'unsupported-media', detail: 'not a video' });
-    const { events, comments } = await reading.finally(() => (finished = true));
-    assert.ok(finished);
+    while (gw.orch.gets < startGets + 15) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(ended, false, 'the stream stays open while the video is unfinished');
+    await gw.orch.fail(id, 'unsupported-media', 'not a video');
+    // ...and ends by itself once the terminal status is out (not only when the client goes away).
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the stream did not end after the terminal status')), 5000).unref());
+    const { events, comments } = await Promise.race([reading, timeout]);
     assert.ok(comments >= 2, `expected keep-alive comments, got ${comments}`);
-    assert.deepEqual(events.map((e) => (JSON.parse(e.data) as { status: string }).status), ['queued', 'failed']);
+    assert.deepEqual(
+      events.map((e) => (JSON.parse(e.data) as { status: string }).status),
+      ['queued', 'failed'],
+    );
   });
 
   test('an unknown video is a 404 problem, not a stream', async () => {

@@ -26,7 +26,7 @@ describe('POST /v1/videos', () => {
     assert.equal(res.headers.get('location'), `/v1/videos/${body.id}`);
     const stored = await readFile(path.join(gw.artifactDir, artifactPaths.source(body.id)));
     assert.ok(stored.equals(bytes), 'stored bytes equal the upload');
-    const submit = gw.fake.submits.find((s) => s.videoId === body.id);
+    const submit = gw.orch.submits.find((s) => s.videoId === body.id);
     assert.ok(submit);
     assert.equal(submit.sourceKind, 'upload');
     assert.equal(submit.sourcePath, artifactPaths.source(body.id));
@@ -46,33 +46,33 @@ describe('POST /v1/videos', () => {
     const res = await gw.api('/v1/videos', { method: 'POST', body: form });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
-    const submit = gw.fake.submits.find((s) => s.videoId === id);
+    const submit = gw.orch.submits.find((s) => s.videoId === id);
     assert.equal(submit?.language, 'en');
     assert.equal(submit?.contentType, 'application/octet-stream');
   });
 
   test('an upload over MAX_UPLOAD_BYTES is 413 and leaves no file behind', async () => {
-    const before = gw.fake.submits.length;
+    const before = gw.orch.submits.length;
     const res = await gw.api('/v1/videos', { method: 'POST', body: uploadForm(randomBytes(300_000)) });
     const problem = await problemOf(res);
     assert.equal(res.status, 413);
     assert.equal(slugOf(problem.type), 'payload-too-large');
     assert.equal(problem.instance, '/v1/videos');
-    assert.equal(gw.fake.submits.length, before, 'nothing submitted');
-    const left = (await filesUnder(gw.artifactDir)).filter((f) => !gw.fake.submits.some((s) => f.includes(s.videoId)));
+    assert.equal(gw.orch.submits.length, before, 'nothing submitted');
+    const left = (await filesUnder(gw.artifactDir)).filter((f) => !gw.orch.submits.some((s) => f.includes(s.videoId)));
     assert.deepEqual(left, []);
   });
 
   test('a part that is not audio or video is 415 and leaves no file behind', async () => {
-    const before = gw.fake.submits.length;
+    const before = gw.orch.submits.length;
     const res = await gw.api('/v1/videos', {
       method: 'POST',
       body: uploadForm(new TextEncoder().encode('just notes'), { type: 'text/plain', filename: 'notes.txt' }),
     });
     assert.equal(res.status, 415);
     assert.equal(slugOf((await problemOf(res)).type), 'unsupported-content-type');
-    assert.equal(gw.fake.submits.length, before);
-    const left = (await filesUnder(gw.artifactDir)).filter((f) => !gw.fake.submits.some((s) => f.includes(s.videoId)));
+    assert.equal(gw.orch.submits.length, before);
+    const left = (await filesUnder(gw.artifactDir)).filter((f) => !gw.orch.submits.some((s) => f.includes(s.videoId)));
     assert.deepEqual(left, []);
   });
 
@@ -93,7 +93,7 @@ describe('POST /v1/videos', () => {
     const up = await gw.api('/v1/videos', { method: 'POST', body: uploadForm(new Uint8Array([1]), { fields: { language: 'fr' } }) });
     assert.equal(up.status, 400);
     assert.equal(slugOf((await problemOf(up)).type), 'unsupported-language');
-    const left = (await filesUnder(gw.artifactDir)).filter((f) => !gw.fake.submits.some((s) => f.includes(s.videoId)));
+    const left = (await filesUnder(gw.artifactDir)).filter((f) => !gw.orch.submits.some((s) => f.includes(s.videoId)));
     assert.deepEqual(left, []);
     const json = await gw.api('/v1/videos', {
       method: 'POST',
@@ -104,7 +104,14 @@ describe('POST /v1/videos', () => {
     assert.equal(slugOf((await problemOf(json)).type), 'unsupported-language');
   });
 
-  for (const url of ['http://127.0.0.1/a.mp4', 'http://10.0.0.1/a.mp4', 'file:///etc/passwd', 'http://user:pw@example.com/a.mp4', 'http://[::1]/a.mp4', 'http://localhost:8080/a.mp4']) {
+  for (const url of [
+    'http://127.0.0.1/a.mp4',
+    'http://10.0.0.1/a.mp4',
+    'file:///etc/passwd',
+    'http://user:pw@example.com/a.mp4',
+    'http://[::1]/a.mp4',
+    'http://localhost:8080/a.mp4',
+  ]) {
     test(`JSON url ${url} is 422 url-not-allowed`, async () => {
       const res = await gw.api('/v1/videos', {
         method: 'POST',
@@ -124,11 +131,26 @@ describe('POST /v1/videos', () => {
     });
     assert.equal(res.status, 202);
     const { id } = (await res.json()) as { id: string };
-    const submit = gw.fake.submits.find((s) => s.videoId === id);
+    const submit = gw.orch.submits.find((s) => s.videoId === id);
     assert.equal(submit?.sourceKind, 'url');
     assert.equal(submit?.sourceUrl, 'https://93.184.215.14/clip.mp4');
     assert.equal(submit?.language, 'auto');
     assert.equal(submit?.sourcePath, '');
+  });
+
+  test('a provided transcript cannot exceed 64 KiB (JSON body limit; multipart fields have the same bound)', async () => {
+    const submit = (transcript: string) =>
+      gw.api('/v1/videos', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'https://93.184.215.14/clip.mp4', transcript }),
+      });
+    const before = gw.orch.submits.length;
+    const long = await submit('a'.repeat(70_000));
+    assert.equal(long.status, 413);
+    assert.equal(slugOf((await problemOf(long)).type), 'payload-too-large');
+    assert.equal(gw.orch.submits.length, before, 'nothing reached the orchestrator');
+    assert.equal((await submit('a'.repeat(60_000))).status, 202, 'a long transcript under the bound is accepted');
   });
 
   test('a body that is neither multipart nor JSON is 415', async () => {
@@ -146,10 +168,19 @@ describe('POST /v1/videos', () => {
     assert.equal(second.status, 200);
     const b = (await second.json()) as { id: string };
     assert.equal(b.id, a.id);
-    const dupId = gw.fake.submits.filter((s) => s.idempotencyKey === 'order-42').map((s) => s.videoId).find((id) => id !== a.id);
+    const dupId = gw.orch.submits
+      .filter((s) => s.idempotencyKey === 'order-42')
+      .map((s) => s.videoId)
+      .find((id) => id !== a.id);
     assert.ok(dupId, 'the second request proposed its own id');
-    assert.deepEqual((await filesUnder(gw.artifactDir)).filter((f) => f.includes(dupId)), []);
-    assert.ok((await filesUnder(gw.artifactDir)).some((f) => f.includes(a.id)), 'the original upload stays');
+    assert.deepEqual(
+      (await filesUnder(gw.artifactDir)).filter((f) => f.includes(dupId)),
+      [],
+    );
+    assert.ok(
+      (await filesUnder(gw.artifactDir)).some((f) => f.includes(a.id)),
+      'the original upload stays',
+    );
 
     // Keys are per API key: another key with the same Idempotency-Key gets its own video.
     const other = await gw.api('/v1/videos', {
@@ -194,15 +225,23 @@ describe('GET /v1/videos/:id and /result', () => {
     assert.equal(slugOf(problem.type), 'not-ready');
     assert.equal(problem.instance, `/v1/videos/${id}/result`);
 
-    gw.fake.setResult(id, sampleResult(id));
+    const stored = await gw.orch.succeed(id, sampleResult(id));
     const done = await gw.api(`/v1/videos/${id}/result`);
     assert.equal(done.status, 200);
-    assert.deepEqual(await done.json(), sampleResult(id));
+    // Exactly the orchestrator's document, which carries what the stages produced (timings and the
+    // stages' model entries are its own).
+    assert.deepEqual(await done.json(), stored);
+    const sample = sampleResult(id);
+    const { languageProbability, ...transcript } = stored.transcript;
+    assert.equal(typeof languageProbability, 'number', 'the orchestrator adds the asr language probability');
+    assert.deepEqual({ ...stored, transcript, timings: {}, models: {} }, { ...sample, timings: {}, models: {} });
+    assert.deepEqual(stored.models.asr, sample.models.asr);
+    assert.deepEqual(stored.models.fusion, sample.models.fusion);
   });
 
   test('a failed video answers its own problem', async () => {
     const id = await submit();
-    gw.fake.setStatus(id, 'failed', { slug: 'no-audio-track', detail: 'the file has no audio stream' });
+    await gw.orch.fail(id, 'no-audio-track', 'the file has no audio stream');
     const res = await gw.api(`/v1/videos/${id}/result`);
     assert.equal(res.status, 422);
     const problem = await problemOf(res);
@@ -210,7 +249,7 @@ describe('GET /v1/videos/:id and /result', () => {
     assert.equal(problem.detail, 'the file has no audio stream');
   });
 
-  test('unknown, malformed and other owners\' ids are 404', async () => {
+  test("unknown, malformed and other owners' ids are 404", async () => {
     const id = await submit();
     const other = await gw.api(`/v1/videos/${id}`, { headers: { authorization: `Bearer ${OTHER_KEY}` } });
     assert.equal(other.status, 404);
@@ -230,8 +269,10 @@ describe('GET /v1/videos/:id and /result', () => {
     assert.equal(body.id, id);
     assert.equal(body.status, 'erased');
     assert.ok(Number.isFinite(Date.parse(body.erasedAt)), body.erasedAt);
-    assert.equal(gw.fake.videos.get(id)?.doc.status, 'canceled');
-    assert.ok(gw.fake.erased.has(id));
+    // The real orchestrator keeps no canceled video behind: only the tombstone, which answers 'gone'.
+    assert.equal(await gw.orch.problemOf(id), 'gone');
+    const after = await gw.api(`/v1/videos/${id}`);
+    assert.equal(after.status, 410);
   });
 });
 

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OTHER_KEY, problemOf, slugOf, startGateway, type Gateway } from './harness';
+import { callbackSecretFor } from '@omniaffect/core';
+import { CALLBACK_OPERATOR_SECRET, OTHER_KEY, problemOf, slugOf, startGateway, type Gateway } from './harness';
 
 describe('/v1/webhooks', () => {
   let gw: Gateway;
@@ -35,22 +36,19 @@ describe('/v1/webhooks', () => {
     const otherList = await gw.api('/v1/webhooks', { headers: { authorization: `Bearer ${OTHER_KEY}` } });
     assert.deepEqual(((await otherList.json()) as { webhooks: unknown[] }).webhooks, [], 'subscriptions are per API key');
 
-    gw.fake.deliveries.push({
-      id: 'd-1',
-      webhookId: hook.id,
-      videoId: '00000000-0000-4000-8000-000000000001',
-      eventType: 'video.succeeded',
-      status: 'failed',
-      attempts: 9,
-      lastStatus: 500,
-      lastError: 'HTTP 500',
-      nextAttemptAt: null,
-      createdAt: new Date().toISOString(),
-    });
+    // A delivery that used up its retries, as the orchestrator's delivery log holds it.
+    await gw.orch.sql(
+      `INSERT INTO webhook_deliveries (id, webhook_id, target_url, video_id, event_type, payload, status, attempts, last_status, last_error)
+       VALUES ('d-1', $1, 'https://example.com/hook', '00000000-0000-4000-8000-000000000001', 'video.succeeded', '{}', 'failed', 9, 500, 'HTTP 500')`,
+      [hook.id],
+    );
     const deliveries = await gw.api(`/v1/webhooks/${hook.id}/deliveries`);
     assert.equal(deliveries.status, 200);
     const log = (await deliveries.json()) as { deliveries: { id: string; attempts: number }[] };
-    assert.deepEqual(log.deliveries.map((d) => [d.id, d.attempts]), [['d-1', 9]]);
+    assert.deepEqual(
+      log.deliveries.map((d) => [d.id, d.attempts]),
+      [['d-1', 9]],
+    );
 
     const del = await gw.api(`/v1/webhooks/${hook.id}`, { method: 'DELETE' });
     assert.equal(del.status, 204);
@@ -69,7 +67,8 @@ describe('/v1/webhooks', () => {
     const scheme = await create({ url: 'ftp://example.com/hook', events: ['video.failed'] });
     assert.equal(scheme.status, 422);
     assert.equal(slugOf((await problemOf(scheme)).type), 'url-not-allowed');
-    assert.equal(gw.fake.webhooks.size, 0, 'nothing reached the orchestrator');
+    const list = (await (await gw.api('/v1/webhooks')).json()) as { webhooks: unknown[] };
+    assert.deepEqual(list.webhooks, [], 'nothing reached the orchestrator');
   });
 
   test('missing events subscribe to all of them', async () => {
@@ -91,15 +90,21 @@ describe('/v1/webhooks', () => {
     const anon = await gw.api('/v1/callback-secret', { headers: { authorization: 'Bearer nope' } });
     assert.equal(anon.status, 401);
 
-    gw.fake.callbackOperatorSecret = null;
+    // Derived from the operator's secret for this key's owner, as documented.
+    const owner = gw.orch.requests.filter((r) => r.method === 'GetCallbackSecret').at(-1)!.request.owner as string;
+    assert.equal(a, callbackSecretFor(CALLBACK_OPERATOR_SECRET, owner));
+  });
+
+  test('GET /v1/callback-secret says so when the operator set no OMNIAFFECT_CALLBACK_SECRET', async () => {
+    const bare = await startGateway({}, { callbackSecret: null });
     try {
-      const off = await gw.api('/v1/callback-secret');
+      const off = await bare.api('/v1/callback-secret');
       assert.equal(off.status, 501);
       const p = await problemOf(off);
       assert.equal(slugOf(p.type), 'not-configured');
       assert.match(p.detail ?? '', /OMNIAFFECT_CALLBACK_SECRET/);
     } finally {
-      gw.fake.callbackOperatorSecret = 'whsec_b3BlcmF0b3Itc2VjcmV0LWZvci10ZXN0cw==';
+      await bare.close();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, bool, loadConfig, port } from '@omniaffect/core';
+import { DEFAULT_PORTS, baseEnv, bool, loadConfig, port } from '@omniaffect/core';
 import { DEFAULT_LIMITS, type MediaLimits } from './limits';
 import type { MediaConfig } from './media-stage';
 
@@ -14,16 +14,31 @@ const INT_MAX = 2 ** 31 - 1;
  */
 export const mediaEnv = {
   ...baseEnv,
-  OPS_PORT: port(9103),
+  OPS_PORT: port(DEFAULT_PORTS.ops.media),
   MEDIA_CONCURRENCY: z.coerce.number().int().min(1).default(2),
   /** 3-hour uploads are refused with `too-long` rather than tying up every worker. */
-  MEDIA_MAX_DURATION_SEC: z.coerce.number().positive().default(2 * 3600),
+  MEDIA_MAX_DURATION_SEC: z.coerce
+    .number()
+    .positive()
+    .default(2 * 3600),
   FRAME_INTERVAL_SEC: z.coerce.number().positive().default(2),
   FRAME_MAX_SIDE: z.coerce.number().int().min(64).default(448),
-  DOWNLOAD_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 ** 3),
-  DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().positive().default(10 * 60_000),
+  DOWNLOAD_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 ** 3),
+  DOWNLOAD_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 60_000),
   /** A decode killed at this deadline is retried (the machine may have been overloaded), not blamed on the file. */
-  FFMPEG_TIMEOUT_MS: z.coerce.number().int().positive().default(30 * 60_000),
+  FFMPEG_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000),
   FFPROBE_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   OMNIAFFECT_INGEST_ALLOW_PRIVATE: bool(false),
   /** Largest picture width / height accepted (any video stream, cover art included). */

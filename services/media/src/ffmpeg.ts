@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ProblemError } from '@omniaffect/core';
 
@@ -17,12 +16,30 @@ import { ProblemError } from '@omniaffect/core';
  * admit "mov,mp4,m4a,3gp,3g2,mj2"; the full names are listed so the list reads as what it admits.
  */
 export const FORMAT_WHITELIST = [
-  'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', // MP4 / QuickTime / 3GPP (phones, cameras, m4a)
-  'matroska', 'webm', // mkv, webm (browsers' MediaRecorder)
-  'avi', 'flv', 'asf', // older desktop and screen-capture formats (asf = wmv/wma)
-  'mpegts', 'mpeg', // transport stream (.ts/.mts camcorders), program stream (.mpg/.vob)
-  'wav', 'w64', 'aiff', 'caf', // PCM containers
-  'mp3', 'flac', 'ogg', 'aac', 'ac3', 'eac3', 'amr', // compressed audio (ogg covers opus/vorbis)
+  'mov',
+  'mp4',
+  'm4a',
+  '3gp',
+  '3g2',
+  'mj2', // MP4 / QuickTime / 3GPP (phones, cameras, m4a)
+  'matroska',
+  'webm', // mkv, webm (browsers' MediaRecorder)
+  'avi',
+  'flv',
+  'asf', // older desktop and screen-capture formats (asf = wmv/wma)
+  'mpegts',
+  'mpeg', // transport stream (.ts/.mts camcorders), program stream (.mpg/.vob)
+  'wav',
+  'w64',
+  'aiff',
+  'caf', // PCM containers
+  'mp3',
+  'flac',
+  'ogg',
+  'aac',
+  'ac3',
+  'eac3',
+  'amr', // compressed audio (ogg covers opus/vorbis)
 ].join(',');
 
 /**
@@ -99,7 +116,12 @@ const STDERR_KEEP = 64 * 1024;
  * of being reported to the user as bad media. It waits for 'close' in every case, so no child is still
  * writing to a path the caller is about to remove.
  */
-export function run(cmd: string, args: string[], timeoutMs: number, maxStdoutBytes = DEFAULT_MAX_PROBE_BYTES): Promise<{ stdout: string; stderr: string; code: number }> {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  maxStdoutBytes = DEFAULT_MAX_PROBE_BYTES,
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -199,7 +221,10 @@ export function toolFailure(what: string, stderr: string, code: number, named: R
   if (refused) {
     const name = refused[1];
     const kind = REFUSED_FORMATS[name] ?? `in the "${name}" format`;
-    return new ProblemError('unsupported-media', `the file is ${kind}, not a self-contained audio or video file; playlists, manifests, concat lists and raw or image formats are refused`);
+    return new ProblemError(
+      'unsupported-media',
+      `the file is ${kind}, not a self-contained audio or video file; playlists, manifests, concat lists and raw or image formats are refused`,
+    );
   }
   if (/Cannot allocate memory/.test(text)) {
     return new ProblemError('exceeds-limits', `${what}: the file asks for a single memory block larger than the limit (a huge metadata tag or attachment?)`);
@@ -224,7 +249,18 @@ const DEFAULT_INPUT: InputLimits = { maxPixels: DEFAULT_MAX_PIXELS, maxAllocByte
  * ever being read as another protocol.
  */
 function inputArgs(src: string, lim: InputLimits): string[] {
-  return ['-max_alloc', String(lim.maxAllocBytes), '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST, '-max_pixels', String(lim.maxPixels), '-i', `file:${src}`];
+  return [
+    '-max_alloc',
+    String(lim.maxAllocBytes),
+    '-protocol_whitelist',
+    'file',
+    '-format_whitelist',
+    FORMAT_WHITELIST,
+    '-max_pixels',
+    String(lim.maxPixels),
+    '-i',
+    `file:${src}`,
+  ];
 }
 
 export interface ProbeOptions extends Partial<InputLimits> {
@@ -253,12 +289,24 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
   try {
     r = await run(
       'ffprobe',
-      ['-v', 'error', '-print_format', 'json', '-count_packets', '-read_intervals', `%+${FPS_WINDOW_SEC}`, '-show_entries', PROBE_ENTRIES, ...inputArgs(file, lim)],
+      [
+        '-v',
+        'error',
+        '-print_format',
+        'json',
+        '-count_packets',
+        '-read_intervals',
+        `%+${FPS_WINDOW_SEC}`,
+        '-show_entries',
+        PROBE_ENTRIES,
+        ...inputArgs(file, lim),
+      ],
       opts.timeoutMs ?? 60_000,
       maxOut,
     );
   } catch (err) {
-    if (err instanceof OutputLimitError) throw new ProblemError('exceeds-limits', `the file's description is larger than ${maxOut} bytes (MEDIA_MAX_PROBE_BYTES)`);
+    if (err instanceof OutputLimitError)
+      throw new ProblemError('exceeds-limits', `the file's description is larger than ${maxOut} bytes (MEDIA_MAX_PROBE_BYTES)`);
     throw err;
   }
   if (r.code !== 0) throw toolFailure('ffprobe could not read the file', r.stderr, r.code, { [file]: 'the file' });
@@ -271,10 +319,14 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
   const num = (x: unknown) => (x === undefined || x === null || x === 'N/A' ? NaN : Number(x));
   // some containers state a length only per stream
   const rawStreams = j.streams ?? [];
-  const duration = num(j.format?.duration ?? rawStreams.find((s) => s.codec_type === 'audio')?.duration ?? rawStreams.find((s) => s.codec_type === 'video')?.duration);
+  const duration = num(
+    j.format?.duration ?? rawStreams.find((s) => s.codec_type === 'audio')?.duration ?? rawStreams.find((s) => s.codec_type === 'video')?.duration,
+  );
   const durationSec = Number.isFinite(duration) ? duration : NaN;
   const parseRate = (x: unknown) => {
-    const [n, d] = String(x ?? '0/0').split('/').map(Number);
+    const [n, d] = String(x ?? '0/0')
+      .split('/')
+      .map(Number);
     const v = d ? n / d : NaN;
     return Number.isFinite(v) && v > 0 ? v : NaN;
   };
@@ -321,14 +373,21 @@ export interface ExtractOptions extends Partial<InputLimits> {
 
 const mapArgs = (stream: number | undefined, kind: 'a' | 'v') => ['-map', stream !== undefined && Number.isInteger(stream) ? `0:${stream}` : `0:${kind}:0`];
 
+/** The head every decode of user media shares: the pinned input, the probed stream only, the other kind off, the time cap. */
+const decodeArgs = (src: string, opts: ExtractOptions, kind: 'a' | 'v') => [
+  '-nostdin',
+  '-v',
+  'error',
+  '-y',
+  ...inputArgs(src, { ...DEFAULT_INPUT, ...opts }),
+  ...mapArgs(opts.stream, kind),
+  kind === 'a' ? '-vn' : '-an',
+  ...limitArgs(opts.maxSec),
+];
+
 /** 16 kHz mono float32 WAV, what every audio model reads. */
 export async function extractAudio(src: string, dest: string, opts: ExtractOptions): Promise<void> {
-  const lim = { ...DEFAULT_INPUT, ...opts };
-  const r = await run(
-    'ffmpeg',
-    ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, lim), ...mapArgs(opts.stream, 'a'), '-vn', ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest],
-    opts.timeoutMs,
-  );
+  const r = await run('ffmpeg', [...decodeArgs(src, opts, 'a'), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest], opts.timeoutMs);
   if (r.code !== 0) throw toolFailure('audio could not be decoded', r.stderr, r.code, { [src]: 'the file', [dest]: 'the audio output' });
 }
 
@@ -336,45 +395,16 @@ export async function extractAudio(src: string, dest: string, opts: ExtractOptio
 export const AUDIO_BYTES_PER_SEC = 16000 * 4;
 
 /**
- * The real length of an extracted WAV, from its data size (bytes / 64000). The data chunk's size
- * field is used when plausible; ffmpeg leaves it at 0 or 0xFFFFFFFF when it cannot seek back, and
- * then the bytes after the chunk header are counted.
- */
-export async function wavDurationSec(file: string, bytesPerSec = AUDIO_BYTES_PER_SEC): Promise<number> {
-  const fh = await fs.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    const head = Buffer.alloc(Math.min(size, 64 * 1024));
-    const { bytesRead } = await fh.read(head, 0, head.length, 0);
-    if (bytesRead < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') throw new Error('the extracted audio is not a WAV file');
-    let pos = 12;
-    while (pos + 8 <= bytesRead) {
-      const id = head.toString('ascii', pos, pos + 4);
-      const chunk = head.readUInt32LE(pos + 4);
-      if (id === 'data') {
-        const available = Math.max(0, size - (pos + 8));
-        const bytes = chunk === 0 || chunk === 0xffffffff ? available : Math.min(chunk, available);
-        return bytes / bytesPerSec;
-      }
-      pos += 8 + chunk + (chunk % 2);
-    }
-    throw new Error('the extracted audio has no data chunk');
-  } finally {
-    await fh.close();
-  }
-}
-
-/**
  * One frame every `intervalSec` seconds, the first at 0 s, scaled to fit in `maxSide` (aspect kept;
  * the vision worker does the exact 224×224 bicubic resize the model was trained with).
  */
 export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, opts: ExtractOptions): Promise<void> {
-  const lim = { ...DEFAULT_INPUT, ...opts };
   const vf = `fps=1/${intervalSec},scale=w=${maxSide}:h=${maxSide}:force_original_aspect_ratio=decrease:flags=bicubic`;
-  const r = await run(
-    'ffmpeg',
-    ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, lim), ...mapArgs(opts.stream, 'v'), '-an', ...limitArgs(opts.maxSec), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern],
-    opts.timeoutMs,
-  );
-  if (r.code !== 0) throw toolFailure('video frames could not be decoded', r.stderr, r.code, { [src]: 'the file', [outPattern]: 'the frame output', [path.dirname(outPattern)]: 'the frame directory' });
+  const r = await run('ffmpeg', [...decodeArgs(src, opts, 'v'), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], opts.timeoutMs);
+  if (r.code !== 0)
+    throw toolFailure('video frames could not be decoded', r.stderr, r.code, {
+      [src]: 'the file',
+      [outPattern]: 'the frame output',
+      [path.dirname(outPattern)]: 'the frame directory',
+    });
 }

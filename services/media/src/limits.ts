@@ -61,11 +61,14 @@ export function checkLimits(info: ProbeResult, sizeBytes: number, lim: MediaLimi
   for (const s of info.streams) {
     if (s.type === 'video') {
       if (s.width > lim.maxWidth || s.height > lim.maxHeight || s.width * s.height > lim.maxPixels) {
-        throw refuse(`a ${s.width}×${s.height} picture exceeds the limit of ${lim.maxWidth}×${lim.maxHeight}, ${lim.maxPixels} pixels (MEDIA_MAX_WIDTH, MEDIA_MAX_HEIGHT, MEDIA_MAX_PIXELS)`);
+        throw refuse(
+          `a ${s.width}×${s.height} picture exceeds the limit of ${lim.maxWidth}×${lim.maxHeight}, ${lim.maxPixels} pixels (MEDIA_MAX_WIDTH, MEDIA_MAX_HEIGHT, MEDIA_MAX_PIXELS)`,
+        );
       }
     }
     if (s.type === 'audio') {
-      if (s.sampleRate > lim.maxSampleRate) throw refuse(`audio sampled at ${s.sampleRate} Hz exceeds the limit of ${lim.maxSampleRate} Hz (MEDIA_MAX_SAMPLE_RATE)`);
+      if (s.sampleRate > lim.maxSampleRate)
+        throw refuse(`audio sampled at ${s.sampleRate} Hz exceeds the limit of ${lim.maxSampleRate} Hz (MEDIA_MAX_SAMPLE_RATE)`);
       if (s.channels > lim.maxChannels) throw refuse(`audio with ${s.channels} channels exceeds the limit of ${lim.maxChannels} (MEDIA_MAX_AUDIO_CHANNELS)`);
     }
   }
@@ -76,14 +79,18 @@ export function checkLimits(info: ProbeResult, sizeBytes: number, lim: MediaLimi
     if (Number.isFinite(info.durationSec)) {
       const frames = Math.max(v.frames || 0, rate * info.durationSec);
       if (frames > lim.maxVideoFrames) {
-        throw refuse(`the video has about ${Math.round(frames)} frames (${Math.round(rate)} fps × ${Math.round(info.durationSec)} s); the limit is ${lim.maxVideoFrames} (MEDIA_MAX_VIDEO_FRAMES)`);
+        throw refuse(
+          `the video has about ${Math.round(frames)} frames (${Math.round(rate)} fps × ${Math.round(info.durationSec)} s); the limit is ${lim.maxVideoFrames} (MEDIA_MAX_VIDEO_FRAMES)`,
+        );
       }
     }
   }
   if (lim.minBytesPerSec > 0 && Number.isFinite(info.durationSec) && info.durationSec > BOMB_GUARD_MIN_SEC) {
     const rate = sizeBytes / info.durationSec;
     if (rate < lim.minBytesPerSec) {
-      throw refuse(`the file is ${sizeBytes} bytes but declares ${Math.round(info.durationSec)} s (${rate.toFixed(1)} bytes/s); media thinner than ${lim.minBytesPerSec} bytes/s is refused as a decode bomb (MEDIA_MIN_BYTES_PER_SEC)`);
+      throw refuse(
+        `the file is ${sizeBytes} bytes but declares ${Math.round(info.durationSec)} s (${rate.toFixed(1)} bytes/s); media thinner than ${lim.minBytesPerSec} bytes/s is refused as a decode bomb (MEDIA_MIN_BYTES_PER_SEC)`,
+      );
     }
   }
 }

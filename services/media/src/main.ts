@@ -5,14 +5,14 @@ import { mediaStage } from './media-stage';
 void runService({
   name: 'media',
   config: () => loadMediaEnv(),
-  setup: async ({ log, metrics, queues }) => {
-    const cfg = loadMediaEnv();
+  setup: async ({ log, metrics, queues, cfg }) => {
     const store = new ArtifactStore(cfg.ARTIFACT_DIR);
     const worker = runStageWorker({
       queues,
       queue: QUEUES.media,
       stage: 'media',
       concurrency: cfg.MEDIA_CONCURRENCY,
+      maxCrashes: cfg.MAX_JOB_CRASHES,
       log,
       metrics,
       handler: mediaStage(store, mediaConfigFromEnv(cfg)),

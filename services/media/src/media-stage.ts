@@ -3,14 +3,19 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   ArtifactStore,
+  MediaArtifactSchema,
   ProblemError,
   SizeLimitError,
   artifactPaths,
+  parseContract,
   redactUrl,
   safeRequest,
+  type MediaArtifact,
+  type MediaOutput,
   type StageHandler,
 } from '@omniaffect/core';
-import { extractAudio, extractFrames, probe, scrubPaths, wavDurationSec, type ExtractOptions } from './ffmpeg';
+import { wavDurationSec } from '@omniaffect/features';
+import { AUDIO_BYTES_PER_SEC, extractAudio, extractFrames, probe, scrubPaths, type ExtractOptions } from './ffmpeg';
 import { DEFAULT_LIMITS, checkLimits, type MediaLimits } from './limits';
 
 /**
@@ -33,15 +38,8 @@ export interface MediaConfig {
   limits?: Partial<MediaLimits>;
 }
 
-export interface MediaArtifact {
-  durationSec: number;
-  formatName: string;
-  hasAudio: boolean;
-  hasVideo: boolean;
-  audio: string | null;
-  frames: { path: string; time: number }[];
-  probe: unknown;
-}
+/** media.json's shape is declared once, in core's stage-contracts (the other stages read it). */
+export type { MediaArtifact };
 
 /** Probe → reject bad media with a stable problem → audio.wav + frames → media.json. */
 export function mediaStage(store: ArtifactStore, cfg: MediaConfig): StageHandler {
@@ -86,7 +84,12 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       log.info('source downloaded');
     }
     const src = store.resolve(srcRel);
-    const info = await probe(src, { timeoutMs: cfg.probeTimeoutMs, maxOutputBytes: lim.maxProbeBytes, maxPixels: lim.maxPixels, maxAllocBytes: lim.maxAllocBytes });
+    const info = await probe(src, {
+      timeoutMs: cfg.probeTimeoutMs,
+      maxOutputBytes: lim.maxProbeBytes,
+      maxPixels: lim.maxPixels,
+      maxAllocBytes: lim.maxAllocBytes,
+    });
     if (!info.audio && !info.video) throw new ProblemError('no-media-streams', `the file (${info.formatName}) has neither an audio nor a video stream`);
     if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
       throw new ProblemError('too-long', `the media lasts ${Math.round(info.durationSec)} s; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
@@ -112,7 +115,7 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       let audioSec: number | null = null;
       if (audioTmp) {
         await extractAudio(src, audioTmp, { ...decodeOpts, stream: info.audio?.index });
-        audioSec = await wavDurationSec(audioTmp);
+        audioSec = await wavDurationSec(audioTmp, AUDIO_BYTES_PER_SEC);
         const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
         if (audioSec > limit) {
           const what = durationKnown ? `declares ${Math.round(info.durationSec)} s but its audio lasts` : 'declares no duration and its audio lasts';
@@ -129,8 +132,9 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       const audio = audioTmp ? artifactPaths.audio(id) : null;
       const frames = frameFiles.map((f, i) => ({ path: store.relative(path.join(framesDir, f)), time: i * cfg.frameIntervalSec }));
       const artifact: MediaArtifact = {
-        // no duration in the container: the decoded audio's length is the best measure there is
-        durationSec: durationKnown ? info.durationSec : (audioSec ?? NaN),
+        // no duration in the container: the decoded audio's length is the best measure there is; null
+        // when there is neither (what JSON made of the NaN this used to be)
+        durationSec: durationKnown ? info.durationSec : audioSec !== null && Number.isFinite(audioSec) ? audioSec : null,
         formatName: info.formatName,
         hasAudio: audio !== null,
         hasVideo: frames.length > 0,
@@ -174,7 +178,7 @@ export const CLAIM_STALE_MS = 60_000;
  * never arrive. A stale one is removed (null: decode again).
  */
 async function claimedOutput(store: ArtifactStore, outRel: string, log: { warn: (msg: string) => void }): Promise<MediaArtifact | null> {
-  const prev = await store.readJson<MediaArtifact>(outRel);
+  const prev = parseContract(MediaArtifactSchema, await store.readJson<unknown>(outRel), 'media.json');
   if (await filesInPlace(store, prev)) return prev;
   const age = Date.now() - (await fs.stat(store.resolve(outRel))).mtimeMs;
   if (age < CLAIM_STALE_MS) throw new Error(`another run claimed the media output ${Math.round(age)} ms ago and is still moving its files in`);
@@ -188,7 +192,7 @@ async function filesInPlace(store: ArtifactStore, a: MediaArtifact): Promise<boo
   return (!a.audio || (await store.exists(a.audio))) && (!last || (await store.exists(last.path)));
 }
 
-function summary(a: MediaArtifact): Record<string, unknown> {
+function summary(a: MediaArtifact): MediaOutput {
   return { durationSec: a.durationSec, hasAudio: a.hasAudio, hasVideo: a.hasVideo, frameCount: a.frames.length, formatName: a.formatName };
 }
 
@@ -217,7 +221,10 @@ async function fetchTo(url: string, shown: string, store: ArtifactStore, rel: st
     res.destroy();
     throw new ProblemError('payload-too-large', `the URL serves ${declared} bytes; the limit is ${cfg.downloadMaxBytes}`);
   }
-  const timer = setTimeout(() => res.destroy(new ProblemError('url-fetch-failed', `download took longer than ${cfg.downloadTimeoutMs} ms`)), cfg.downloadTimeoutMs);
+  const timer = setTimeout(
+    () => res.destroy(new ProblemError('url-fetch-failed', `download took longer than ${cfg.downloadTimeoutMs} ms`)),
+    cfg.downloadTimeoutMs,
+  );
   try {
     await store.writeStream(rel, res, cfg.downloadMaxBytes);
   } catch (err) {

@@ -19,12 +19,30 @@ const store = new ArtifactStore(path.join(dir, 'artifacts'));
 /** Every call on every level, so a test can assert what would have reached the logs. */
 const logLines: string[] = [];
 const log: Logger = new Proxy({} as Logger, {
-  get: (_t, key) => (key === 'child' ? () => log : (...args: unknown[]) => void logLines.push(`${String(key)} ${JSON.stringify(args, (_k, v) => (v instanceof Error ? { message: v.message, cause: String(v.cause) } : v))}`)),
+  get: (_t, key) =>
+    key === 'child'
+      ? () => log
+      : (...args: unknown[]) =>
+          void logLines.push(`${String(key)} ${JSON.stringify(args, (_k, v) => (v instanceof Error ? { message: v.message, cause: String(v.cause) } : v))}`),
 });
 const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 const f: Record<string, string> = {};
-const CFG: MediaConfig = { maxDurationSec: 2 * 3600, frameIntervalSec: 2, frameMaxSide: 160, downloadMaxBytes: 50 * 1024 ** 2, downloadTimeoutMs: 10_000, allowPrivateIngest: true, ffmpegTimeoutMs: 60_000 };
-const job = (videoId: string, inputs: Record<string, string> = { source: artifactPaths.source(videoId) }): StageJob => ({ videoId, stage: 'media', language: 'auto', inputs, enqueuedAt: Date.now() });
+const CFG: MediaConfig = {
+  maxDurationSec: 2 * 3600,
+  frameIntervalSec: 2,
+  frameMaxSide: 160,
+  downloadMaxBytes: 50 * 1024 ** 2,
+  downloadTimeoutMs: 10_000,
+  allowPrivateIngest: true,
+  ffmpegTimeoutMs: 60_000,
+};
+const job = (videoId: string, inputs: Record<string, string> = { source: artifactPaths.source(videoId) }): StageJob => ({
+  videoId,
+  stage: 'media',
+  language: 'auto',
+  inputs,
+  enqueuedAt: Date.now(),
+});
 const ctx = { log, attempt: 1, bullJob: {} as Job<StageJob> };
 const problem = (slug: string, detail?: RegExp) => (err: unknown) => {
   assert.ok(err instanceof ProblemError, `expected a ProblemError, got ${String(err)}`);
@@ -52,7 +70,10 @@ const leftovers = (id: string) => readdirSync(store.resolve(`videos/${id}`)).sor
 
 /** ffprobe as the worker ran it before the fix: no whitelist. Used to prove a fixture is a real attack. */
 function unpinnedProbe(file: string): { code: number | null; out: string; err: string } {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=format_name:stream=codec_type', '-of', 'compact', file], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=format_name:stream=codec_type', '-of', 'compact', file], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -62,7 +83,28 @@ let baseUrl: string;
 before(async () => {
   // "Local files" an attacker wants read: media on the worker's own disk.
   f.local = path.join(dir, 'local.mp4');
-  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=44100', '-t', '5', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', f.local]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=10',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=220:sample_rate=44100',
+    '-t',
+    '5',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    f.local,
+  ]);
   f.localVideo = path.join(dir, 'local-video.mp4');
   ffmpeg(['-i', f.local, '-an', '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', f.localVideo]);
   f.localAudio = path.join(dir, 'local-audio.mp4');
@@ -203,7 +245,10 @@ test('whitelist: the formats people upload still open (mp4, mov, mkv, webm, avi,
     ffmpeg([...args, file]);
     const p = await probe(file);
     assert.ok(p.audio ?? p.video, name);
-    assert.ok(FORMAT_WHITELIST.split(',').some((w) => p.formatName.split(',').includes(w)), `${name}: ${p.formatName}`);
+    assert.ok(
+      FORMAT_WHITELIST.split(',').some((w) => p.formatName.split(',').includes(w)),
+      `${name}: ${p.formatName}`,
+    );
   }
 });
 
@@ -219,26 +264,41 @@ test('limits: 16×16 at 1000 fps declaring 2 h is refused on the probe, quickly,
 
 test('limits: frame rate × duration over MEDIA_MAX_VIDEO_FRAMES is refused', async () => {
   const id = await upload(readFileSync(f.av));
-  await assert.rejects(mediaStage(store, { ...CFG, limits: { maxVideoFrames: 40 } })(job(id), ctx), problem('exceeds-limits', /about 50 frames \(10 fps × 5 s\); the limit is 40/));
+  await assert.rejects(
+    mediaStage(store, { ...CFG, limits: { maxVideoFrames: 40 } })(job(id), ctx),
+    problem('exceeds-limits', /about 50 frames \(10 fps × 5 s\); the limit is 40/),
+  );
   assert.deepEqual(leftovers(id), ['source']);
   // the same file within the limit is decoded: the cap is what refused it
   assert.equal((await mediaStage(store, { ...CFG, limits: { maxVideoFrames: 50 } })(job(id), ctx)).outcome, 'done');
 });
 
 test('limits: pictures wider than MEDIA_MAX_WIDTH (default 7680) or over MEDIA_MAX_PIXELS are refused', async () => {
-  await assert.rejects(mediaStage(store, CFG)(job(await upload(readFileSync(f.wide))), ctx), problem('exceeds-limits', /7712×16 picture exceeds the limit of 7680×7680/));
-  await assert.rejects(mediaStage(store, { ...CFG, limits: { maxPixels: 320 * 239 } })(job(await upload(readFileSync(f.av))), ctx), problem('exceeds-limits', /320×240 picture|pixel limit/));
+  await assert.rejects(
+    mediaStage(store, CFG)(job(await upload(readFileSync(f.wide))), ctx),
+    problem('exceeds-limits', /7712×16 picture exceeds the limit of 7680×7680/),
+  );
+  await assert.rejects(
+    mediaStage(store, { ...CFG, limits: { maxPixels: 320 * 239 } })(job(await upload(readFileSync(f.av))), ctx),
+    problem('exceeds-limits', /320×240 picture|pixel limit/),
+  );
 });
 
 test('limits: -max_pixels makes the decoder itself refuse a picture the probe did not stop', async () => {
   const out = path.join(dir, 'maxpix');
   mkdirSync(out);
-  await assert.rejects(extractFrames(f.av, path.join(out, '%06d.jpg'), 2, 160, { timeoutMs: 30_000, maxPixels: 1000 }), problem('exceeds-limits', /pixel limit/));
+  await assert.rejects(
+    extractFrames(f.av, path.join(out, '%06d.jpg'), 2, 160, { timeoutMs: 30_000, maxPixels: 1000 }),
+    problem('exceeds-limits', /pixel limit/),
+  );
   assert.deepEqual(readdirSync(out), []);
 });
 
 test('limits: audio above MEDIA_MAX_SAMPLE_RATE (default 192 kHz) or MEDIA_MAX_AUDIO_CHANNELS is refused', async () => {
-  await assert.rejects(mediaStage(store, CFG)(job(await upload(readFileSync(f.hiRate))), ctx), problem('exceeds-limits', /384000 Hz exceeds the limit of 192000 Hz/));
+  await assert.rejects(
+    mediaStage(store, CFG)(job(await upload(readFileSync(f.hiRate))), ctx),
+    problem('exceeds-limits', /384000 Hz exceeds the limit of 192000 Hz/),
+  );
   const id = await upload(readFileSync(f.surround));
   await assert.rejects(mediaStage(store, { ...CFG, limits: { maxChannels: 2 } })(job(id), ctx), problem('exceeds-limits', /8 channels exceeds the limit of 2/));
   assert.equal((await mediaStage(store, CFG)(job(id), ctx)).outcome, 'done', '8 channels are within the default of 16');
@@ -279,7 +339,8 @@ test('config: the caps come from the environment, are validated at start, and de
   assert.equal(cfg.limits?.minBytesPerSec, 0);
   assert.throws(
     () => loadMediaEnv({ MEDIA_MAX_PIXELS: 'lots', MEDIA_MAX_SAMPLE_RATE: '0', MEDIA_MAX_ALLOC_BYTES: String(2 ** 32) }),
-    (err: unknown) => err instanceof ConfigError && ['MEDIA_MAX_PIXELS', 'MEDIA_MAX_SAMPLE_RATE', 'MEDIA_MAX_ALLOC_BYTES'].every((k) => err.message.includes(k)),
+    (err: unknown) =>
+      err instanceof ConfigError && ['MEDIA_MAX_PIXELS', 'MEDIA_MAX_SAMPLE_RATE', 'MEDIA_MAX_ALLOC_BYTES'].every((k) => err.message.includes(k)),
   );
 });
 
@@ -335,11 +396,16 @@ test('infrastructure: a full disk while writing is retryable (real ENOSPC from /
   });
 });
 
-test('infrastructure: quota and descriptor exhaustion are retryable; a decoding error is the file\'s', () => {
-  for (const stderr of ['[image2 @ 0x1] Could not open file : /a/b/000001.jpg\nav_interleaved_write_frame(): Disk quota exceeded\n', '/a/source: Too many open files\n']) {
+test("infrastructure: quota and descriptor exhaustion are retryable; a decoding error is the file's", () => {
+  for (const stderr of [
+    '[image2 @ 0x1] Could not open file : /a/b/000001.jpg\nav_interleaved_write_frame(): Disk quota exceeded\n',
+    '/a/source: Too many open files\n',
+  ]) {
     assert.ok(toolFailure('x', stderr, 1, {}) instanceof ToolError, stderr);
   }
-  const bad = toolFailure('audio could not be decoded', '/x/videos/1/source: Invalid data found when processing input\n', 1, { '/x/videos/1/source': 'the file' });
+  const bad = toolFailure('audio could not be decoded', '/x/videos/1/source: Invalid data found when processing input\n', 1, {
+    '/x/videos/1/source': 'the file',
+  });
   assert.ok(bad instanceof ProblemError && bad.slug === 'unsupported-media');
   assert.equal(bad.detail, 'audio could not be decoded: Invalid data found when processing input');
 });
@@ -372,10 +438,15 @@ test('paths: problem details carry no absolute path (the artifact directory leas
 
 test('paths: scrubPaths removes absolute paths and keeps ratios, units and relative names', () => {
   assert.equal(
-    scrubPaths('/srv/a/source: Invalid data\nCould not open file : file:/srv/a/frames/1.jpg (rate 1/2, 128 kb/s, N/A) /etc/passwd', { '/srv/a/source': 'the file' }),
+    scrubPaths('/srv/a/source: Invalid data\nCould not open file : file:/srv/a/frames/1.jpg (rate 1/2, 128 kb/s, N/A) /etc/passwd', {
+      '/srv/a/source': 'the file',
+    }),
     'Invalid data\nCould not open file : <path> (rate 1/2, 128 kb/s, N/A) <path>',
   );
-  assert.equal(scrubPaths('rename /srv/art/videos/1/a -> /srv/art/videos/1/b', { '/srv/art': '<artifacts>' }), 'rename <artifacts>/videos/1/a -> <artifacts>/videos/1/b');
+  assert.equal(
+    scrubPaths('rename /srv/art/videos/1/a -> /srv/art/videos/1/b', { '/srv/art': '<artifacts>' }),
+    'rename <artifacts>/videos/1/a -> <artifacts>/videos/1/b',
+  );
 });
 
 test('URLs: a pre-signed URL never reaches a problem detail, an error message or a log line', async () => {
@@ -387,6 +458,9 @@ test('URLs: a pre-signed URL never reaches a problem detail, an error message or
     return true;
   });
   // a connection failure is retryable; its message must not carry the query either
-  await assert.rejects(mediaStage(store, CFG)(job(randomUUID(), { url: `http://127.0.0.1:1/clip.mp4?${secret}` }), ctx), (err: unknown) => !(err instanceof ProblemError) && !String((err as Error).message).includes('5ec7e7'));
+  await assert.rejects(
+    mediaStage(store, CFG)(job(randomUUID(), { url: `http://127.0.0.1:1/clip.mp4?${secret}` }), ctx),
+    (err: unknown) => !(err instanceof ProblemError) && !String((err as Error).message).includes('5ec7e7'),
+  );
   assert.ok(!logLines.some((l) => l.includes('5ec7e7') || l.includes('AKIAEXAMPLE')), logLines.join('\n'));
 });

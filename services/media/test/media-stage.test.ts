@@ -21,24 +21,101 @@ const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-nostdin', '-v', 'er
 const files: Record<string, string> = {};
 /** Matroska written live to a pipe: no Duration element, so ffprobe reports no duration at all. */
 const liveMkv = (file: string, args: string[]) =>
-  writeFileSync(file, execFileSync('ffmpeg', ['-nostdin', '-v', 'error', ...args, '-live', '1', '-f', 'matroska', 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 ** 2 }));
+  writeFileSync(
+    file,
+    execFileSync('ffmpeg', ['-nostdin', '-v', 'error', ...args, '-live', '1', '-f', 'matroska', 'pipe:1'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 ** 2,
+    }),
+  );
 
 let server: http.Server;
 let baseUrl: string;
 
 before(async () => {
   files.av = path.join(dir, 'av.mp4');
-  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-f', 'lavfi', '-i', TONE, '-t', '5', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-ac', '2', '-shortest', files.av]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=10',
+    '-f',
+    'lavfi',
+    '-i',
+    TONE,
+    '-t',
+    '5',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-ac',
+    '2',
+    '-shortest',
+    files.av,
+  ]);
   files.videoOnly = path.join(dir, 'video-only.mp4');
-  ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=10', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-an', files.videoOnly]);
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=10',
+    '-t',
+    '3',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-an',
+    files.videoOnly,
+  ]);
   files.audioOnly = path.join(dir, 'audio-only.m4a');
   ffmpeg(['-f', 'lavfi', '-i', TONE, '-t', '3', '-c:a', 'aac', files.audioOnly]);
   files.noDurationAudio = path.join(dir, 'no-duration-audio.mkv');
   liveMkv(files.noDurationAudio, ['-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=16000', '-t', '8', '-c:a', 'flac']);
   files.noDurationAv = path.join(dir, 'no-duration-av.mkv');
-  liveMkv(files.noDurationAv, ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-f', 'lavfi', '-i', TONE, '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'flac', '-shortest']);
+  liveMkv(files.noDurationAv, [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x120:rate=10',
+    '-f',
+    'lavfi',
+    '-i',
+    TONE,
+    '-t',
+    '3',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'flac',
+    '-shortest',
+  ]);
   files.noDurationVideo = path.join(dir, 'no-duration-video.mkv');
-  liveMkv(files.noDurationVideo, ['-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
+  liveMkv(files.noDurationVideo, [
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x120:rate=10',
+    '-t',
+    '8',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+  ]);
   files.corrupt = path.join(dir, 'corrupt.mp4');
   writeFileSync(files.corrupt, Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(64 * 1024)]));
   files.empty = path.join(dir, 'empty.mp4');
@@ -54,8 +131,7 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'video/mp4' });
       const timer = setInterval(() => res.write(Buffer.alloc(1)), 100);
       res.on('close', () => clearInterval(timer));
-    }
-    else res.writeHead(404).end();
+    } else res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -67,14 +143,28 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const CFG: MediaConfig = { maxDurationSec: 60, frameIntervalSec: 2, frameMaxSide: 160, downloadMaxBytes: 50 * 1024 ** 2, downloadTimeoutMs: 10_000, allowPrivateIngest: true, ffmpegTimeoutMs: 60_000 };
+const CFG: MediaConfig = {
+  maxDurationSec: 60,
+  frameIntervalSec: 2,
+  frameMaxSide: 160,
+  downloadMaxBytes: 50 * 1024 ** 2,
+  downloadTimeoutMs: 10_000,
+  allowPrivateIngest: true,
+  ffmpegTimeoutMs: 60_000,
+};
 
 async function upload(file: string): Promise<string> {
   const id = randomUUID();
   await store.writeFile(artifactPaths.source(id), readFileSync(file));
   return id;
 }
-const job = (videoId: string, inputs: Record<string, string> = { source: artifactPaths.source(videoId) }): StageJob => ({ videoId, stage: 'media', language: 'auto', inputs, enqueuedAt: Date.now() });
+const job = (videoId: string, inputs: Record<string, string> = { source: artifactPaths.source(videoId) }): StageJob => ({
+  videoId,
+  stage: 'media',
+  language: 'auto',
+  inputs,
+  enqueuedAt: Date.now(),
+});
 const ctx = { log, attempt: 1, bullJob: {} as Job<StageJob> };
 const problem = (slug: string) => (err: unknown) => err instanceof ProblemError && err.slug === slug;
 
@@ -115,7 +205,10 @@ test('mediaStage: a 5 s clip gives frames at 0, 2, 4 s and a 16 kHz mono float32
   assert.equal(res.output?.hasVideo, true);
   assert.equal(res.output?.frameCount, 3);
   const art = await store.readJson<MediaArtifact>(artifactPaths.stageOutput(id, 'media'));
-  assert.deepEqual(art.frames.map((f) => f.time), [0, 2, 4]);
+  assert.deepEqual(
+    art.frames.map((f) => f.time),
+    [0, 2, 4],
+  );
   for (const f of art.frames) {
     const jpg = readFileSync(store.resolve(f.path));
     assert.equal(jpg.readUInt16BE(0), 0xffd8, `${f.path} is a JPEG`);
@@ -157,7 +250,7 @@ function snapshotFiles(id: string): Record<string, string> {
   return out;
 }
 
-test('mediaStage: a duplicate run that finds the output claimed leaves the first run\'s files alone', async () => {
+test("mediaStage: a duplicate run that finds the output claimed leaves the first run's files alone", async () => {
   const id = await upload(files.av);
   await mediaStage(store, CFG)(job(id), ctx);
   const before = snapshotFiles(id);
@@ -194,8 +287,11 @@ test('mediaStage: a fresh claim whose files are not in place yet is waited for (
   const claim = store.resolve(artifactPaths.stageOutput(id, 'media'));
   const before = readFileSync(claim, 'utf8');
   rmSync(store.resolve(artifactPaths.audio(id)));
-  await assert.rejects(mediaStage(store, CFG)(job(id), ctx), (err: unknown) => !(err instanceof ProblemError) && /still moving its files in/.test((err as Error).message));
-  assert.equal(readFileSync(claim, 'utf8'), before, 'the other run\'s claim is left alone');
+  await assert.rejects(
+    mediaStage(store, CFG)(job(id), ctx),
+    (err: unknown) => !(err instanceof ProblemError) && /still moving its files in/.test((err as Error).message),
+  );
+  assert.equal(readFileSync(claim, 'utf8'), before, "the other run's claim is left alone");
 });
 
 test('mediaStage: a stale claim whose files never arrived (its run died mid-move) is decoded again', async () => {
@@ -223,7 +319,10 @@ test('mediaStage: video only has no audio, audio only has no frames', async () =
 });
 
 test('mediaStage: too long, corrupt, empty and missing sources fail with stable problems', async () => {
-  await assert.rejects(mediaStage(store, { ...CFG, maxDurationSec: 4 })(job(await upload(files.av)), ctx), (e: unknown) => problem('too-long')(e) && /lasts 5 s; the limit is 4 s/.test((e as ProblemError).detail));
+  await assert.rejects(
+    mediaStage(store, { ...CFG, maxDurationSec: 4 })(job(await upload(files.av)), ctx),
+    (e: unknown) => problem('too-long')(e) && /lasts 5 s; the limit is 4 s/.test((e as ProblemError).detail),
+  );
   await assert.rejects(mediaStage(store, CFG)(job(await upload(files.corrupt)), ctx), problem('unsupported-media'));
   await assert.rejects(mediaStage(store, CFG)(job(await upload(files.empty)), ctx), problem('unsupported-media'));
   await assert.rejects(mediaStage(store, CFG)(job(randomUUID()), ctx), problem('unsupported-media'));
@@ -239,7 +338,10 @@ test('mediaStage: a URL source is downloaded from a local server when private in
 });
 
 test('mediaStage: a URL source is refused without private ingest, and errors are problems', async () => {
-  await assert.rejects(mediaStage(store, { ...CFG, allowPrivateIngest: false })(job(randomUUID(), { url: `${baseUrl}/clip.mp4` }), ctx), problem('url-not-allowed'));
+  await assert.rejects(
+    mediaStage(store, { ...CFG, allowPrivateIngest: false })(job(randomUUID(), { url: `${baseUrl}/clip.mp4` }), ctx),
+    problem('url-not-allowed'),
+  );
   await assert.rejects(mediaStage(store, CFG)(job(randomUUID(), { url: `${baseUrl}/nope` }), ctx), problem('url-fetch-failed'));
   const id = randomUUID();
   await assert.rejects(mediaStage(store, { ...CFG, downloadMaxBytes: 1000 })(job(id, { url: `${baseUrl}/clip.mp4` }), ctx), problem('payload-too-large'));
@@ -255,7 +357,10 @@ test('mediaStage: a URL that keeps trickling bytes is cut off at DOWNLOAD_TIMEOU
   );
   assert.ok(Date.now() - started < 10_000, 'the download was not cut off');
   assert.equal(await store.exists(artifactPaths.source(id)), false);
-  assert.deepEqual((await readdir(store.resolve(`videos/${id}`)).catch(() => [])).filter((f) => f.startsWith('source')), []);
+  assert.deepEqual(
+    (await readdir(store.resolve(`videos/${id}`)).catch(() => [])).filter((f) => f.startsWith('source')),
+    [],
+  );
 });
 
 test('probe: live-muxed Matroska has no duration', async () => {

@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { baseEnv, bool, loadConfig, port } from '@omniaffect/core';
+import { DEFAULT_GRPC_URLS, DEFAULT_PORTS, baseEnv, bool, loadConfig, port } from '@omniaffect/core';
 
 export const orchestratorEnv = {
   ...baseEnv,
-  OPS_PORT: port(9101),
-  GRPC_PORT: port(50051),
+  OPS_PORT: port(DEFAULT_PORTS.ops.orchestrator),
+  GRPC_PORT: port(DEFAULT_PORTS.orchestratorGrpc),
   GRPC_HOST: z.string().default('127.0.0.1'),
-  FUSION_GRPC_URL: z.string().default('127.0.0.1:50052'),
+  FUSION_GRPC_URL: z.string().default(DEFAULT_GRPC_URLS.fusion),
   OMNIAFFECT_WEBHOOK_ALLOW_PRIVATE: bool(false),
-  OMNIAFFECT_CALLBACK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must look like whsec_<base64>').optional(),
+  OMNIAFFECT_CALLBACK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must look like whsec_<base64>')
+    .optional(),
   WEBHOOK_RETRY_SCALE: z.coerce.number().positive().max(1).default(1),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
@@ -49,7 +52,11 @@ export const orchestratorEnv = {
    * nothing in it has changed for this long. Longer than any Submit could take after its upload ends.
    */
   ORPHAN_GRACE_MINUTES: z.coerce.number().min(1).default(60),
-  ORPHAN_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(10 * 60_000),
+  ORPHAN_SWEEP_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(10 * 60_000),
 };
 
 export const loadOrchestratorConfig = (env = process.env) => loadConfig('orchestrator', orchestratorEnv, env);

@@ -1,17 +1,16 @@
 import {
   ArtifactStore,
-  FUSION_SERVICE,
+  AsrArtifactSchema,
+  MODALITY_STAGE,
+  ProblemError,
   artifactPaths,
-  grpcClient,
-  unary,
+  parseContract,
   type Db,
-  type Logger,
-  type StageJob,
+  type FuseRequest,
+  type StageHandler,
 } from '@omniaffect/core';
-import type { Job } from 'bullmq';
-import type { Orchestrator } from './orchestrator';
-import { loadStages, loadVideo, toSnapshot } from './repository';
-import { buildResult, type AsrArtifact, type FusionPart } from './result-builder';
+import { loadStages, loadVideo, storeResultWhileProcessing, toSnapshot } from './repository';
+import { buildResult, type FusionPart } from './result-builder';
 
 /**
  * The client-facing part of a fusion failure: fusion's own problem detail when it sent one, else the
@@ -28,32 +27,27 @@ function fusionDetail(err: unknown): string {
   return typeof e.code === 'number' ? `fusion service error (gRPC status ${e.code})` : 'the result could not be assembled';
 }
 
-const MODALITY_STAGE = { text: 'text', audio: 'audio-emotion', vision: 'vision' } as const;
+/** What the fusion stage needs of fusion (FusionClient in production). */
+export interface Fuser {
+  fuse(req: FuseRequest, deadlineMs?: number): Promise<string>;
+}
 
 /**
- * The fusion stage runs in the orchestrator: it asks the fusion service (any replica) to fuse the
- * stored embeddings, assembles the result, stores it, and completes the stage. Re-running it is
- * harmless (result upsert; Fuse is a pure read of stored embeddings).
+ * The fusion stage's handler, run by runStageWorker on the fusion queue like every other stage: it
+ * reports started/done/failed through the completions queue, and the orchestrator applies them as
+ * it applies any stage's. It runs in the orchestrator process because assembling the result needs
+ * the video's own rows (stage outputs, timings, models): it asks the fusion service (any replica) to
+ * fuse the stored embeddings, assembles the result and stores it; the `done` it reports then makes
+ * the video succeed. Re-running it is harmless (result upsert; Fuse is a pure read of stored embeddings).
  */
-export class FusionStage {
-  private readonly client;
-  constructor(
-    private readonly db: Db,
-    private readonly store: ArtifactStore,
-    private readonly orchestrator: Orchestrator,
-    fusionAddress: string,
-    private readonly log: Logger,
-    private readonly deadlineMs = 60_000,
-  ) {
-    this.client = grpcClient(FUSION_SERVICE, fusionAddress);
-  }
-
-  async process(job: Job<StageJob>): Promise<void> {
-    const videoId = job.data.videoId;
-    await this.orchestrator.transition(videoId, { kind: 'started', stage: 'fusion', attempts: job.attemptsMade + 1 });
-    const video = await loadVideo(this.db, videoId);
-    if (!video || video.status !== 'processing') return;
-    const stages = await loadStages(this.db, videoId);
+export function fusionStageHandler(deps: { db: Db; store: ArtifactStore; fusion: Fuser; deadlineMs?: number }): StageHandler {
+  return async (job, { log, attempt, bullJob }) => {
+    const videoId = job.videoId;
+    const video = await loadVideo(deps.db, videoId);
+    // Erased or already finished: nothing to fuse. The report is ignored (a finished video takes no
+    // events; an erased one's late work is swept), like any late stage's.
+    if (!video || video.status !== 'processing') return { outcome: 'skipped', problem: { type: 'gone', detail: 'the video is no longer processing' } };
+    const stages = await loadStages(deps.db, videoId);
     const snap = toSnapshot(video, stages);
     const present: string[] = [];
     const absent: Record<string, string> = {};
@@ -63,35 +57,25 @@ export class FusionStage {
       else absent[modality] = s.reason ?? `${stage} ${s.state}`;
     }
     const asrPath = artifactPaths.stageOutput(videoId, 'asr');
-    const asr = snap.stages.asr.state === 'done' && (await this.store.exists(asrPath)) ? await this.store.readJson<AsrArtifact>(asrPath) : null;
+    // Parsed at the boundary (stage-contracts.ts): a mismatch is the asr stage's bug, retried like any error here.
+    const asr =
+      snap.stages.asr.state === 'done' && (await deps.store.exists(asrPath))
+        ? parseContract(AsrArtifactSchema, await deps.store.readJson<unknown>(asrPath), 'asr.json')
+        : null;
     try {
-      const res = await unary<object, { fusionJson: string }>(
-        this.client,
-        'Fuse',
-        { videoId, present, absent, language: asr?.language ?? '' },
-        { deadlineMs: this.deadlineMs, idempotent: true },
-      );
-      const fusion = JSON.parse(res.fusionJson) as FusionPart;
-      const result = buildResult(video, stages, fusion, asr);
-      // Only while the video is still processing: a DELETE that landed meanwhile must not be undone.
-      await this.db.query(
-        `INSERT INTO results (video_id, result) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM videos WHERE id = $1 AND status = 'processing')
-         ON CONFLICT (video_id) DO UPDATE SET result = EXCLUDED.result`,
-        [videoId, JSON.stringify(result)],
-      );
-      await this.orchestrator.transition(videoId, { kind: 'done', stage: 'fusion', output: { present, model: fusion.models.fusion } });
+      const fusion = JSON.parse(await deps.fusion.fuse({ videoId, present, absent, language: asr?.language ?? '' }, deps.deadlineMs ?? 60_000)) as FusionPart;
+      // The stage's "started" report travels the completions queue and may not be applied yet: time
+      // fusion from when this run began.
+      const result = buildResult(video, stages, fusion, asr, new Date(bullJob.processedOn ?? Date.now()));
+      await storeResultWhileProcessing(deps.db, videoId, result);
+      return { outcome: 'done', output: { present, model: fusion.models.fusion } };
     } catch (err) {
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      this.log.error({ err, videoId, last }, 'fusion failed');
-      if (last) {
-        await this.orchestrator.transition(videoId, { kind: 'failed', stage: 'fusion', problemType: 'model-error', detail: `fusion failed: ${fusionDetail(err)}` });
-        return;
-      }
+      const last = attempt >= (bullJob.opts.attempts ?? 1);
+      log.error({ err, videoId, last }, 'fusion failed');
+      // The last attempt fails the stage with a detail fit for the client (runStageWorker reports a
+      // ProblemError as it is); earlier ones are retried with the queue's backoff.
+      if (last) throw new ProblemError('model-error', `fusion failed: ${fusionDetail(err)}`);
       throw err;
     }
-  }
-
-  close(): void {
-    this.client.close();
-  }
+  };
 }

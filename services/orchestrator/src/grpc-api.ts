@@ -44,7 +44,6 @@ function parseMetadata(json: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-
 /** omniaffect.v1.Orchestrator: the gateway's only way into video state. */
 export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService, log: Logger): grpc.UntypedServiceImplementation {
   const handle = handler(log);
@@ -71,7 +70,9 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService, log: Lo
     GetResult: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await o.getResult(r.owner, r.id)) })),
     Cancel: handle<{ owner: string; id: string }>(async (r) => ({ videoJson: JSON.stringify(await o.cancel(r.owner, r.id)), created: false })),
     GetFeatures: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await o.features(r.owner, r.id)) })),
-    CreateWebhook: handle<{ owner: string; url: string; events: string[] }>(async (r) => ({ json: JSON.stringify(await w.create(r.owner, r.url, r.events ?? [])) })),
+    CreateWebhook: handle<{ owner: string; url: string; events: string[] }>(async (r) => ({
+      json: JSON.stringify(await w.create(r.owner, r.url, r.events ?? [])),
+    })),
     ListWebhooks: handle<{ owner: string }>(async (r) => ({ json: JSON.stringify(await w.list(r.owner)) })),
     DeleteWebhook: handle<{ owner: string; id: string }>(async (r) => {
       await w.remove(r.owner, r.id);
@@ -80,7 +81,11 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService, log: Lo
     ListDeliveries: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await w.deliveries(r.owner, r.id)) })),
     GetCallbackSecret: handle<{ owner: string }>(async (r) => {
       const secret = w.callbackSecret(r.owner);
-      if (!secret) throw new ProblemError('not-configured', 'callbackUrl deliveries are not signed on this deployment: the operator has not set OMNIAFFECT_CALLBACK_SECRET');
+      if (!secret)
+        throw new ProblemError(
+          'not-configured',
+          'callbackUrl deliveries are not signed on this deployment: the operator has not set OMNIAFFECT_CALLBACK_SECRET',
+        );
       return { json: JSON.stringify({ secret }) };
     }),
   };

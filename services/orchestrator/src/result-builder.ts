@@ -1,4 +1,13 @@
-import { DISCLAIMER, STAGES, STAND_IN_NOTICE, validateResult, type AnalysisResult, type StageName } from '@omniaffect/core';
+import {
+  DISCLAIMER,
+  STAGES,
+  STAND_IN_NOTICE,
+  isSupportedLanguage,
+  validateResult,
+  type AnalysisResult,
+  type AsrArtifact,
+  type StageName,
+} from '@omniaffect/core';
 import type { StageRow, VideoRow } from './repository';
 
 /** What the fusion service returns (Fuse → fusion_json). */
@@ -6,15 +15,8 @@ export type FusionPart = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalit
   models: AnalysisResult['models'];
 };
 
-export interface AsrArtifact {
-  language: 'zh' | 'en' | null;
-  languageProbability?: number;
-  text: string;
-  segments: { start: number; end: number; text: string }[];
-}
-
 /** Assembles the published result from fusion's part plus what the orchestrator knows (transcript, timings, models). */
-export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionPart, asr: AsrArtifact | null): AnalysisResult {
+export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionPart, asr: AsrArtifact | null, fusionStartedAt?: Date): AnalysisResult {
   const models: AnalysisResult['models'] = { ...fusion.models };
   for (const s of stages) {
     const model = (s.output as { model?: AnalysisResult['models'][string] } | null)?.model;
@@ -25,14 +27,15 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     const s = stages.find((x) => x.name === name);
     // fusion is still running while its own result is assembled: time it up to now
     const end = s?.finished_at ?? (name === 'fusion' ? new Date() : null);
-    if (s?.started_at && end) timings[name] = { seconds: (end.getTime() - s.started_at.getTime()) / 1000 };
+    const start = s?.started_at ?? (name === 'fusion' ? (fusionStartedAt ?? null) : null);
+    if (start && end) timings[name] = { seconds: (end.getTime() - start.getTime()) / 1000 };
   }
   timings.totalSeconds = (Date.now() - video.created_at.getTime()) / 1000;
   // A prediction from generated models must never pass for a real one, in the JSON or the report.
   const standIn = Object.entries(models)
     .filter(([, m]) => m.standIn !== undefined || (m.provenance as { kind?: string } | undefined)?.kind === 'tiny-generated')
     .map(([stage]) => stage);
-  const language = asr?.language ?? (video.language === 'zh' || video.language === 'en' ? video.language : null);
+  const language = asr?.language ?? (isSupportedLanguage(video.language) ? video.language : null);
   const result: AnalysisResult = {
     id: video.id,
     status: 'succeeded',

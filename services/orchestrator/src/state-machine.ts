@@ -1,4 +1,12 @@
-import type { StageName, StageState, VideoStatusName } from '@omniaffect/core';
+import {
+  STAGES,
+  TERMINAL_STAGE_STATES,
+  isTerminalVideoStatus,
+  type StageName,
+  type StageOutputs,
+  type StageState,
+  type VideoStatusName,
+} from '@omniaffect/core';
 
 /**
  * The video state machine, as pure functions over a snapshot. The orchestrator applies an event to
@@ -55,17 +63,26 @@ export const DEPENDENCIES: Record<StageName, StageName[]> = {
   fusion: ['asr', 'audio-emotion', 'vision', 'text'],
 };
 
-const TERMINAL_STAGE = new Set<StageState>(['done', 'failed', 'skipped']);
-export const isTerminalStatus = (s: VideoStatusName) => s === 'succeeded' || s === 'failed' || s === 'canceled';
+const TERMINAL_STAGE: ReadonlySet<StageState> = new Set<StageState>(TERMINAL_STAGE_STATES);
+export const isTerminalStatus = (s: VideoStatusName): boolean => isTerminalVideoStatus(s);
 
 export function initialSnapshot(): VideoSnapshot {
-  const s = (): StageSnapshot => ({ state: 'pending', reason: null, output: null, attempts: 0 });
-  return { status: 'queued', stages: { media: s(), asr: s(), 'audio-emotion': s(), vision: s(), text: s(), fusion: s() } };
+  const stages = Object.fromEntries(STAGES.map((name) => [name, { state: 'pending', reason: null, output: null, attempts: 0 } satisfies StageSnapshot]));
+  return { status: 'queued', stages: stages as VideoSnapshot['stages'] };
+}
+
+/**
+ * A finished stage's reported output, typed by its contract (stage-contracts.ts; runStageWorker checked
+ * it before reporting). Partial: rows written by an older version may lack a field, and every reader
+ * here treats a missing field as "unknown".
+ */
+export function stageOutput<S extends StageName>(snap: VideoSnapshot, stage: S): Partial<StageOutputs[S]> | null {
+  return snap.stages[stage].output as Partial<StageOutputs[S]> | null;
 }
 
 /** Why a stage will not run, decided from its upstream outputs; null = it should run. */
 export function skipReason(stage: StageName, snap: VideoSnapshot): string | null {
-  const media = snap.stages.media.output as { hasAudio?: boolean; frameCount?: number } | null;
+  const media = stageOutput(snap, 'media');
   switch (stage) {
     case 'asr':
     case 'audio-emotion':
@@ -75,7 +92,7 @@ export function skipReason(stage: StageName, snap: VideoSnapshot): string | null
     case 'text': {
       const asr = snap.stages.asr;
       if (asr.state === 'skipped') return `no transcript (${asr.reason ?? 'asr skipped'})`;
-      const out = asr.output as { hasSpeech?: boolean; skipText?: string } | null;
+      const out = stageOutput(snap, 'asr');
       if (asr.state === 'done' && out?.skipText) return out.skipText;
       return asr.state === 'done' && out && out.hasSpeech === false ? 'no speech detected' : null;
     }

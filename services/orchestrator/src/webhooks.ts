@@ -22,7 +22,8 @@ import {
 } from '@omniaffect/core';
 import type { Job } from 'bullmq';
 import type { PoolClient } from 'pg';
-import type { VideoRow } from './repository';
+import * as repo from './repository';
+import type { DeliveryRow, VideoRow } from './repository';
 
 export interface WebhookConfig {
   allowPrivate: boolean;
@@ -36,24 +37,6 @@ export interface WebhookConfig {
   timeoutMs: number;
   /** Active subscriptions one owner may hold (QUOTA_MAX_WEBHOOKS); 0 or unset = no limit. */
   maxPerOwner?: number;
-}
-
-/** Advisory-lock namespace serialising one owner's CreateWebhook calls (count, then insert). */
-const OWNER_WEBHOOK_LOCK = 0x0a11_0002;
-
-interface DeliveryRow {
-  id: string;
-  webhook_id: string | null;
-  target_url: string;
-  video_id: string;
-  event_type: string;
-  payload: Record<string, unknown>;
-  status: 'pending' | 'succeeded' | 'failed';
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  next_attempt_at: Date | null;
-  created_at: Date;
 }
 
 /**
@@ -88,39 +71,30 @@ export class WebhookService {
     const createdAt = await withTransaction(this.db, async (c) => {
       if (max > 0) {
         // count and insert under one per-owner lock: concurrent creates cannot both take the last slot
-        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [OWNER_WEBHOOK_LOCK, owner]);
-        const n = (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM webhooks WHERE owner = $1 AND deleted_at IS NULL', [owner])).rows[0].n;
+        await repo.lockOwnerWebhooks(c, owner);
+        const n = await repo.countActiveWebhooks(c, owner);
         if (n >= max) {
-          throw new ProblemError('quota-exceeded', `at most ${max} webhook subscriptions per API key (QUOTA_MAX_WEBHOOKS); delete one first`, { limit: 'QUOTA_MAX_WEBHOOKS' });
+          throw new ProblemError('quota-exceeded', `at most ${max} webhook subscriptions per API key (QUOTA_MAX_WEBHOOKS); delete one first`, {
+            limit: 'QUOTA_MAX_WEBHOOKS',
+          });
         }
       }
-      const r = await c.query<{ created_at: Date }>(
-        'INSERT INTO webhooks (id, owner, url, events, secret) VALUES ($1,$2,$3,$4,$5) RETURNING created_at',
-        [id, owner, url, list, secret],
-      );
-      return r.rows[0].created_at;
+      return repo.insertWebhook(c, { id, owner, url, events: list, secret });
     });
     return { id, url, events: list, createdAt: createdAt.toISOString(), secret };
   }
 
   async list(owner: string): Promise<WebhookDocument[]> {
-    const r = await this.db.query<{ id: string; url: string; events: string[]; created_at: Date }>(
-      'SELECT id, url, events, created_at FROM webhooks WHERE owner = $1 AND deleted_at IS NULL ORDER BY created_at',
-      [owner],
-    );
-    return r.rows.map((w) => ({ id: w.id, url: w.url, events: w.events, createdAt: w.created_at.toISOString() }));
+    return (await repo.activeWebhooks(this.db, owner)).map((w) => ({ id: w.id, url: w.url, events: w.events, createdAt: w.created_at.toISOString() }));
   }
 
   async remove(owner: string, id: string): Promise<void> {
-    const r = await this.db.query('UPDATE webhooks SET deleted_at = now() WHERE id = $1 AND owner = $2 AND deleted_at IS NULL', [id, owner]);
-    if (r.rowCount === 0) throw new ProblemError('not-found', `no webhook ${id}`);
+    if (!(await repo.softDeleteWebhook(this.db, owner, id))) throw new ProblemError('not-found', `no webhook ${id}`);
   }
 
   async deliveries(owner: string, webhookId: string): Promise<DeliveryDocument[]> {
-    const own = await this.db.query('SELECT 1 FROM webhooks WHERE id = $1 AND owner = $2', [webhookId, owner]);
-    if (own.rowCount === 0) throw new ProblemError('not-found', `no webhook ${webhookId}`);
-    const r = await this.db.query<DeliveryRow>('SELECT * FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY created_at DESC LIMIT 500', [webhookId]);
-    return r.rows.map(toDeliveryDocument);
+    if (!(await repo.webhookOwnedBy(this.db, webhookId, owner))) throw new ProblemError('not-found', `no webhook ${webhookId}`);
+    return (await repo.deliveriesOfWebhook(this.db, webhookId, 500)).map(toDeliveryDocument);
   }
 
   /** Inside the terminal transition's transaction: one row per matching subscription (+ callbackUrl). */
@@ -128,41 +102,38 @@ export class WebhookService {
     if (video.status !== 'succeeded' && video.status !== 'failed') return;
     const type = `video.${video.status}`;
     const payload = { type, timestamp: new Date().toISOString(), data: { id: video.id, status: video.status, links: videoLinks(video.id) } };
-    const subs = await c.query<{ id: string; url: string }>(
-      'SELECT id, url FROM webhooks WHERE owner = $1 AND deleted_at IS NULL AND $2 = ANY(events)',
-      [video.owner, type],
-    );
-    const targets: { webhookId: string | null; url: string }[] = subs.rows.map((s) => ({ webhookId: s.id, url: s.url }));
+    const subs = await repo.subscriptionsFor(c, video.owner, type);
+    const targets: { webhookId: string | null; url: string }[] = subs.map((s) => ({ webhookId: s.id, url: s.url }));
     if (video.callback_url) targets.push({ webhookId: null, url: video.callback_url });
     for (const t of targets) {
-      await c.query(
-        `INSERT INTO webhook_deliveries (id, webhook_id, target_url, video_id, event_type, payload, status, next_attempt_at)
-         VALUES ($1,$2,$3,$4,$5,$6,'pending', now())`,
-        [`msg_${randomUUID().replace(/-/g, '')}`, t.webhookId, t.url, video.id, type, JSON.stringify(payload)],
-      );
+      await repo.insertPendingDelivery(c, {
+        id: `msg_${randomUUID().replace(/-/g, '')}`,
+        webhookId: t.webhookId,
+        targetUrl: t.url,
+        videoId: video.id,
+        eventType: type,
+        payload,
+      });
     }
   }
 
   async enqueuePendingForVideo(videoId: string): Promise<void> {
-    const r = await this.db.query<DeliveryRow>(`SELECT * FROM webhook_deliveries WHERE video_id = $1 AND status = 'pending'`, [videoId]);
+    const pending = await repo.pendingDeliveriesOfVideo(this.db, videoId);
     // A replayed terminal event lands here too: an attempt already scheduled keeps its backoff.
-    for (const d of r.rows) await this.enqueueAttempt(d, Math.max(0, (d.next_attempt_at?.getTime() ?? 0) - Date.now()));
+    for (const d of pending) await this.enqueueAttempt(d, Math.max(0, (d.next_attempt_at?.getTime() ?? 0) - Date.now()));
   }
 
   /** Recovery: pending deliveries whose attempt is due but whose job vanished (e.g. Redis flushed). */
   async enqueueDue(): Promise<number> {
-    const r = await this.db.query<DeliveryRow>(
-      `SELECT * FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at < now() - interval '1 minute'
-       ORDER BY next_attempt_at LIMIT 500`,
-    );
-    for (const d of r.rows) {
+    const overdue = await repo.overdueDeliveries(this.db, 500);
+    for (const d of overdue) {
       // A job that died inside deliver() (e.g. the database went away) sits in `failed` under this
       // attempt's id, where re-adding it is a no-op: revive it instead.
       const job = await this.queues.get(QUEUES.webhooks).getJob(`${d.id}.${d.attempts}`);
       if (job && (await job.getState()) === 'failed') await job.retry().catch(() => undefined);
       else if (!job) await this.enqueueAttempt(d, 0);
     }
-    return r.rowCount ?? 0;
+    return overdue.length;
   }
 
   private async enqueueAttempt(d: DeliveryRow, delayMs: number): Promise<void> {
@@ -175,16 +146,10 @@ export class WebhookService {
   }
 
   async deliver(job: Job<WebhookJob>): Promise<void> {
-    const r = await this.db.query<DeliveryRow & { secret: string | null; webhook_deleted_at: Date | null; video_owner: string | null }>(
-      `SELECT d.*, w.secret, w.deleted_at AS webhook_deleted_at, v.owner AS video_owner
-         FROM webhook_deliveries d LEFT JOIN webhooks w ON w.id = d.webhook_id LEFT JOIN videos v ON v.id = d.video_id
-        WHERE d.id = $1`,
-      [job.data.deliveryId],
-    );
-    const d = r.rows[0];
+    const d = await repo.deliveryForAttempt(this.db, job.data.deliveryId);
     if (!d || d.status !== 'pending') return;
     if (d.webhook_id && d.webhook_deleted_at) {
-      await this.db.query(`UPDATE webhook_deliveries SET status = 'failed', last_error = 'subscription deleted', next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [d.id]);
+      await repo.failDelivery(this.db, d.id, 'subscription deleted');
       return;
     }
     const secret = d.webhook_id ? d.secret : this.callbackSecret(d.video_owner ?? '');
@@ -222,14 +187,8 @@ export class WebhookService {
     const delay = ok || hopeless ? null : retryDelayMs(attempts, Math.random, this.cfg.retryScale);
     const final = ok ? 'succeeded' : delay === null ? 'failed' : 'pending';
     this.metrics.webhookDeliveries.inc({ outcome: ok ? 'succeeded' : final === 'failed' ? 'failed' : 'retry' });
-    const upd = await this.db.query(
-      `UPDATE webhook_deliveries SET status = $2, attempts = $3, last_status = $4, last_error = $5, updated_at = now(),
-         next_attempt_at = CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + ($6::bigint * interval '1 millisecond') END
-       WHERE id = $1`,
-      [d.id, final, attempts, status, error, delay],
-    );
     // no row: the video was erased while this attempt was out; nothing may be scheduled for it
-    if ((upd.rowCount ?? 0) === 0) return;
+    if (!(await repo.recordAttempt(this.db, { id: d.id, status: final, attempts, lastStatus: status, lastError: error, retryInMs: delay }))) return;
     if (final === 'pending' && delay !== null) await this.enqueueAttempt({ ...d, attempts }, delay);
     this.log.info({ deliveryId: d.id, videoId: d.video_id, status, error, attempts, final }, 'webhook attempt');
   }

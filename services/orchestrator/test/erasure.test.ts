@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Worker, type ConnectionOptions } from 'bullmq';
 import {
   ArtifactStore,
-  FusionForgetClient,
+  FusionClient,
   FusionPushClient,
   ORCHESTRATOR_SERVICE,
   QUEUES,
@@ -45,14 +45,14 @@ let db: Db;
 let webhooks: WebhookService;
 let orch: Orchestrator;
 let fusion: Awaited<ReturnType<typeof startFusion>>;
-let forgetter: FusionForgetClient;
+let forgetter: FusionClient;
 let grpcServer: GrpcServerHandle;
 let rpc: ReturnType<typeof grpcClient>;
 
 before(async () => {
   db = await infra.setup();
   fusion = await startFusion(db, log);
-  forgetter = new FusionForgetClient(fusion.address);
+  forgetter = new FusionClient(fusion.address);
   webhooks = new WebhookService(db, queues, { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000 }, log, metrics);
   orch = new Orchestrator(db, queues, store, webhooks, log, metrics, forgetter);
   grpcServer = await startGrpcServer('127.0.0.1:0', [{ name: ORCHESTRATOR_SERVICE, impl: orchestratorGrpcImpl(orch, webhooks, log) }]);
@@ -77,9 +77,20 @@ const completion = (videoId: string, stage: StageName, outcome: StageCompletion[
 function input(over: Partial<SubmitInput> = {}): SubmitInput {
   const videoId = randomUUID();
   return {
-    owner: OWNER, videoId, idempotencyKey: '', sourceKind: 'upload', sourcePath: '', sourceUrl: '',
-    filename: 'secret-name.mp4', contentType: 'video/mp4', sizeBytes: 1234, language: 'en', callbackUrl: 'http://127.0.0.1:9/cb',
-    metadata: { customer: 'acme' }, transcript: 'the provided words', ...over,
+    owner: OWNER,
+    videoId,
+    idempotencyKey: '',
+    sourceKind: 'upload',
+    sourcePath: '',
+    sourceUrl: '',
+    filename: 'secret-name.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 1234,
+    language: 'en',
+    callbackUrl: 'http://127.0.0.1:9/cb',
+    metadata: { customer: 'acme' },
+    transcript: 'the provided words',
+    ...over,
   };
 }
 
@@ -106,7 +117,18 @@ async function footprint(id: string) {
 async function pushEmbedding(videoId: string): Promise<void> {
   const push = new FusionPushClient(fusion.address);
   try {
-    await push.push({ videoId, modality: 'audio', kind: 'segments', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]), items: [{ start: 0, end: 1 }, { start: 1, end: 2 }], model: 'e2v' });
+    await push.push({
+      videoId,
+      modality: 'audio',
+      kind: 'segments',
+      shape: [2, 2],
+      data: new Float32Array([1, 2, 3, 4]),
+      items: [
+        { start: 0, end: 1 },
+        { start: 1, end: 2 },
+      ],
+      model: 'e2v',
+    });
   } finally {
     push.close();
   }
@@ -124,10 +146,10 @@ async function succeededVideo(): Promise<string> {
   for (const c of [
     completion(id, 'media', 'started'),
     completion(id, 'media', 'done', { output: MEDIA_AV }),
-    completion(id, 'asr', 'done', { output: { hasSpeech: true, language: 'en', segments: 1 } }),
-    completion(id, 'vision', 'done', { output: { frames: 3 } }),
-    completion(id, 'audio-emotion', 'done', { output: { segments: 2 } }),
-    completion(id, 'text', 'done', { output: { tokens: 3 } }),
+    completion(id, 'asr', 'done', { output: { hasSpeech: true, language: 'en', languageProbability: 0.9, segments: 1, model: { name: 'whisper-tiny' } } }),
+    completion(id, 'vision', 'done', { output: { frames: 3, dim: 4, model: { name: 'siglip' } } }),
+    completion(id, 'audio-emotion', 'done', { output: { segments: 2, dim: 4, speechEmotion: null, model: { name: 'emotion2vec' } } }),
+    completion(id, 'text', 'done', { output: { tokens: 3, windows: 1, model: { name: 'bert', language: 'en', slot: 'en' } } }),
   ]) {
     await orch.onCompletion(c);
   }
@@ -207,10 +229,11 @@ test('DELETE erases in every status: queued, processing, failed', async () => {
   const failed = input();
   await orch.submit(failed);
   await orch.onCompletion(completion(failed.videoId, 'media', 'failed', { problem: { type: 'unsupported-media', detail: 'bad file' } }));
-  assert.deepEqual(
-    await Promise.all([queued, processing, failed].map(async (v) => (await orch.get(OWNER, v.videoId)).status)),
-    ['queued', 'processing', 'failed'],
-  );
+  assert.deepEqual(await Promise.all([queued, processing, failed].map(async (v) => (await orch.get(OWNER, v.videoId)).status)), [
+    'queued',
+    'processing',
+    'failed',
+  ]);
   for (const v of [queued, processing, failed]) {
     await orch.cancel(OWNER, v.videoId);
     assert.deepEqual(await footprint(v.videoId), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
@@ -256,7 +279,7 @@ test('a worker still holding the job cannot write anything back; the reconciler 
     assert.equal(existsSync(store.videoDir(id)), false, 'swept when its completion landed');
     assert.equal((await db.query('SELECT 1 FROM videos WHERE id = $1', [id])).rowCount, 0, 'the completion changed nothing');
     // the reconciler's pass removes the job now that nobody holds it, and closes the tombstone
-    const r = await orch.reconcileErasures();
+    const r = await orch.reconciler.reconcileErasures();
     assert.ok(r.purged >= 1);
     assert.ok((await tomb()).purged_at);
     assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
@@ -269,7 +292,7 @@ test('a worker still holding the job cannot write anything back; the reconciler 
 test('a crash between the phases: DELETE answers erased, and the reconciler finishes the clean-up', async () => {
   const id = await succeededVideo();
   // fusion unreachable stands in for a process that died after the commit: phase 2 cannot complete
-  const deadFusion = new FusionForgetClient('127.0.0.1:1', 500);
+  const deadFusion = new FusionClient('127.0.0.1:1', 500);
   const crashed = new Orchestrator(db, queues, store, webhooks, log, metrics, deadFusion, { eraseTimeoutMs: 3000 });
   try {
     const erased = await crashed.cancel(OWNER, id);
@@ -281,11 +304,11 @@ test('a crash between the phases: DELETE answers erased, and the reconciler fini
   assert.equal((await footprint(id)).embeddings, 1, 'the embeddings wait for fusion');
   assert.equal((await db.query('SELECT purged_at FROM video_tombstones WHERE id = $1', [id])).rows[0].purged_at, null);
   // a restarted orchestrator (fusion back) finishes it
-  const r = await orch.reconcileErasures();
+  const r = await orch.reconciler.reconcileErasures();
   assert.ok(r.purged >= 1);
   assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
   // and running it again is harmless
-  assert.equal(await orch.purge(id), true);
+  assert.equal(await orch.reconciler.purge(id), true);
 });
 
 test('rows canceled before erasure existed become tombstones at reconcile', async () => {
@@ -293,7 +316,7 @@ test('rows canceled before erasure existed become tombstones at reconcile', asyn
   await orch.submit(inp);
   await orch.transition(inp.videoId, { kind: 'cancel' });
   assert.equal((await db.query<{ status: string }>('SELECT status FROM videos WHERE id = $1', [inp.videoId])).rows[0].status, 'canceled');
-  const r = await orch.reconcileErasures();
+  const r = await orch.reconciler.reconcileErasures();
   assert.ok(r.legacy >= 1);
   await assert.rejects(orch.get(OWNER, inp.videoId), (e) => slugOf(e) === 'gone');
   assert.equal((await footprint(inp.videoId)).videos, 0);
@@ -348,7 +371,7 @@ test('the sweep collects uploads that never became videos, killed uploads and st
   // something under videos/ that is not a video id is not ours to judge
   await store.writeFile('videos/not-a-video/file', 'z');
 
-  const r = await orch.sweepOrphans(HOUR);
+  const r = await orch.reconciler.sweepOrphans(HOUR);
   assert.equal(r.dirs, 3);
   assert.equal(r.temps, 1);
   for (const gone of [neverSubmitted, killed, duplicate]) assert.equal(existsSync(store.videoDir(gone)), false, `${gone} collected`);

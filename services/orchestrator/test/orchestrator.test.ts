@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import {
   ArtifactStore,
-  FusionForgetClient,
+  FusionClient,
   FusionPushClient,
   artifactPaths,
   QUEUES,
@@ -31,12 +31,12 @@ let db: Db;
 let webhooks: WebhookService;
 let orch: Orchestrator;
 let fusion: Awaited<ReturnType<typeof startFusion>>;
-let forgetter: FusionForgetClient;
+let forgetter: FusionClient;
 
 before(async () => {
   db = await infra.setup();
   fusion = await startFusion(db, log);
-  forgetter = new FusionForgetClient(fusion.address);
+  forgetter = new FusionClient(fusion.address);
   webhooks = new WebhookService(db, queues, { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000 }, log, metrics);
   orch = new Orchestrator(db, queues, new ArtifactStore(path.join(dir, 'artifacts')), webhooks, log, metrics, forgetter);
 });
@@ -48,12 +48,22 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 function input(over: Partial<SubmitInput> = {}): SubmitInput {
   const videoId = randomUUID();
   return {
-    owner: 'owner-1', videoId, idempotencyKey: '', sourceKind: 'upload', sourcePath: `videos/${videoId}/source`, sourceUrl: '',
-    filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 1234, language: 'auto', callbackUrl: '', metadata: { k: 'v' }, ...over,
+    owner: 'owner-1',
+    videoId,
+    idempotencyKey: '',
+    sourceKind: 'upload',
+    sourcePath: `videos/${videoId}/source`,
+    sourceUrl: '',
+    filename: 'clip.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 1234,
+    language: 'auto',
+    callbackUrl: '',
+    metadata: { k: 'v' },
+    ...over,
   };
 }
 
@@ -75,10 +85,10 @@ function happyPath(id: string): StageCompletion[] {
     completion(id, 'vision', 'started'),
     completion(id, 'audio-emotion', 'started'),
     completion(id, 'asr', 'done', { output: ASR_EN }),
-    completion(id, 'vision', 'done', { output: { frames: 3, ...model('siglip') } }),
+    completion(id, 'vision', 'done', { output: { frames: 3, dim: 4, ...model('siglip') } }),
     completion(id, 'text', 'started'),
-    completion(id, 'audio-emotion', 'done', { output: { segments: 2, ...model('emotion2vec') } }),
-    completion(id, 'text', 'done', { output: { tokens: 7, windows: 1, ...model('bert') } }),
+    completion(id, 'audio-emotion', 'done', { output: { segments: 2, dim: 4, speechEmotion: null, ...model('emotion2vec') } }),
+    completion(id, 'text', 'done', { output: { tokens: 7, windows: 1, model: { name: 'bert', provider: 'cpu', language: 'en', slot: 'en' } } }),
   ];
 }
 
@@ -92,7 +102,12 @@ async function stageRows(id: string) {
 const status = async (id: string) => (await db.query<{ status: string }>('SELECT status FROM videos WHERE id = $1', [id])).rows[0]?.status;
 const jobOf = (id: string, stage: StageName) => queues.get(STAGE_QUEUES[stage]).getJob(stageJobId(id, stage));
 const deliveries = async (id: string) =>
-  (await db.query<{ id: string; target_url: string; event_type: string; status: string; webhook_id: string | null }>('SELECT * FROM webhook_deliveries WHERE video_id = $1 ORDER BY target_url', [id])).rows;
+  (
+    await db.query<{ id: string; target_url: string; event_type: string; status: string; webhook_id: string | null }>(
+      'SELECT * FROM webhook_deliveries WHERE video_id = $1 ORDER BY target_url',
+      [id],
+    )
+  ).rows;
 const fusionDone = (id: string) => orch.transition(id, { kind: 'done', stage: 'fusion', output: { present: ['text', 'audio', 'vision'] } });
 
 test('submit writes the video and its six pending stages and enqueues media with the deterministic id', async () => {
@@ -104,7 +119,17 @@ test('submit writes the video and its six pending stages and enqueues media with
   assert.deepEqual(doc.metadata, { k: 'v' });
   assert.equal(doc.source.sizeBytes, 1234);
   const rows = await stageRows(inp.videoId);
-  assert.deepEqual(rows.map((r) => [r.name, r.state]), [['asr', 'pending'], ['audio-emotion', 'pending'], ['fusion', 'pending'], ['media', 'pending'], ['text', 'pending'], ['vision', 'pending']]);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.state]),
+    [
+      ['asr', 'pending'],
+      ['audio-emotion', 'pending'],
+      ['fusion', 'pending'],
+      ['media', 'pending'],
+      ['text', 'pending'],
+      ['vision', 'pending'],
+    ],
+  );
   const job = await jobOf(inp.videoId, 'media');
   assert.ok(job, 'media job enqueued');
   assert.equal(job.id, `${inp.videoId}.media`);
@@ -168,15 +193,17 @@ test('completions drive the graph to succeeded; the webhook rows are written wit
   assert.ok(Object.values(doc.stages).every((s) => s?.state === 'done'));
 
   const rows = await deliveries(id);
-  assert.deepEqual(rows.map((r) => [r.target_url, r.event_type, r.status, r.webhook_id]), [
-    ['http://127.0.0.1:9/callback', 'video.succeeded', 'pending', null],
-    ['http://127.0.0.1:9/hooks', 'video.succeeded', 'pending', sub.id],
-  ]);
-  // now() is the transaction's start time: equal timestamps = written in the terminal transaction.
-  const same = await db.query(
-    'SELECT d.id FROM webhook_deliveries d JOIN videos v ON v.id = d.video_id WHERE v.id = $1 AND d.created_at = v.finished_at',
-    [id],
+  assert.deepEqual(
+    rows.map((r) => [r.target_url, r.event_type, r.status, r.webhook_id]),
+    [
+      ['http://127.0.0.1:9/callback', 'video.succeeded', 'pending', null],
+      ['http://127.0.0.1:9/hooks', 'video.succeeded', 'pending', sub.id],
+    ],
   );
+  // now() is the transaction's start time: equal timestamps = written in the terminal transaction.
+  const same = await db.query('SELECT d.id FROM webhook_deliveries d JOIN videos v ON v.id = d.video_id WHERE v.id = $1 AND d.created_at = v.finished_at', [
+    id,
+  ]);
   assert.equal(same.rowCount, 2);
   for (const d of rows) assert.ok(await queues.get(QUEUES.webhooks).getJob(`${d.id}.0`), 'first attempt enqueued');
 });
@@ -191,7 +218,8 @@ test('replaying every completion twice changes nothing', async () => {
     await orch.onCompletion(c);
     await orch.onCompletion(c);
   }
-  const strip = (rows: Awaited<ReturnType<typeof stageRows>>) => rows.map(({ name, state, reason, output, attempts }) => ({ name, state, reason, output, attempts }));
+  const strip = (rows: Awaited<ReturnType<typeof stageRows>>) =>
+    rows.map(({ name, state, reason, output, attempts }) => ({ name, state, reason, output, attempts }));
   assert.deepEqual(strip(await stageRows(twice.videoId)), strip(await stageRows(once.videoId)));
   assert.equal(await status(twice.videoId), 'processing');
 
@@ -222,7 +250,7 @@ test('no audio track: asr, audio-emotion and text are skipped with reasons, visi
   assert.equal(rows.vision.state, 'pending');
   assert.ok(await jobOf(inp.videoId, 'vision'));
   assert.equal(await jobOf(inp.videoId, 'asr'), undefined);
-  await orch.onCompletion(completion(inp.videoId, 'vision', 'done', { output: model('siglip') }));
+  await orch.onCompletion(completion(inp.videoId, 'vision', 'done', { output: { frames: 2, dim: 4, ...model('siglip') } }));
   assert.ok(await jobOf(inp.videoId, 'fusion'));
 });
 
@@ -238,7 +266,10 @@ test('a failed stage fails the video with its problem; the failure webhook row i
   assert.equal(doc.stages.media?.state, 'failed');
   assert.equal(doc.stages.fusion?.state, 'skipped');
   await assert.rejects(orch.getResult('owner-3', inp.videoId), (e: { slug?: string }) => e.slug === 'unsupported-media');
-  assert.deepEqual((await deliveries(inp.videoId)).map((d) => d.event_type), ['video.failed']);
+  assert.deepEqual(
+    (await deliveries(inp.videoId)).map((d) => d.event_type),
+    ['video.failed'],
+  );
 });
 
 test('cancel of a queued video erases it to a tombstone, removes its waiting stage jobs and writes no webhook', async () => {
@@ -302,7 +333,7 @@ test('reconcile re-enqueues a pending stage whose job vanished from Redis', asyn
   await orch.submit(inp);
   await (await jobOf(inp.videoId, 'media'))!.remove();
   assert.equal(await jobOf(inp.videoId, 'media'), undefined);
-  await orch.reconcile();
+  await orch.reconciler.reconcile();
   assert.ok(await jobOf(inp.videoId, 'media'), 'media job is back');
 });
 
@@ -313,11 +344,11 @@ test('reconcile re-enqueues a running stage whose job vanished from Redis', asyn
   await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
   await (await jobOf(inp.videoId, 'media'))!.remove();
   // A stage that was just dispatched is left alone (its job may be in flight between Redis calls)...
-  await orch.reconcile();
+  await orch.reconciler.reconcile();
   assert.equal(await jobOf(inp.videoId, 'media'), undefined);
   // ...one that has been running with no job for a while is dispatched again.
   await db.query(`UPDATE stages SET updated_at = now() - interval '5 minutes' WHERE video_id = $1 AND name = 'media'`, [inp.videoId]);
-  await orch.reconcile();
+  await orch.reconciler.reconcile();
   assert.ok(await jobOf(inp.videoId, 'media'), 'a running stage without a job must be enqueued again');
 });
 
@@ -347,7 +378,7 @@ test('reconcile fails a stage whose BullMQ job is in the failed state', async ()
   await orch.submit(inp);
   await orch.onCompletion(completion(inp.videoId, 'media', 'started'));
   await failMediaJob(inp.videoId, 'worker killed too often');
-  const r = await orch.reconcile();
+  const r = await orch.reconciler.reconcile();
   assert.ok(r.recovered >= 1);
   const doc = await orch.get('owner-1', inp.videoId);
   assert.equal(doc.status, 'failed');
@@ -379,7 +410,7 @@ test('reconcile leaves a failed job to the failure its worker reported (the real
   // runs before the orchestrator has consumed that completion must not replace it with model-error.
   await withReportedMediaFailure(async (id, reported) => {
     await failMediaJob(id, 'ffprobe could not read the file');
-    await orch.reconcile();
+    await orch.reconciler.reconcile();
     assert.equal(await status(id), 'processing', 'the reported completion is still to be consumed');
     await orch.onCompletion(reported);
     const doc = await orch.get('owner-1', id);
@@ -393,7 +424,7 @@ test('reconcile fails the stage when the completion reporting its failure could 
   await withReportedMediaFailure(async (id) => {
     await failJob(QUEUES.completions, completionJobId(id, 'media'), 'database unreachable for a day');
     await failMediaJob(id, 'ffprobe could not read the file');
-    await orch.reconcile();
+    await orch.reconciler.reconcile();
     const doc = await orch.get('owner-1', id);
     assert.equal(doc.status, 'failed');
     assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/model-error');
@@ -410,18 +441,18 @@ test('retention erases raw media of finished videos past the limit, keeps result
   await store.writeJson(artifactPaths.stageOutput(inp.videoId, 'asr'), { text: 'kept' });
   await orch.transition(inp.videoId, { kind: 'failed', stage: 'media', problemType: 'unsupported-media', detail: 'x' });
   // finished just now: inside the retention
-  assert.equal(await orch.eraseExpiredMedia(24), 0);
+  assert.equal(await orch.reconciler.eraseExpiredMedia(24), 0);
   assert.ok(await store.exists(artifactPaths.source(inp.videoId)));
   await db.query(`UPDATE videos SET finished_at = now() - interval '25 hours' WHERE id = $1`, [inp.videoId]);
-  assert.equal(await orch.eraseExpiredMedia(0), 0, '0 keeps media forever');
-  assert.ok((await orch.eraseExpiredMedia(24)) >= 1);
+  assert.equal(await orch.reconciler.eraseExpiredMedia(0), 0, '0 keeps media forever');
+  assert.ok((await orch.reconciler.eraseExpiredMedia(24)) >= 1);
   assert.equal(await store.exists(artifactPaths.source(inp.videoId)), false);
   assert.equal(await store.exists(artifactPaths.audio(inp.videoId)), false);
   assert.equal(await store.exists(artifactPaths.framesDir(inp.videoId)), false);
   assert.equal(await store.exists(artifactPaths.stageOutput(inp.videoId, 'asr')), true, 'stage outputs stay');
   const row = await db.query<{ media_erased_at: Date | null }>('SELECT media_erased_at FROM videos WHERE id = $1', [inp.videoId]);
   assert.ok(row.rows[0].media_erased_at);
-  assert.equal(await orch.eraseExpiredMedia(24), 0, 'nothing left to erase');
+  assert.equal(await orch.reconciler.eraseExpiredMedia(24), 0, 'nothing left to erase');
 });
 
 test('DELETE holds even when work that was running lands afterwards', async () => {
@@ -443,7 +474,7 @@ test('DELETE holds even when work that was running lands afterwards', async () =
     push.close();
   }
   // ...and then reports in
-  await orch.onCompletion(completion(inp.videoId, 'media', 'done'));
+  await orch.onCompletion(completion(inp.videoId, 'media', 'done', { output: MEDIA_AV }));
   await assert.rejects(orch.get(inp.owner, inp.videoId), (e: { slug?: string }) => e.slug === 'gone');
   assert.equal(await store.exists(artifactPaths.stageOutput(inp.videoId, 'media')), false, 'late artifact erased');
   const emb = await db.query('SELECT 1 FROM embeddings WHERE video_id = $1', [inp.videoId]);

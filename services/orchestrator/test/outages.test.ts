@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import {
   ArtifactStore,
-  FusionForgetClient,
+  FusionClient,
   ORCHESTRATOR_SERVICE,
   QUEUES,
   Queues,
@@ -35,12 +35,12 @@ const dir = mkdtempSync(path.join(tmpdir(), `oa-outage-${infra.tag}-`));
 const store = new ArtifactStore(path.join(dir, 'artifacts'));
 let db: Db;
 let fusion: Awaited<ReturnType<typeof startFusion>>;
-let forgetter: FusionForgetClient;
+let forgetter: FusionClient;
 
 before(async () => {
   db = await infra.setup();
   fusion = await startFusion(db, log);
-  forgetter = new FusionForgetClient(fusion.address);
+  forgetter = new FusionClient(fusion.address);
 });
 
 after(async () => {
@@ -52,8 +52,19 @@ after(async () => {
 
 function input(over: Partial<SubmitInput> = {}): SubmitInput {
   return {
-    owner: 'owner-outage', videoId: randomUUID(), idempotencyKey: '', sourceKind: 'upload', sourcePath: '', sourceUrl: '',
-    filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 10, language: 'auto', callbackUrl: '', metadata: {}, ...over,
+    owner: 'owner-outage',
+    videoId: randomUUID(),
+    idempotencyKey: '',
+    sourceKind: 'upload',
+    sourcePath: '',
+    sourceUrl: '',
+    filename: 'clip.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 10,
+    language: 'auto',
+    callbackUrl: '',
+    metadata: {},
+    ...over,
   };
 }
 
@@ -95,7 +106,7 @@ test('Redis down during Submit: Submit answers at once, and the video is enqueue
     // Redis comes back (a real redis-server on the port the orchestrator was pointed at)
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     await waitFor(async () => (await connection.ping()) === 'PONG', 15_000, 'redis to accept connections');
-    await orch.reconcile();
+    await orch.reconciler.reconcile();
     const job = await queues.get(QUEUES.media).getJob(stageJobId(inp.videoId, 'media'));
     assert.ok(job, 'the reconciler enqueued the media job');
     assert.equal(job.data.videoId, inp.videoId);
@@ -122,7 +133,13 @@ const slugAndDetail = async (client: ReturnType<typeof grpcClient>, method: stri
 test("PostgreSQL unreachable: every orchestrator call answers 'unavailable' with a generic text", async () => {
   const port = await freePort();
   const deadDb = createDb(`postgres://postgres@127.0.0.1:${port}/omniaffect`, 2);
-  const webhooks = new WebhookService(deadDb, infra.queues, { allowPrivate: true, callbackSecret: null, retryScale: 1, timeoutMs: 2000, maxPerOwner: 5 }, log, metrics);
+  const webhooks = new WebhookService(
+    deadDb,
+    infra.queues,
+    { allowPrivate: true, callbackSecret: null, retryScale: 1, timeoutMs: 2000, maxPerOwner: 5 },
+    log,
+    metrics,
+  );
   const orch = new Orchestrator(deadDb, infra.queues, store, webhooks, log, metrics, forgetter);
   const server = await startGrpcServer('127.0.0.1:0', [{ name: ORCHESTRATOR_SERVICE, impl: orchestratorGrpcImpl(orch, webhooks, log) }]);
   server.setServing(true);
@@ -159,24 +176,41 @@ test('the outage classifier: real pg errors of a server going away are unavailab
     const c = await victim.connect();
     c.on('error', () => undefined);
     const pid = (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
-    const sleeping = c.query('SELECT pg_sleep(30)').then(() => null, (e: unknown) => e);
+    const sleeping = c.query('SELECT pg_sleep(30)').then(
+      () => null,
+      (e: unknown) => e,
+    );
     await new Promise((r) => setTimeout(r, 200));
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     const terminated = await sleeping;
     assert.equal((terminated as { code?: string }).code, '57P01');
     assert.equal(isDbUnavailableError(terminated), true);
     // the same session afterwards: pg's "Connection terminated" family, no code
-    const after = await c.query('SELECT 1').then(() => null, (e: unknown) => e);
+    const after = await c.query('SELECT 1').then(
+      () => null,
+      (e: unknown) => e,
+    );
     c.release(true);
     assert.ok(after, 'a query on the dead session fails');
     assert.equal(isDbUnavailableError(after), true, String((after as Error).message));
     // refused connection
-    const refused = await new Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/x', max: 1 }).query('SELECT 1').then(() => null, (e: unknown) => e);
+    const refused = await new Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/x', max: 1 }).query('SELECT 1').then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.equal(isDbUnavailableError(refused), true);
     // errors of the query itself are not outages
-    const syntax = await admin.query('SELEC 1').then(() => null, (e: unknown) => e);
+    const syntax = await admin.query('SELEC 1').then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.equal(isDbUnavailableError(syntax), false);
-    const unique = await admin.query(`INSERT INTO videos (id, owner, status, source_kind) VALUES ('x','o','queued','upload'), ('x','o','queued','upload')`).then(() => null, (e: unknown) => e);
+    const unique = await admin
+      .query(`INSERT INTO videos (id, owner, status, source_kind) VALUES ('x','o','queued','upload'), ('x','o','queued','upload')`)
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     assert.equal(isDbUnavailableError(unique), false);
   } finally {
     await victim.end();

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ArtifactStore, FusionForgetClient, newWebhookSecret, type Db, type StageCompletion, type StageName } from '@omniaffect/core';
+import { ArtifactStore, FusionClient, newWebhookSecret, type Db, type StageCompletion, type StageName } from '@omniaffect/core';
 import { Orchestrator, type OrchestratorOptions, type SubmitInput } from '../src/orchestrator';
 import { WebhookService } from '../src/webhooks';
 import { startFusion, testInfra } from './support';
@@ -16,14 +16,20 @@ const dir = mkdtempSync(path.join(tmpdir(), `oa-quota-${infra.tag}-`));
 const store = new ArtifactStore(path.join(dir, 'artifacts'));
 let db: Db;
 let fusion: Awaited<ReturnType<typeof startFusion>>;
-let forgetter: FusionForgetClient;
+let forgetter: FusionClient;
 let webhooks: WebhookService;
 
 before(async () => {
   db = await infra.setup();
   fusion = await startFusion(db, log);
-  forgetter = new FusionForgetClient(fusion.address);
-  webhooks = new WebhookService(db, queues, { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000, maxPerOwner: 2 }, log, metrics);
+  forgetter = new FusionClient(fusion.address);
+  webhooks = new WebhookService(
+    db,
+    queues,
+    { allowPrivate: true, callbackSecret: newWebhookSecret(), retryScale: 0.001, timeoutMs: 2000, maxPerOwner: 2 },
+    log,
+    metrics,
+  );
 });
 
 after(async () => {
@@ -34,10 +40,22 @@ after(async () => {
 });
 
 const orchestrator = (quota: Partial<OrchestratorOptions['quota']>) =>
-  new Orchestrator(db, queues, store, webhooks, log, metrics, forgetter, { quota: { maxActiveVideos: 0, maxMediaHoursPerDay: 0, unprobedVideoSeconds: 7200, ...quota } });
+  new Orchestrator(db, queues, store, webhooks, log, metrics, forgetter, {
+    quota: { maxActiveVideos: 0, maxMediaHoursPerDay: 0, unprobedVideoSeconds: 7200, ...quota },
+  });
 const input = (owner: string): SubmitInput => ({
-  owner, videoId: randomUUID(), idempotencyKey: '', sourceKind: 'upload', sourcePath: '', sourceUrl: '',
-  filename: 'clip.mp4', contentType: 'video/mp4', sizeBytes: 10, language: 'auto', callbackUrl: '', metadata: {},
+  owner,
+  videoId: randomUUID(),
+  idempotencyKey: '',
+  sourceKind: 'upload',
+  sourcePath: '',
+  sourceUrl: '',
+  filename: 'clip.mp4',
+  contentType: 'video/mp4',
+  sizeBytes: 10,
+  language: 'auto',
+  callbackUrl: '',
+  metadata: {},
 });
 const completion = (videoId: string, stage: StageName, outcome: StageCompletion['outcome'], extra: Partial<StageCompletion> = {}) =>
   ({ videoId, stage, outcome, startedAt: Date.now(), finishedAt: Date.now(), attempts: 1, ...extra }) as StageCompletion;
@@ -71,10 +89,14 @@ test('media hours per key per 24 h: unprobed videos reserve the estimate, measur
   const c = await orch.submit(input(owner));
   await assert.rejects(orch.submit(input(owner)), quotaError('QUOTA_MAX_MEDIA_HOURS_PER_DAY'), '3 × 1000 s reserved: a 4th does not fit');
   // probing finds b is 5 s long: its reservation shrinks to 5 s
-  await orch.onCompletion(completion(b.doc.id, 'media', 'done', { output: { durationSec: 5, hasAudio: true, hasVideo: false, frameCount: 0 } }));
+  await orch.onCompletion(
+    completion(b.doc.id, 'media', 'done', { output: { durationSec: 5, hasAudio: true, hasVideo: false, frameCount: 0, formatName: 'wav' } }),
+  );
   const d = await orch.submit(input(owner));
   // a is measured at 1800 s: used = 1800 + 5 + 1000 (c) + 1000 (d); a new one would make 4805 s
-  await orch.onCompletion(completion(a.doc.id, 'media', 'done', { output: { durationSec: 1800, hasAudio: true, hasVideo: false, frameCount: 0 } }));
+  await orch.onCompletion(
+    completion(a.doc.id, 'media', 'done', { output: { durationSec: 1800, hasAudio: true, hasVideo: false, frameCount: 0, formatName: 'wav' } }),
+  );
   await assert.rejects(orch.submit(input(owner)), quotaError('QUOTA_MAX_MEDIA_HOURS_PER_DAY'));
   // erasing the unprobed ones frees their reservation; erasing the measured one does not refund it
   await orch.cancel(owner, c.doc.id);

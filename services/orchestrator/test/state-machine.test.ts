@@ -1,15 +1,32 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { STAGES, type StageName } from '@omniaffect/core';
-import { DEPENDENCIES, applyEvent, initialSnapshot, nextActions, progress, skipReason, withChanges, type StageEvent, type VideoSnapshot } from '../src/state-machine';
+import {
+  DEPENDENCIES,
+  applyEvent,
+  initialSnapshot,
+  nextActions,
+  progress,
+  skipReason,
+  withChanges,
+  type StageEvent,
+  type VideoSnapshot,
+} from '../src/state-machine';
 
 const apply = (snap: VideoSnapshot, ev: StageEvent): VideoSnapshot => withChanges(snap, applyEvent(snap, ev));
 const run = (snap: VideoSnapshot, events: StageEvent[]) => events.reduce(apply, snap);
 const done = (stage: StageName, output: Record<string, unknown> = {}): StageEvent => ({ kind: 'done', stage, output });
 const MEDIA_AV = { hasAudio: true, hasVideo: true, frameCount: 3, durationSec: 5 };
 const ASR_SPEECH = { hasSpeech: true, language: 'en' };
-const enq = (snap: VideoSnapshot) => nextActions(snap).filter((a) => a.kind === 'enqueue').map((a) => a.stage).sort();
-const skips = (snap: VideoSnapshot) => nextActions(snap).filter((a) => a.kind === 'skip').map((a) => [a.stage, (a as { reason: string }).reason]);
+const enq = (snap: VideoSnapshot) =>
+  nextActions(snap)
+    .filter((a) => a.kind === 'enqueue')
+    .map((a) => a.stage)
+    .sort();
+const skips = (snap: VideoSnapshot) =>
+  nextActions(snap)
+    .filter((a) => a.kind === 'skip')
+    .map((a) => [a.stage, (a as { reason: string }).reason]);
 
 test('initial snapshot: queued, every stage pending, only media to enqueue', () => {
   const s = initialSnapshot();
@@ -50,7 +67,10 @@ test('the full graph with audio and video: media → {asr, audio-emotion, vision
 test('no audio track: asr and audio-emotion skipped, then text skipped, vision and fusion run', () => {
   let s = apply(initialSnapshot(), done('media', { hasAudio: false, hasVideo: true, frameCount: 2 }));
   assert.deepEqual(enq(s), ['vision']);
-  assert.deepEqual(skips(s).sort(), [['asr', 'no audio track'], ['audio-emotion', 'no audio track']]);
+  assert.deepEqual(skips(s).sort(), [
+    ['asr', 'no audio track'],
+    ['audio-emotion', 'no audio track'],
+  ]);
   s = run(s, [
     { kind: 'skipped', stage: 'asr', reason: 'no audio track' },
     { kind: 'skipped', stage: 'audio-emotion', reason: 'no audio track' },
@@ -73,7 +93,10 @@ test('no speech: text skipped with "no speech detected"', () => {
 });
 
 test('skipText from asr (language out of scope) skips text with that reason', () => {
-  const s = run(initialSnapshot(), [done('media', MEDIA_AV), done('asr', { hasSpeech: true, language: 'en', skipText: 'detected language "fr" is not supported' })]);
+  const s = run(initialSnapshot(), [
+    done('media', MEDIA_AV),
+    done('asr', { hasSpeech: true, language: 'en', skipText: 'detected language "fr" is not supported' }),
+  ]);
   assert.deepEqual(skips(s), [['text', 'detected language "fr" is not supported']]);
 });
 
@@ -133,9 +156,17 @@ test('terminal states stick: no event changes a succeeded, failed or canceled vi
     apply(base, { kind: 'failed', stage: 'vision', problemType: 'x', detail: 'y' }),
     { ...base, status: 'succeeded' as const },
   ];
-  assert.deepEqual(terminals.map((s) => s.status), ['canceled', 'failed', 'succeeded']);
+  assert.deepEqual(
+    terminals.map((s) => s.status),
+    ['canceled', 'failed', 'succeeded'],
+  );
   for (const s of terminals) {
-    for (const ev of [done('asr', ASR_SPEECH), { kind: 'cancel' } as StageEvent, { kind: 'started', stage: 'vision', attempts: 1 } as StageEvent, done('fusion')]) {
+    for (const ev of [
+      done('asr', ASR_SPEECH),
+      { kind: 'cancel' } as StageEvent,
+      { kind: 'started', stage: 'vision', attempts: 1 } as StageEvent,
+      done('fusion'),
+    ]) {
       const t = applyEvent(s, ev);
       assert.equal(t.status, s.status);
       assert.deepEqual(t.stageChanges, []);

@@ -71,7 +71,12 @@ export async function startFusion(db: Db, log: Logger): Promise<{ address: strin
   const dist = path.join(repoRoot(), 'services', 'fusion', 'dist', 'src');
   const { EmbeddingStore } = require(path.join(dist, 'embedding-store.js')) as { EmbeddingStore: new (db: Db) => unknown };
   const { FusionService } = require(path.join(dist, 'fusion-service.js')) as {
-    FusionService: new (store: unknown, log: Logger, metrics: ServiceMetrics, opts: { modelDir: string; provider: string; intraOpThreads: number }) => FusionServiceLike;
+    FusionService: new (
+      store: unknown,
+      log: Logger,
+      metrics: ServiceMetrics,
+      opts: { modelDir: string; provider: string; intraOpThreads: number },
+    ) => FusionServiceLike;
   };
   const service = new FusionService(new EmbeddingStore(db), log, new ServiceMetrics(`fusion_${randomBytes(3).toString('hex')}`), {
     modelDir: '/nonexistent',

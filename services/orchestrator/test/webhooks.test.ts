@@ -23,7 +23,10 @@ const { queues, log, metrics } = infra;
 const SCALE = 0.001;
 let db: Db;
 
-interface Received { headers: Record<string, string>; body: string }
+interface Received {
+  headers: Record<string, string>;
+  body: string;
+}
 let server: http.Server;
 let baseUrl: string;
 const received: Received[] = [];
@@ -65,10 +68,17 @@ async function terminalVideo(svc: WebhookService, owner: string, status: 'succee
 }
 
 const deliveryRows = async (videoId: string) =>
-  (await db.query<{ id: string; status: string; attempts: number; last_status: number | null; last_error: string | null; next_attempt_at: Date | null; payload: unknown }>(
-    'SELECT * FROM webhook_deliveries WHERE video_id = $1',
-    [videoId],
-  )).rows;
+  (
+    await db.query<{
+      id: string;
+      status: string;
+      attempts: number;
+      last_status: number | null;
+      last_error: string | null;
+      next_attempt_at: Date | null;
+      payload: unknown;
+    }>('SELECT * FROM webhook_deliveries WHERE video_id = $1', [videoId])
+  ).rows;
 const webhookJob = (id: string) => queues.get(QUEUES.webhooks).getJob(id) as Promise<Job<WebhookJob> | undefined>;
 
 test('create validates events and returns a whsec_ secret once', async () => {

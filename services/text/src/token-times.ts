@@ -8,7 +8,8 @@ export function tokenTimes(
   charStart: number,
   charEnd: number,
 ): { start: number; end: number } {
-  const seg = segments.find((s) => charStart >= s.charStart && charStart < s.charEnd) ?? segments.find((s) => charStart < s.charEnd) ?? segments[segments.length - 1];
+  const seg =
+    segments.find((s) => charStart >= s.charStart && charStart < s.charEnd) ?? segments.find((s) => charStart < s.charEnd) ?? segments[segments.length - 1];
   if (!seg) return { start: 0, end: 0 };
   const span = Math.max(1, seg.charEnd - seg.charStart);
   const at = (c: number) => seg.start + ((Math.min(Math.max(c, seg.charStart), seg.charEnd) - seg.charStart) / span) * (seg.end - seg.start);

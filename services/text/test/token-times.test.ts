@@ -22,7 +22,7 @@ test('a token at a gap between segments belongs to the next segment', () => {
 });
 
 test('a token crossing a segment end is clamped to that segment', () => {
-  close(tokenTimes(SEGS, 10, 15), { start: 10 / 12 * 2, end: 2 });
+  close(tokenTimes(SEGS, 10, 15), { start: (10 / 12) * 2, end: 2 });
 });
 
 test('a token past the last segment sits at its end; no segments gives 0', () => {
@@ -30,10 +30,13 @@ test('a token past the last segment sits at its end; no segments gives 0', () =>
   close(tokenTimes([], 0, 3), { start: 0, end: 0 });
 });
 
-test('end is never before start, and a zero-length segment does not divide by zero', () => {
-  const t = tokenTimes([{ start: 1, end: 1.5, charStart: 4, charEnd: 4 }], 4, 4);
-  assert.ok(Number.isFinite(t.start) && Number.isFinite(t.end));
-  assert.ok(t.end >= t.start);
-  const r = tokenTimes(SEGS, 5, 3);
-  assert.ok(r.end >= r.start);
+test('a zero-length segment does not divide by zero: its tokens sit at its start', () => {
+  close(tokenTimes([{ start: 1, end: 1.5, charStart: 4, charEnd: 4 }], 4, 4), { start: 1, end: 1 });
+  close(tokenTimes([{ start: 1, end: 1.5, charStart: 4, charEnd: 4 }], 4, 9), { start: 1, end: 1 });
+});
+
+test('an empty or reversed character range collapses to the time of its start character', () => {
+  close(tokenTimes(SEGS, 6, 6), { start: 1, end: 1 });
+  // charEnd before charStart: not widened backwards to the earlier character (3 → 0.5 s).
+  close(tokenTimes(SEGS, 5, 3), { start: 10 / 12, end: 10 / 12 });
 });

@@ -1,9 +1,14 @@
-import { standInOf, type FrameItem, type ModelWorkerContext, type StageHandler } from '@omniaffect/core';
+import {
+  MediaArtifactSchema,
+  parseContract,
+  standInOf,
+  type FrameItem,
+  type ModelWorkerContext,
+  type StageHandler,
+  type VisionOutput,
+  requiredInput,
+} from '@omniaffect/core';
 import { DynamicBatcher } from '@omniaffect/models';
-
-interface MediaArtifact {
-  frames: { path: string; time: number }[];
-}
 
 /**
  * Frames from concurrent jobs share model calls through a dynamic batcher (up to BATCH_MAX frames or
@@ -22,7 +27,7 @@ export function visionStage(ctx: ModelWorkerContext<{ BATCH_MAX: number; BATCH_W
     },
   });
   return async (job) => {
-    const media = await ctx.store.readJson<MediaArtifact>(job.inputs.media);
+    const media = parseContract(MediaArtifactSchema, await ctx.store.readJson<unknown>(requiredInput(job, 'media')), 'media.json');
     if (media.frames.length === 0) return { outcome: 'skipped', problem: { type: 'unsupported-media', detail: 'no video frames' } };
     const embeddings = await Promise.all(media.frames.map((f) => batcher.submit(ctx.store.resolve(f.path))));
     const dim = embeddings[0].length;
@@ -30,6 +35,7 @@ export function visionStage(ctx: ModelWorkerContext<{ BATCH_MAX: number; BATCH_W
     embeddings.forEach((e, i) => data.set(e, i * dim));
     const items: FrameItem[] = media.frames.map((f) => ({ time: f.time, path: f.path }));
     await ctx.fusion.pushWithRetry({ videoId: job.videoId, modality: 'vision', kind: 'frames', shape: [items.length, dim], data, items, model });
-    return { outcome: 'done', output: { frames: items.length, dim, model: { name: model, provider: String(ctx.loaded.provider), ...standInOf(ctx.loaded) } } };
+    const output: VisionOutput = { frames: items.length, dim, model: { name: model, provider: String(ctx.loaded.provider), ...standInOf(ctx.loaded) } };
+    return { outcome: 'done', output };
   };
 }

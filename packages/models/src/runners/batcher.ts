@@ -61,10 +61,13 @@ export class DynamicBatcher<I, O> {
     } else if (!this.timer) {
       // Measured from the oldest item, so items that queued behind a running batch do not wait twice.
       const waited = Date.now() - this.queue[0]!.queuedAt;
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        void this.dispatch();
-      }, Math.max(0, this.options.maxWaitMs - waited));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          void this.dispatch();
+        },
+        Math.max(0, this.options.maxWaitMs - waited),
+      );
     }
   }
 
@@ -85,9 +88,7 @@ export class DynamicBatcher<I, O> {
     try {
       const outputs = await this.options.run(batch.map((p) => p.item));
       if (!Array.isArray(outputs) || outputs.length !== batch.length) {
-        throw new Error(
-          `DynamicBatcher: run returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${batch.length} items`,
-        );
+        throw new Error(`DynamicBatcher: run returned ${Array.isArray(outputs) ? outputs.length : typeof outputs} outputs for ${batch.length} items`);
       }
       batch.forEach((p, i) => p.resolve(outputs[i] as O));
     } catch (err) {

@@ -123,9 +123,7 @@ export class BertRunner {
     } else {
       throw new Error(`${modelDir} lacks tokenizer.json or vocab.txt`);
     }
-    const config = readJsonIfPresent<{ _name_or_path?: string; max_position_embeddings?: number; model_type?: string }>(
-      path.join(modelDir, 'config.json'),
-    );
+    const config = readJsonIfPresent<{ _name_or_path?: string; max_position_embeddings?: number; model_type?: string }>(path.join(modelDir, 'config.json'));
     const name = options.name ?? config?._name_or_path ?? path.basename(path.resolve(modelDir));
     // RoBERTa-style models reserve two positions (514 → 512 usable); BERT uses all of them.
     const mpe = config?.max_position_embeddings;

@@ -150,7 +150,7 @@ export class Emotion2vecRunner {
     const duration = samples16k.length / sampleRate;
     const framesPerChunk = Math.max(1, Math.round((options.chunkSeconds ?? 30) * EMOTION2VEC_FRAME_HZ));
     const input = this.normalisation === 'code' ? layerNormWaveform(samples16k) : samples16k;
-    const segmentOf = (frame: number) => Math.floor((frame / EMOTION2VEC_FRAME_HZ) / segmentSeconds + 1e-9);
+    const segmentOf = (frame: number) => Math.floor(frame / EMOTION2VEC_FRAME_HZ / segmentSeconds + 1e-9);
     const segmentCount = segmentOf(totalFrames - 1) + 1;
 
     let sums: Float64Array[] = [];
@@ -273,7 +273,10 @@ function loadHead(modelDir: string): EmotionHead | null {
   const json = readJsonIfPresent<{ weight?: number[][]; bias?: number[] }>(headFile);
   if (!json) return null;
   if (!existsSync(tokensFile)) throw new Error(`${headFile} needs tokens.txt beside it for its label names`);
-  const entries = readFileSync(tokensFile, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const entries = readFileSync(tokensFile, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const { weight, bias } = json;
   if (!Array.isArray(weight) || !Array.isArray(bias) || weight.length === 0) {
     throw new Error(`${headFile} must hold {"weight": number[labels][dim], "bias": number[labels]}`);

@@ -90,10 +90,9 @@ export function requireNames(session: ort.InferenceSession, file: string, inputs
   const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
   if (missingIn.length || missingOut.length) {
     throw new Error(
-      `${file} does not match the expected contract: missing ${[
-        ...missingIn.map((n) => `input ${n}`),
-        ...missingOut.map((n) => `output ${n}`),
-      ].join(', ')}; it has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]`,
+      `${file} does not match the expected contract: missing ${[...missingIn.map((n) => `input ${n}`), ...missingOut.map((n) => `output ${n}`)].join(
+        ', ',
+      )}; it has inputs [${session.inputNames.join(', ')}] and outputs [${session.outputNames.join(', ')}]`,
     );
   }
 }

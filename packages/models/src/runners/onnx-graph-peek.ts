@@ -199,12 +199,7 @@ class WindowReader {
 }
 
 const PASS_THROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten']);
-const NORMALISING_OPS = new Set([
-  'LayerNormalization',
-  'MeanVarianceNormalization',
-  'InstanceNormalization',
-  'GroupNormalization',
-]);
+const NORMALISING_OPS = new Set(['LayerNormalization', 'MeanVarianceNormalization', 'InstanceNormalization', 'GroupNormalization']);
 
 /**
  * True when the graph normalises its waveform input itself: a normalisation op reads the input
@@ -213,7 +208,7 @@ const NORMALISING_OPS = new Set([
  */
 export function graphNormalisesInput(graph: PeekedGraph, inputName: string): boolean {
   const aliases = new Set([inputName]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const n of graph.nodes) {
       if (PASS_THROUGH.has(n.opType) && aliases.has(n.inputs[0] ?? '')) {
@@ -232,7 +227,5 @@ export function graphNormalisesInput(graph: PeekedGraph, inputName: string): boo
     if (reads && NORMALISING_OPS.has(n.opType)) return true;
     if (reads && n.opType === 'ReduceMean') n.outputs.forEach((o) => meansOfInput.add(o));
   }
-  return graph.nodes.some(
-    (n) => n.opType === 'Sub' && aliases.has(n.inputs[0] ?? '') && meansOfInput.has(n.inputs[1] ?? ''),
-  );
+  return graph.nodes.some((n) => n.opType === 'Sub' && aliases.has(n.inputs[0] ?? '') && meansOfInput.has(n.inputs[1] ?? ''));
 }

@@ -52,10 +52,7 @@ export class SiglipRunner {
       }
       batch.set(img, i * SIGLIP_PIXELS);
     });
-    const out = await this.session.run(
-      { pixel_values: new ort.Tensor('float32', batch, [pixelBatches.length, 3, 224, 224]) },
-      ['pooler_output'],
-    );
+    const out = await this.session.run({ pixel_values: new ort.Tensor('float32', batch, [pixelBatches.length, 3, 224, 224]) }, ['pooler_output']);
     this.stats.sessionRuns += 1;
     const pooled = out['pooler_output']!;
     const [b, dim] = pooled.dims as number[];

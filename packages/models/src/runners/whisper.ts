@@ -316,10 +316,7 @@ export class WhisperRunner {
   private async encode(samples: Float32Array): Promise<ort.Tensor> {
     const mel = logMelSpectrogram(samples, { nMels: this.nMels });
     const type = inputMeta(this.encoder, 'input_features')?.type;
-    const feed =
-      type === 'float16'
-        ? new ort.Tensor('float16', toFloat16(mel), [1, this.nMels, 3000])
-        : new ort.Tensor('float32', mel, [1, this.nMels, 3000]);
+    const feed = type === 'float16' ? new ort.Tensor('float16', toFloat16(mel), [1, this.nMels, 3000]) : new ort.Tensor('float32', mel, [1, this.nMels, 3000]);
     const out = await this.encoder.run({ input_features: feed });
     this.stats.encoderRuns += 1;
     this.stats.sessionRuns += 1;
@@ -353,9 +350,7 @@ export class WhisperRunner {
     const meta = inputMeta(this.decoder, name);
     if (!meta) throw new Error(`decoder has no input ${name}`);
     const dims = meta.shape.map((d, i) => (typeof d === 'number' ? d : i === 0 ? 1 : 0));
-    return meta.type === 'float16'
-      ? new ort.Tensor('float16', new Uint16Array(0), dims)
-      : new ort.Tensor('float32', new Float32Array(0), dims);
+    return meta.type === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims);
   }
 
   private async greedy(

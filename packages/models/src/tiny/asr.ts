@@ -1,5 +1,5 @@
 /**
- * Tiny Whisper pair with the onnx-community / Optimum names, dtypes and ranks (reference/models.md §1.5).
+ * Tiny Whisper pair with the onnx-community / Optimum names, dtypes and ranks (docs/model-contracts.md §1.4, §1.6).
  *
  * Encoder: every output row carries per-item scalars: channel 0 = loudness L (max of the features),
  * 1 = language score S (mean of mel bins 0..39 minus mean of bins 40..127), 2 = presence (1.0),

@@ -1,5 +1,5 @@
 /**
- * Tiny emotion2vec stand-in with the FunASR export contract (reference/models.md §4.4):
+ * Tiny emotion2vec stand-in with the FunASR export contract (docs/model-contracts.md §4.4):
  * `input f32[batch_size, sequence_length]` → `output f32[batch_size, frames, 32]`.
  *
  * Like the official export, the utterance layer-norm (no affine, eps 1e-5) is inside the graph. Two

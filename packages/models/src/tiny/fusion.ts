@@ -35,19 +35,48 @@ function gateVector(i: number): Float32Array {
   return v;
 }
 
-export function tinyFusionHeads(): { sentiment: Float32Array; emotion: Float32Array; intensity: Float32Array; value: Float32Array; biases: Record<string, number[]> } {
+export function tinyFusionHeads(): {
+  sentiment: Float32Array;
+  emotion: Float32Array;
+  intensity: Float32Array;
+  value: Float32Array;
+  biases: Record<string, number[]>;
+} {
   const D = TINY_FUSION_DIM;
   // sentiment [D,3] (negative, neutral, positive)
   const sentiment = plant(seededMatrix(5101, D, 3, 0.05), 3, [
-    [0, 0, -2], [0, 1, 0], [0, 2, 2], [1, 0, 0], [1, 1, -0.5], [1, 2, 0],
+    [0, 0, -2],
+    [0, 1, 0],
+    [0, 2, 2],
+    [1, 0, 0],
+    [1, 1, -0.5],
+    [1, 2, 0],
   ]);
   // emotion [D,7] (happy, sad, angry, fearful, disgusted, surprised, neutral)
   const emotion = plant(seededMatrix(5102, D, 7, 0.05), 7, [
-    [0, 0, 2], [0, 1, -2], [0, 2, -0.5], [0, 3, 0], [0, 4, 0], [0, 5, 0], [0, 6, 0],
-    [1, 0, 0], [1, 1, 0], [1, 2, 2], [1, 3, 0], [1, 4, 0], [1, 5, 0.5], [1, 6, -1],
+    [0, 0, 2],
+    [0, 1, -2],
+    [0, 2, -0.5],
+    [0, 3, 0],
+    [0, 4, 0],
+    [0, 5, 0],
+    [0, 6, 0],
+    [1, 0, 0],
+    [1, 1, 0],
+    [1, 2, 2],
+    [1, 3, 0],
+    [1, 4, 0],
+    [1, 5, 0.5],
+    [1, 6, -1],
   ]);
-  const intensity = plant(seededMatrix(5103, D, 1, 0.05), 1, [[0, 0, 1.5], [1, 0, 0]]);
-  const value = plant(seededMatrix(5104, D, 1, 0.05), 1, [[0, 0, 0], [1, 0, 0.5]]);
+  const intensity = plant(seededMatrix(5103, D, 1, 0.05), 1, [
+    [0, 0, 1.5],
+    [1, 0, 0],
+  ]);
+  const value = plant(seededMatrix(5104, D, 1, 0.05), 1, [
+    [0, 0, 0],
+    [1, 0, 0.5],
+  ]);
   return {
     sentiment,
     emotion,
@@ -68,7 +97,11 @@ export function buildTinyFusion(): ModelBuilder {
   const D = TINY_FUSION_DIM;
   const g = new GraphBuilder('tiny_fusion_policy');
   for (const spec of FUSION_INPUTS) {
-    g.input(spec.name, spec.type, spec.shape.map((d) => (typeof d === 'string' && d.endsWith('_dim') ? D : d)));
+    g.input(
+      spec.name,
+      spec.type,
+      spec.shape.map((d) => (typeof d === 'string' && d.endsWith('_dim') ? D : d)),
+    );
   }
   const pooled: string[] = [];
   const gates: string[] = [];
@@ -85,7 +118,8 @@ export function buildTinyFusion(): ModelBuilder {
   const terms = pooled.map((p, i) => g.op('Mul', [g.op('Slice', [weights, g.i64(i), g.i64(i + 1), g.i64(1)]), p]));
   const fused = g.op('Sum', terms);
   const h = tinyFusionHeads();
-  const linear = (w: Float32Array, cols: number, bias: number[]) => g.op('Add', [g.op('MatMul', [fused, g.initFloat(w, [D, cols])]), g.initFloat(bias, [cols])]);
+  const linear = (w: Float32Array, cols: number, bias: number[]) =>
+    g.op('Add', [g.op('MatMul', [fused, g.initFloat(w, [D, cols])]), g.initFloat(bias, [cols])]);
   g.op('Identity', [linear(h.sentiment, 3, h.biases.sentiment!)], {}, 'sentiment_logits');
   g.op('Identity', [linear(h.emotion, 7, h.biases.emotion!)], {}, 'emotion_logits');
   g.op('Tanh', [g.op('Squeeze', [linear(h.intensity, 1, h.biases.intensity!), g.i64(1)])], {}, 'intensity');

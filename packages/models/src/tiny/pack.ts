@@ -60,9 +60,7 @@ function writeText(dir: string, spec: TinyTextSpec): void {
 
 function textDescription(spec: TinyTextSpec) {
   const vocab = tinyVocab(spec);
-  const planted = Object.fromEntries(
-    Object.entries(spec.planted).map(([w, [polarity, intensity]]) => [w, { id: vocab.indexOf(w), polarity, intensity }]),
-  );
+  const planted = Object.fromEntries(Object.entries(spec.planted).map(([w, [polarity, intensity]]) => [w, { id: vocab.indexOf(w), polarity, intensity }]));
   return {
     files: ['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'config.json'],
     inputs: spec.withTokenTypes ? ['input_ids', 'attention_mask', 'token_type_ids'] : ['input_ids', 'attention_mask'],
@@ -93,9 +91,7 @@ export interface TinyPackDescription {
 }
 
 export function describeTinyPack(): TinyPackDescription {
-  const tokenBytes = Object.fromEntries(
-    TINY_ASR_TEXT_TOKENS.map((t) => [String(t.rank), { hex: Buffer.from(t.bytes).toString('hex'), text: t.note }]),
-  );
+  const tokenBytes = Object.fromEntries(TINY_ASR_TEXT_TOKENS.map((t) => [String(t.rank), { hex: Buffer.from(t.bytes).toString('hex'), text: t.note }]));
   return {
     version: TINY_PACK_VERSION,
     generator: '@omniaffect/models buildTinyPack',
@@ -184,7 +180,12 @@ export function describeTinyPack(): TinyPackDescription {
         dim: TINY_VISION.dim,
         behaviour:
           'pooler_output = tanh(meanRGB·W + b) over the whole frame; last_hidden_state row k = the same map on the mean of 16×16 patch k (row-major 14×14)',
-        channels: { red: 0, green: 1, blue: 2, definition: 'channel c = tanh(2·mean of colour plane c) (pixel_values in [−1, 1]); channels 3..31 fixed seeded' },
+        channels: {
+          red: 0,
+          green: 1,
+          blue: 2,
+          definition: 'channel c = tanh(2·mean of colour plane c) (pixel_values in [−1, 1]); channels 3..31 fixed seeded',
+        },
       },
       'text-en': textDescription(TEXT_EN),
       'text-zh': textDescription(TEXT_ZH),
@@ -192,7 +193,8 @@ export function describeTinyPack(): TinyPackDescription {
         files: ['fusion.onnx', 'fusion.json'],
         dims: { text: TINY_FUSION_DIM, audio: TINY_FUSION_DIM, vision: TINY_FUSION_DIM },
         behaviour: {
-          importance: 'masked softmax over items of (fixed score vector · item); score weight 3 on channel 1 for text and audio (planted intensity, loudness), small seeded elsewhere; masked items exactly 0',
+          importance:
+            'masked softmax over items of (fixed score vector · item); score weight 3 on channel 1 for text and audio (planted intensity, loudness), small seeded elsewhere; masked items exactly 0',
           modalityWeights: `softmax over present modalities of gate = pooled·g_m + bias_m, bias (text, audio, vision) = ${JSON.stringify(TINY_FUSION_GATE_BIAS)}, g_m has 1 on channel 1; absent modalities exactly 0; all absent → all 0`,
           fused: 'Σ weight·pooled',
           sentiment: `${JSON.stringify(SENTIMENT_LABELS)} logits ≈ (−2·f0, 0.3 − 0.5·f1, 2·f0) + small seeded terms`,

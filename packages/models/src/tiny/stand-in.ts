@@ -134,13 +134,26 @@ export function buildSiglipTextStandIn(dim: number): SiglipTextStandIn {
   const g = new GraphBuilder('stand_in_siglip_text');
   const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const rows = g.op('Gather', [g.initFloat(E, [V, dim]), ids], { axis: 0 });
-  g.op('MatMul', [g.op('ReduceSum', [rows, g.i64(1)], { keepdims: 0 }), g.initFloat(seededMatrix(7102, dim, dim, 1 / Math.sqrt(dim)), [dim, dim])], {}, 'pooler_output');
+  g.op(
+    'MatMul',
+    [g.op('ReduceSum', [rows, g.i64(1)], { keepdims: 0 }), g.initFloat(seededMatrix(7102, dim, dim, 1 / Math.sqrt(dim)), [dim, dim])],
+    {},
+    'pooler_output',
+  );
   g.op('Identity', [rows], {}, 'last_hidden_state');
   g.output('last_hidden_state', 'float32', ['batch_size', 'sequence_length', dim]);
   g.output('pooler_output', 'float32', ['batch_size', dim]);
   const tokenizer = {
     version: '1.0',
-    added_tokens: ['<pad>', '</s>', '<unk>'].map((content, id) => ({ id, content, special: true, single_word: false, lstrip: false, rstrip: false, normalized: false })),
+    added_tokens: ['<pad>', '</s>', '<unk>'].map((content, id) => ({
+      id,
+      content,
+      special: true,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+    })),
     normalizer: { type: 'Lowercase' },
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true },
     post_processor: {
@@ -165,7 +178,12 @@ function writeStandInText(dir: string, spec: TinyTextSpec, dim: number): void {
   writeJson(join(dir, 'tokenizer.json'), tinyTokenizerJson(spec));
   writeJson(join(dir, 'tokenizer_config.json'), tinyTokenizerConfig(spec));
   writeFileSync(join(dir, 'vocab.txt'), tinyVocab(spec).join('\n') + '\n');
-  writeJson(join(dir, 'config.json'), { model_type: spec.withTokenTypes ? 'bert' : 'xlm-roberta', hidden_size: dim, vocab_size: tinyVocab(spec).length, max_position_embeddings: 512 });
+  writeJson(join(dir, 'config.json'), {
+    model_type: spec.withTokenTypes ? 'bert' : 'xlm-roberta',
+    hidden_size: dim,
+    vocab_size: tinyVocab(spec).length,
+    max_position_embeddings: 512,
+  });
 }
 
 export interface StandInPackDescription {
@@ -201,11 +219,20 @@ export function buildStandInPack(outDir: string, dims: StandInDims = REAL_ENCODE
 
   const vision = join(outDir, 'vision');
   mkdirSync(join(vision, 'onnx'), { recursive: true });
-  writeFileSync(join(vision, 'onnx', 'vision_model.onnx'), widened(buildTinyVision(), ['pooler_output', 'last_hidden_state'], TINY_VISION.dim, dims.vision, 7301));
+  writeFileSync(
+    join(vision, 'onnx', 'vision_model.onnx'),
+    widened(buildTinyVision(), ['pooler_output', 'last_hidden_state'], TINY_VISION.dim, dims.vision, 7301),
+  );
   const textTower = buildSiglipTextStandIn(dims.vision);
   textTower.model.save(join(vision, 'onnx', 'text_model.onnx'));
   writeJson(join(vision, 'tokenizer.json'), textTower.tokenizer);
-  writeJson(join(vision, 'tokenizer_config.json'), { tokenizer_class: 'SiglipTokenizer', pad_token: '<pad>', eos_token: '</s>', unk_token: '<unk>', model_max_length: SIGLIP_TEXT_LENGTH });
+  writeJson(join(vision, 'tokenizer_config.json'), {
+    tokenizer_class: 'SiglipTokenizer',
+    pad_token: '<pad>',
+    eos_token: '</s>',
+    unk_token: '<unk>',
+    model_max_length: SIGLIP_TEXT_LENGTH,
+  });
   writeJson(join(vision, 'config.json'), {
     model_type: 'siglip',
     text_config: { hidden_size: dims.vision, max_position_embeddings: SIGLIP_TEXT_LENGTH, pad_token_id: 0 },
