@@ -24,3 +24,4 @@ export * from './fusion-client';
 export * from './model-worker';
 export * from './model-name';
 export * from './random';
+export * from './tool-run';

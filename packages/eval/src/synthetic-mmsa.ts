@@ -1,7 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { mulberry32, type Modality, type SentimentLabel } from '@omniaffect/core';
+import { mulberry32, runTool, type Modality, type SentimentLabel } from '@omniaffect/core';
 import { toCsv } from './csv';
 import type { SplitMode } from './mmsa-dataset';
 import type { MmsaDatasetName } from './sentiment-labels';
@@ -144,14 +144,12 @@ function ffmpegArgs(out: string, colour: [number, number, number], tone: { f0: n
   ];
 }
 
-function runFfmpeg(bin: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg exited ${code}: ${err.trim().slice(-500)}`))));
-  });
+/** Generating one short clip takes a second or two; ten minutes means ffmpeg hung. */
+const CLIP_TIMEOUT_MS = 600_000;
+
+async function runFfmpeg(bin: string, args: string[]): Promise<void> {
+  const r = await runTool(bin, args, CLIP_TIMEOUT_MS);
+  if (r.code !== 0) throw new Error(`ffmpeg exited ${r.code}: ${r.stderr.trim().slice(-500)}`);
 }
 
 async function runBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
