@@ -86,7 +86,11 @@ async function report(
   for (;;) {
     const job = await q.getJob(jobId);
     const state = job ? await job.getState() : 'missing';
-    if (job && (state === 'completed' || state === 'failed' || state === 'delayed')) return { state, attemptsMade: job.attemptsMade };
+    if (job && (state === 'completed' || state === 'failed' || state === 'delayed')) {
+      // `job` was read before getState(): it may predate the finish, so read the counters afresh
+      const settled = await q.getJob(jobId);
+      return { state, attemptsMade: settled?.attemptsMade ?? -1 };
+    }
     if (Date.now() > end) throw new Error(`completion ${jobId} not consumed (${state})`);
     await new Promise((r) => setTimeout(r, 25));
   }
