@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { EMOTION_LABELS, FUSION_INPUTS, FUSION_OUTPUTS, SENTIMENT_LABELS, type FusionManifest } from '@omniaffect/core';
+import { EMOTION_LABELS, EMOTION_WORDS, FUSION_INPUTS, FUSION_OUTPUTS, SENTIMENT_LABELS, type FusionManifest } from '@omniaffect/core';
 import {
   GraphBuilder,
   ModelBuilder,
@@ -71,16 +71,8 @@ export const HEAD_TO_EMOTION: Record<string, Emotion | 'spread'> = {
   unknown: 'spread',
 };
 
-/** Prompt wording per emotion; each template gets each word. zh 平静 ("calm") stands for neutral. */
-export const PROMPT_WORDS: Record<Emotion, { en: string; zh: string }> = {
-  happy: { en: 'happy', zh: '快乐' },
-  sad: { en: 'sad', zh: '悲伤' },
-  angry: { en: 'angry', zh: '生气' },
-  fearful: { en: 'fearful', zh: '恐惧' },
-  disgusted: { en: 'disgusted', zh: '厌恶' },
-  surprised: { en: 'surprised', zh: '惊讶' },
-  neutral: { en: 'neutral', zh: '平静' },
-};
+/** Prompt wording per emotion (the shared bilingual emotion words); each template gets each word. */
+export const PROMPT_WORDS: Readonly<Record<Emotion, { en: string; zh: string }>> = EMOTION_WORDS;
 export const PROMPT_TEMPLATES = {
   en: ['a photo of a {} face', 'a photo of a person who looks {}'],
   zh: ['一张{}的脸的照片', '一个看起来{}的人的照片'],

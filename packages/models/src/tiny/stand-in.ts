@@ -15,6 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
+import { EMOTION_WORDS } from '@omniaffect/core';
 import { EMOTION2VEC_TOKENS, buildTinyAudioEmotion, tinyEmotionHead } from './audio-emotion';
 import { buildTinyAsrDecoder, buildTinyAsrEncoder, tinyAsrConfig, tinyGenerationConfig, tinyTiktoken } from './asr';
 import { TEXT_EN, TEXT_ZH, TINY_TEXT_DIM, buildTinyText, tinyTokenizerConfig, tinyTokenizerJson, tinyVocab, type TinyTextSpec } from './text';
@@ -78,15 +79,12 @@ function widened(builder: ModelBuilder, outputs: string[], narrow: number, dim: 
   return Buffer.from(onnx.ModelProto.encode(m).finish());
 }
 
-export const STAND_IN_EMOTION_WORDS = {
-  angry: { en: 'angry', zh: '生气' },
-  disgusted: { en: 'disgusted', zh: '厌恶' },
-  fearful: { en: 'fearful', zh: '恐惧' },
-  happy: { en: 'happy', zh: '快乐' },
-  neutral: { en: 'neutral', zh: '平静' },
-  sad: { en: 'sad', zh: '悲伤' },
-  surprised: { en: 'surprised', zh: '惊讶' },
-} as const;
+/** The shared emotion words in alphabetical order of the emotion: the order fixes the stand-in's vocabulary rows. */
+const STAND_IN_EMOTION_WORDS = Object.fromEntries(
+  Object.keys(EMOTION_WORDS)
+    .sort()
+    .map((e) => [e, EMOTION_WORDS[e as keyof typeof EMOTION_WORDS]]),
+);
 
 const FILLER_WORDS = ['a', 'an', 'the', 'photo', 'of', 'face', 'person', 'who', 'looks', 'with', 'expression'];
 const FILLER_CHARS = [...new Set([...'一张的脸照片个看起来人表情'])];
