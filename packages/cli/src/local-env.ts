@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot } from '@omniaffect/core';
+import { TINY_PACK_FILE, repoRoot } from '@omniaffect/core';
 import { buildTinyPack } from '@omniaffect/models';
 import { DEFAULT_PORTS, localApiKey, localCallbackSecret, localServiceToken, type StackOptions, type StackPorts } from './stack';
 
@@ -33,7 +33,7 @@ export function writeStackFile(s: StackFile): void {
 export function ensureModels(env: NodeJS.ProcessEnv): string {
   if (env.MODEL_DIR) return path.resolve(env.MODEL_DIR);
   const dir = path.join(stateDir(), 'models', 'tiny');
-  if (!existsSync(path.join(dir, 'tiny-pack.json'))) buildTinyPack(dir);
+  if (!existsSync(path.join(dir, TINY_PACK_FILE))) buildTinyPack(dir);
   return dir;
 }
 

@@ -19,6 +19,10 @@ export function modelDisplayName(dir: string): string {
   return `${path.basename(path.dirname(abs))}/${path.basename(abs)}`;
 }
 
+/** The markers the generated packs leave at their root (tiny pack; real-dimension stand-ins). */
+export const TINY_PACK_FILE = 'tiny-pack.json';
+export const STAND_IN_PACK_FILE = 'stand-in-pack.json';
+
 /** What a result says, loudly, when any model behind it is generated rather than real. */
 export const STAND_IN_NOTICE = 'Tiny stand-in models: not a real prediction.';
 
@@ -30,8 +34,8 @@ export const STAND_IN_NOTICE = 'Tiny stand-in models: not a real prediction.';
 export function standInKind(dir: string): 'tiny' | 'stand-in' | null {
   const abs = path.resolve(dir);
   for (const d of [abs, path.dirname(abs)]) {
-    if (existsSync(path.join(d, 'tiny-pack.json'))) return 'tiny';
-    if (existsSync(path.join(d, 'stand-in-pack.json'))) return 'stand-in';
+    if (existsSync(path.join(d, TINY_PACK_FILE))) return 'tiny';
+    if (existsSync(path.join(d, STAND_IN_PACK_FILE))) return 'stand-in';
   }
   return null;
 }

@@ -14,7 +14,7 @@ import type { ModelDirKind } from './contracts';
 import { listModelRepo, pullModelRepo, type HubSibling, type PullProgress, type PullResult } from './pull';
 import { DTYPE_SUFFIX } from './runners/model-files';
 import { verifyModelDir, type VerifyResult } from './verify';
-import { STAND_IN_PACK_FILE } from './tiny/stand-in';
+import { STAND_IN_PACK_FILE, TINY_PACK_FILE } from '@omniaffect/core';
 
 export interface PackFileRule {
   /** path in the repository; `{dtype}` is replaced by the dtype suffix (`_fp16`, `_quantized`, …) */
@@ -353,7 +353,7 @@ export async function pullPack(o: PullPackOptions): Promise<PullPackResult> {
  * (tiny-pack.json at the root) or the real-dimension stand-ins (stand-in-pack.json, see tiny/stand-in.ts).
  */
 export function isTinyPackDir(modelDir: string): boolean {
-  return existsSync(join(modelDir, 'tiny-pack.json')) || existsSync(join(modelDir, STAND_IN_PACK_FILE));
+  return existsSync(join(modelDir, TINY_PACK_FILE)) || existsSync(join(modelDir, STAND_IN_PACK_FILE));
 }
 
 function human(bytes: number): string {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EMOTION_LABELS, SENTIMENT_LABELS } from '@omniaffect/core';
+import { EMOTION_LABELS, SENTIMENT_LABELS, TINY_PACK_FILE } from '@omniaffect/core';
 import {
   EN_SEQUENCE,
   EN_TEXT,
@@ -234,6 +234,6 @@ export function buildTinyPack(outDir: string): TinyPackDescription {
   writeJson(join(fusion, 'fusion.json'), tinyFusionManifest());
 
   const description = describeTinyPack();
-  writeJson(join(outDir, 'tiny-pack.json'), description);
+  writeJson(join(outDir, TINY_PACK_FILE), description);
   return description;
 }

@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { EMOTION_WORDS } from '@omniaffect/core';
+import { EMOTION_WORDS, STAND_IN_PACK_FILE } from '@omniaffect/core';
 import { EMOTION2VEC_TOKENS, buildTinyAudioEmotion, tinyEmotionHead } from './audio-emotion';
 import { buildTinyAsrDecoder, buildTinyAsrEncoder, tinyAsrConfig, tinyGenerationConfig, tinyTiktoken } from './asr';
 import { TEXT_EN, TEXT_ZH, TINY_TEXT_DIM, buildTinyText, tinyTokenizerConfig, tinyTokenizerJson, tinyVocab, type TinyTextSpec } from './text';
@@ -23,7 +23,7 @@ import { TINY_VISION, buildTinyVision } from './vision';
 import { GraphBuilder, ModelBuilder, floatTensor } from '../onnx-builder';
 import { seededMatrix } from './seeded';
 
-export const STAND_IN_PACK_FILE = 'stand-in-pack.json';
+export { STAND_IN_PACK_FILE };
 
 export interface StandInDims {
   audio: number;
