@@ -105,6 +105,10 @@ export interface FuseRequest {
   present: string[];
   absent: Record<string, string>;
   language: string;
+  /** the timeline's cut (planTimeline); empty or absent = one segment over all the items */
+  segments?: { start: number; end: number; speech: boolean; voiceSeconds: number | null }[];
+  /** the VAD's voiced stretches; null or absent = no VAD ran */
+  voice?: { start: number; end: number }[] | null;
 }
 
 /**
@@ -150,7 +154,19 @@ export class FusionClient {
 
   /** The fusion part of a result as JSON (see the orchestrator's result-builder); a pure read of stored embeddings. */
   async fuse(req: FuseRequest, deadlineMs = 60_000): Promise<string> {
-    const res = await unary<FuseRequest, { fusionJson: string }>(this.client, 'Fuse', req, { deadlineMs, idempotent: true });
+    const wire = {
+      ...req,
+      segments: (req.segments ?? []).map((s) => ({
+        start: s.start,
+        end: s.end,
+        speech: s.speech,
+        voiceSeconds: s.voiceSeconds ?? 0,
+        hasVoiceInfo: s.voiceSeconds !== null,
+      })),
+      voice: req.voice ?? [],
+      hasVoiceInfo: Array.isArray(req.voice),
+    };
+    const res = await unary<typeof wire, { fusionJson: string }>(this.client, 'Fuse', wire, { deadlineMs, idempotent: true });
     return res.fusionJson;
   }
 

@@ -25,3 +25,5 @@ export * from './model-worker';
 export * from './model-name';
 export * from './random';
 export * from './tool-run';
+export * from './timed-transcript';
+export * from './timeline-plan';

@@ -16,6 +16,7 @@ export const PROBLEMS = {
   'no-audio-track': { status: 422, title: 'The file has no audio track' },
   'no-media-streams': { status: 422, title: 'The file has neither audio nor video' },
   'too-long': { status: 422, title: 'The media is longer than allowed' },
+  'nothing-to-analyse': { status: 422, title: 'Nothing in the media can be analysed: no voice, no words and no frames' },
   'exceeds-limits': { status: 422, title: 'The media exceeds a processing limit (resolution, frame rate, sample rate, metadata size)' },
   'unsupported-language': { status: 400, title: 'Language not supported' },
   gone: { status: 410, title: 'The video was erased' },

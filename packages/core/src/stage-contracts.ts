@@ -164,6 +164,21 @@ export const TranscriptSegmentSchema = z.object({
 });
 export type TranscriptSegment = z.infer<typeof TranscriptSegmentSchema>;
 
+/** A stretch of the audio that holds a voice (seconds from the start). */
+export const SpeechRegionSchema = z.object({ start: nonNegative, end: nonNegative });
+export type SpeechRegionItem = z.infer<typeof SpeechRegionSchema>;
+
+/** Where the voice is, by the voice-activity model (Silero VAD) the asr stage runs before Whisper. */
+export const SpeechActivitySchema = z.object({
+  regions: z.array(SpeechRegionSchema),
+  /** fraction of the audio inside a region */
+  speechRatio: z.number().min(0).max(1),
+  /** audio length the regions were found in */
+  durationSec: nonNegative,
+  model: z.string(),
+});
+export type SpeechActivity = z.infer<typeof SpeechActivitySchema>;
+
 /** `videos/<id>/asr.json`: the transcript (Whisper's, or the provided one). */
 export const AsrArtifactSchema = z.object({
   language: z.enum(SUPPORTED_LANGUAGES),
@@ -175,11 +190,15 @@ export const AsrArtifactSchema = z.object({
   noSpeechProbability: z.number(),
   text: z.string(),
   segments: z.array(TranscriptSegmentSchema),
+  /** absent in artifacts written before voice-activity detection existed (then: unknown, not "no voice") */
+  speech: SpeechActivitySchema.optional(),
 });
 export type AsrArtifact = z.infer<typeof AsrArtifactSchema>;
 
 export const AsrOutputSchema = z.object({
   hasSpeech: z.boolean(),
+  /** seconds of voice the VAD found (absent for artifacts written before it existed) */
+  voiceSeconds: nonNegative.optional(),
   language: z.enum(SUPPORTED_LANGUAGES),
   languageProbability: z.number(),
   segments: z.number().int().min(0),

@@ -10,6 +10,8 @@ export * from './cross-lingual';
 export * from './plots';
 export * from './report';
 export * from './synthetic-mmsa';
+export * from './synthetic-media';
+export * from './synthetic-voice';
 export * from './feature-cache';
 export * from './pipeline-labels';
 export * from './text-encoders';

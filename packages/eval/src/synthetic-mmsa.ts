@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { mulberry32, runTool, type Modality, type SentimentLabel } from '@omniaffect/core';
+import { mulberry32, type Modality, type SentimentLabel } from '@omniaffect/core';
 import { toCsv } from './csv';
+import { FfmpegMissingError, SENTIMENTS, colourFor, ffmpegAvailable, pick, renderArgs, runBounded, runFfmpeg, voiceFor, type MediaTracks } from './synthetic-media';
 import type { SplitMode } from './mmsa-dataset';
 import type { MmsaDatasetName } from './sentiment-labels';
 
@@ -15,6 +15,13 @@ export interface SyntheticMmsaOptions {
   /** ffmpeg processes at once (default 2: the generator is meant to run on small CI boxes). */
   concurrency?: number;
   ffmpegPath?: string;
+  /**
+   * 'whole' (default): the planted cue fills the clip (every word, the whole voice, every frame).
+   * 'localized': it sits in one known place, as evidence does in real speech: one sentiment word among
+   * neutral ones, a 2 s stretch of the voice, the frames of a 2 s stretch; the rest is neutral. A policy
+   * trained on these learns to find the decisive item, which is what the per-item deletion check tests.
+   */
+  cue?: 'whole' | 'localized';
 }
 
 export interface SyntheticClip {
@@ -27,6 +34,8 @@ export interface SyntheticClip {
   planted: Modality;
   text: string;
   mediaPath: string;
+  /** where the planted cue sits (seconds; for text, the word's character span in `text`) */
+  cueAt?: { start: number; end: number; charStart?: number; charEnd?: number };
 }
 
 export interface SyntheticMmsaResult {
@@ -35,17 +44,7 @@ export interface SyntheticMmsaResult {
   clips: SyntheticClip[];
 }
 
-export class FfmpegMissingError extends Error {}
-
-/** Whether ffmpeg can be started; a reason string when it cannot. */
-export function ffmpegAvailable(ffmpegPath = 'ffmpeg'): true | string {
-  const r = spawnSync(ffmpegPath, ['-hide_banner', '-version'], { encoding: 'utf8' });
-  if (r.error) return `ffmpeg not runnable (${r.error.message}); install it, e.g. apt-get install -y ffmpeg`;
-  if (r.status !== 0) return `ffmpeg -version exited ${r.status}`;
-  return true;
-}
-
-const WORDS: Record<MmsaDatasetName, Record<SentimentLabel, string[]>> = {
+export const WORDS: Record<MmsaDatasetName, Record<SentimentLabel, string[]>> = {
   sims2: {
     positive: ['开心', '好', '棒', '喜欢'],
     negative: ['难过', '讨厌', '糟糕', '生气'],
@@ -58,28 +57,9 @@ const WORDS: Record<MmsaDatasetName, Record<SentimentLabel, string[]>> = {
   },
 };
 
-/** Frame colours (RGB) per planted vision sentiment; clips planted elsewhere use the neutral grey. */
-const COLOURS: Record<SentimentLabel, [number, number, number]> = {
-  positive: [190, 230, 40],
-  negative: [40, 25, 95],
-  neutral: [128, 128, 128],
-};
-
-/** Voiced tone: fundamental Hz, amplitude, 2nd/3rd harmonic gains. */
-const TONES: Record<SentimentLabel, { f0: [number, number]; amp: number; h2: number; h3: number }> = {
-  positive: { f0: [300, 400], amp: 0.45, h2: 0.6, h3: 0.4 },
-  negative: { f0: [90, 120], amp: 0.08, h2: 0.15, h3: 0.05 },
-  neutral: { f0: [175, 185], amp: 0.2, h2: 0.3, h3: 0.15 },
-};
-
-const SENTIMENTS: SentimentLabel[] = ['negative', 'neutral', 'positive'];
 const MODALITIES_PLANTED: Modality[] = ['text', 'audio', 'vision'];
 const SPLITS: SplitMode[] = ['train', 'valid', 'test'];
 const YT_ALPHABET = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'];
-
-function pick<T>(r: () => number, xs: readonly T[]): T {
-  return xs[Math.floor(r() * xs.length)]!;
-}
 
 /** Labels near the dataset's strong values: SIMS v2 on its 0.2 grid, MOSEI on thirds; neutral is exactly 0. */
 function plantedLabel(r: () => number, dataset: MmsaDatasetName, s: SentimentLabel): number {
@@ -89,78 +69,23 @@ function plantedLabel(r: () => number, dataset: MmsaDatasetName, s: SentimentLab
   return sign * magnitude;
 }
 
+/** Five words, all neutral but one at a random place when `s` is not neutral; with that word's character span. */
+export function localizedTranscript(r: () => number, dataset: MmsaDatasetName, s: SentimentLabel): { text: string; charStart: number; charEnd: number } {
+  const words = Array.from({ length: 5 }, () => pick(r, WORDS[dataset].neutral));
+  const at = Math.floor(r() * words.length);
+  if (s !== 'neutral') words[at] = pick(r, WORDS[dataset][s]);
+  const sep = dataset === 'sims2' ? '' : ' ';
+  const charStart = words.slice(0, at).join(sep).length + (at > 0 ? sep.length : 0);
+  const text = words.join(sep) + (dataset === 'sims2' ? '。' : '.');
+  return { text, charStart, charEnd: charStart + words[at]!.length };
+}
+
 function transcript(r: () => number, dataset: MmsaDatasetName, s: SentimentLabel): string {
   const words = WORDS[dataset][s];
   const chosen = Array.from({ length: 4 }, () => pick(r, words));
   if (dataset === 'sims2') return `${chosen.slice(0, 2).join('')}，${chosen.slice(2).join('')}。`;
   // An ASCII comma and quotes make the label file exercise RFC 4180 quoting.
   return `${chosen.slice(0, 2).join(' ')}, "${chosen.slice(2).join(' ')}"`;
-}
-
-function hex(rgb: [number, number, number]): string {
-  return (
-    '0x' +
-    rgb
-      .map((v) =>
-        Math.max(0, Math.min(255, Math.round(v)))
-          .toString(16)
-          .padStart(2, '0'),
-      )
-      .join('')
-  );
-}
-
-function ffmpegArgs(out: string, colour: [number, number, number], tone: { f0: number; amp: number; h2: number; h3: number }, durationSec: number): string[] {
-  // A slow 5 Hz vibrato keeps the tone voice-like rather than a pure beep, without changing its mean pitch.
-  const w = `2*PI*${tone.f0.toFixed(2)}*(t+0.002*sin(2*PI*5*t))`;
-  const expr = `${tone.amp}*(sin(${w})+${tone.h2}*sin(2*${w})+${tone.h3}*sin(3*${w}))/${(1 + tone.h2 + tone.h3).toFixed(3)}`;
-  return [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=${hex(colour)}:s=320x240:r=15:d=${durationSec}`,
-    '-f',
-    'lavfi',
-    '-i',
-    `aevalsrc='${expr}':s=16000:c=mono:d=${durationSec}`,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '64k',
-    '-shortest',
-    '-movflags',
-    '+faststart',
-    out,
-  ];
-}
-
-/** Generating one short clip takes a second or two; ten minutes means ffmpeg hung. */
-const CLIP_TIMEOUT_MS = 600_000;
-
-async function runFfmpeg(bin: string, args: string[]): Promise<void> {
-  const r = await runTool(bin, args, CLIP_TIMEOUT_MS);
-  if (r.code !== 0) throw new Error(`ffmpeg exited ${r.code}: ${r.stderr.trim().slice(-500)}`);
-}
-
-async function runBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }
 
 /**
@@ -178,7 +103,8 @@ export async function generateSyntheticMmsa(options: SyntheticMmsaOptions): Prom
   if (ok !== true) throw new FfmpegMissingError(ok);
   const r = mulberry32(seed);
 
-  const clips: (SyntheticClip & { colour: [number, number, number]; tone: { f0: number; amp: number; h2: number; h3: number } })[] = [];
+  const localized = options.cue === 'localized';
+  const clips: (SyntheticClip & { tracks: MediaTracks })[] = [];
   let videoNo = 0;
   let clipInVideo = 0;
   let videoId = '';
@@ -205,11 +131,7 @@ export async function generateSyntheticMmsa(options: SyntheticMmsaOptions): Prom
       const sentiment = SENTIMENTS[k % 3]!;
       const planted = MODALITIES_PLANTED[(k + Math.floor(k / 3)) % 3]!;
       const label = plantedLabel(r, dataset, sentiment);
-      const text = transcript(r, dataset, planted === 'text' ? sentiment : 'neutral');
-      const base = COLOURS[planted === 'vision' ? sentiment : 'neutral'];
-      const colour = base.map((v) => v + (r() - 0.5) * 16) as [number, number, number];
-      const t = TONES[planted === 'audio' ? sentiment : 'neutral'];
-      const tone = { f0: t.f0[0] + r() * (t.f0[1] - t.f0[0]), amp: t.amp, h2: t.h2, h3: t.h3 };
+      const cue = localized ? localizedCue(r, dataset, sentiment, planted, durationSec) : wholeCue(r, dataset, sentiment, planted, durationSec);
       clips.push({
         id: `${videoId}/${clipId}`,
         videoId,
@@ -218,10 +140,10 @@ export async function generateSyntheticMmsa(options: SyntheticMmsaOptions): Prom
         sentiment,
         label,
         planted,
-        text,
+        text: cue.text,
         mediaPath: `Raw/${videoId}/${clipId}.mp4`,
-        colour,
-        tone,
+        ...(cue.cueAt ? { cueAt: cue.cueAt } : {}),
+        tracks: cue.tracks,
       });
     }
   }
@@ -244,12 +166,61 @@ export async function generateSyntheticMmsa(options: SyntheticMmsaOptions): Prom
   await runBounded(clips, options.concurrency ?? 2, async (c) => {
     const out = path.join(root, 'Raw', c.videoId, `${c.clipId}.mp4`);
     mkdirSync(path.dirname(out), { recursive: true });
-    await runFfmpeg(bin, ffmpegArgs(out, c.colour, c.tone, durationSec));
+    await runFfmpeg(bin, renderArgs(out, c.tracks));
   });
 
   return {
     root,
     labelFile,
-    clips: clips.map(({ colour: _c, tone: _t, ...rest }) => rest),
+    clips: clips.map(({ tracks: _t, ...rest }) => rest),
   };
+}
+
+interface ClipCue {
+  text: string;
+  tracks: MediaTracks;
+  cueAt?: SyntheticClip['cueAt'];
+}
+
+/** The cue fills the clip: every word, the whole voice, every frame carry the planted modality's sentiment. */
+function wholeCue(r: () => number, dataset: MmsaDatasetName, sentiment: SentimentLabel, planted: Modality, d: number): ClipCue {
+  const text = transcript(r, dataset, planted === 'text' ? sentiment : 'neutral');
+  const colour = colourFor(r, planted === 'vision' ? sentiment : 'neutral');
+  const voice = voiceFor(r, planted === 'audio' ? sentiment : 'neutral');
+  return { text, tracks: { durationSec: d, colour: [{ start: 0, end: d, value: colour }], voice: [{ start: 0, end: d, value: voice }] } };
+}
+
+/**
+ * The cue in one place (see SyntheticMmsaOptions.cue): a 2 s voice stretch on whole seconds (the audio
+ * stage's 1 s segments then hold it exactly), or the frames of the 2 s around an even second (frames
+ * are sampled every 2 s from 0), or one word. Needs a clip of at least 4 s.
+ */
+function localizedCue(r: () => number, dataset: MmsaDatasetName, sentiment: SentimentLabel, planted: Modality, d: number): ClipCue {
+  if (d < 4) throw new RangeError('localized cues need clips of at least 4 s');
+  const t = localizedTranscript(r, dataset, planted === 'text' ? sentiment : 'neutral');
+  const neutralColour = colourFor(r, 'neutral');
+  const neutralVoice = voiceFor(r, 'neutral');
+  const tracks: MediaTracks = { durationSec: d, colour: [{ start: 0, end: d, value: neutralColour }], voice: [{ start: 0, end: d, value: neutralVoice }] };
+  let cueAt: SyntheticClip['cueAt'];
+  if (planted === 'audio') {
+    const a = 1 + Math.floor(r() * Math.max(1, Math.floor(d) - 3));
+    tracks.voice = [
+      { start: 0, end: a, value: neutralVoice },
+      { start: a, end: a + 2, value: voiceFor(r, sentiment) },
+      { start: a + 2, end: d, value: neutralVoice },
+    ];
+    cueAt = { start: a, end: a + 2 };
+  } else if (planted === 'vision') {
+    const evens = Array.from({ length: Math.floor((d - 1) / 2) }, (_, i) => 2 * (i + 1)).filter((x) => x + 1 <= d);
+    const at = pick(r, evens);
+    tracks.colour = [
+      { start: 0, end: at - 1, value: neutralColour },
+      { start: at - 1, end: at + 1, value: colourFor(r, sentiment) },
+      { start: at + 1, end: d, value: neutralColour },
+    ].filter((x) => x.end > x.start);
+    cueAt = { start: at - 1, end: at + 1 };
+  } else {
+    cueAt = { start: 0, end: d, charStart: t.charStart, charEnd: t.charEnd };
+  }
+  return { text: t.text, tracks, cueAt };
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { parseCsvTable } from '../src/csv';
 import { readMmsaDataset } from '../src/mmsa-dataset';
 import { sentimentSign3 } from '../src/sentiment-labels';
-import { ffmpegAvailable, generateSyntheticMmsa } from '../src/synthetic-mmsa';
+import { ffmpegAvailable, generateSyntheticMmsa } from '../src';
 import { tempDir } from './helpers';
 
 const ffmpeg = ffmpegAvailable();

@@ -3,199 +3,401 @@ import {
   MODALITIES,
   SENTIMENT_LABELS,
   type AnalysisResult,
+  type AudioEvidence,
   type DecisionStep,
+  type EmotionReport,
+  type Evidence,
+  type Faithfulness,
+  type FrameEvidence,
   type FrameItem,
   type FusionManifest,
   type Modality,
+  type ModalityReport,
   type SegmentItem,
-  type TokenItem,
+  type SentimentReport,
+  type TimelineSegment,
+  type WordEvidence,
 } from '@omniaffect/core';
 import type { ModalitySequence } from './fusion-inputs';
+import { EVIDENCE_LIMITS, roundDrop, verifiedDrop, type CheckedItem, type SegmentFusion, type TimelineFusionOutput, type Word } from './timeline-fusion';
 
-export type Outputs = Record<string, { data: Float32Array; dims: number[] }>;
+/**
+ * Turns the timeline fusion (timeline-fusion.ts) into the result's explanation: one entry per segment
+ * and the video-level verdict derived from them by a stated rule. Every sentence of a decision path
+ * is composed from numbers the model produced and re-runs confirmed (templates, never free text).
+ */
 
-const softmax = (xs: ArrayLike<number>): number[] => {
-  const arr = Array.from(xs);
-  const m = Math.max(...arr);
-  const e = arr.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
-};
+export type FusionPartOut = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'faithfulness' | 'timeline' | 'decisionPath' | 'models'>;
+
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
-const row = (o: Outputs, name: string, b: number): Float32Array => {
-  const t = o[name];
-  const width = t.dims.slice(1).reduce((a, c) => a * c, 1);
-  return t.data.subarray(b * width, (b + 1) * width);
-};
-
-/** Word-level evidence: WordPiece continuation tokens are merged into the word they continue. */
-export function mergeWordPieces(items: TokenItem[], importance: ArrayLike<number>): (TokenItem & { weight: number })[] {
-  const words: (TokenItem & { weight: number })[] = [];
-  items.forEach((tok, i) => {
-    const w = importance[i] ?? 0;
-    const prev = words[words.length - 1];
-    if (prev && (tok.piece ?? tok.text).startsWith('##') && tok.charStart === prev.charEnd) {
-      prev.text += tok.text.replace(/^##/, '');
-      prev.charEnd = tok.charEnd;
-      prev.end = Math.max(prev.end, tok.end);
-      prev.weight += w;
-    } else {
-      words.push({ ...tok, weight: w });
-    }
-  });
-  return words;
-}
+const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+const secs = (t: number) => `${t.toFixed(1)} s`;
+const cap = (m: string) => `${m[0]!.toUpperCase()}${m.slice(1)}`;
+const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
 
 export interface ExplainInput {
-  outputs: Outputs;
-  rows: (Modality | null)[];
+  fused: TimelineFusionOutput;
   seqs: Record<Modality, ModalitySequence>;
-  absent: Record<string, string>;
   manifest: FusionManifest;
-  topWords?: number;
+  unweighed: Partial<Record<Modality, string>>;
 }
 
-/** Turns the fusion model's outputs (and the deletion rows) into the result's explanation part. */
-export function explain(x: ExplainInput): Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'decisionPath' | 'models'> {
-  const { outputs, rows, seqs } = x;
-  const sentProbs = softmax(row(outputs, 'sentiment_logits', 0));
-  const emoProbs = softmax(row(outputs, 'emotion_logits', 0));
-  const intensity = Math.max(-1, Math.min(1, row(outputs, 'intensity', 0)[0]));
-  const weights = Array.from(row(outputs, 'modality_weights', 0));
-  const sIdx = sentProbs.indexOf(Math.max(...sentProbs));
-  const eIdx = emoProbs.indexOf(Math.max(...emoProbs));
-  const present = MODALITIES.filter((m) => seqs[m].present);
-  // A fusion model may declare that it does not weigh a modality at all (the zero-shot fusion has no
-  // trained text head): such a modality is present, contributes 0 and says why, and it is left out
-  // of the rankings, which would otherwise compare a fixed 0 with real weights.
-  const reasons = (x.manifest.provenance as { modalityReasons?: Partial<Record<Modality, string>> } | undefined)?.modalityReasons ?? {};
-  const unweighed = (m: Modality) => Boolean(reasons[m]) && weights[MODALITIES.indexOf(m)] === 0;
-  const weighed = present.filter((m) => !unweighed(m));
+function sentimentReport(p: number[], intensity: number): SentimentReport {
+  return {
+    label: SENTIMENT_LABELS[argmax(p)]!,
+    probabilities: Object.fromEntries(SENTIMENT_LABELS.map((l, i) => [l, round(p[i]!, 6)])) as SentimentReport['probabilities'],
+    intensity: round(Math.max(-1, Math.min(1, intensity))),
+  };
+}
+function emotionReport(p: number[]): EmotionReport {
+  return {
+    label: EMOTION_LABELS[argmax(p)]!,
+    probabilities: Object.fromEntries(EMOTION_LABELS.map((l, i) => [l, round(p[i]!, 6)])) as EmotionReport['probabilities'],
+  };
+}
 
-  // Deletion test: how much the predicted class's probability drops when a modality is removed.
-  const drops: Partial<Record<Modality, number>> = {};
-  rows.forEach((m, b) => {
-    if (m === null) return;
-    drops[m] = sentProbs[sIdx] - softmax(row(outputs, 'sentiment_logits', b))[sIdx];
-  });
-  const byDrop = [...weighed].sort((a, b) => (drops[b] ?? 0) - (drops[a] ?? 0));
-  const byWeight = [...weighed].sort((a, b) => weights[MODALITIES.indexOf(b)] - weights[MODALITIES.indexOf(a)]);
-  const decisive = byDrop[0] ?? null;
-  const agrees = byDrop.join() === byWeight.join();
-
-  const modalities = Object.fromEntries(
+/** Contributions over the weighed present modalities, rounded so they still sum to 1. */
+function modalityReports(
+  present: Modality[],
+  absent: Partial<Record<Modality, string>>,
+  weights: number[],
+  unweighed: Partial<Record<Modality, string>>,
+): Record<Modality, ModalityReport> {
+  const isUnweighed = (m: Modality) => Boolean(unweighed[m]) && weights[MODALITIES.indexOf(m)] === 0;
+  const reports = Object.fromEntries(
     MODALITIES.map((m, i) => [
       m,
-      seqs[m].present
-        ? unweighed(m)
-          ? { present: true, contribution: 0, reason: reasons[m] as string }
-          : { present: true, contribution: round(clamp01(weights[i])) }
-        : { present: false, contribution: 0, reason: x.absent[m] ?? 'no embeddings were pushed for this modality' },
+      present.includes(m)
+        ? isUnweighed(m)
+          ? { present: true, contribution: 0, reason: unweighed[m]! }
+          : { present: true, contribution: round(clamp01(weights[i]!)) }
+        : { present: false, contribution: 0, reason: absent[m] ?? 'no embeddings were pushed for this modality' },
     ]),
-  ) as AnalysisResult['modalities'];
-  // Rounding must not break "sums to 1 over the weighed modalities".
+  ) as Record<Modality, ModalityReport>;
+  const weighed = present.filter((m) => !isUnweighed(m));
   if (weighed.length) {
-    const total = weighed.reduce((a, m) => a + modalities[m].contribution, 0);
-    const top = byWeight[0];
-    modalities[top].contribution = round(clamp01(modalities[top].contribution + (1 - total)));
+    const total = weighed.reduce((a, m) => a + reports[m].contribution, 0);
+    const top = [...weighed].sort((a, b) => reports[b].contribution - reports[a].contribution)[0]!;
+    reports[top].contribution = round(clamp01(reports[top].contribution + (1 - total)));
   }
+  return reports;
+}
 
-  const textImp = row(outputs, 'text_importance', 0);
-  // an unweighed modality offers no evidence: its importances decided nothing
-  const words =
-    seqs.text.present && !unweighed('text')
-      ? mergeWordPieces(seqs.text.items as TokenItem[], textImp)
-          .map((w) => ({
-            text: w.text,
-            start: round(w.start, 3),
-            end: round(w.end, 3),
-            charStart: w.charStart,
-            charEnd: w.charEnd,
-            weight: round(clamp01(w.weight)),
-          }))
-          .sort((a, b) => b.weight - a.weight)
-          .slice(0, x.topWords ?? 10)
-          .sort((a, b) => a.charStart - b.charStart)
-      : [];
-  const audioImp = row(outputs, 'audio_importance', 0);
-  const audioSegments =
-    seqs.audio.present && !unweighed('audio')
-      ? (seqs.audio.items as SegmentItem[]).map((s, i) => ({
-          start: round(s.start, 3),
-          end: round(s.end, 3),
-          weight: round(clamp01(audioImp[i])),
-          prosody: s.prosody,
-        }))
-      : [];
-  const visImp = row(outputs, 'vision_importance', 0);
-  const frames =
-    seqs.vision.present && !unweighed('vision')
-      ? (seqs.vision.items as FrameItem[]).map((f, i) => ({ time: round(f.time, 3), weight: round(clamp01(visImp[i])), ...(f.path ? { path: f.path } : {}) }))
-      : [];
+function evidenceOf(items: Record<Modality, CheckedItem[]>, x: ExplainInput, segment?: number): Evidence {
+  const { words } = x.fused;
+  const audio = x.seqs.audio.items as SegmentItem[];
+  const frames = x.seqs.vision.items as FrameItem[];
+  const check = (e: CheckedItem) => ({
+    weight: round(clamp01(e.weight)),
+    deletionDrop: roundDrop(e.deletionDrop),
+    verified: verifiedDrop(e.deletionDrop),
+    ...(segment !== undefined ? { segment } : {}),
+  });
+  return {
+    words: items.text.map((e): WordEvidence => {
+      const w: Word = words[e.ref]!;
+      return { text: w.text, start: round(w.start, 3), end: round(w.end, 3), charStart: w.charStart, charEnd: w.charEnd, ...check(e) };
+    }),
+    audioSegments: items.audio.map((e): AudioEvidence => {
+      const a = audio[e.ref]!;
+      return { start: round(a.start, 3), end: round(a.end, 3), prosody: a.prosody, ...check(e) };
+    }),
+    frames: items.vision.map((e): FrameEvidence => {
+      const f = frames[e.ref]!;
+      return { time: round(f.time, 3), ...(f.path ? { path: f.path } : {}), ...check(e) };
+    }),
+  };
+}
 
-  const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
+function faithfulnessOf(s: SegmentFusion): Faithfulness {
+  if (s.rationale === 0 || s.comprehensiveness === null || s.sufficiency === null) {
+    return {
+      comprehensiveness: null,
+      sufficiency: null,
+      items: 0,
+      reason: s.empty ? 'nothing in this stretch could be read' : 'no evidence item was verified by deletion',
+    };
+  }
+  return { comprehensiveness: round(s.comprehensiveness), sufficiency: round(s.sufficiency), items: s.rationale };
+}
+
+/** "masking "great" lowers P(positive) by 0.310" for one checked item. */
+function itemPhrase(e: CheckedItem, x: ExplainInput, label: string): string {
+  const what =
+    e.modality === 'text'
+      ? `"${x.fused.words[e.ref]!.text}"`
+      : e.modality === 'audio'
+        ? (() => {
+            const a = (x.seqs.audio.items as SegmentItem[])[e.ref]!;
+            return `the voice ${a.start.toFixed(1)}–${a.end.toFixed(1)} s`;
+          })()
+        : `the frame at ${secs((x.seqs.vision.items as FrameItem[])[e.ref]!.time)}`;
+  const d = roundDrop(e.deletionDrop);
+  return d > 0
+    ? `masking ${what} lowers P(${label}) by ${d.toFixed(3)} (verified)`
+    : `masking ${what} does not lower P(${label}) (${d.toFixed(3)}; not verified)`;
+}
+
+/** Prosody facts of a voice segment in words. */
+function prosodyPhrase(p: SegmentItem['prosody']): string {
+  return [
+    p.f0MeanHz !== null ? `pitch ${p.f0MeanHz.toFixed(0)} Hz` : 'no voiced pitch',
+    p.energyDb !== null ? `energy ${p.energyDb.toFixed(1)} dBFS` : null,
+    `voiced ${pct(p.voicedRatio)}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+function segmentPath(s: SegmentFusion, modalities: Record<Modality, ModalityReport>, faith: Faithfulness, x: ExplainInput): DecisionStep[] {
+  const label = SENTIMENT_LABELS[s.predicted]!;
   const steps: Omit<DecisionStep, 'step'>[] = [];
   steps.push({
-    description: `Modalities present: ${present.join(', ') || 'none'}${MODALITIES.filter((m) => !seqs[m].present)
+    description: `Modalities present: ${s.present.join(', ') || 'none'}${MODALITIES.filter((m) => !s.present.includes(m))
       .map((m) => `; ${m} absent (${modalities[m].reason})`)
       .join('')}.`,
-    present,
+    present: s.present,
   });
+  if (s.empty) {
+    steps.push({ description: 'Nothing in this stretch could be read: the figures are the fusion model’s prior, and the stretch carries no weight in the verdict.' });
+    return steps.map((st, i) => ({ step: i + 1, ...st }) as DecisionStep);
+  }
+  const weighed = s.present.filter((m) => !(modalities[m].contribution === 0 && modalities[m].reason));
+  const byWeight = [...weighed].sort((a, b) => modalities[b].contribution - modalities[a].contribution);
   steps.push({
     description: weighed.length
       ? `The gate weighed ${byWeight.map((m) => `${m} ${pct(modalities[m].contribution)}`).join(', ')}.`
       : 'The fusion model weighs none of the present modalities; the verdict is its prior.',
-    weights: Object.fromEntries(present.map((m) => [m, modalities[m].contribution])),
+    weights: Object.fromEntries(s.present.map((m) => [m, modalities[m].contribution])),
   });
-  for (const m of present.filter(unweighed)) steps.push({ description: `${m[0].toUpperCase()}${m.slice(1)}: not weighed (${reasons[m]}).`, modality: m });
-  if (words.length && !unweighed('text')) {
-    const top = [...words].sort((a, b) => b.weight - a.weight).slice(0, 3);
-    steps.push({ description: `Words that carried the text: ${top.map((w) => `"${w.text}" (${pct(w.weight)})`).join(', ')}.`, modality: 'text' });
+  for (const m of s.present.filter((m) => !weighed.includes(m))) steps.push({ description: `${cap(m)}: not weighed (${modalities[m].reason}).`, modality: m });
+  for (const m of weighed) {
+    const top = s.evidence[m][0];
+    if (!top) continue;
+    const more = m === 'audio' ? `; ${prosodyPhrase((x.seqs.audio.items as SegmentItem[])[top.ref]!.prosody)}` : '';
+    steps.push({ description: `${cap(m)}: ${itemPhrase(top, x, label)}${more}.`, modality: m, deletionDrop: roundDrop(top.deletionDrop), verified: verifiedDrop(top.deletionDrop) });
   }
-  if (audioSegments.length) {
-    const s = [...audioSegments].sort((a, b) => b.weight - a.weight)[0];
-    const p = s.prosody;
-    const tone = [
-      p.f0MeanHz !== null ? `pitch ${p.f0MeanHz.toFixed(0)} Hz` : 'no voiced pitch',
-      p.energyDb !== null ? `energy ${p.energyDb.toFixed(1)} dBFS` : null,
-      `voiced ${pct(p.voicedRatio)}`,
-    ].filter(Boolean);
-    steps.push({
-      description: `Voice: the segment ${s.start.toFixed(1)}–${s.end.toFixed(1)} s weighed most (${pct(s.weight)}); ${tone.join(', ')}.`,
-      modality: 'audio',
-      segment: { start: s.start, end: s.end },
-    });
-  }
-  if (frames.length) {
-    const f = [...frames].sort((a, b) => b.weight - a.weight)[0];
-    steps.push({ description: `Face: the frame at ${f.time.toFixed(1)} s weighed most (${pct(f.weight)}).`, modality: 'vision', time: f.time });
-  }
+  const byDrop = [...weighed].sort((a, b) => (s.modalityDrops[b] ?? 0) - (s.modalityDrops[a] ?? 0));
+  const decisive = byDrop[0];
   if (decisive) {
+    const agrees = byDrop.join() === byWeight.join();
     steps.push({
-      description: `Deletion check: removing ${byDrop.map((m) => `${m} lowers P(${SENTIMENT_LABELS[sIdx]}) by ${(drops[m] ?? 0).toFixed(3)}`).join(', ')}; ${decisive} is decisive, which ${agrees ? 'agrees' : 'does not agree'} with the gate's ranking.`,
+      description: `Deletion check: removing ${byDrop.map((m) => `${m} lowers P(${label}) by ${(s.modalityDrops[m] ?? 0).toFixed(3)}`).join(', ')}; ${decisive} is decisive, which ${agrees ? 'agrees' : 'does not agree'} with the gate's ranking.`,
       decisive,
-      deletionDrops: Object.fromEntries(present.map((m) => [m, round(drops[m] ?? 0)])),
+      deletionDrops: Object.fromEntries(s.present.map((m) => [m, round(s.modalityDrops[m] ?? 0)])),
       gateAgreesWithDeletion: agrees,
     });
   }
   steps.push({
-    description: `Sentiment ${SENTIMENT_LABELS[sIdx]} (${pct(sentProbs[sIdx])}), intensity ${intensity.toFixed(2)}; expressed emotion ${EMOTION_LABELS[eIdx]} (${pct(emoProbs[eIdx])}).`,
+    description:
+      faith.comprehensiveness !== null
+        ? `Faithfulness of the ${faith.items} verified item${faith.items === 1 ? '' : 's'}: without them P(${label}) falls by ${faith.comprehensiveness.toFixed(3)} (comprehensiveness); with them alone it falls by ${faith.sufficiency!.toFixed(3)} (sufficiency).`
+        : `Faithfulness: ${faith.reason}.`,
+    faithfulness: faith,
   });
+  steps.push({
+    description: `Sentiment ${label} (${pct(s.sentiment[s.predicted]!)}), intensity ${s.intensity.toFixed(2)}; expressed emotion ${EMOTION_LABELS[argmax(s.emotion)]} (${pct(Math.max(...s.emotion))}).`,
+  });
+  return steps.map((st, i) => ({ step: i + 1, ...st }) as DecisionStep);
+}
 
+/**
+ * The verdict rule: each segment weighs duration × confidence (its top sentiment probability), the
+ * weights are normalised over the segments in which something could be read, and the video's
+ * probabilities, intensity and modality contributions are the weighted means. With one segment this
+ * is that segment, exactly.
+ */
+export const VERDICT_RULE =
+  'each segment weighs its duration × its confidence (top sentiment probability), normalised over the segments in which something could be read; the verdict is the weighted mean of their probabilities';
+
+function verdictWeights(segments: SegmentFusion[]): number[] {
+  const raw = segments.map((s) => (s.empty ? 0 : Math.max(1e-6, s.plan.end - s.plan.start) * Math.max(...s.sentiment)));
+  const total = raw.reduce((a, b) => a + b, 0);
+  return raw.map((w) => (total > 0 ? w / total : 0));
+}
+
+/** The explanation part of the result: the timeline and the verdict derived from it. */
+export function explain(x: ExplainInput, videoAbsent: Record<string, string>): FusionPartOut {
+  const { segments } = x.fused;
+  const weights = verdictWeights(segments);
+  const timeline: TimelineSegment[] = segments.map((s, i) => {
+    const modalities = modalityReports(s.present, s.absent, s.weights, x.unweighed);
+    const faithfulness = faithfulnessOf(s);
+    return {
+      start: s.plan.start,
+      end: s.plan.end,
+      speech: s.plan.speech,
+      sentiment: sentimentReport(s.sentiment, s.intensity),
+      emotion: emotionReport(s.emotion),
+      modalities,
+      evidence: evidenceOf(s.evidence, x, i),
+      faithfulness,
+      verdictWeight: round(weights[i]!, 6),
+      decisionPath: segmentPath(s, modalities, faithfulness, x),
+    };
+  });
+  // weights rounded to 6 decimals must still sum to 1 (the schema checks it)
+  const wsum = timeline.reduce((a, t) => a + t.verdictWeight, 0);
+  if (wsum > 0) {
+    const top = timeline.reduce((b, t, i) => (t.verdictWeight > timeline[b]!.verdictWeight ? i : b), 0);
+    timeline[top]!.verdictWeight = round(timeline[top]!.verdictWeight + (1 - wsum), 6);
+  }
+  const models = { fusion: { name: x.manifest.name, version: x.manifest.version, provenance: x.manifest.provenance } };
+
+  if (segments.length === 1) {
+    const only = timeline[0]!;
+    return {
+      sentiment: only.sentiment,
+      emotion: only.emotion,
+      modalities: overallModalities(x, videoAbsent, [only], [segments[0]!.empty ? 0 : 1]),
+      evidence: only.evidence,
+      faithfulness: only.faithfulness,
+      timeline,
+      decisionPath: only.decisionPath,
+      models,
+    };
+  }
+
+  const mean = (f: (s: SegmentFusion) => number[]) => {
+    const n = f(segments[0]!).length;
+    const acc = new Array<number>(n).fill(0);
+    segments.forEach((s, i) => f(s).forEach((v, k) => (acc[k]! += weights[i]! * v)));
+    return acc;
+  };
+  const anyWeight = weights.some((w) => w > 0);
+  // nothing readable anywhere: the prior, stated as such (segment 0 holds it)
+  const sent = anyWeight ? mean((s) => s.sentiment) : segments[0]!.sentiment;
+  const emo = anyWeight ? mean((s) => s.emotion) : segments[0]!.emotion;
+  const intensity = anyWeight ? segments.reduce((a, s, i) => a + weights[i]! * s.intensity, 0) : segments[0]!.intensity;
+  const sentiment = sentimentReport(sent, intensity);
+  const emotion = emotionReport(emo);
+  const modalities = overallModalities(x, videoAbsent, timeline, weights);
+  const evidence = overallEvidence(timeline, sentiment.label);
+  const faithfulness = overallFaithfulness(timeline);
+
+  const steps: Omit<DecisionStep, 'step'>[] = [];
+  const speech = timeline.filter((t) => t.speech).length;
+  const empty = segments.filter((s) => s.empty).length;
+  steps.push({
+    description: `The video was cut into ${timeline.length} segments following speech (${speech} with speech, ${timeline.length - speech} without)${empty ? `; in ${empty} nothing could be read and they carry no weight` : ''}.`,
+    segments: timeline.length,
+  });
+  const byLabel = SENTIMENT_LABELS.map((l) => {
+    const idx = timeline.map((t, i) => (t.sentiment.label === l ? i : -1)).filter((i) => i >= 0);
+    return { label: l, count: idx.length, seconds: idx.reduce((a, i) => a + (timeline[i]!.end - timeline[i]!.start), 0), weight: idx.reduce((a, i) => a + weights[i]!, 0) };
+  });
+  steps.push({
+    description: `Verdict rule: ${VERDICT_RULE}. Segments read ${byLabel
+      .filter((b) => b.count)
+      .map((b) => `${b.label} in ${b.count} (${b.seconds.toFixed(0)} s, weight ${pct(b.weight)})`)
+      .join(', ')}.`,
+    rule: 'duration-confidence-weighted-mean',
+  });
+  const present = MODALITIES.filter((m) => modalities[m].present && !(modalities[m].contribution === 0 && modalities[m].reason));
+  if (present.length) {
+    steps.push({
+      description: `Weighted over the segments, the gate gave ${[...present]
+        .sort((a, b) => modalities[b].contribution - modalities[a].contribution)
+        .map((m) => `${m} ${pct(modalities[m].contribution)}`)
+        .join(', ')}.`,
+      weights: Object.fromEntries(present.map((m) => [m, modalities[m].contribution])),
+    });
+  }
+  const decisive = timeline
+    .map((t, i) => ({ t, i }))
+    .filter(({ t }) => t.verdictWeight > 0)
+    .sort((a, b) => b.t.verdictWeight - a.t.verdictWeight)
+    .slice(0, 3);
+  if (decisive.length) {
+    steps.push({
+      description: `Weightiest segments: ${decisive.map(({ t }) => `${t.start.toFixed(1)}–${t.end.toFixed(1)} s ${t.sentiment.label} (${pct(t.verdictWeight)})`).join(', ')}.`,
+      segmentsByWeight: decisive.map(({ i }) => i),
+    });
+  }
+  const verified = [...evidence.words, ...evidence.audioSegments, ...evidence.frames].filter((e) => e.verified).length;
+  steps.push({
+    description: `${verified} evidence item${verified === 1 ? '' : 's'} of the segments that read ${sentiment.label} ${verified === 1 ? 'was' : 'were'} verified by deletion${
+      faithfulness.comprehensiveness !== null
+        ? `; over the timeline, comprehensiveness ${faithfulness.comprehensiveness.toFixed(3)} and sufficiency ${faithfulness.sufficiency!.toFixed(3)}`
+        : ''
+    }.`,
+    faithfulness,
+  });
+  steps.push({
+    description: anyWeight
+      ? `Sentiment ${sentiment.label} (${pct(sentiment.probabilities[sentiment.label])}), intensity ${sentiment.intensity.toFixed(2)}; expressed emotion ${emotion.label} (${pct(emotion.probabilities[emotion.label])}).`
+      : 'Nothing in the video could be read (no words, no voice, no frames): the figures are the fusion model’s prior, not a reading.',
+  });
   return {
-    sentiment: {
-      label: SENTIMENT_LABELS[sIdx],
-      probabilities: Object.fromEntries(SENTIMENT_LABELS.map((l, i) => [l, round(sentProbs[i], 6)])) as AnalysisResult['sentiment']['probabilities'],
-      intensity: round(intensity),
-    },
-    emotion: {
-      label: EMOTION_LABELS[eIdx],
-      probabilities: Object.fromEntries(EMOTION_LABELS.map((l, i) => [l, round(emoProbs[i], 6)])) as AnalysisResult['emotion']['probabilities'],
-    },
+    sentiment,
+    emotion,
     modalities,
-    evidence: { words, audioSegments, frames },
-    decisionPath: steps.map((s, i) => ({ step: i + 1, ...s }) as DecisionStep),
-    models: { fusion: { name: x.manifest.name, version: x.manifest.version, provenance: x.manifest.provenance } },
+    evidence,
+    faithfulness,
+    timeline,
+    decisionPath: steps.map((st, i) => ({ step: i + 1, ...st }) as DecisionStep),
+    models,
+  };
+}
+
+/**
+ * Video-level modality reports: a modality is present when some segment fused it; its contribution is
+ * the verdict-weighted mean of its segment contributions (renormalised over the weighed modalities).
+ */
+function overallModalities(x: ExplainInput, videoAbsent: Record<string, string>, timeline: TimelineSegment[], weights: number[]) {
+  const present = MODALITIES.filter((m) => timeline.some((t) => t.modalities[m].present));
+  const contribution = MODALITIES.map((m) => timeline.reduce((a, t, i) => a + weights[i]! * (t.modalities[m].present ? t.modalities[m].contribution : 0), 0));
+  const total = contribution.reduce((a, b) => a + b, 0);
+  const anyWeight = total > 0;
+  const absent = Object.fromEntries(
+    MODALITIES.map((m) => [m, videoAbsent[m] ?? timeline.find((t) => t.modalities[m].reason)?.modalities[m].reason ?? 'no embeddings were pushed for this modality']),
+  );
+  const reports = modalityReports(
+    present,
+    absent,
+    contribution.map((c) => (anyWeight ? c / total : 0)),
+    x.unweighed,
+  );
+  for (const m of present) {
+    // present, yet weighed nowhere: say why rather than show a bare 0
+    if (!anyWeight || (contribution[MODALITIES.indexOf(m)] === 0 && !reports[m].reason)) {
+      reports[m] = { present: true, contribution: 0, reason: x.unweighed[m] ?? 'weighed in no segment that could be read' };
+    }
+  }
+  return reports;
+}
+
+/** The strongest verified items of the segments that agree with the verdict, each naming its segment. */
+function overallEvidence(timeline: TimelineSegment[], label: string): Evidence {
+  const agreeing = timeline.filter((t) => t.sentiment.label === label && t.verdictWeight > 0);
+  const pick = <T extends { deletionDrop: number; weight: number; verified: boolean }>(all: T[], k: number) =>
+    all.sort((a, b) => Number(b.verified) - Number(a.verified) || b.deletionDrop - a.deletionDrop || b.weight - a.weight).slice(0, k);
+  return {
+    words: pick(
+      agreeing.flatMap((t) => t.evidence.words),
+      EVIDENCE_LIMITS.topKOverall.text,
+    ),
+    audioSegments: pick(
+      agreeing.flatMap((t) => t.evidence.audioSegments),
+      EVIDENCE_LIMITS.topKOverall.audio,
+    ),
+    frames: pick(
+      agreeing.flatMap((t) => t.evidence.frames),
+      EVIDENCE_LIMITS.topKOverall.vision,
+    ),
+  };
+}
+
+/** Verdict-weighted mean of the segments' faithfulness, over the segments that have one. */
+function overallFaithfulness(timeline: TimelineSegment[]): Faithfulness {
+  const withF = timeline.filter((t) => t.faithfulness.comprehensiveness !== null && t.verdictWeight > 0);
+  const total = withF.reduce((a, t) => a + t.verdictWeight, 0);
+  if (!withF.length || total <= 0) return { comprehensiveness: null, sufficiency: null, items: 0, reason: 'no evidence item was verified by deletion in any segment' };
+  const mean = (f: (t: TimelineSegment) => number) => round(withF.reduce((a, t) => a + (t.verdictWeight / total) * f(t), 0));
+  return {
+    comprehensiveness: mean((t) => t.faithfulness.comprehensiveness!),
+    sufficiency: mean((t) => t.faithfulness.sufficiency!),
+    items: withF.reduce((a, t) => a + t.faithfulness.items, 0),
   };
 }

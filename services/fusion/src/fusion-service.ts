@@ -12,8 +12,13 @@ import {
   problemToGrpc,
   startGrpcServer,
   startModelThread,
+  type FrameItem,
   type FusionManifest,
   type Logger,
+  type Modality,
+  type PlannedSegment,
+  type SegmentItem,
+  type TokenItem,
   type ModelThread,
   type ServiceContext,
   type ServiceHooks,
@@ -23,7 +28,8 @@ import {
 import type { FusionConfig } from './config';
 import { EmbeddingStore } from './embedding-store';
 import { explain } from './explain';
-import { buildFeeds, collectSequences } from './fusion-inputs';
+import { collectSequences, type ModalitySequence } from './fusion-inputs';
+import { fuseTimeline, unweighedOf, type Outputs } from './timeline-fusion';
 
 interface Chunk {
   videoId: string;
@@ -35,7 +41,37 @@ interface Chunk {
   model: string;
 }
 
+interface WireFuseRequest {
+  videoId: string;
+  present: string[];
+  absent: Record<string, string>;
+  segments?: { start: number; end: number; speech: boolean; voiceSeconds: number; hasVoiceInfo: boolean }[];
+  voice?: { start: number; end: number }[];
+  hasVoiceInfo?: boolean;
+}
+
 const MAX_PUSH_BYTES = 512 * 1024 * 1024;
+/** The orchestrator caps the timeline well below this (DEFAULT_TIMELINE_LIMITS.maxSegments); more is a caller's bug. */
+const MAX_PLAN_SEGMENTS = 20_000;
+
+/** The plan as the caller sent it, checked: finite, ordered, non-overlapping. */
+function checkPlan(plan: PlannedSegment[]): PlannedSegment[] {
+  if (plan.length > MAX_PLAN_SEGMENTS) throw new ProblemError('validation', `at most ${MAX_PLAN_SEGMENTS} timeline segments`);
+  plan.forEach((s, i) => {
+    if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.start < 0 || s.end < s.start) throw new ProblemError('validation', `timeline segment ${i} has a bad span`);
+    if (i > 0 && s.start < plan[i - 1]!.end - 1e-6) throw new ProblemError('validation', `timeline segment ${i} overlaps the one before`);
+  });
+  return plan;
+}
+
+/** One segment spanning every item: what a caller that sends no plan gets (and every short clip). */
+function wholeSpan(seqs: Record<Modality, ModalitySequence>): PlannedSegment {
+  const times: number[] = [];
+  if (seqs.text.present) for (const t of seqs.text.items as TokenItem[]) times.push(t.start, t.end);
+  if (seqs.audio.present) for (const a of seqs.audio.items as SegmentItem[]) times.push(a.start, a.end);
+  if (seqs.vision.present) for (const f of seqs.vision.items as FrameItem[]) times.push(f.time);
+  return { start: 0, end: times.length ? Math.max(...times) : 0, speech: seqs.text.present, voiceSeconds: null };
+}
 const KIND = /^[a-z][a-z0-9_-]{0,31}$/;
 
 /**
@@ -84,22 +120,44 @@ export class FusionService {
     this.log.info({ model: this.manifest.name, version: this.manifest.version, dims: this.manifest.dims }, 'fusion model loaded');
   }
 
-  async fuse(videoId: string, present: string[], absent: Record<string, string>): Promise<string> {
+  async fuse(
+    videoId: string,
+    present: string[],
+    absent: Record<string, string>,
+    plan: PlannedSegment[] = [],
+    voice: { start: number; end: number }[] | null = null,
+  ): Promise<string> {
     assertVideoId(videoId);
     const unknown = present.filter((m) => !(MODALITIES as readonly string[]).includes(m));
     if (unknown.length) throw new ProblemError('validation', `unknown modalities: ${unknown.join(', ')}`);
+    const segments = checkPlan(plan);
     if (!this.model || !this.manifest) throw new ProblemError('unavailable', 'fusion model not loaded');
     if (await this.store.isForgotten(videoId)) throw new ProblemError('gone', `video ${videoId} was erased`);
     const stored = await this.store.all(videoId);
     const seqs = collectSequences(stored, new Set(present), this.manifest.dims);
     const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
     for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
-    if (!Object.values(seqs).some((s) => s.present)) throw new ProblemError('model-error', 'no modality has embeddings to fuse');
-    const { feeds, rows } = buildFeeds(seqs);
-    const { outputs, ms } = await this.model.thread.call<{ outputs: Record<string, { data: Float32Array; dims: number[] }>; ms: number }>('run', [feeds]);
-    this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
-    this.metrics.batchSize.observe({ model: 'fusion' }, rows.length);
-    const part = explain({ outputs, rows, seqs, absent, manifest: this.manifest });
+    if (!MODALITIES.some((m) => seqs[m].present)) {
+      throw new ProblemError(
+        'nothing-to-analyse',
+        `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`,
+      );
+    }
+    const unweighed = unweighedOf(this.manifest);
+    const fused = await fuseTimeline({
+      seqs,
+      plan: segments.length ? segments : [wholeSpan(seqs)],
+      absent,
+      unweighed,
+      voice,
+      run: async (feeds, rows) => {
+        const { outputs, ms } = await this.model!.thread.call<{ outputs: Outputs; ms: number }>('run', [feeds]);
+        this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
+        this.metrics.batchSize.observe({ model: 'fusion' }, rows);
+        return outputs;
+      },
+    });
+    const part = explain({ fused, seqs, manifest: this.manifest, unweighed }, absent);
     return JSON.stringify(part);
   }
 
@@ -182,8 +240,18 @@ export class FusionService {
         });
         call.on('error', (err) => this.log.warn({ err: err.message }, 'push stream error'));
       },
-      Fuse: (call: grpc.ServerUnaryCall<{ videoId: string; present: string[]; absent: Record<string, string> }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        this.fuse(call.request.videoId, call.request.present ?? [], { ...(call.request.absent ?? {}) }).then(
+      Fuse: (call: grpc.ServerUnaryCall<WireFuseRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        const plan = (call.request.segments ?? []).map((s) => ({
+          start: s.start,
+          end: s.end,
+          speech: Boolean(s.speech),
+          voiceSeconds: s.hasVoiceInfo ? s.voiceSeconds : null,
+        }));
+        Promise.resolve()
+          .then(() =>
+            this.fuse(call.request.videoId, call.request.present ?? [], { ...(call.request.absent ?? {}) }, plan, call.request.hasVoiceInfo ? (call.request.voice ?? []) : null),
+          )
+          .then(
           (json) => cb(null, { fusionJson: json }),
           (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'fuse failed')),
         );

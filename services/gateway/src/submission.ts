@@ -1,13 +1,23 @@
 import { promises as dns } from 'node:dns';
 import * as path from 'node:path';
-import { LANGUAGE_OPTIONS, ProblemError, assertHostAllowed, assertUrlShape, isLanguageOption, isPublicAddress, type LanguageOption } from '@omniaffect/core';
+import {
+  LANGUAGE_OPTIONS,
+  ProblemError,
+  TimedTranscriptError,
+  assertHostAllowed,
+  assertUrlShape,
+  isLanguageOption,
+  isPublicAddress,
+  parseTimedTranscript,
+  type LanguageOption,
+} from '@omniaffect/core';
 
 /** Options shared by uploads and URL submissions, after validation. */
 export interface SubmitOptions {
   language: LanguageOption;
   callbackUrl: string;
   metadata: Record<string, unknown>;
-  /** a known transcript (research use): ASR is skipped and this text is analysed */
+  /** a known transcript, plain text or timed (WebVTT / SubRip): Whisper is skipped and this text is analysed */
   transcript: string;
 }
 
@@ -62,6 +72,13 @@ function parseTranscript(raw: unknown): string {
   if (raw === undefined || raw === null || raw === '') return '';
   if (typeof raw !== 'string') throw new ProblemError('validation', 'transcript must be a string');
   if (raw.length > MAX_TRANSCRIPT_CHARS) throw new ProblemError('validation', `transcript must be at most ${MAX_TRANSCRIPT_CHARS} characters`);
+  // A timed transcript (WebVTT or SubRip) is checked here so a malformed one is the client's 422, not a failed video.
+  try {
+    parseTimedTranscript(raw);
+  } catch (err) {
+    if (err instanceof TimedTranscriptError) throw new ProblemError('validation', `transcript: ${err.message}`);
+    throw err;
+  }
   return raw;
 }
 

@@ -496,39 +496,63 @@ export const TRANSCRIPT = 'I <b>love</b> this & "that" — 真好';
 export function sampleResult(id: string): AnalysisResult {
   const love = TRANSCRIPT.indexOf('love');
   const zh = TRANSCRIPT.indexOf('真好');
+  const evidence: AnalysisResult['evidence'] = {
+    words: [
+      { text: 'love', start: 0.4, end: 0.8, charStart: love, charEnd: love + 4, weight: 0.9, deletionDrop: 0.42, verified: true, segment: 0 },
+      { text: '真好', start: 2.0, end: 2.6, charStart: zh, charEnd: zh + 2, weight: 0.3, deletionDrop: -0.02, verified: false, segment: 0 },
+    ],
+    audioSegments: [
+      {
+        start: 0,
+        end: 2,
+        weight: 0.7,
+        deletionDrop: 0.12,
+        verified: true,
+        segment: 0,
+        prosody: { f0MeanHz: 180, f0StdHz: 20, f0MinHz: 120, f0MaxHz: 240, energyDb: -20, voicedRatio: 0.6, rateProxy: 3.2 },
+      },
+    ],
+    frames: [],
+  };
+  const decisionPath = [
+    { step: 1, description: 'Text carries most weight (0.60)' },
+    { step: 2, description: 'The word <love> pushes towards positive', modality: 'text' },
+  ];
+  const sentiment: AnalysisResult['sentiment'] = { label: 'positive', probabilities: { negative: 0.05, neutral: 0.15, positive: 0.8 }, intensity: 0.7 };
+  const emotion: AnalysisResult['emotion'] = {
+    label: 'happy',
+    probabilities: { happy: 0.7, sad: 0.05, angry: 0.05, fearful: 0.05, disgusted: 0.05, surprised: 0.05, neutral: 0.05 },
+  };
+  const modalities: AnalysisResult['modalities'] = {
+    text: { present: true, contribution: 0.6 },
+    audio: { present: true, contribution: 0.4 },
+    vision: { present: false, contribution: 0, reason: 'audio-only file' },
+  };
+  const faithfulness = { comprehensiveness: 0.5, sufficiency: 0.1, items: 2 };
   return {
     id,
     status: 'succeeded',
     language: 'en',
-    sentiment: { label: 'positive', probabilities: { negative: 0.05, neutral: 0.15, positive: 0.8 }, intensity: 0.7 },
-    emotion: {
-      label: 'happy',
-      probabilities: { happy: 0.7, sad: 0.05, angry: 0.05, fearful: 0.05, disgusted: 0.05, surprised: 0.05, neutral: 0.05 },
-    },
-    modalities: {
-      text: { present: true, contribution: 0.6 },
-      audio: { present: true, contribution: 0.4 },
-      vision: { present: false, contribution: 0, reason: 'audio-only file' },
-    },
-    evidence: {
-      words: [
-        { text: 'love', start: 0.4, end: 0.8, charStart: love, charEnd: love + 4, weight: 0.9 },
-        { text: '真好', start: 2.0, end: 2.6, charStart: zh, charEnd: zh + 2, weight: 0.3 },
-      ],
-      audioSegments: [
-        {
-          start: 0,
-          end: 2,
-          weight: 0.7,
-          prosody: { f0MeanHz: 180, f0StdHz: 20, f0MinHz: 120, f0MaxHz: 240, energyDb: -20, voicedRatio: 0.6, rateProxy: 3.2 },
-        },
-      ],
-      frames: [],
-    },
-    decisionPath: [
-      { step: 1, description: 'Text carries most weight (0.60)' },
-      { step: 2, description: 'The word <love> pushes towards positive', modality: 'text' },
+    sentiment,
+    emotion,
+    modalities,
+    evidence,
+    faithfulness,
+    timeline: [
+      {
+        start: 0,
+        end: 3,
+        speech: true,
+        sentiment,
+        emotion,
+        modalities,
+        evidence: structuredClone(evidence),
+        faithfulness,
+        verdictWeight: 1,
+        decisionPath: structuredClone(decisionPath),
+      },
     ],
+    decisionPath,
     transcript: { language: 'en', text: TRANSCRIPT, segments: [{ start: 0, end: 3, text: TRANSCRIPT }] },
     models: { asr: { name: 'whisper-tiny-test', version: '1' }, fusion: { name: 'fusion-test' } },
     timings: { media: { seconds: 0.2 }, fusion: { seconds: 0.1 }, totalSeconds: 1.2 } as unknown as AnalysisResult['timings'],

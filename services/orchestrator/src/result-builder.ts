@@ -11,7 +11,7 @@ import {
 import type { StageRow, VideoRow } from './repository';
 
 /** What the fusion service returns (Fuse → fusion_json). */
-export type FusionPart = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'decisionPath'> & {
+export type FusionPart = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'faithfulness' | 'timeline' | 'decisionPath'> & {
   models: AnalysisResult['models'];
 };
 
@@ -44,6 +44,8 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     emotion: fusion.emotion,
     modalities: fusion.modalities,
     evidence: fusion.evidence,
+    faithfulness: fusion.faithfulness,
+    timeline: fusion.timeline,
     decisionPath: fusion.decisionPath,
     transcript: {
       language,

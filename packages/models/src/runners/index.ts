@@ -8,3 +8,4 @@ export * from './siglip';
 export * from './bert';
 export { peekOnnxGraph, peekNamedScalars, graphNormalisesInput, type PeekedGraph, type PeekedNode } from './onnx-graph-peek';
 export { resolveOnnxGraph, readOmniaffectConfig, DTYPE_SUFFIX, type OmniaffectModelConfig, type DtypeChoice } from './model-files';
+export * from './silero-vad';

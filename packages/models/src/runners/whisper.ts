@@ -39,6 +39,12 @@ export interface TranscribeOptions {
   logProbThreshold?: number | null;
   /** Emit timestamp tokens (default) or decode in <|notimestamps|> mode (one segment per window). */
   timestamps?: boolean;
+  /**
+   * Where the voice is (a VAD's regions, seconds). When given, audio outside them is never encoded or
+   * decoded: a window starts at the next region and there is no window after the last one. Whisper
+   * hallucinates text on silence and music, and the gate also saves the decoding of every silent window.
+   */
+  speech?: readonly { start: number; end: number }[];
 }
 
 /** Pulls 16 kHz mono samples on demand so long audio never sits in memory whole. */
@@ -222,6 +228,13 @@ export class WhisperRunner {
     const windows: WhisperWindowReport[] = [];
     let seek = 0;
     for (;;) {
+      if (options.speech) {
+        const at = seek / WHISPER_SAMPLE_RATE;
+        const next = options.speech.find((r) => r.end > at + 0.01);
+        if (!next) break;
+        // jump to the next voiced stretch, on the 20 ms grid Whisper's timestamps live on
+        if (next.start > at) seek = Math.max(seek, Math.floor((next.start * WHISPER_SAMPLE_RATE) / SAMPLES_PER_TIMESTAMP) * SAMPLES_PER_TIMESTAMP);
+      }
       const samples = await source.read(seek, WHISPER_WINDOW_SAMPLES);
       if (samples.length === 0) break;
       const windowStart = seek / WHISPER_SAMPLE_RATE;

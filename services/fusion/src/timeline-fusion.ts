@@ -1,0 +1,415 @@
+import {
+  EMOTION_LABELS,
+  MODALITIES,
+  SENTIMENT_LABELS,
+  type FrameItem,
+  type FusionManifest,
+  type Modality,
+  type PlannedSegment,
+  type SegmentItem,
+  type TokenItem,
+} from '@omniaffect/core';
+import { buildRowFeeds, rowBytes, type Feeds, type ModalitySequence, type RowSpec } from './fusion-inputs';
+
+/**
+ * The emotion timeline with evidence checked by deletion (docs/architecture.md §13). Every segment of
+ * the plan is fused from what falls inside it; then, all segments at once and batched:
+ *
+ *  pass 1  the segment as it is, and one row per present modality with that modality removed;
+ *  pass 2  one row per candidate item (the model's most attended words, voice segments and frames)
+ *          with that item alone masked: its deletion drop;
+ *  pass 3  per segment, the verified items removed (comprehensiveness) and kept alone (sufficiency).
+ *
+ * Drops are of the probability of the segment's predicted sentiment. Only what a re-run of the model
+ * confirmed is called verified; attention weights are reported beside, never instead.
+ */
+
+export type Outputs = Record<string, { data: Float32Array; dims: number[] }>;
+export type RunRows = (feeds: Feeds, rows: number) => Promise<Outputs>;
+
+export interface TimelineLimitsForEvidence {
+  /** candidates re-run per modality and segment (by attention) */
+  candidates: Record<Modality, number>;
+  /** evidence items reported per modality and segment (by deletion drop) */
+  topK: Record<Modality, number>;
+  /** evidence items reported per modality for the whole video */
+  topKOverall: Record<Modality, number>;
+  /** most feature bytes one model run may take */
+  maxBatchBytes: number;
+  /** most rows one model run may take */
+  maxBatchRows: number;
+}
+
+export const EVIDENCE_LIMITS: TimelineLimitsForEvidence = {
+  candidates: { text: 8, audio: 5, vision: 5 },
+  topK: { text: 5, audio: 3, vision: 3 },
+  topKOverall: { text: 10, audio: 5, vision: 5 },
+  maxBatchBytes: 64 * 1024 * 1024,
+  maxBatchRows: 512,
+};
+
+/** A word: one or more WordPiece tokens (continuations merged), checked and reported as one item. */
+export interface Word {
+  tokens: number[];
+  text: string;
+  charStart: number;
+  charEnd: number;
+  start: number;
+  end: number;
+}
+
+/** WordPiece continuation tokens (`##…` touching the previous token) are merged into the word they continue. */
+export function groupWords(items: TokenItem[]): Word[] {
+  const words: Word[] = [];
+  items.forEach((tok, i) => {
+    const prev = words[words.length - 1];
+    if (prev && (tok.piece ?? tok.text).startsWith('##') && tok.charStart === prev.charEnd) {
+      prev.text += tok.text.replace(/^##/, '');
+      prev.charEnd = tok.charEnd;
+      prev.end = Math.max(prev.end, tok.end);
+      prev.tokens.push(i);
+    } else {
+      words.push({ tokens: [i], text: tok.text, charStart: tok.charStart, charEnd: tok.charEnd, start: tok.start, end: tok.end });
+    }
+  });
+  return words;
+}
+
+/** One evidence item of a segment: which slice positions it covers. */
+export interface CheckedItem {
+  modality: Modality;
+  /** positions in the segment's slice of that modality */
+  positions: number[];
+  /** index into the whole video's words / audio segments / frames */
+  ref: number;
+  weight: number;
+  deletionDrop: number;
+}
+
+export interface SegmentFusion {
+  plan: PlannedSegment;
+  slice: Record<Modality, number[]>;
+  /** per modality, the items (words for text) as groups of slice positions, with their whole-video ref */
+  groups: Record<Modality, { ref: number; positions: number[] }[]>;
+  present: Modality[];
+  absent: Partial<Record<Modality, string>>;
+  /** nothing in the segment could be read: reported with the model's prior, weight 0 in the verdict */
+  empty: boolean;
+  sentiment: number[];
+  emotion: number[];
+  intensity: number;
+  weights: number[];
+  predicted: number;
+  /** P(predicted) with the modality removed */
+  modalityDrops: Partial<Record<Modality, number>>;
+  checked: Record<Modality, CheckedItem[]>;
+  evidence: Record<Modality, CheckedItem[]>;
+  comprehensiveness: number | null;
+  sufficiency: number | null;
+  rationale: number;
+}
+
+const softmax = (xs: ArrayLike<number>): number[] => {
+  const arr = Array.from(xs);
+  const m = Math.max(...arr);
+  const e = arr.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+};
+const argmax = (xs: number[]) => xs.indexOf(Math.max(...xs));
+
+interface RowOut {
+  sentiment: number[];
+  emotion: number[];
+  intensity: number;
+  weights: number[];
+  importance: Record<Modality, Float32Array>;
+}
+
+function rowOf(o: Outputs, b: number, slice: Record<Modality, readonly number[]>): RowOut {
+  const get = (name: string) => {
+    const t = o[name]!;
+    const width = t.dims.slice(1).reduce((a, c) => a * c, 1);
+    return t.data.subarray(b * width, (b + 1) * width);
+  };
+  const importance = {} as Record<Modality, Float32Array>;
+  for (const m of MODALITIES) importance[m] = get(`${m}_importance`).subarray(0, slice[m].length);
+  return {
+    sentiment: softmax(get('sentiment_logits')),
+    emotion: softmax(get('emotion_logits')),
+    intensity: Math.max(-1, Math.min(1, get('intensity')[0]!)),
+    weights: Array.from(get('modality_weights')),
+    importance,
+  };
+}
+
+/** Runs rows through the model in as few runs as the batch limits allow; outputs in row order. */
+async function runAll(rows: RowSpec[], seqs: Record<Modality, ModalitySequence>, run: RunRows, limits: TimelineLimitsForEvidence): Promise<RowOut[]> {
+  const out: RowOut[] = [];
+  for (let i = 0; i < rows.length; ) {
+    let bytes = 0;
+    let j = i;
+    while (j < rows.length && j - i < limits.maxBatchRows) {
+      const b = rowBytes(rows[j]!, seqs);
+      if (j > i && bytes + b > limits.maxBatchBytes) break;
+      bytes += b;
+      j++;
+    }
+    const batch = rows.slice(i, j);
+    const outputs = await run(buildRowFeeds(batch, seqs), batch.length);
+    batch.forEach((r, b) => out.push(rowOf(outputs, b, r.slice)));
+    i = j;
+  }
+  return out;
+}
+
+const ones = (n: number) => new Uint8Array(n).fill(1);
+
+export interface TimelineFusionInput {
+  seqs: Record<Modality, ModalitySequence>;
+  plan: PlannedSegment[];
+  /** video-level reasons for absent modalities */
+  absent: Record<string, string>;
+  /** modalities the fusion model declares it does not weigh (manifest provenance.modalityReasons) */
+  unweighed: Partial<Record<Modality, string>>;
+  run: RunRows;
+  limits?: TimelineLimitsForEvidence;
+  /** below this many seconds of VAD voice a segment's audio is treated as absent */
+  minVoiceSeconds?: number;
+  /** the VAD's voiced stretches (null: no VAD ran); an audio item less than 30 % inside them is not fused */
+  voice?: readonly { start: number; end: number }[] | null;
+}
+
+export interface TimelineFusionOutput {
+  segments: SegmentFusion[];
+  words: Word[];
+  rows: { pass1: number; pass2: number; pass3: number; runs: number };
+}
+
+/** Assigns every item to the segment its time falls in (words by their first token). */
+function sliceSegments(input: TimelineFusionInput, words: Word[]): Pick<SegmentFusion, 'plan' | 'slice' | 'groups' | 'present' | 'absent' | 'empty'>[] {
+  const { seqs, plan } = input;
+  const last = plan.length - 1;
+  const inSeg = (t: number, i: number) => {
+    const p = plan[i]!;
+    return t >= p.start && (t < p.end || (i === last && t <= p.end + 1e-6));
+  };
+  // binary search over the ordered plan
+  const segOf = (t: number) => {
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (plan[mid]!.start <= t) lo = mid;
+      else hi = mid - 1;
+    }
+    return inSeg(t, lo) ? lo : t > (plan[last]?.end ?? 0) ? last : lo;
+  };
+  const out = plan.map((p) => ({
+    plan: p,
+    slice: { text: [] as number[], audio: [] as number[], vision: [] as number[] },
+    groups: { text: [] as { ref: number; positions: number[] }[], audio: [] as { ref: number; positions: number[] }[], vision: [] as { ref: number; positions: number[] }[] },
+    present: [] as Modality[],
+    absent: {} as Partial<Record<Modality, string>>,
+    empty: false,
+  }));
+  if (seqs.text.present) {
+    const tokens = seqs.text.items as TokenItem[];
+    words.forEach((w, ref) => {
+      const first = tokens[w.tokens[0]!]!;
+      const seg = out[segOf((first.start + first.end) / 2)]!;
+      const positions = w.tokens.map((t) => {
+        seg.slice.text.push(t);
+        return seg.slice.text.length - 1;
+      });
+      seg.groups.text.push({ ref, positions });
+    });
+  }
+  if (seqs.audio.present) {
+    const voice = input.voice ?? null;
+    (seqs.audio.items as SegmentItem[]).forEach((a, ref) => {
+      if (voice && voicedFraction(a, voice) < 0.3) return;
+      const seg = out[segOf((a.start + a.end) / 2)]!;
+      seg.slice.audio.push(ref);
+      seg.groups.audio.push({ ref, positions: [seg.slice.audio.length - 1] });
+    });
+  }
+  if (seqs.vision.present) {
+    (seqs.vision.items as FrameItem[]).forEach((f, ref) => {
+      const seg = out[segOf(f.time)]!;
+      seg.slice.vision.push(ref);
+      seg.groups.vision.push({ ref, positions: [seg.slice.vision.length - 1] });
+    });
+  }
+  const minVoice = input.minVoiceSeconds ?? 0.25;
+  for (const seg of out) {
+    for (const m of MODALITIES) {
+      if (!seqs[m].present) {
+        seg.absent[m] = input.absent[m] ?? 'no embeddings were pushed for this modality';
+        continue;
+      }
+      if (m === 'audio' && seg.plan.voiceSeconds !== null && seg.plan.voiceSeconds < minVoice) {
+        // no voice here: emotion2vec frames of silence or music are not vocal expression
+        seg.absent.audio = 'no voice in this stretch';
+        seg.slice.audio = [];
+        seg.groups.audio = [];
+        continue;
+      }
+      if (seg.slice[m].length === 0) {
+        seg.absent[m] = m === 'text' ? 'no words in this stretch' : m === 'audio' ? 'no audio in this stretch' : 'no frame in this stretch';
+        continue;
+      }
+      seg.present.push(m);
+    }
+    seg.empty = seg.present.length === 0;
+  }
+  return out;
+}
+
+/** Fraction of [start, end] inside the (ordered, disjoint) voiced stretches. */
+export function voicedFraction(item: { start: number; end: number }, voice: readonly { start: number; end: number }[]): number {
+  const len = item.end - item.start;
+  if (len <= 0) return 0;
+  let inside = 0;
+  for (const v of voice) {
+    if (v.start >= item.end) break;
+    inside += Math.max(0, Math.min(item.end, v.end) - Math.max(item.start, v.start));
+  }
+  return inside / len;
+}
+
+export async function fuseTimeline(input: TimelineFusionInput): Promise<TimelineFusionOutput> {
+  const limits = input.limits ?? EVIDENCE_LIMITS;
+  const { seqs } = input;
+  const words = seqs.text.present ? groupWords(seqs.text.items as TokenItem[]) : [];
+  const sliced = sliceSegments(input, words);
+  let runs = 0;
+  const run: RunRows = (feeds, n) => {
+    runs++;
+    return input.run(feeds, n);
+  };
+  const keepAll = (s: (typeof sliced)[number], without?: Modality): Record<Modality, Uint8Array | null> =>
+    Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) && m !== without ? ones(s.slice[m].length) : null])) as Record<Modality, Uint8Array | null>;
+
+  // ---- pass 1: each segment as it is, and without each present modality
+  const rows1: RowSpec[] = [];
+  const index1: { seg: number; without: Modality | null }[] = [];
+  sliced.forEach((s, seg) => {
+    rows1.push({ slice: s.slice, keep: keepAll(s) });
+    index1.push({ seg, without: null });
+    for (const m of s.present) {
+      rows1.push({ slice: s.slice, keep: keepAll(s, m) });
+      index1.push({ seg, without: m });
+    }
+  });
+  const out1 = await runAll(rows1, seqs, run, limits);
+  const segments: SegmentFusion[] = sliced.map((s) => ({
+    ...s,
+    sentiment: [],
+    emotion: [],
+    intensity: 0,
+    weights: [0, 0, 0],
+    predicted: 0,
+    modalityDrops: {},
+    checked: { text: [], audio: [], vision: [] },
+    evidence: { text: [], audio: [], vision: [] },
+    comprehensiveness: null,
+    sufficiency: null,
+    rationale: 0,
+  }));
+  const full: RowOut[] = [];
+  out1.forEach((o, i) => {
+    const { seg, without } = index1[i]!;
+    const s = segments[seg]!;
+    if (without === null) {
+      full[seg] = o;
+      s.sentiment = o.sentiment;
+      s.emotion = o.emotion;
+      s.intensity = o.intensity;
+      s.weights = o.weights;
+      s.predicted = argmax(o.sentiment);
+    } else {
+      s.modalityDrops[without] = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
+    }
+  });
+
+  // ---- pass 2: each candidate item alone masked
+  const rows2: RowSpec[] = [];
+  const index2: { seg: number; item: CheckedItem }[] = [];
+  segments.forEach((s, seg) => {
+    for (const m of s.present) {
+      if (input.unweighed[m]) continue; // an unweighed modality decided nothing: it offers no evidence
+      const imp = full[seg]!.importance[m];
+      const ranked = s.groups[m]
+        .map((g) => ({ ...g, weight: g.positions.reduce((a, p) => a + (imp[p] ?? 0), 0) }))
+        .sort((a, b) => b.weight - a.weight)
+        .slice(0, limits.candidates[m]);
+      for (const g of ranked) {
+        const item: CheckedItem = { modality: m, positions: g.positions, ref: g.ref, weight: g.weight, deletionDrop: 0 };
+        s.checked[m].push(item);
+        if (g.positions.length === s.slice[m].length) {
+          // the item is all the modality has here: masking it is removing the modality
+          item.deletionDrop = s.modalityDrops[m] ?? 0;
+          continue;
+        }
+        const keep = keepAll(s);
+        const k = ones(s.slice[m].length);
+        for (const p of g.positions) k[p] = 0;
+        keep[m] = k;
+        rows2.push({ slice: s.slice, keep });
+        index2.push({ seg, item });
+      }
+    }
+  });
+  const out2 = await runAll(rows2, seqs, run, limits);
+  out2.forEach((o, i) => {
+    const { seg, item } = index2[i]!;
+    const s = segments[seg]!;
+    item.deletionDrop = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
+  });
+
+  // ---- evidence: ranked by the verified drop; pass 3: faithfulness of the verified set
+  const rows3: RowSpec[] = [];
+  const index3: { seg: number; kind: 'comp' | 'suff' }[] = [];
+  segments.forEach((s, seg) => {
+    for (const m of MODALITIES) {
+      s.evidence[m] = [...s.checked[m]].sort((a, b) => b.deletionDrop - a.deletionDrop || b.weight - a.weight).slice(0, limits.topK[m]);
+    }
+    const rationale = MODALITIES.flatMap((m) => s.evidence[m].filter((e) => verifiedDrop(e.deletionDrop)));
+    s.rationale = rationale.length;
+    if (rationale.length === 0) return;
+    const without = keepAll(s);
+    const only = Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) ? new Uint8Array(s.slice[m].length) : null])) as Record<
+      Modality,
+      Uint8Array | null
+    >;
+    for (const e of rationale) {
+      for (const p of e.positions) {
+        without[e.modality]![p] = 0;
+        only[e.modality]![p] = 1;
+      }
+    }
+    rows3.push({ slice: s.slice, keep: without }, { slice: s.slice, keep: only });
+    index3.push({ seg, kind: 'comp' }, { seg, kind: 'suff' });
+  });
+  const out3 = await runAll(rows3, seqs, run, limits);
+  out3.forEach((o, i) => {
+    const { seg, kind } = index3[i]!;
+    const s = segments[seg]!;
+    const drop = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
+    if (kind === 'comp') s.comprehensiveness = drop;
+    else s.sufficiency = drop;
+  });
+  return { segments, words, rows: { pass1: rows1.length, pass2: rows2.length, pass3: rows3.length, runs } };
+}
+
+/** Drops are reported to 4 decimals; "verified" is decided on the reported value so the two never disagree. */
+export const roundDrop = (x: number) => Math.round(x * 1e4) / 1e4;
+export const verifiedDrop = (x: number) => roundDrop(x) > 0;
+
+/** The label names of a segment's prediction (for messages). */
+export const labelOf = (s: SegmentFusion) => ({ sentiment: SENTIMENT_LABELS[s.predicted]!, emotion: EMOTION_LABELS[argmax(s.emotion)]! });
+
+export function unweighedOf(manifest: FusionManifest): Partial<Record<Modality, string>> {
+  return (manifest.provenance as { modalityReasons?: Partial<Record<Modality, string>> } | undefined)?.modalityReasons ?? {};
+}

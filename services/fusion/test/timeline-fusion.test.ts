@@ -1,0 +1,312 @@
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import {
+  MODALITIES,
+  SENTIMENT_LABELS,
+  planTimeline,
+  validateResult,
+  type FrameItem,
+  type FusionManifest,
+  type Modality,
+  type PlannedSegment,
+  type SegmentItem,
+  type TokenItem,
+} from '@omniaffect/core';
+import { TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
+import type { StoredTensor } from '../src/embedding-store';
+import { explain } from '../src/explain';
+import { collectSequences, type Feeds, type ModalitySequence } from '../src/fusion-inputs';
+import { fuseTimeline, groupWords, voicedFraction, type Outputs, type TimelineFusionOutput } from '../src/timeline-fusion';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-'));
+let session: ort.InferenceSession;
+let manifest: FusionManifest;
+let runs: number[] = [];
+
+before(async () => {
+  buildTinyPack(dir);
+  session = await ort.InferenceSession.create(modelFile('fusion', path.join(dir, TINY_PACK_DIRS.fusion), 'model'));
+  manifest = JSON.parse(readFileSync(modelFile('fusion', path.join(dir, TINY_PACK_DIRS.fusion), 'manifest'), 'utf8')) as FusionManifest;
+});
+after(async () => {
+  await session?.release();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(feeds: Feeds, rows: number): Promise<Outputs> {
+  runs.push(rows);
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', f.data, f.dims);
+  const res = await session.run(ortFeeds);
+  const out: Outputs = {};
+  for (const [name, t] of Object.entries(res)) out[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+  return out;
+}
+
+const softmax = (xs: number[]) => {
+  const m = Math.max(...xs);
+  const e = xs.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+};
+
+/**
+ * The model run by hand, independently of buildRowFeeds: `items[m]` lists which rows of the stored
+ * sequence are fed (null = modality absent). Returns the sentiment probabilities.
+ */
+async function direct(seqs: Record<Modality, ModalitySequence>, items: Record<Modality, number[] | null>): Promise<number[]> {
+  const feeds: Record<string, ort.Tensor> = {};
+  const mm: number[] = [];
+  for (const m of MODALITIES) {
+    const s = seqs[m];
+    const idx = items[m] ?? [];
+    const L = Math.max(1, idx.length);
+    const data = new Float32Array(L * s.dim);
+    idx.forEach((i, j) => data.set(s.data.subarray(i * s.dim, (i + 1) * s.dim), j * s.dim));
+    const mask = Float32Array.from({ length: L }, (_, j) => (j < idx.length ? 1 : 0));
+    feeds[`${m}_features`] = new ort.Tensor('float32', data, [1, L, s.dim]);
+    feeds[`${m}_mask`] = new ort.Tensor('float32', mask, [1, L]);
+    mm.push(idx.length ? 1 : 0);
+  }
+  feeds.modality_mask = new ort.Tensor('float32', Float32Array.from(mm), [1, 3]);
+  const res = await session.run(feeds);
+  return softmax(Array.from(res.sentiment_logits!.data as Float32Array));
+}
+
+const PROSODY = { f0MeanHz: 180, f0StdHz: 12, f0MinHz: 150, f0MaxHz: 220, energyDb: -18, voicedRatio: 0.7, rateProxy: 4 };
+
+function seeded(n: number, dim: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: n * dim }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1);
+}
+
+/** A video of `seconds`: a word every 0.5 s (every third a ## continuation), 1 s audio segments, a frame every 2 s. */
+function video(seconds: number, present: Modality[] = ['text', 'audio', 'vision'], seed = 1): StoredTensor[] {
+  const D = manifest.dims;
+  const out: StoredTensor[] = [];
+  if (present.includes('text')) {
+    const items: TokenItem[] = [];
+    let c = 0;
+    for (let t = 0; t + 0.5 <= seconds; t += 0.5) {
+      const cont = items.length % 3 === 2;
+      const text = cont ? 'ly' : `w${items.length}`;
+      if (!cont && items.length) c += 1;
+      items.push({ text, ...(cont ? { piece: '##ly' } : {}), charStart: c, charEnd: c + text.length, start: t, end: t + 0.5 });
+      c += text.length;
+    }
+    out.push({ modality: 'text', kind: 'tokens', shape: [items.length, D.text], data: seeded(items.length, D.text, seed), items, model: 'bert' });
+  }
+  if (present.includes('audio')) {
+    const items: SegmentItem[] = Array.from({ length: Math.ceil(seconds) }, (_, i) => ({ start: i, end: Math.min(seconds, i + 1), prosody: PROSODY }));
+    out.push({ modality: 'audio', kind: 'segments', shape: [items.length, D.audio], data: seeded(items.length, D.audio, seed + 1), items, model: 'e2v' });
+  }
+  if (present.includes('vision')) {
+    const items: FrameItem[] = Array.from({ length: Math.floor(seconds / 2) + 1 }, (_, i) => ({ time: 2 * i })).filter((f) => f.time < seconds);
+    out.push({ modality: 'vision', kind: 'frames', shape: [items.length, D.vision], data: seeded(items.length, D.vision, seed + 2), items, model: 'siglip' });
+  }
+  return out;
+}
+
+async function fuse(stored: StoredTensor[], plan: PlannedSegment[], opts: { absent?: Record<string, string>; voice?: { start: number; end: number }[] | null } = {}) {
+  runs = [];
+  const present = new Set(stored.map((s) => s.modality));
+  const seqs = collectSequences(stored, present, manifest.dims);
+  const fused = await fuseTimeline({ seqs, plan, absent: opts.absent ?? {}, unweighed: {}, run, voice: opts.voice ?? null });
+  const part = explain({ fused, seqs, manifest, unweighed: {} }, opts.absent ?? {});
+  return { seqs, fused, part };
+}
+
+const whole = (end: number): PlannedSegment => ({ start: 0, end, speech: true, voiceSeconds: null });
+const segmentItems = (f: TimelineFusionOutput, i: number) => f.segments[i]!.slice;
+
+test('groupWords joins ## continuations that touch the previous word', () => {
+  const tok = (text: string, charStart: number, piece?: string): TokenItem => ({ text, ...(piece ? { piece } : {}), charStart, charEnd: charStart + text.length, start: charStart, end: charStart + 1 });
+  const words = groupWords([tok('great', 0), tok('ly', 5, '##ly'), tok('ok', 8), tok('ay', 11, '##ay')]);
+  assert.deepEqual(
+    words.map((w) => [w.text, w.charStart, w.charEnd, w.tokens]),
+    [
+      ['greatly', 0, 7, [0, 1]],
+      ['ok', 8, 10, [2]],
+      ['ay', 11, 13, [3]],
+    ],
+  );
+});
+
+test('one segment: every evidence item’s deletion drop is what a re-run with that item alone masked gives', async () => {
+  const { seqs, fused, part } = await fuse(video(8), [whole(8)]);
+  const seg = fused.segments[0]!;
+  const full = await direct(seqs, { text: seg.slice.text, audio: seg.slice.audio, vision: seg.slice.vision });
+  const k = full.indexOf(Math.max(...full));
+  assert.equal(part.sentiment.label, SENTIMENT_LABELS[k]);
+  assert.ok(Math.abs(part.sentiment.probabilities[SENTIMENT_LABELS[k]!] - full[k]!) < 1e-5);
+  // words: mask every token of the word; audio and frames: the one item
+  for (const w of part.evidence.words) {
+    const word = fused.words.find((x) => x.charStart === w.charStart)!;
+    const p = await direct(seqs, { text: seg.slice.text.filter((t) => !word.tokens.includes(t)), audio: seg.slice.audio, vision: seg.slice.vision });
+    assert.ok(Math.abs(w.deletionDrop - (full[k]! - p[k]!)) < 2e-4, `${w.text}: ${w.deletionDrop} vs ${full[k]! - p[k]!}`);
+    assert.equal(w.verified, w.deletionDrop > 0);
+  }
+  const audio = seqs.audio.items as SegmentItem[];
+  for (const a of part.evidence.audioSegments) {
+    const ref = audio.findIndex((x) => x.start === a.start);
+    const p = await direct(seqs, { text: seg.slice.text, audio: seg.slice.audio.filter((i) => i !== ref), vision: seg.slice.vision });
+    assert.ok(Math.abs(a.deletionDrop - (full[k]! - p[k]!)) < 2e-4);
+  }
+  // ranked by the drop, attention kept beside it
+  for (const list of [part.evidence.words, part.evidence.audioSegments, part.evidence.frames]) {
+    for (let i = 1; i < list.length; i++) assert.ok(list[i - 1]!.deletionDrop >= list[i]!.deletionDrop, JSON.stringify(list));
+    for (const e of list) assert.ok(e.weight >= 0 && e.weight <= 1);
+  }
+  assert.ok(part.evidence.words.length > 0 && part.evidence.words.length <= 5);
+  assert.ok([...part.evidence.words, ...part.evidence.audioSegments, ...part.evidence.frames].some((e) => e.verified), 'the tiny fusion reacts to some item');
+  // one segment: the verdict is that segment's, exactly
+  assert.equal(part.timeline.length, 1);
+  assert.deepEqual(part.sentiment, part.timeline[0]!.sentiment);
+  assert.deepEqual(part.evidence, part.timeline[0]!.evidence);
+  assert.equal(part.timeline[0]!.verdictWeight, 1);
+});
+
+test('faithfulness: comprehensiveness and sufficiency are the re-runs without, and with only, the verified items', async () => {
+  const { seqs, fused, part } = await fuse(video(8), [whole(8)]);
+  const seg = fused.segments[0]!;
+  const verified = MODALITIES.flatMap((m) => seg.evidence[m].filter((e) => Math.round(e.deletionDrop * 1e4) > 0));
+  assert.equal(part.faithfulness.items, verified.length);
+  assert.ok(verified.length > 0);
+  const R = (m: Modality) => new Set(verified.filter((e) => e.modality === m).flatMap((e) => e.positions.map((p) => seg.slice[m][p]!)));
+  const full = await direct(seqs, { text: seg.slice.text, audio: seg.slice.audio, vision: seg.slice.vision });
+  const k = full.indexOf(Math.max(...full));
+  const without = await direct(seqs, {
+    text: seg.slice.text.filter((i) => !R('text').has(i)),
+    audio: seg.slice.audio.filter((i) => !R('audio').has(i)),
+    vision: seg.slice.vision.filter((i) => !R('vision').has(i)),
+  });
+  const only = await direct(seqs, { text: [...R('text')], audio: [...R('audio')], vision: [...R('vision')] });
+  assert.ok(Math.abs(part.faithfulness.comprehensiveness! - (full[k]! - without[k]!)) < 2e-4);
+  assert.ok(Math.abs(part.faithfulness.sufficiency! - (full[k]! - only[k]!)) < 2e-4);
+});
+
+test('modality deletion drops in the decision path are the re-runs without each modality', async () => {
+  const { seqs, fused, part } = await fuse(video(6), [whole(6)]);
+  const seg = fused.segments[0]!;
+  const full = await direct(seqs, { text: seg.slice.text, audio: seg.slice.audio, vision: seg.slice.vision });
+  const k = full.indexOf(Math.max(...full));
+  const del = part.decisionPath.find((s) => /^Deletion check/.test(s.description))!;
+  const drops = del.deletionDrops as Record<string, number>;
+  for (const m of MODALITIES) {
+    const p = await direct(seqs, { text: m === 'text' ? null : seg.slice.text, audio: m === 'audio' ? null : seg.slice.audio, vision: m === 'vision' ? null : seg.slice.vision });
+    assert.ok(Math.abs(drops[m]! - (full[k]! - p[k]!)) < 1e-4, m);
+  }
+  const most = MODALITIES.map((m) => [m, drops[m]!] as const).sort((a, b) => b[1] - a[1])[0]![0];
+  assert.equal(del.decisive, most);
+});
+
+test('several segments: each is fused from its own items alone, padding changes nothing, and the verdict is the stated weighted mean', async () => {
+  const plan: PlannedSegment[] = [
+    { start: 0, end: 3, speech: true, voiceSeconds: null },
+    { start: 3, end: 10, speech: true, voiceSeconds: null },
+    { start: 10, end: 12, speech: false, voiceSeconds: null },
+  ];
+  const { seqs, fused, part } = await fuse(video(12), plan);
+  // items by time: the 3 s segment holds audio 0-2, frames 0 and 2; the last holds frame 10 and audio 10-11
+  assert.deepEqual(segmentItems(fused, 0).audio, [0, 1, 2]);
+  assert.deepEqual(segmentItems(fused, 0).vision, [0, 1]);
+  assert.deepEqual(segmentItems(fused, 2).vision, [5]);
+  for (let i = 0; i < plan.length; i++) {
+    const s = fused.segments[i]!;
+    // fused together with longer segments, yet equal to the segment fed alone (masked padding is inert)
+    const alone = await direct(seqs, { text: s.slice.text.length ? s.slice.text : null, audio: s.slice.audio, vision: s.slice.vision });
+    for (let c = 0; c < 3; c++) assert.ok(Math.abs(alone[c]! - s.sentiment[c]!) < 1e-5, `segment ${i}`);
+    for (const w of part.timeline[i]!.evidence.words) assert.ok(w.start >= plan[i]!.start - 1e-9 && w.start < plan[i]!.end, `${w.text} in segment ${i}`);
+    for (const w of part.timeline[i]!.evidence.words) assert.equal(w.segment, i);
+  }
+  // weights: duration × confidence, normalised
+  const raw = fused.segments.map((s) => (s.plan.end - s.plan.start) * Math.max(...s.sentiment));
+  const total = raw.reduce((a, b) => a + b, 0);
+  part.timeline.forEach((t, i) => assert.ok(Math.abs(t.verdictWeight - raw[i]! / total) < 1e-5));
+  for (const l of SENTIMENT_LABELS) {
+    const expected = fused.segments.reduce((a, s, i) => a + (raw[i]! / total) * s.sentiment[SENTIMENT_LABELS.indexOf(l)]!, 0);
+    assert.ok(Math.abs(part.sentiment.probabilities[l] - expected) < 1e-5, l);
+  }
+  assert.match(part.decisionPath[1]!.description, /^Verdict rule: each segment weighs its duration × its confidence/);
+  assert.equal(part.decisionPath[1]!.rule, 'duration-confidence-weighted-mean');
+  // every video-level evidence item comes from a segment that reads as the verdict does
+  for (const e of [...part.evidence.words, ...part.evidence.audioSegments, ...part.evidence.frames])
+    assert.equal(part.timeline[e.segment!]!.sentiment.label, part.sentiment.label);
+  // all segments and their deletion rows went through the model in one run per pass
+  assert.equal(fused.rows.runs, 3);
+  assert.deepEqual(runs, [fused.rows.pass1, fused.rows.pass2, fused.rows.pass3]);
+  assert.equal(fused.rows.pass1, 3 * (1 + 3), 'each segment as it is, and without each of its three modalities');
+});
+
+test('audio outside the voice is not fused; a stretch without voice masks audio there and says why', async () => {
+  const plan: PlannedSegment[] = [
+    { start: 0, end: 4, speech: true, voiceSeconds: 3.5 },
+    { start: 4, end: 8, speech: false, voiceSeconds: 0 },
+  ];
+  const voice = [{ start: 0.2, end: 3.7 }];
+  const { fused, part } = await fuse(video(8, ['audio', 'vision']), plan, { voice });
+  // 1 s segments: 0-1, 1-2, 2-3 are voiced; 3-4 is 70 % voiced; 4-8 none
+  assert.deepEqual(segmentItems(fused, 0).audio, [0, 1, 2, 3]);
+  assert.deepEqual(segmentItems(fused, 1).audio, []);
+  assert.deepEqual(part.timeline[1]!.modalities.audio, { present: false, contribution: 0, reason: 'no voice in this stretch' });
+  assert.equal(part.timeline[1]!.modalities.vision.present, true);
+  assert.equal(voicedFraction({ start: 3, end: 4 }, voice), 0.7000000000000002);
+  assert.deepEqual(validateResult(resultAround(part)).errors, []);
+});
+
+test('a stretch where nothing can be read reports the prior, carries no weight and says so', async () => {
+  const plan: PlannedSegment[] = [
+    { start: 0, end: 4, speech: true, voiceSeconds: null },
+    { start: 4, end: 9, speech: false, voiceSeconds: null },
+  ];
+  // audio only, and only over the first 4 s
+  const stored = video(4, ['audio']);
+  const { part } = await fuse(stored, plan, { absent: { text: 'no speech detected', vision: 'no video stream' } });
+  const empty = part.timeline[1]!;
+  assert.equal(empty.verdictWeight, 0);
+  assert.equal(part.timeline[0]!.verdictWeight, 1);
+  assert.match(empty.decisionPath[1]!.description, /Nothing in this stretch could be read/);
+  assert.equal(empty.faithfulness.comprehensiveness, null);
+  assert.deepEqual(part.sentiment, part.timeline[0]!.sentiment, 'the verdict is the one readable segment');
+  assert.deepEqual(part.modalities.vision, { present: false, contribution: 0, reason: 'no video stream' });
+  assert.equal(part.modalities.audio.contribution, 1);
+  assert.deepEqual(validateResult(resultAround(part)).errors, []);
+});
+
+test('bounded for a 2-hour video: 1000 segments at most, few model runs, a result under 5 MB', async () => {
+  const seconds = 7200;
+  // Whisper-like segments of 3–6 s with short pauses
+  const transcript: { start: number; end: number }[] = [];
+  for (let t = 0.5; t < seconds - 6; ) {
+    const len = 3 + ((t * 7) % 3);
+    transcript.push({ start: t, end: t + len });
+    t += len + 0.4;
+  }
+  const plan = planTimeline({ durationSec: seconds, transcript, voice: transcript });
+  assert.ok(plan.length <= 1000 && plan.length > 500, `${plan.length} segments`);
+  const t0 = performance.now();
+  const { fused, part } = await fuse(video(seconds), plan);
+  const ms = performance.now() - t0;
+  const bytes = Buffer.byteLength(JSON.stringify(part));
+  console.log(`2 h: ${plan.length} segments, rows ${JSON.stringify(fused.rows)}, ${(ms / 1000).toFixed(1)} s with the tiny fusion, result part ${(bytes / 1e6).toFixed(2)} MB`);
+  assert.ok(bytes < 5e6, `${bytes} bytes`);
+  const rows = fused.rows.pass1 + fused.rows.pass2 + fused.rows.pass3;
+  assert.ok(fused.rows.runs <= Math.ceil(fused.rows.pass1 / 512) + Math.ceil(fused.rows.pass2 / 512) + Math.ceil(fused.rows.pass3 / 512), `${fused.rows.runs} runs for ${rows} rows`);
+  assert.deepEqual(validateResult(resultAround(part)).errors, []);
+});
+
+function resultAround(part: ReturnType<typeof explain>) {
+  return {
+    id: 'x',
+    status: 'succeeded',
+    language: 'en',
+    ...part,
+    transcript: { language: 'en', text: '', segments: [] },
+    timings: {},
+    disclaimer: 'Perceived expression only, not felt emotion.',
+  };
+}
