@@ -72,3 +72,34 @@ test('10 minutes of audio: 20 windows, one timed segment inside each, in order, 
   assert.equal(r.text, r.segments.map((s) => s.text).join(''));
   assert.equal(r.text, `${designed.zh.text}${designed.en.text}`.repeat(WINDOWS / 2));
 });
+
+test('speech gating: windows without voice are never read, encoded or decoded; a window starts where the voice does', async () => {
+  const reads: number[] = [];
+  const encoderRuns = runner.stats.encoderRuns;
+  // as if the VAD heard voice only at 60–61 s (low band: window 2) and 330–331 s (high band: window 11)
+  const speech = [
+    { start: 60, end: 61.2 },
+    { start: 330, end: 331.2 },
+  ];
+  const r = await runner.transcribe(tenMinutes(reads), { speech });
+  assert.deepEqual(
+    reads,
+    [60 * SR, 330 * SR],
+    'two windows, each starting at its voiced stretch (on the 20 ms grid); nothing after the last',
+  );
+  assert.equal(runner.stats.encoderRuns - encoderRuns, 2);
+  assert.deepEqual(
+    r.windows.map((w) => w.start),
+    [60, 330],
+  );
+  assert.deepEqual(
+    r.segments.map((s) => [s.start, s.text]),
+    [
+      [60, designed.zh.text],
+      [330, designed.en.text],
+    ],
+  );
+  // no voice at all: not one window
+  const none = await runner.transcribe(tenMinutes([]), { speech: [] });
+  assert.deepEqual([none.windows.length, none.segments.length, none.text], [0, 0, '']);
+});

@@ -77,7 +77,7 @@ test('silence, a sine tone and a steady hum are not a voice; the synthetic voice
 });
 
 test('chunked, batched detection equals one sequential pass over the same audio', async () => {
-  // 75 s: three 30 s chunks run side by side; voice bursts of 2 s every 5 s
+  // 75 s: five 15 s chunks run side by side; voice bursts of 2 s every 5 s
   const voice = decode(syntheticVoiceSource({ f0: 180, amp: 0.3 }, { durationSec: 2 }), true);
   const audio = new Float32Array(75 * 16000);
   for (let t = 1; t + 2 < 75; t += 5) audio.set(voice, t * 16000);
