@@ -303,8 +303,8 @@ export class Orchestrator {
    * fusion stage then calls Fuse, which answers the result's fusion part. Returns the stored result.
    */
   async succeed(id: string, result: AnalysisResult): Promise<AnalysisResult> {
-    const { sentiment, emotion, modalities, evidence, decisionPath, models } = result;
-    this.fusionParts.set(id, { sentiment, emotion, modalities, evidence, decisionPath, models: { fusion: models.fusion } });
+    const { sentiment, emotion, modalities, evidence, faithfulness, timeline, decisionPath, models } = result;
+    this.fusionParts.set(id, { sentiment, emotion, modalities, evidence, faithfulness, timeline, decisionPath, models: { fusion: models.fusion } });
     const language = result.transcript.language ?? 'en';
     const text = result.transcript.text;
     // Whisper-style segments, each placed in the transcript text by character offsets.

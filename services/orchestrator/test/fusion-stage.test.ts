@@ -66,7 +66,7 @@ const completion = (videoId: string, stage: StageName, output: Record<string, un
   ({ videoId, stage, outcome: 'done', output, startedAt: Date.now(), finishedAt: Date.now(), attempts: 1 }) as StageCompletion;
 
 /** A video with every stage before fusion done, so its fusion job is on the queue. */
-async function readyForFusion(): Promise<string> {
+async function readyForFusion(opts: { speech?: { start: number; end: number }[]; durationSec?: number } = {}): Promise<string> {
   const id = randomUUID();
   await orch.submit({
     owner: 'owner-f',
@@ -83,7 +83,19 @@ async function readyForFusion(): Promise<string> {
     metadata: {},
   });
   await orch.onCompletion(completion(id, 'media', { durationSec: 5, hasAudio: true, hasVideo: true, frameCount: 3, formatName: 'mp4' }));
+  if (opts.durationSec !== undefined) {
+    await store.writeJson(artifactPaths.stageOutput(id, 'media'), {
+      durationSec: opts.durationSec,
+      formatName: 'mp4',
+      hasAudio: true,
+      hasVideo: true,
+      audio: artifactPaths.audio(id),
+      frames: [],
+      probe: {},
+    });
+  }
   await store.writeJson(artifactPaths.stageOutput(id, 'asr'), {
+    ...(opts.speech ? { speech: { regions: opts.speech, speechRatio: 0, durationSec: opts.durationSec ?? 5, model: 'silero-vad v4' } } : {}),
     language: 'en',
     languageProbability: 0.9,
     topLanguage: { id: 1, code: 'en' },
@@ -102,7 +114,7 @@ async function readyForFusion(): Promise<string> {
 /** A fusion part the result schema accepts (what Fuse returns as fusion_json). */
 function fusionPart() {
   const uniform = (labels: readonly string[]) => Object.fromEntries(labels.map((l) => [l, 1 / labels.length]));
-  return {
+  const part = {
     sentiment: { label: SENTIMENT_LABELS[0], probabilities: uniform(SENTIMENT_LABELS), intensity: 0 },
     emotion: { label: EMOTION_LABELS[0], probabilities: uniform(EMOTION_LABELS) },
     modalities: {
@@ -111,9 +123,10 @@ function fusionPart() {
       vision: { present: false, contribution: 0, reason: 'x' },
     },
     evidence: { words: [], audioSegments: [], frames: [] },
+    faithfulness: { comprehensiveness: null, sufficiency: null, items: 0, reason: 'no evidence item was verified by deletion' },
     decisionPath: [{ step: 1, description: 'stub' }],
-    models: { fusion: { name: 'fusion-stub', version: '0' } },
   };
+  return { ...part, timeline: [{ start: 0, end: 3, speech: true, verdictWeight: 1, ...part }], models: { fusion: { name: 'fusion-stub', version: '0' } } };
 }
 
 function fusionWorker(fuser: Fuser): Worker<StageJob> {
@@ -150,7 +163,8 @@ test('fusion done travels the completions queue: the result is stored and the vi
   });
   await w.close();
   assert.equal(status.stages.fusion?.state, 'done');
-  assert.deepEqual(asked, [{ videoId: id, present: ['text', 'audio', 'vision'], absent: {}, language: 'en' }]);
+  // no media.json (no known duration) and no VAD record: one segment over everything, voice unknown
+  assert.deepEqual(asked, [{ videoId: id, present: ['text', 'audio', 'vision'], absent: {}, language: 'en', segments: [], voice: null }]);
   const reported = await queues.get(QUEUES.completions).getJob(completionJobId(id, 'fusion'));
   assert.ok(reported, 'the fusion stage reported through the completions queue');
   assert.equal((reported.data as StageCompletion).outcome, 'done');
@@ -158,6 +172,41 @@ test('fusion done travels the completions queue: the result is stored and the vi
   assert.equal(result.transcript.text, 'hello there');
   assert.ok(result.timings.fusion, 'fusion is timed from its run even before its started report lands');
   assert.ok(result.models.fusion && result.models.asr);
+});
+
+test('the timeline plan and the voice go with Fuse; a track the VAD found no voice in is not fused as audio', async () => {
+  const voiced = await readyForFusion({ durationSec: 30, speech: [{ start: 0.1, end: 1.2 }] });
+  const silent = await readyForFusion({ durationSec: 30, speech: [] });
+  const asked: FuseRequest[] = [];
+  const w = fusionWorker({ fuse: async (req) => (asked.push(req), JSON.stringify(fusionPart())) });
+  await until('both succeeded', async () => (await orch.get('owner-f', voiced)).status === 'succeeded' && (await orch.get('owner-f', silent)).status === 'succeeded');
+  await w.close();
+  const a = asked.find((r) => r.videoId === voiced)!;
+  assert.deepEqual(a.present, ['text', 'audio', 'vision']);
+  assert.deepEqual(a.voice, [{ start: 0.1, end: 1.2 }]);
+  // the transcript's one segment (0–1 s, its lead-out shared) and 29 s without speech, in windows of at most 10 s
+  assert.equal(a.segments![0]!.start, 0);
+  assert.equal(a.segments![a.segments!.length - 1]!.end, 30);
+  assert.equal(a.segments![0]!.speech, true);
+  assert.ok(a.segments!.slice(1).every((x) => !x.speech && x.end - x.start <= 10));
+  const b = asked.find((r) => r.videoId === silent)!;
+  assert.deepEqual(b.present, ['text', 'vision']);
+  assert.equal(b.absent.audio, 'no voice detected in the audio track (silero-vad v4)');
+});
+
+test('fusion finding nothing to analyse fails the video at once with that problem, no retries', async () => {
+  const id = await readyForFusion();
+  const err = Object.assign(new Error('3 INVALID_ARGUMENT'), { code: 3, details: JSON.stringify({ slug: 'nothing-to-analyse', detail: 'nothing to analyse: text: no speech detected' }) });
+  let calls = 0;
+  const w = fusionWorker({ fuse: async () => (calls++, Promise.reject(err)) });
+  const doc = await until('failed', async () => {
+    const d = await orch.get('owner-f', id);
+    return d.status === 'failed' && d;
+  });
+  await w.close();
+  assert.equal(calls, 1);
+  assert.equal(doc.error?.type, 'https://omniaffect.dev/problems/nothing-to-analyse');
+  assert.equal(doc.error?.detail, 'nothing to analyse: text: no speech detected');
 });
 
 test("a fusion failure on the last attempt fails the video with fusion's detail, never the transport text", async () => {
