@@ -63,6 +63,7 @@ interface TrainFlags {
   contrastive?: boolean;
   hidden?: number;
   batchSize?: number;
+  unimodalLabels?: boolean;
 }
 
 function withTrainFlags(cmd: Command): Command {
@@ -71,7 +72,8 @@ function withTrainFlags(cmd: Command): Command {
     .option('--warm-epochs <n>', 'maximum warm-start epochs (early stopping may end sooner)', intArg(1))
     .option('--no-contrastive', 'no cross-lingual supervised contrastive term in the warm start')
     .option('--hidden <n>', 'hidden width of the policy', intArg(4))
-    .option('--batch-size <n>', 'warm-start and GRPO batch size', intArg(1));
+    .option('--batch-size <n>', 'warm-start and GRPO batch size', intArg(1))
+    .option('--unimodal-labels', "train also on single-modality copies labelled with the dataset's label_T/A/V (CH-SIMS v2)");
 }
 
 function trainOptionsFromFlags(f: TrainFlags): Omit<ResearchTrainOptions, 'seed'> {
@@ -81,6 +83,7 @@ function trainOptionsFromFlags(f: TrainFlags): Omit<ResearchTrainOptions, 'seed'
     ...(f.contrastive === false ? { contrastive: false } : {}),
     ...(f.hidden !== undefined ? { hidden: f.hidden } : {}),
     ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
+    ...(f.unimodalLabels ? { unimodalLabels: true } : {}),
   };
 }
 

@@ -68,6 +68,7 @@ export function toResearchSample(clip: CachedClip, mapping: SentimentMapping = '
   if (tg.emotion !== undefined) s.emotion = tg.emotion;
   if (tg.plantedModality) s.plantedModality = tg.plantedModality;
   if (tg.plantedClaim) s.plantedClaim = tg.plantedClaim;
+  if (tg.unimodal) s.unimodal = tg.unimodal;
   return s;
 }
 

@@ -36,6 +36,8 @@ export interface ResearchTrainOptions {
   maskModalities?: Modality[];
   /** what identifies the features beyond their ids (the text encoders); part of the checkpoint fingerprint */
   featureKey?: string;
+  /** train also on single-modality copies labelled with the unimodal labels (TrainOptions.unimodalCopies) */
+  unimodalLabels?: boolean;
   /** extra TrainOptions (tests and benches) */
   extra?: Partial<TrainOptions>;
   dataDescription?: Record<string, unknown>;
@@ -66,6 +68,7 @@ export function trainOptionsFor(nTrain: number, o: ResearchTrainOptions): TrainO
     ...(o.dataDescription ? { dataDescription: o.dataDescription } : {}),
     ...(o.maskModalities?.length ? { maskModalities: o.maskModalities } : {}),
     ...(o.featureKey ? { featureKey: o.featureKey } : {}),
+    ...(o.unimodalLabels ? { unimodalCopies: true } : {}),
     ...(o.extra ?? {}),
   };
 }

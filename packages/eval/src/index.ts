@@ -12,6 +12,7 @@ export * from './report';
 export * from './synthetic-mmsa';
 export * from './synthetic-media';
 export * from './synthetic-voice';
+export * from './synthetic-timeline';
 export * from './feature-cache';
 export * from './pipeline-labels';
 export * from './text-encoders';

@@ -28,6 +28,8 @@ export interface ClipTargets {
   plantedModality?: Modality;
   /** the raw `planted_modality` cell, also for clips where it is not checkable */
   plantedClaim?: Modality;
+  /** the unimodal labels (label_T/A/V) under the same mapping, where the label file has them */
+  unimodal?: Partial<Record<Modality, { sentiment: number; intensity: number }>>;
 }
 
 function extraCell(sample: MmsaSample, name: string): string | undefined {
@@ -49,6 +51,15 @@ export function clipTargets(sample: MmsaSample, dataset: MmsaDatasetName, mappin
   if (emotionCell) {
     const e = normalizeEmotionName(emotionCell);
     if (e) out.emotion = EMOTION_LABELS.indexOf(e);
+  }
+  for (const m of MODALITIES) {
+    const v = sample[UNIMODAL_KEY[m]];
+    if (v === undefined) continue;
+    out.unimodal ??= {};
+    out.unimodal[m] = {
+      sentiment: mapping === 'mmsa3' ? sentimentClass3Index(v, dataset) : sentimentSign3Index(v),
+      intensity: Math.max(-1, Math.min(1, v / LABEL_SCALE[dataset])),
+    };
   }
   const claim = extraCell(sample, 'planted_modality')?.toLowerCase();
   if (claim && (MODALITIES as readonly string[]).includes(claim)) {

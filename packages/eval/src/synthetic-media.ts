@@ -17,11 +17,16 @@ export const COLOURS: Record<SentimentLabel, Rgb> = {
   neutral: [128, 128, 128],
 };
 
-/** Voice per planted audio sentiment: fundamental range (Hz) and loudness; everything else speaks neutrally. */
+/**
+ * Voice per planted audio sentiment: fundamental range (Hz) and peak amplitude; everything else speaks
+ * neutrally. The amplitudes put the neutral voice's mean power at -1.3 log10 (the tiny emotion2vec's
+ * loudness neutral point), the negative one near -2.1 and the positive one near -0.9, so loudness
+ * separates them as much as pitch does instead of saturating.
+ */
 export const VOICES: Record<SentimentLabel, { f0: [number, number]; amp: number }> = {
-  positive: { f0: [300, 400], amp: 0.45 },
-  negative: { f0: [90, 120], amp: 0.1 },
-  neutral: { f0: [175, 185], amp: 0.2 },
+  positive: { f0: [300, 400], amp: 0.85 },
+  negative: { f0: [90, 120], amp: 0.25 },
+  neutral: { f0: [175, 185], amp: 0.6 },
 };
 
 export const SENTIMENTS: SentimentLabel[] = ['negative', 'neutral', 'positive'];

@@ -8,7 +8,7 @@ import { addSeeds, contrastiveLoss, crossEntropyLoss, grpoLoss, intensityLoss } 
 import { cloneParams, initPolicy, zerosLike, type PolicyParams } from './params';
 import { Rng } from './prng';
 import { buildRollout, DEFAULT_REWARD_WEIGHTS, type RewardWeights } from './rewards';
-import type { Modality } from '@omniaffect/core';
+import { MODALITIES, SENTIMENT_LABELS, type Modality } from '@omniaffect/core';
 import type { ModalityDims, PolicySample } from './types';
 
 export type TrainDataset = readonly PolicySample[] | { train: readonly PolicySample[]; valid: readonly PolicySample[] };
@@ -61,6 +61,14 @@ export interface TrainOptions {
    * came from different encoders). Export the result with the same `maskedModalities` so serving ignores them too.
    */
   maskModalities?: readonly Modality[];
+  /**
+   * Train also on one copy per unimodal label (PolicySample.unimodal): the sample with that modality
+   * alone, labelled with that modality's own label. CH-SIMS v2 annotates each modality for exactly this
+   * kind of multi-task supervision. It keeps the gate from leaning on one modality's mere presence
+   * (a policy that never saw a modality alone reads it badly alone, and evidence from one modality then
+   * looks insufficient) and prepares the policy for a dropped stream. Validation is not augmented.
+   */
+  unimodalCopies?: boolean;
   /**
    * What identifies the features beyond the sample ids (e.g. which encoders produced them). It is part of the
    * checkpoint fingerprint, so features recomputed with other encoders are not resumed from the old checkpoint.
@@ -154,6 +162,7 @@ export function resolveTrainOptions(o: TrainOptions) {
     checkpointEvery: o.checkpointEvery ?? 50,
     // undefined when unset, so JSON.stringify drops them and fingerprints of runs without them are unchanged
     maskModalities: o.maskModalities?.length ? [...new Set(o.maskModalities)].sort() : undefined,
+    unimodalCopies: o.unimodalCopies || undefined,
     featureKey: o.featureKey,
   };
 }
@@ -166,6 +175,32 @@ export function maskSampleModalities<T extends PolicySample>(samples: readonly T
     for (const m of modalities) features[m] = null;
     return { ...s, features };
   });
+}
+
+/**
+ * The samples plus, for every modality a sample has features and a unimodal label for, a copy with that
+ * modality alone and its unimodal label (see TrainOptions.unimodalCopies). A copy of a single-modality
+ * sample would repeat it, so none is made.
+ */
+export function withUnimodalCopies<T extends PolicySample>(samples: readonly T[]): T[] {
+  const out: T[] = [...samples];
+  for (const s of samples) {
+    const present = MODALITIES.filter((m) => s.features[m] && s.features[m]!.len > 0);
+    if (present.length < 2 || !s.unimodal) continue;
+    for (const m of present) {
+      const u = s.unimodal[m];
+      if (!u) continue;
+      const features = Object.fromEntries(MODALITIES.map((x) => [x, x === m ? s.features[x] : null])) as T['features'];
+      const copy: T = { ...s, id: `${s.id}#${m}`, features, sentiment: u.sentiment, intensity: u.intensity };
+      delete copy.emotion;
+      delete copy.unimodal;
+      if (u.sentiment === SENTIMENT_LABELS.indexOf('neutral')) delete copy.plantedModality;
+      else copy.plantedModality = m;
+      delete copy.plantedItems;
+      out.push(copy);
+    }
+  }
+  return out;
 }
 
 export type ResolvedTrainOptions = ReturnType<typeof resolveTrainOptions>;
@@ -221,7 +256,9 @@ export function train(dataset: TrainDataset, options: TrainOptions, hooks: Train
   if (split.train.length === 0) throw new Error('empty training set');
   // dims come from the unmasked features: a masked modality keeps its width, so the export fits the encoders
   const dims = options.dims ?? options.initialParams?.dims ?? inferDims(split.train);
-  const trainSet = maskSampleModalities(split.train, o.maskModalities);
+  const masked = maskSampleModalities(split.train, o.maskModalities);
+  const trainSet = o.unimodalCopies ? withUnimodalCopies(masked) : masked;
+  if (o.unimodalCopies) log(`unimodal labels: ${trainSet.length - masked.length} single-modality copies added to ${masked.length} training samples`);
   const validSet = maskSampleModalities(split.valid, o.maskModalities);
   const fingerprint = fingerprintOf(o, trainSet, validSet, dims);
   const grpoSteps = o.grpoSteps ?? o.epochs * Math.ceil(trainSet.length / o.grpoBatchSize);

@@ -34,6 +34,11 @@ export interface PolicySample {
   plantedModality?: Modality;
   /** synthetic sets only: indices of the items of the planted modality that carry the label */
   plantedItems?: number[];
+  /**
+   * Unimodal labels (CH-SIMS v2's label_T/A/V): the sentiment each modality expresses on its own, as a
+   * SENTIMENT_LABELS index and an intensity in [-1, 1]. Used by TrainOptions.unimodalCopies.
+   */
+  unimodal?: Partial<Record<Modality, { sentiment: number; intensity: number }>>;
 }
 
 /** A padded batch laid out exactly like the fusion ONNX inputs (fusion-contract.ts). */

@@ -96,17 +96,47 @@ function evidenceOf(items: Record<Modality, CheckedItem[]>, x: ExplainInput, seg
   });
   return {
     words: items.text.map((e): WordEvidence => {
-      const w: Word = words[e.ref]!;
+      const w = spanWord(e.refs.map((r) => words[r]!));
       return { text: w.text, start: round(w.start, 3), end: round(w.end, 3), charStart: w.charStart, charEnd: w.charEnd, ...check(e) };
     }),
     audioSegments: items.audio.map((e): AudioEvidence => {
-      const a = audio[e.ref]!;
-      return { start: round(a.start, 3), end: round(a.end, 3), prosody: a.prosody, ...check(e) };
+      const parts = e.refs.map((r) => audio[r]!);
+      return { start: round(parts[0]!.start, 3), end: round(parts[parts.length - 1]!.end, 3), prosody: mergeProsody(parts.map((p) => p.prosody)), ...check(e) };
     }),
     frames: items.vision.map((e): FrameEvidence => {
-      const f = frames[e.ref]!;
+      const f = frames[e.refs[0]!]!;
       return { time: round(f.time, 3), ...(f.path ? { path: f.path } : {}), ...check(e) };
     }),
+  };
+}
+
+/** Adjacent words as one: joined as the transcript has them (touching characters, or a space between). */
+function spanWord(parts: Word[]): Pick<Word, 'text' | 'start' | 'end' | 'charStart' | 'charEnd'> {
+  let text = parts[0]!.text;
+  for (let i = 1; i < parts.length; i++) text += (parts[i]!.charStart > parts[i - 1]!.charEnd ? ' ' : '') + parts[i]!.text;
+  return { text, start: parts[0]!.start, end: Math.max(...parts.map((p) => p.end)), charStart: parts[0]!.charStart, charEnd: parts[parts.length - 1]!.charEnd };
+}
+
+/** The prosody of consecutive voice segments taken together (means of the means, extremes of the extremes). */
+function mergeProsody(ps: SegmentItem['prosody'][]): SegmentItem['prosody'] {
+  if (ps.length === 1) return ps[0]!;
+  const vals = (f: (p: SegmentItem['prosody']) => number | null) => ps.map(f).filter((v): v is number => v !== null);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const f0Min = vals((p) => p.f0MinHz);
+  const f0Max = vals((p) => p.f0MaxHz);
+  const std = vals((p) => p.f0StdHz);
+  return {
+    f0MeanHz: mean(vals((p) => p.f0MeanHz)),
+    f0StdHz: std.length ? Math.max(...std) : null,
+    f0MinHz: f0Min.length ? Math.min(...f0Min) : null,
+    f0MaxHz: f0Max.length ? Math.max(...f0Max) : null,
+    // energy as the mean power, back in dB
+    energyDb: (() => {
+      const e = vals((p) => p.energyDb);
+      return e.length ? 10 * Math.log10(e.reduce((a, d) => a + 10 ** (d / 10), 0) / e.length) : null;
+    })(),
+    voicedRatio: mean(ps.map((p) => p.voicedRatio)) ?? 0,
+    rateProxy: mean(vals((p) => p.rateProxy)),
   };
 }
 
@@ -126,13 +156,13 @@ function faithfulnessOf(s: SegmentFusion): Faithfulness {
 function itemPhrase(e: CheckedItem, x: ExplainInput, label: string): string {
   const what =
     e.modality === 'text'
-      ? `"${x.fused.words[e.ref]!.text}"`
+      ? `"${spanWord(e.refs.map((r) => x.fused.words[r]!)).text}"`
       : e.modality === 'audio'
         ? (() => {
-            const a = (x.seqs.audio.items as SegmentItem[])[e.ref]!;
-            return `the voice ${a.start.toFixed(1)}–${a.end.toFixed(1)} s`;
+            const parts = e.refs.map((r) => (x.seqs.audio.items as SegmentItem[])[r]!);
+            return `the voice ${parts[0]!.start.toFixed(1)}–${parts[parts.length - 1]!.end.toFixed(1)} s`;
           })()
-        : `the frame at ${secs((x.seqs.vision.items as FrameItem[])[e.ref]!.time)}`;
+        : `the frame at ${secs((x.seqs.vision.items as FrameItem[])[e.refs[0]!]!.time)}`;
   const d = roundDrop(e.deletionDrop);
   return d > 0
     ? `masking ${what} lowers P(${label}) by ${d.toFixed(3)} (verified)`
@@ -175,7 +205,7 @@ function segmentPath(s: SegmentFusion, modalities: Record<Modality, ModalityRepo
   for (const m of weighed) {
     const top = s.evidence[m][0];
     if (!top) continue;
-    const more = m === 'audio' ? `; ${prosodyPhrase((x.seqs.audio.items as SegmentItem[])[top.ref]!.prosody)}` : '';
+    const more = m === 'audio' ? `; ${prosodyPhrase(mergeProsody(top.refs.map((r) => (x.seqs.audio.items as SegmentItem[])[r]!.prosody)))}` : '';
     steps.push({ description: `${cap(m)}: ${itemPhrase(top, x, label)}${more}.`, modality: m, deletionDrop: roundDrop(top.deletionDrop), verified: verifiedDrop(top.deletionDrop) });
   }
   const byDrop = [...weighed].sort((a, b) => (s.modalityDrops[b] ?? 0) - (s.modalityDrops[a] ?? 0));

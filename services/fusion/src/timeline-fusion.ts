@@ -75,13 +75,18 @@ export function groupWords(items: TokenItem[]): Word[] {
   return words;
 }
 
-/** One evidence item of a segment: which slice positions it covers. */
+/**
+ * One evidence item of a segment: a word, a voice segment or a frame, or a span of two adjacent words
+ * or voice segments. Spans exist because single-item deletion misses redundant evidence: a Chinese
+ * word is two characters and a raised voice lasts two 1 s segments, and masking either half leaves
+ * the other to carry the prediction, so neither half alone shows a drop though the pair is decisive.
+ */
 export interface CheckedItem {
   modality: Modality;
   /** positions in the segment's slice of that modality */
   positions: number[];
-  /** index into the whole video's words / audio segments / frames */
-  ref: number;
+  /** indices into the whole video's words / audio segments / frames, in order (two for a span) */
+  refs: number[];
   weight: number;
   deletionDrop: number;
 }
@@ -164,6 +169,8 @@ async function runAll(rows: RowSpec[], seqs: Record<Modality, ModalitySequence>,
 }
 
 const ones = (n: number) => new Uint8Array(n).fill(1);
+/** How much more than its better half a span's drop must be to be reported (see the evidence step). */
+const SPAN_MARGIN = 0.05;
 
 export interface TimelineFusionInput {
   seqs: Record<Modality, ModalitySequence>;
@@ -340,12 +347,22 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
     for (const m of s.present) {
       if (input.unweighed[m]) continue; // an unweighed modality decided nothing: it offers no evidence
       const imp = full[seg]!.importance[m];
-      const ranked = s.groups[m]
-        .map((g) => ({ ...g, weight: g.positions.reduce((a, p) => a + (imp[p] ?? 0), 0) }))
-        .sort((a, b) => b.weight - a.weight)
-        .slice(0, limits.candidates[m]);
-      for (const g of ranked) {
-        const item: CheckedItem = { modality: m, positions: g.positions, ref: g.ref, weight: g.weight, deletionDrop: 0 };
+      const weighted = s.groups[m].map((g, order) => ({ ...g, order, weight: g.positions.reduce((a, p) => a + (imp[p] ?? 0), 0) }));
+      const singles = [...weighted].sort((a, b) => b.weight - a.weight).slice(0, limits.candidates[m]);
+      const chosen = new Set(singles.map((g) => g.order));
+      // adjacent pairs among the candidates (words and voice segments; frames are 2 s apart)
+      const pairs =
+        m === 'vision'
+          ? []
+          : singles
+              .filter((g) => chosen.has(g.order + 1))
+              .map((g) => {
+                const next = weighted[g.order + 1]!;
+                return { refs: [g.ref, next.ref], positions: [...g.positions, ...next.positions], weight: g.weight + next.weight };
+              });
+      const candidates = [...singles.map((g) => ({ refs: [g.ref], positions: g.positions, weight: g.weight })), ...pairs];
+      for (const g of candidates) {
+        const item: CheckedItem = { modality: m, positions: g.positions, refs: g.refs, weight: g.weight, deletionDrop: 0 };
         s.checked[m].push(item);
         if (g.positions.length === s.slice[m].length) {
           // the item is all the modality has here: masking it is removing the modality
@@ -373,7 +390,23 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
   const index3: { seg: number; kind: 'comp' | 'suff' }[] = [];
   segments.forEach((s, seg) => {
     for (const m of MODALITIES) {
-      s.evidence[m] = [...s.checked[m]].sort((a, b) => b.deletionDrop - a.deletionDrop || b.weight - a.weight).slice(0, limits.topK[m]);
+      // A span is evidence only where its halves fall short of it (redundancy): when one half alone
+      // explains most of the pair's drop, that half is the item and the span would just pad it.
+      const singleDrop = new Map(s.checked[m].filter((e) => e.refs.length === 1).map((e) => [e.refs[0]!, e.deletionDrop]));
+      const eligible = s.checked[m].filter((e) => {
+        if (e.refs.length === 1) return true;
+        const halves = Math.max(...e.refs.map((r) => singleDrop.get(r) ?? 0));
+        return e.deletionDrop - halves >= Math.max(SPAN_MARGIN, 0.25 * e.deletionDrop);
+      });
+      // by drop, each item kept only if it shares nothing with one already kept
+      const used = new Set<number>();
+      s.evidence[m] = [];
+      for (const e of eligible.sort((a, b) => b.deletionDrop - a.deletionDrop || a.refs.length - b.refs.length || b.weight - a.weight)) {
+        if (s.evidence[m].length >= limits.topK[m]) break;
+        if (e.positions.some((p) => used.has(p))) continue;
+        e.positions.forEach((p) => used.add(p));
+        s.evidence[m].push(e);
+      }
     }
     const rationale = MODALITIES.flatMap((m) => s.evidence[m].filter((e) => verifiedDrop(e.deletionDrop)));
     s.rationale = rationale.length;

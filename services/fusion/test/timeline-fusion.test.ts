@@ -145,17 +145,24 @@ test('one segment: every evidence item’s deletion drop is what a re-run with t
   assert.ok(Math.abs(part.sentiment.probabilities[SENTIMENT_LABELS[k]!] - full[k]!) < 1e-5);
   // words: mask every token of the word; audio and frames: the one item
   for (const w of part.evidence.words) {
-    const word = fused.words.find((x) => x.charStart === w.charStart)!;
-    const p = await direct(seqs, { text: seg.slice.text.filter((t) => !word.tokens.includes(t)), audio: seg.slice.audio, vision: seg.slice.vision });
+    // a word, or a span of two adjacent words: every token inside it is masked
+    const masked = fused.words.filter((x) => x.charStart >= w.charStart && x.charEnd <= w.charEnd).flatMap((x) => x.tokens);
+    assert.ok(masked.length > 0);
+    const p = await direct(seqs, { text: seg.slice.text.filter((t) => !masked.includes(t)), audio: seg.slice.audio, vision: seg.slice.vision });
     assert.ok(Math.abs(w.deletionDrop - (full[k]! - p[k]!)) < 2e-4, `${w.text}: ${w.deletionDrop} vs ${full[k]! - p[k]!}`);
     assert.equal(w.verified, w.deletionDrop > 0);
   }
   const audio = seqs.audio.items as SegmentItem[];
   for (const a of part.evidence.audioSegments) {
-    const ref = audio.findIndex((x) => x.start === a.start);
-    const p = await direct(seqs, { text: seg.slice.text, audio: seg.slice.audio.filter((i) => i !== ref), vision: seg.slice.vision });
+    const refs = audio.map((x, i) => (x.start >= a.start && x.end <= a.end ? i : -1)).filter((i) => i >= 0);
+    const p = await direct(seqs, { text: seg.slice.text, audio: seg.slice.audio.filter((i) => !refs.includes(i)), vision: seg.slice.vision });
     assert.ok(Math.abs(a.deletionDrop - (full[k]! - p[k]!)) < 2e-4);
   }
+  // reported items never overlap (a span and its halves are not both listed)
+  for (const [i, a] of part.evidence.audioSegments.entries())
+    for (const b of part.evidence.audioSegments.slice(i + 1)) assert.ok(a.end <= b.start || b.end <= a.start, 'overlapping audio evidence');
+  for (const [i, a] of part.evidence.words.entries())
+    for (const b of part.evidence.words.slice(i + 1)) assert.ok(a.charEnd <= b.charStart || b.charEnd <= a.charStart, 'overlapping words');
   // ranked by the drop, attention kept beside it
   for (const list of [part.evidence.words, part.evidence.audioSegments, part.evidence.frames]) {
     for (let i = 1; i < list.length; i++) assert.ok(list[i - 1]!.deletionDrop >= list[i]!.deletionDrop, JSON.stringify(list));
