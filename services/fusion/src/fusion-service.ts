@@ -27,9 +27,8 @@ import {
 } from '@omniaffect/core';
 import type { FusionConfig } from './config';
 import { EmbeddingStore } from './embedding-store';
-import { explain } from './explain';
-import { collectSequences, type ModalitySequence } from './fusion-inputs';
-import { fuseTimeline, unweighedOf, type Outputs } from './timeline-fusion';
+import { explain, fuseTimeline, unweighedOf, type ModalitySequence, type Outputs } from '@omniaffect/explain';
+import { collectSequences } from './fusion-inputs';
 
 interface Chunk {
   videoId: string;

@@ -3,8 +3,7 @@ import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { serveThread, type FusionManifest } from '@omniaffect/core';
 import { assertSessionContract, createSession, modelFile } from '@omniaffect/models';
-import type { Feeds } from './fusion-inputs';
-import type { Outputs } from './timeline-fusion';
+import type { Feeds, Outputs } from '@omniaffect/explain';
 
 /** Runs fusion.onnx off the service's event loop (ORT's run() is synchronous in onnxruntime-node). */
 const { modelDir, provider, intraOpThreads } = workerData as { modelDir: string; provider: string; intraOpThreads?: number };

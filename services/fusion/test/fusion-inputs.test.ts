@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { StoredTensor } from '../src/embedding-store';
-import { buildRowFeeds, collectSequences, SEQUENCE_KIND, type RowSpec } from '../src/fusion-inputs';
+import { collectSequences, SEQUENCE_KIND } from '../src/fusion-inputs';
 
 const DIMS = { text: 4, audio: 3, vision: 2 };
 const tensor = (modality: string, kind: string, rows: number, dim: number, model = `${modality}-model`): StoredTensor => ({
@@ -33,43 +33,4 @@ test('collectSequences treats an empty sequence as absent and refuses a dimensio
     () => collectSequences([tensor('audio', 'segments', 2, 5)], new Set(['audio']), DIMS),
     /audio embeddings have dimension 5 but the fusion model expects 3/,
   );
-});
-
-test('buildRowFeeds: each row feeds its slice, pads to the longest, masks what it does not keep', () => {
-  const seqs = collectSequences([tensor('text', 'tokens', 3, 4), tensor('vision', 'frames', 3, 2)], new Set(['text', 'vision']), DIMS);
-  const rows: RowSpec[] = [
-    // segment A: tokens 0-1, frame 0; everything kept
-    { slice: { text: [0, 1], audio: [], vision: [0] }, keep: { text: Uint8Array.of(1, 1), audio: null, vision: Uint8Array.of(1) } },
-    // segment A without token 1
-    { slice: { text: [0, 1], audio: [], vision: [0] }, keep: { text: Uint8Array.of(1, 0), audio: null, vision: Uint8Array.of(1) } },
-    // segment B: token 2, frames 1-2, vision removed
-    { slice: { text: [2], audio: [], vision: [1, 2] }, keep: { text: Uint8Array.of(1), audio: null, vision: null } },
-  ];
-  const feeds = buildRowFeeds(rows, seqs);
-  assert.deepEqual(feeds.text_features.dims, [3, 2, 4]);
-  assert.deepEqual(feeds.vision_features.dims, [3, 2, 2]);
-  assert.deepEqual(feeds.audio_features.dims, [3, 1, 3]);
-  assert.deepEqual(Array.from(feeds.text_mask.data), [1, 1, 1, 0, 1, 0]);
-  assert.deepEqual(Array.from(feeds.vision_mask.data), [1, 0, 1, 0, 0, 0]);
-  assert.deepEqual(Array.from(feeds.audio_mask.data), [0, 0, 0]);
-  assert.deepEqual(Array.from(feeds.modality_mask.data), [1, 0, 1, 1, 0, 1, 1, 0, 0]);
-  const t = Array.from(feeds.text_features.data);
-  // row 0: tokens 0 and 1 (values 1..8); row 2: token 2 (9..12) then the zero pad
-  assert.deepEqual(t.slice(0, 8), [1, 2, 3, 4, 5, 6, 7, 8]);
-  assert.deepEqual(t.slice(16, 24), [9, 10, 11, 12, 0, 0, 0, 0]);
-  // a modality fed as absent carries no features at all
-  assert.deepEqual(Array.from(feeds.vision_features.data).slice(8), [0, 0, 0, 0]);
-  for (const f of Object.values(feeds))
-    assert.equal(
-      f.data.length,
-      f.dims.reduce((a, b) => a * b, 1),
-    );
-});
-
-test('buildRowFeeds: a row that keeps nothing of a modality feeds it as absent; nothing present is one masked item', () => {
-  const seqs = collectSequences([tensor('audio', 'segments', 2, 3)], new Set(['audio']), DIMS);
-  const feeds = buildRowFeeds([{ slice: { text: [], audio: [0, 1], vision: [] }, keep: { text: null, audio: Uint8Array.of(0, 0), vision: null } }], seqs);
-  assert.deepEqual(Array.from(feeds.modality_mask.data), [0, 0, 0]);
-  assert.deepEqual(Array.from(feeds.audio_mask.data), [0, 0]);
-  assert.deepEqual(feeds.text_features.dims, [1, 1, 4]);
 });

@@ -18,7 +18,7 @@ import {
   type TimelineSegment,
   type WordEvidence,
 } from '@omniaffect/core';
-import type { ModalitySequence } from './fusion-inputs';
+import type { ModalitySequence } from './fusion-feeds';
 import { EVIDENCE_LIMITS, roundDrop, verifiedDrop, type CheckedItem, type SegmentFusion, type TimelineFusionOutput, type Word } from './timeline-fusion';
 
 /**

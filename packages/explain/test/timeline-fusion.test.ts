@@ -17,9 +17,9 @@ import {
   type TokenItem,
 } from '@omniaffect/core';
 import { TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
-import type { StoredTensor } from '../src/embedding-store';
+
 import { explain } from '../src/explain';
-import { collectSequences, type Feeds, type ModalitySequence } from '../src/fusion-inputs';
+import type { Feeds, ModalitySequence } from '../src/fusion-feeds';
 import { fuseTimeline, groupWords, voicedFraction, type Outputs, type TimelineFusionOutput } from '../src/timeline-fusion';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-'));
@@ -77,6 +77,25 @@ async function direct(seqs: Record<Modality, ModalitySequence>, items: Record<Mo
   return softmax(Array.from(res.sentiment_logits!.data as Float32Array));
 }
 
+/** What a worker pushes for one modality (the fusion service keeps these in its store). */
+interface Stored {
+  modality: Modality;
+  shape: number[];
+  data: Float32Array;
+  items: unknown[];
+}
+
+function collectSequences(stored: Stored[]): Record<Modality, ModalitySequence> {
+  const out = {} as Record<Modality, ModalitySequence>;
+  for (const m of MODALITIES) {
+    const t = stored.find((x) => x.modality === m);
+    out[m] = t
+      ? { present: true, length: t.shape[0]!, dim: t.shape[1]!, data: t.data, items: t.items, model: m }
+      : { present: false, length: 1, dim: manifest.dims[m], data: new Float32Array(manifest.dims[m]), items: [], model: null };
+  }
+  return out;
+}
+
 const PROSODY = { f0MeanHz: 180, f0StdHz: 12, f0MinHz: 150, f0MaxHz: 220, energyDb: -18, voicedRatio: 0.7, rateProxy: 4 };
 
 function seeded(n: number, dim: number, seed: number): Float32Array {
@@ -85,9 +104,9 @@ function seeded(n: number, dim: number, seed: number): Float32Array {
 }
 
 /** A video of `seconds`: a word every 0.5 s (every third a ## continuation), 1 s audio segments, a frame every 2 s. */
-function video(seconds: number, present: Modality[] = ['text', 'audio', 'vision'], seed = 1): StoredTensor[] {
+function video(seconds: number, present: Modality[] = ['text', 'audio', 'vision'], seed = 1): Stored[] {
   const D = manifest.dims;
-  const out: StoredTensor[] = [];
+  const out: Stored[] = [];
   if (present.includes('text')) {
     const items: TokenItem[] = [];
     let c = 0;
@@ -98,23 +117,22 @@ function video(seconds: number, present: Modality[] = ['text', 'audio', 'vision'
       items.push({ text, ...(cont ? { piece: '##ly' } : {}), charStart: c, charEnd: c + text.length, start: t, end: t + 0.5 });
       c += text.length;
     }
-    out.push({ modality: 'text', kind: 'tokens', shape: [items.length, D.text], data: seeded(items.length, D.text, seed), items, model: 'bert' });
+    out.push({ modality: 'text', shape: [items.length, D.text], data: seeded(items.length, D.text, seed), items });
   }
   if (present.includes('audio')) {
     const items: SegmentItem[] = Array.from({ length: Math.ceil(seconds) }, (_, i) => ({ start: i, end: Math.min(seconds, i + 1), prosody: PROSODY }));
-    out.push({ modality: 'audio', kind: 'segments', shape: [items.length, D.audio], data: seeded(items.length, D.audio, seed + 1), items, model: 'e2v' });
+    out.push({ modality: 'audio', shape: [items.length, D.audio], data: seeded(items.length, D.audio, seed + 1), items });
   }
   if (present.includes('vision')) {
     const items: FrameItem[] = Array.from({ length: Math.floor(seconds / 2) + 1 }, (_, i) => ({ time: 2 * i })).filter((f) => f.time < seconds);
-    out.push({ modality: 'vision', kind: 'frames', shape: [items.length, D.vision], data: seeded(items.length, D.vision, seed + 2), items, model: 'siglip' });
+    out.push({ modality: 'vision', shape: [items.length, D.vision], data: seeded(items.length, D.vision, seed + 2), items });
   }
   return out;
 }
 
-async function fuse(stored: StoredTensor[], plan: PlannedSegment[], opts: { absent?: Record<string, string>; voice?: { start: number; end: number }[] | null } = {}) {
+async function fuse(stored: Stored[], plan: PlannedSegment[], opts: { absent?: Record<string, string>; voice?: { start: number; end: number }[] | null } = {}) {
   runs = [];
-  const present = new Set(stored.map((s) => s.modality));
-  const seqs = collectSequences(stored, present, manifest.dims);
+  const seqs = collectSequences(stored);
   const fused = await fuseTimeline({ seqs, plan, absent: opts.absent ?? {}, unweighed: {}, run, voice: opts.voice ?? null });
   const part = explain({ fused, seqs, manifest, unweighed: {} }, opts.absent ?? {});
   return { seqs, fused, part };

@@ -9,7 +9,7 @@ import {
   type SegmentItem,
   type TokenItem,
 } from '@omniaffect/core';
-import { buildRowFeeds, rowBytes, type Feeds, type ModalitySequence, type RowSpec } from './fusion-inputs';
+import { buildRowFeeds, rowBytes, type Feeds, type ModalitySequence, type RowSpec } from './fusion-feeds';
 
 /**
  * The emotion timeline with evidence checked by deletion (docs/architecture.md §13). Every segment of

@@ -1,0 +1,3 @@
+export * from './fusion-feeds';
+export * from './timeline-fusion';
+export * from './explain';
