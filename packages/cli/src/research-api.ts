@@ -20,3 +20,5 @@ export { attributionChecks, evaluateSplit, predictClips, type ClipPrediction, ty
 export { onnxParity, type OnnxParity } from './research-onnx';
 export { splitsFromCache, toResearchSample, type ResearchSample } from './research-samples';
 export { loadPolicyDir, trainResearchPolicy } from './research-train';
+export { policyRunner, runRobustness, type RobustnessOptions, type RobustnessResult } from './research-robustness';
+export { runTimelineEval, type TimelineEvalOptions, type TimelineEvalResult } from './research-timeline';

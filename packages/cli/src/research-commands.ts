@@ -2,6 +2,8 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   generateSyntheticMmsa,
+  generateSyntheticTimeline,
+  parsePerturbations,
   scorePredictionsCsv,
   TEXT_ENCODER_REQUESTS,
   type MmsaDatasetName,
@@ -10,6 +12,8 @@ import {
   type TranscriptsMode,
 } from '@omniaffect/eval';
 import { runCross, runEval, trainFromFeatures } from './research-eval';
+import { runRobustness } from './research-robustness';
+import { runTimelineEval } from './research-timeline';
 import { assertRealModels } from './research-tiny-guard';
 import type { SplitEvaluation } from './research-evaluate';
 import { buildZeroShot, formatZeroShot, type ResearchTrainOptions } from './research-train';
@@ -155,6 +159,86 @@ export function registerResearchCommands(program: Command): void {
     },
   );
 
+  withTrainFlags(
+    evalCmd
+      .command('robustness')
+      .description(
+        're-run the test clips with perturbed media (noise, babble, blur, down-scaling, compression, frame drops, dropped streams) and report WAR/UAR, modality-contribution shifts and attribution stability per perturbation and level',
+      )
+      .requiredOption('--dataset <name>', 'sims2 | mosei', datasetArg)
+      .requiredOption('--root <dir>', 'dataset root (label.csv + Raw/)')
+      .option('--perturbations <spec>', 'all, or kind[:level,…] items separated by ; (e.g. "noise:20,0;blur:5;drop-audio")', 'all')
+      .option('--augment <spec>', 'also train a policy on clean + perturbed copies of the training clips (same spec syntax) and report both')
+      .option('--policy <dir>', 'evaluate this policy instead of training one on the clean clips')
+      .option('--transcripts <mode>', "dataset: send the label file's text (ASR skipped) | asr: transcribe", transcriptsArg, 'dataset' as TranscriptsMode)
+      .option('--out <dir>', 'output directory', 'eval-robustness-out')
+      .option('--concurrency <n>', 'clips in the pipeline at once', intArg(1), 4)
+      .option('--seed <n>', 'training and noise seed', intArg(0), 7)
+      .option('--cache <dir>', 'feature cache of the clean clips (default <out>/features; share it with eval run)')
+      .option('--allow-tiny-models', 'run even when MODEL_DIR is the tiny stand-in pack (the figures then mean nothing)'),
+  ).action(
+    async (
+      o: TrainFlags & {
+        dataset: MmsaDatasetName;
+        root: string;
+        perturbations: string;
+        augment?: string;
+        policy?: string;
+        transcripts: TranscriptsMode;
+        out: string;
+        concurrency: number;
+        seed: number;
+        cache?: string;
+        allowTinyModels?: boolean;
+      },
+    ) => {
+      assertRealModels(o.allowTinyModels);
+      const r = await runRobustness(
+        {
+          dataset: o.dataset,
+          root: path.resolve(o.root),
+          out: path.resolve(o.out),
+          perturbations: parsePerturbations(o.perturbations),
+          ...(o.augment ? { augment: parsePerturbations(o.augment) } : {}),
+          ...(o.policy ? { policyDir: path.resolve(o.policy) } : {}),
+          transcripts: o.transcripts,
+          concurrency: o.concurrency,
+          seed: o.seed,
+          ...(o.cache ? { cacheDir: path.resolve(o.cache) } : {}),
+          train: trainOptionsFromFlags(o),
+        },
+        { log },
+      );
+      for (const row of r.rows)
+        console.log(
+          `${row.policy.padEnd(40)} ${row.perturbation.padEnd(22)} WAR ${pct(row.war)} UAR ${pct(row.uar)} top-1 evidence kept ${pct(row.top1Agreement)}`,
+        );
+      console.log(`report ${r.report.html}`);
+    },
+  );
+
+  evalCmd
+    .command('timeline')
+    .description('run the planted-timeline videos (dataset synth --timeline) through the stack and score boundaries, labels and verified evidence')
+    .requiredOption('--root <dir>', 'the directory dataset synth --timeline wrote')
+    .option('--out <dir>', 'output directory', 'eval-timeline-out')
+    .option('--concurrency <n>', 'videos in the pipeline at once', intArg(1), 2)
+    .option('--allow-tiny-models', 'run even when MODEL_DIR is the tiny stand-in pack (the figures then mean nothing)')
+    .action(async (o: { root: string; out: string; concurrency: number; allowTinyModels?: boolean }) => {
+      assertRealModels(o.allowTinyModels);
+      const r = await runTimelineEval({ root: o.root, out: o.out, concurrency: o.concurrency }, { log });
+      const s = r.score;
+      console.log(
+        [
+          `boundaries within ±${s.boundaries.toleranceSec} s: ${pct(s.boundaries.rate)} (${s.boundaries.recovered}/${s.boundaries.planted})`,
+          `segment labels: ${pct(s.labels.accuracy)} (${s.labels.correct}/${s.labels.segments})`,
+          `planted item = top verified evidence: ${pct(s.evidence.rate)} (${s.evidence.plantedTop}/${s.evidence.segments})`,
+          `faithfulness: comprehensiveness ${s.faithfulness.comprehensiveness?.toFixed(3) ?? 'n/a'}, sufficiency ${s.faithfulness.sufficiency?.toFixed(3) ?? 'n/a'}`,
+          `report ${r.report.html}`,
+        ].join('\n'),
+      );
+    });
+
   evalCmd
     .command('metrics')
     .description("score an id,prediction,label CSV with MMSA's metric set (+ sign-3 WAR/UAR)")
@@ -276,19 +360,33 @@ export function registerResearchCommands(program: Command): void {
   const dataset = program.command('dataset').description('datasets in the MMSA raw layout');
   dataset
     .command('synth')
-    .description('write a synthetic MMSA-layout dataset (real mp4 clips, sentiment planted in one modality per clip)')
-    .requiredOption('--dataset <name>', 'sims2 | mosei', datasetArg)
-    .requiredOption('--root <dir>', 'where to write label.csv and Raw/')
+    .description(
+      'write a synthetic MMSA-layout dataset (real mp4 clips, sentiment planted in one modality per clip), or with --timeline long videos whose sentiment changes at planted times',
+    )
+    .requiredOption('--root <dir>', 'where to write label.csv and Raw/ (or, with --timeline, the videos, their .vtt and timeline.json)')
+    .option('--dataset <name>', 'sims2 | mosei (not with --timeline)', datasetArg)
     .option('--clips <train,valid,test>', 'clips per split', '60,15,30')
     .option('--seed <n>', 'seed', intArg(0), 7)
     .option('--duration <s>', 'seconds per clip', '2')
-    .action(async (o: { dataset: MmsaDatasetName; root: string; clips: string; seed: number; duration: string }) => {
-      const n = o.clips.split(',').map((x) => Number(x.trim()));
-      if (n.length !== 3 || n.some((x) => !Number.isInteger(x) || x < 0)) throw new Error('--clips wants three counts: train,valid,test');
-      const clipsPerSplit: Record<SplitMode, number> = { train: n[0]!, valid: n[1]!, test: n[2]! };
-      const durationSec = Number(o.duration);
-      if (!(durationSec > 0)) throw new Error('--duration must be a positive number of seconds');
-      const r = await generateSyntheticMmsa({ root: path.resolve(o.root), dataset: o.dataset, clipsPerSplit, seed: o.seed, durationSec });
-      console.log(`${r.clips.length} clips → ${r.labelFile}`);
-    });
+    .option('--cue <where>', 'whole: the cue fills the clip; localized: one word, a 2 s voice stretch or 2 s of frames (clips of 4 s or more)', 'whole')
+    .option('--timeline <videos>', 'instead: this many long planted-timeline videos (zh and en alternately)', intArg(1))
+    .option('--utterances <n>', 'utterances per timeline video', intArg(2), 6)
+    .action(
+      async (o: { dataset?: MmsaDatasetName; root: string; clips: string; seed: number; duration: string; cue: string; timeline?: number; utterances: number }) => {
+        if (o.timeline !== undefined) {
+          const r = await generateSyntheticTimeline({ root: path.resolve(o.root), videos: o.timeline, seed: o.seed, utterances: o.utterances });
+          console.log(`${r.videos.length} planted-timeline videos → ${r.manifest}`);
+          return;
+        }
+        if (!o.dataset) throw new Error('--dataset is required (or --timeline N for planted-timeline videos)');
+        if (o.cue !== 'whole' && o.cue !== 'localized') throw new Error('--cue is whole or localized');
+        const n = o.clips.split(',').map((x) => Number(x.trim()));
+        if (n.length !== 3 || n.some((x) => !Number.isInteger(x) || x < 0)) throw new Error('--clips wants three counts: train,valid,test');
+        const clipsPerSplit: Record<SplitMode, number> = { train: n[0]!, valid: n[1]!, test: n[2]! };
+        const durationSec = Number(o.duration);
+        if (!(durationSec > 0)) throw new Error('--duration must be a positive number of seconds');
+        const r = await generateSyntheticMmsa({ root: path.resolve(o.root), dataset: o.dataset, clipsPerSplit, seed: o.seed, durationSec, cue: o.cue });
+        console.log(`${r.clips.length} clips → ${r.labelFile}`);
+      },
+    );
 }

@@ -184,7 +184,8 @@ function emptiedRow(dataset: MmsaDatasetName, emptied: string[]): NonNullable<Ev
   ];
 }
 
-function obtainPolicy(
+/** The policy to evaluate: loaded from `policyDir`, or trained on the splits. */
+export function obtainPolicy(
   data: { train: ResearchSample[]; valid: ResearchSample[] },
   policyDir: string | undefined,
   train: ResearchTrainOptions,

@@ -13,6 +13,7 @@ export * from './synthetic-mmsa';
 export * from './synthetic-media';
 export * from './synthetic-voice';
 export * from './synthetic-timeline';
+export * from './perturbations';
 export * from './feature-cache';
 export * from './pipeline-labels';
 export * from './text-encoders';

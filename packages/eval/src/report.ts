@@ -27,6 +27,37 @@ export interface TrainingStep {
   accuracy?: number;
 }
 
+/** One line of `eval robustness`: a policy read under one perturbation at one level. */
+export interface RobustnessRow {
+  policy: string;
+  /** readable label, e.g. "noise 10 dB SNR"; "clean" for the unperturbed clips */
+  perturbation: string;
+  kind: string;
+  level: number | null;
+  n: number;
+  war: number;
+  uar: number;
+  /** mean modality weights */
+  contributions: { text: number; audio: number; vision: number };
+  /** mean change of each modality's weight from the same clip read clean */
+  contributionShift: { text: number; audio: number; vision: number };
+  /** share of clips whose top verified item is the clean clip's (null: no clip had a verified item clean) */
+  top1Agreement: number | null;
+  /** mean Jaccard overlap of the verified item sets with the clean clip's */
+  verifiedJaccard: number | null;
+}
+
+/** The planted-timeline figures (`eval timeline`, synthetic-timeline.ts scoreTimeline). */
+export interface TimelineReport {
+  videos: number;
+  boundaries: { planted: number; recovered: number; rate: number; toleranceSec: number; meanErrorSec: number };
+  labels: { segments: number; correct: number; accuracy: number };
+  evidence: { segments: number; plantedTop: number; rate: number; byModality: Record<string, { n: number; top: number }> };
+  faithfulness: { segments: number; comprehensiveness: number | null; sufficiency: number | null };
+  /** result size and verification cost, when measured */
+  cost?: { resultBytes: number; durationSec: number; fuseMs?: number }[];
+}
+
 export interface EvalReportData {
   title?: string;
   generatedAt?: string;
@@ -44,6 +75,8 @@ export interface EvalReportData {
   problems?: { source: string; count: number; examples?: RowProblem[] }[];
   /** Clips not evaluated (missing media, pipeline failure…). */
   skipped?: { source: string; count: number; reason: string }[];
+  robustness?: RobustnessRow[];
+  timeline?: TimelineReport;
 }
 
 export interface WrittenReport {
@@ -206,6 +239,69 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
     if (rewards.length) sections.push(slot(addPlot('training-rewards', 'Reward means', lineChartSpec('Reward means per step', rewards, 'mean reward'))));
     if (kl.length) sections.push(slot(addPlot('training-kl', 'KL', lineChartSpec('KL to the reference policy', kl, 'KL'))));
     if (acc.length) sections.push(slot(addPlot('training-accuracy', 'Accuracy', lineChartSpec('Accuracy per step', acc, 'accuracy'))));
+  }
+
+  if (data.timeline) {
+    const t = data.timeline;
+    sections.push('<h2>Emotion timeline on planted videos</h2>');
+    sections.push(
+      table(
+        ['figure', 'value', 'of'],
+        [
+          [`boundaries within ±${t.boundaries.toleranceSec} s of a planted change`, pct(t.boundaries.rate), `${t.boundaries.recovered} / ${t.boundaries.planted}`],
+          ['segment labels correct', pct(t.labels.accuracy), `${t.labels.correct} / ${t.labels.segments}`],
+          ['planted item = top verified evidence', pct(t.evidence.rate), `${t.evidence.plantedTop} / ${t.evidence.segments}`],
+          ...Object.entries(t.evidence.byModality).map(([m, v]) => [`  … planted in ${m}`, pct(v.n ? v.top / v.n : null), `${v.top} / ${v.n}`]),
+          ['comprehensiveness of the verified evidence (mean)', fmt(t.faithfulness.comprehensiveness), String(t.faithfulness.segments)],
+          ['sufficiency of the verified evidence (mean)', fmt(t.faithfulness.sufficiency), String(t.faithfulness.segments)],
+        ],
+      ),
+      `<p class="note">${t.videos} videos whose sentiment changes at every pause and whose decisive evidence sits in one word, one 2 s stretch of the voice or the frames of 2 s. Evidence and faithfulness are counted on the utterances with a non-neutral plant.</p>`,
+    );
+    if (t.cost?.length) {
+      sections.push(
+        table(
+          ['media', 'result size', 'fusion time'],
+          t.cost.map((c) => [`${(c.durationSec / 60).toFixed(1)} min`, `${(c.resultBytes / 1e6).toFixed(2)} MB`, c.fuseMs === undefined ? '' : `${(c.fuseMs / 1000).toFixed(2)} s`]),
+        ),
+      );
+    }
+  }
+
+  if (data.robustness?.length) {
+    const rows = data.robustness;
+    sections.push('<h2>Robustness to perturbed media</h2>');
+    sections.push(
+      table(
+        ['policy', 'perturbation', 'n', 'WAR', 'UAR', 'Δ text', 'Δ audio', 'Δ vision', 'top-1 evidence kept', 'verified overlap'],
+        rows.map((r) => [
+          r.policy,
+          r.perturbation,
+          String(r.n),
+          pct(r.war),
+          pct(r.uar),
+          fmt(r.contributionShift.text, 3),
+          fmt(r.contributionShift.audio, 3),
+          fmt(r.contributionShift.vision, 3),
+          pct(r.top1Agreement),
+          fmt(r.verifiedJaccard, 3),
+        ]),
+      ),
+      '<p class="note">Δ = mean change of a modality’s weight from the same clip read clean. Top-1 evidence kept: share of clips whose strongest verified item is the one it was on the clean clip. Verified overlap: mean Jaccard of the verified item sets.</p>',
+    );
+    const levelled = [...new Set(rows.filter((r) => r.level !== null).map((r) => r.kind))];
+    for (const kind of levelled) {
+      const clean = rows.filter((r) => r.kind === 'none');
+      const values = rows
+        .filter((r) => r.kind === kind)
+        .map((r) => ({ step: r.level!, series: r.policy, value: r.war }))
+        .concat(
+          kind === 'noise' || kind === 'babble'
+            ? clean.map((r) => ({ step: 40, series: r.policy, value: r.war })) // clean shown as 40 dB SNR
+            : [],
+        );
+      sections.push(slot(addPlot(`robustness-${kind}`, `WAR under ${kind}`, lineChartSpec(`WAR under ${kind} (x: level)`, values, 'WAR'))));
+    }
   }
 
   const problemRows = data.problems ?? [];
