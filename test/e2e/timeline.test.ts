@@ -116,7 +116,7 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
       );
     const policies = [...new Set(r.rows.map((x) => x.policy))];
     assert.deepEqual(policies, ['trained on clean clips', 'trained with perturbation augmentation']);
-    assert.equal(r.rows.length, 2 * 5, 'clean + four perturbations, for each policy');
+    assert.equal(r.rows.length, 2 * 6, 'clean + five perturbed variants, for each policy');
     for (const row of r.rows) assert.equal(row.n, 9);
     const at = (policy: string, perturbation: string) => r.rows.find((x) => x.policy === policy && x.perturbation === perturbation)!;
     const base = policies[0]!;

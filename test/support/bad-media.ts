@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { syntheticVoiceSource } from '@omniaffect/eval';
 
 /**
  * Hostile and broken inputs for the bad-input corpus, made with the real ffmpeg (or by hand where a
@@ -22,7 +23,7 @@ export function hostMedia(dir: string): { mp4: string; fragmentedMp4: string; ts
     '-f',
     'lavfi',
     '-i',
-    'aevalsrc=(0.6*sin(2*PI*180*t)+0.3*sin(2*PI*360*t))*(0.55+0.45*sin(2*PI*4*t)):s=16000:c=mono',
+    syntheticVoiceSource({ f0: 180, amp: 0.6 }),
     '-t',
     '3',
     '-c:v',

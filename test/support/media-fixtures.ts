@@ -2,13 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32 } from '@omniaffect/core';
+import { syntheticVoiceSource } from '@omniaffect/eval';
 
 /**
- * Test media made with the real ffmpeg. "Speech-like" = a voiced harmonic source at ~180 Hz whose
- * loudness is modulated at a syllable rate (~4 Hz), so pitch tracking, energy and the tiny ASR's
- * low-band language rule all see what they would see in speech.
+ * Test media made with the real ffmpeg. "Speech-like" = the synthetic voice (a 180 Hz glottal source
+ * shaped by alternating vowel formants under a syllable envelope), which the Silero VAD takes for
+ * speech, pitch tracking and energy read like speech, and the tiny ASR's low-band rule reads as Chinese.
  */
-const SPEECHLIKE = 'aevalsrc=(0.6*sin(2*PI*180*t)+0.3*sin(2*PI*360*t)+0.15*sin(2*PI*540*t))*(0.55+0.45*sin(2*PI*4*t)):s=16000:c=mono';
+const SPEECHLIKE = syntheticVoiceSource({ f0: 180, amp: 0.6 });
 
 function ffmpeg(args: string[]): void {
   execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
