@@ -1,5 +1,5 @@
 /**
- * Silero VAD on onnxruntime-node (docs/model-contracts.md §8): which stretches of a 16 kHz mono track
+ * Silero VAD on onnxruntime-node (docs/model-contracts.md §9): which stretches of a 16 kHz mono track
  * hold a voice. Used to gate Whisper (a window without speech is never decoded: Whisper hallucinates on
  * silence), to mark a track with no voice, and to cut the emotion timeline at pauses.
  *
