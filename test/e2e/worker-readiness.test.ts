@@ -57,6 +57,8 @@ test('a CUDA provider that cannot load keeps /readyz failing with the loader mes
     assert.match(body.error ?? '', /ONNXRUNTIME_NODE_INSTALL=cuda12/);
     // still alive and saying why, rather than crash-looping or running on the CPU
     assert.equal(child.exitCode, null);
+    // /readyz learns of the failure before the log line is flushed: give the line a moment on a busy machine
+    for (let i = 0; i < 50 && !/service setup failed/.test(output()); i++) await new Promise((r) => setTimeout(r, 100));
     assert.match(output(), /service setup failed/);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     assert.equal(health.status, 200);

@@ -85,6 +85,18 @@ export interface TimelineSegment {
   decisionPath: DecisionStep[];
 }
 
+/**
+ * The voice over the whole track (not only where it was evidence): pitch and energy per audio segment,
+ * merged evenly to at most VOICE_CONTOUR_MAX points, and the speaker's medians the report compares
+ * evidence with ("pitch 30 % above the speaker's median"). null without an audio modality.
+ */
+export interface VoiceContour {
+  medianF0Hz: number | null;
+  medianEnergyDb: number | null;
+  contour: { start: number; end: number; f0Hz: number | null; energyDb: number | null; voicedRatio: number }[];
+}
+export const VOICE_CONTOUR_MAX = 1200;
+
 export interface AnalysisResult {
   id: string;
   status: 'succeeded';
@@ -95,6 +107,7 @@ export interface AnalysisResult {
   evidence: Evidence;
   faithfulness: Faithfulness;
   timeline: TimelineSegment[];
+  voice: VoiceContour | null;
   decisionPath: DecisionStep[];
   transcript: {
     language: Language | null;
@@ -233,6 +246,7 @@ export const RESULT_SCHEMA = {
     'evidence',
     'faithfulness',
     'timeline',
+    'voice',
     'decisionPath',
     'transcript',
     'models',
@@ -267,6 +281,25 @@ export const RESULT_SCHEMA = {
           faithfulness: faithfulnessSchema,
           verdictWeight: prob,
           decisionPath: decisionPathSchema,
+        },
+      },
+    },
+    voice: {
+      type: ['object', 'null'],
+      required: ['medianF0Hz', 'medianEnergyDb', 'contour'],
+      additionalProperties: false,
+      properties: {
+        medianF0Hz: nullableNumber,
+        medianEnergyDb: nullableNumber,
+        contour: {
+          type: 'array',
+          maxItems: VOICE_CONTOUR_MAX,
+          items: {
+            type: 'object',
+            required: ['start', 'end', 'f0Hz', 'energyDb', 'voicedRatio'],
+            additionalProperties: false,
+            properties: { start: time, end: time, f0Hz: nullableNumber, energyDb: nullableNumber, voicedRatio: prob },
+          },
         },
       },
     },

@@ -48,6 +48,7 @@ function validDoc(): AnalysisResult {
     evidence: structuredClone(part.evidence),
     faithfulness: { ...part.faithfulness },
     timeline: [{ start: 0, end: 1.2, speech: true, verdictWeight: 1, ...structuredClone(part) }],
+    voice: { medianF0Hz: 180, medianEnergyDb: -20, contour: [{ start: 0, end: 1, f0Hz: 180, energyDb: -20, voicedRatio: 0.7 }] },
     decisionPath: [{ step: 1, description: 'Modalities present: text, audio.' }],
     transcript: { language: 'en', text: 'how great', segments: [{ start: 0, end: 1, text: 'how great' }] },
     models: { fusion: { name: 'tiny-fusion', version: '1' } },

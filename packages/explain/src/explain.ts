@@ -16,7 +16,9 @@ import {
   type SegmentItem,
   type SentimentReport,
   type TimelineSegment,
+  type VoiceContour,
   type WordEvidence,
+  VOICE_CONTOUR_MAX,
 } from '@omniaffect/core';
 import type { ModalitySequence } from './fusion-feeds';
 import { EVIDENCE_LIMITS, roundDrop, verifiedDrop, type CheckedItem, type SegmentFusion, type TimelineFusionOutput, type Word } from './timeline-fusion';
@@ -27,7 +29,7 @@ import { EVIDENCE_LIMITS, roundDrop, verifiedDrop, type CheckedItem, type Segmen
  * is composed from numbers the model produced and re-runs confirmed (templates, never free text).
  */
 
-export type FusionPartOut = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'faithfulness' | 'timeline' | 'decisionPath' | 'models'>;
+export type FusionPartOut = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'faithfulness' | 'timeline' | 'voice' | 'decisionPath' | 'models'>;
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
@@ -247,6 +249,37 @@ function verdictWeights(segments: SegmentFusion[]): number[] {
   return raw.map((w) => (total > 0 ? w / total : 0));
 }
 
+const median = (xs: number[]): number | null => {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+/** Pitch and energy over the whole track (every audio segment, merged evenly to at most VOICE_CONTOUR_MAX points). */
+export function voiceContour(seqs: Record<Modality, ModalitySequence>): VoiceContour | null {
+  if (!seqs.audio.present) return null;
+  const items = seqs.audio.items as SegmentItem[];
+  const per = Math.max(1, Math.ceil(items.length / VOICE_CONTOUR_MAX));
+  const contour: VoiceContour['contour'] = [];
+  for (let i = 0; i < items.length; i += per) {
+    const group = items.slice(i, i + per);
+    const p = mergeProsody(group.map((g) => g.prosody));
+    contour.push({
+      start: round(group[0]!.start, 3),
+      end: round(group[group.length - 1]!.end, 3),
+      f0Hz: p.f0MeanHz === null ? null : round(p.f0MeanHz, 1),
+      energyDb: p.energyDb === null ? null : round(p.energyDb, 1),
+      voicedRatio: round(clamp01(p.voicedRatio), 3),
+    });
+  }
+  // medians over the voiced segments only: silence has no pitch and would drag energy down
+  const voiced = items.filter((it) => it.prosody.voicedRatio > 0.2);
+  const f0 = median(voiced.map((it) => it.prosody.f0MeanHz).filter((v): v is number => v !== null));
+  const energy = median(voiced.map((it) => it.prosody.energyDb).filter((v): v is number => v !== null));
+  return { medianF0Hz: f0 === null ? null : round(f0, 1), medianEnergyDb: energy === null ? null : round(energy, 1), contour };
+}
+
 /** The explanation part of the result: the timeline and the verdict derived from it. */
 export function explain(x: ExplainInput, videoAbsent: Record<string, string>): FusionPartOut {
   const { segments } = x.fused;
@@ -284,6 +317,7 @@ export function explain(x: ExplainInput, videoAbsent: Record<string, string>): F
       evidence: only.evidence,
       faithfulness: only.faithfulness,
       timeline,
+      voice: voiceContour(x.seqs),
       decisionPath: only.decisionPath,
       models,
     };
@@ -366,6 +400,7 @@ export function explain(x: ExplainInput, videoAbsent: Record<string, string>): F
     evidence,
     faithfulness,
     timeline,
+    voice: voiceContour(x.seqs),
     decisionPath: steps.map((st, i) => ({ step: i + 1, ...st }) as DecisionStep),
     models,
   };

@@ -8,6 +8,7 @@ import { ArtifactStore, ServiceMetrics, createLogger, redisConnection, type Logg
 import type { NextFunction, Request, Response } from 'express';
 import { ApiKeys, AuthGuard } from './auth';
 import type { GatewayConfig } from './config';
+import { ConsoleController } from './console/console.controller';
 import { GATEWAY, type GatewayContext } from './context';
 import { buildOpenApi } from './openapi';
 import { OpenApiHolder, OpsController } from './ops.controller';
@@ -51,7 +52,7 @@ class GatewayModule {
   static with(ctx: GatewayContext): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [VideosController, WebhooksController, CallbackSecretController, OpsController],
+      controllers: [VideosController, WebhooksController, CallbackSecretController, OpsController, ConsoleController],
       providers: [
         { provide: GATEWAY, useValue: ctx },
         { provide: OpenApiHolder, useValue: new OpenApiHolder() },

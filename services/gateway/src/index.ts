@@ -1,3 +1,3 @@
 export { createGatewayApp, gatewayPort, type GatewayAppOptions } from './app';
 export { gatewayEnv, loadGatewayConfig, type GatewayConfig } from './config';
-export { renderReport } from './report';
+export { renderReport, type ReportOptions } from './report/report-page';

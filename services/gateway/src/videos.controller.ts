@@ -26,7 +26,10 @@ import type { Request, Response } from 'express';
 import { Owner } from './auth';
 import { GATEWAY, type GatewayContext } from './context';
 import { ApiProblems, ErasedVideo, SubmitUploadBody, SubmitUrlBody, Video, VideoAccepted } from './openapi-models';
-import { renderReport } from './report';
+import { randomBytes } from 'node:crypto';
+import { pickLanguage } from './report/i18n';
+import { keyFrames, mediaRetained } from './report/report-assets';
+import { renderReport, reportCsp, type ReportOptions } from './report/report-page';
 import { streamVideoEvents } from './video-events';
 import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission';
 import { receiveMultipart } from './upload';
@@ -148,19 +151,44 @@ export class VideosController {
   }
 
   @Get(':id/report')
-  @ApiOperation({ summary: 'HTML report', description: 'Self-contained page: timeline, transcript with highlighted evidence, modality bars, decision path.' })
+  @ApiOperation({
+    summary: 'HTML report',
+    description:
+      'Bilingual (zh/en: `?lang=` or Accept-Language, with a switch in the page) self-contained page: verdict, emotion timeline (click a segment to play it while the media is retained), ' +
+      'transcript with the verified evidence words, voice contour, key frames, modality contributions, decision diagram and path, faithfulness, a rating form. ' +
+      '`?export=1` gives the file for `omniaffect report --out` (no media link, no rating form).',
+  })
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/html')
   @ApiOkResponse({ content: { 'text/html': { schema: { type: 'string' } } } })
   @ApiProblems(401, 404, 409, 410, 422, 429, 503)
-  async report(@Param('id') id: string, @Owner() owner: string, @Res() res: Response): Promise<void> {
-    const result = await this.loadResult(owner, this.videoId(id, res));
+  async report(@Param('id') id: string, @Owner() owner: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const videoId = this.videoId(id, res);
+    const result = await this.loadResult(owner, videoId);
+    const exported = req.query.export === '1' || req.query.export === 'true';
+    const nonce = randomBytes(16).toString('base64');
+    const options: ReportOptions = {
+      lang: pickLanguage(req.headers['accept-language'], req.query.lang),
+      nonce,
+      exported,
+      media: exported
+        ? { none: 'report.video.exported' }
+        : !result.modalities.vision.present && result.modalities.vision.reason === 'no video stream'
+          ? { none: 'report.video.audio' }
+          : (await mediaRetained(this.ctx.store, videoId))
+            ? { url: `/v1/videos/${videoId}/media`, type: '' }
+            : { none: 'report.video.erased' },
+      frames: await keyFrames(this.ctx.store, result),
+    };
     res
       .status(200)
       .setHeader('Content-Type', 'text/html; charset=utf-8')
-      .setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+      .setHeader('Content-Security-Policy', reportCsp(nonce, exported))
+      .setHeader('Content-Language', options.lang === 'zh' ? 'zh-CN' : 'en')
+      .setHeader('Vary', 'Accept-Language')
+      .setHeader('Cache-Control', 'private, no-store')
       .setHeader('X-Content-Type-Options', 'nosniff')
-      .end(renderReport(result));
+      .end(renderReport(result, options));
   }
 
   @Get(':id/events')

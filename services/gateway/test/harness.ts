@@ -303,8 +303,8 @@ export class Orchestrator {
    * fusion stage then calls Fuse, which answers the result's fusion part. Returns the stored result.
    */
   async succeed(id: string, result: AnalysisResult): Promise<AnalysisResult> {
-    const { sentiment, emotion, modalities, evidence, faithfulness, timeline, decisionPath, models } = result;
-    this.fusionParts.set(id, { sentiment, emotion, modalities, evidence, faithfulness, timeline, decisionPath, models: { fusion: models.fusion } });
+    const { sentiment, emotion, modalities, evidence, faithfulness, timeline, voice, decisionPath, models } = result;
+    this.fusionParts.set(id, { sentiment, emotion, modalities, evidence, faithfulness, timeline, voice, decisionPath, models: { fusion: models.fusion } });
     const language = result.transcript.language ?? 'en';
     const text = result.transcript.text;
     // Whisper-style segments, each placed in the transcript text by character offsets.
@@ -552,6 +552,15 @@ export function sampleResult(id: string): AnalysisResult {
         decisionPath: structuredClone(decisionPath),
       },
     ],
+    voice: {
+      medianF0Hz: 170,
+      medianEnergyDb: -22,
+      contour: [
+        { start: 0, end: 1, f0Hz: 180, energyDb: -20, voicedRatio: 0.6 },
+        { start: 1, end: 2, f0Hz: 160, energyDb: -24, voicedRatio: 0.6 },
+        { start: 2, end: 3, f0Hz: null, energyDb: -60, voicedRatio: 0 },
+      ],
+    },
     decisionPath,
     transcript: { language: 'en', text: TRANSCRIPT, segments: [{ start: 0, end: 3, text: TRANSCRIPT }] },
     models: { asr: { name: 'whisper-tiny-test', version: '1' }, fusion: { name: 'fusion-test' } },

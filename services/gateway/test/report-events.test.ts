@@ -20,7 +20,7 @@ describe('GET /v1/videos/:id/report', () => {
   });
   after(() => gw.close());
 
-  test('renders a self-contained page with the transcript escaped and evidence words highlighted', async () => {
+  test('renders a bilingual page with the transcript escaped and the verified evidence highlighted by its drop', async () => {
     const id = await submitUrl(gw);
     const early = await gw.api(`/v1/videos/${id}/report`);
     assert.equal(early.status, 409);
@@ -30,19 +30,44 @@ describe('GET /v1/videos/:id/report', () => {
     const res = await gw.api(`/v1/videos/${id}/report`);
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
-    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    assert.ok(nonce, csp);
     const html = await res.text();
+    // the one inline script and style carry the response's nonce; nothing is loaded from elsewhere
+    assert.equal(html.match(/<script/g)?.length, 1);
+    assert.ok(html.includes(`<script nonce="${nonce}">`) && html.includes(`<style nonce="${nonce}">`));
+    assert.doesNotMatch(html, /<link|src="http|href="http|url\(http/i, 'no external resources');
     assert.ok(!html.includes('<b>love</b>'), 'transcript markup is not injected');
     assert.ok(html.includes('I &lt;b&gt;<mark'), 'text before the evidence word is escaped');
-    assert.match(html, /<mark style="background:rgba\(255,153,0,0\.92\)" data-weight="0\.900"[^>]*>love<\/mark>/);
-    assert.match(html, /<mark style="background:rgba\(255,153,0,0\.41\)" data-weight="0\.300"[^>]*>真好<\/mark>/);
+    // only verified words are highlighted, the largest drop darkest
+    assert.match(html, /<mark class="d5" data-drop="0\.42"[^>]*>love<\/mark>/);
+    assert.doesNotMatch(html, / style="/, 'no style attributes: the CSP allows only the nonce\'d stylesheet');
+    assert.ok(!/<mark[^>]*>真好<\/mark>/.test(html), 'an unverified word is not highlighted');
     assert.ok(html.includes('&amp; &quot;that&quot;'), 'ampersand and quotes are escaped');
     assert.ok(html.includes('The word &lt;love&gt; pushes towards positive'), 'decision path is escaped');
-    assert.ok(html.includes('absent: audio-only file'), 'absent modalities say why');
+    assert.ok(html.includes('audio-only file'), 'absent modalities say why');
     assert.ok(html.includes(DISCLAIMER.replace(/'/g, '&#39;')), 'the disclaimer is on the page');
     assert.ok(html.includes('whisper-tiny-test'));
-    assert.doesNotMatch(html, /<script|<link|src="http|href="http|url\(http/i, 'no scripts or external resources');
-    assert.match(html, /class="block word" style="left:/);
+    // both languages are in the page; Accept-Language picks the one shown
+    assert.match(html, /<html lang="en">/);
+    assert.ok(html.includes('<span lang="zh" data-l="zh">情绪时间线</span>') && html.includes('<span lang="en" data-l="en">Emotion timeline</span>'));
+    const zh = await gw.api(`/v1/videos/${id}/report`, { headers: { 'accept-language': 'zh-CN,zh;q=0.9,en;q=0.8' } });
+    assert.match(await zh.text(), /<html lang="zh">/);
+    assert.equal(zh.headers.get('content-language'), 'zh-CN');
+    assert.match(await (await gw.api(`/v1/videos/${id}/report?lang=en`, { headers: { 'accept-language': 'zh' } })).text(), /<html lang="en">/);
+    // the timeline: one focusable segment per result segment, with its times for seeking
+    assert.equal(html.match(/<g class="seg"[^>]*data-start="0" data-end="3"/g)?.length, 2, 'drawn once per language');
+    // the rationale is composed from verified evidence only
+    assert.ok(html.includes('Masking “love” (0.4 s) lowers P(positive) by 0.42.'));
+    assert.ok(html.includes('去掉“love”（0.4 秒）后，“积极”的概率下降 0.42。'));
+    assert.ok(!html.includes('Masking “真好”'), 'an unverified word is not given as a reason');
+    // the media is not retained in this harness (no source file): the page says so rather than show a broken player
+    assert.match(html, /class="muted video-none" data-why="report\.video\.erased"/);
+    // an exported copy has no form posting to the API and no media link
+    const exported = await (await gw.api(`/v1/videos/${id}/report?export=1`)).text();
+    assert.ok(!exported.includes('id="rating-form"') && exported.includes('data-why="report.video.exported"'));
   });
 });
 

@@ -11,7 +11,7 @@ import {
 import type { StageRow, VideoRow } from './repository';
 
 /** What the fusion service returns (Fuse → fusion_json). */
-export type FusionPart = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'faithfulness' | 'timeline' | 'decisionPath'> & {
+export type FusionPart = Pick<AnalysisResult, 'sentiment' | 'emotion' | 'modalities' | 'evidence' | 'faithfulness' | 'timeline' | 'voice' | 'decisionPath'> & {
   models: AnalysisResult['models'];
 };
 
@@ -46,6 +46,8 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     evidence: fusion.evidence,
     faithfulness: fusion.faithfulness,
     timeline: fusion.timeline,
+    // a fusion service older than the voice contour sends none
+    voice: fusion.voice ?? null,
     decisionPath: fusion.decisionPath,
     transcript: {
       language,
