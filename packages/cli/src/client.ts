@@ -111,8 +111,10 @@ export class GatewayClient {
     return (await this.json<{ secret: string }>(await this.send(() => fetch(`${this.baseUrl}/v1/callback-secret`, { headers: this.headers() })))).secret;
   }
 
-  async report(id: string): Promise<string> {
-    const res = await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}/report`, { headers: this.headers() }));
+  /** The HTML report; `exported` gives the self-contained file (no media link, no rating form). */
+  async report(id: string, o: { exported?: boolean; lang?: 'en' | 'zh' } = {}): Promise<string> {
+    const q = new URLSearchParams({ ...(o.exported ? { export: '1' } : {}), ...(o.lang ? { lang: o.lang } : {}) }).toString();
+    const res = await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}/report${q ? `?${q}` : ''}`, { headers: this.headers() }));
     if (!res.ok) throw new Error(`HTTP ${res.status} for report`);
     return res.text();
   }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from '@omniaffect/core';
 import { GatewayClient } from './client';
@@ -79,6 +80,21 @@ program
   .action(async (id: string) => {
     const t = clientTarget();
     console.log(JSON.stringify(await new GatewayClient(t.url, t.key).result(id), null, 2));
+  });
+
+program
+  .command('report')
+  .description("write a video's report as one self-contained HTML file (opens with no server and no network)")
+  .argument('<id>')
+  .option('--out <file>', 'where to write it (default <id>.html)')
+  .option('--lang <lang>', 'language shown first: en or zh (the page can switch)')
+  .action(async (id: string, o: { out?: string; lang?: string }) => {
+    if (o.lang !== undefined && o.lang !== 'en' && o.lang !== 'zh') throw new Error('--lang is en or zh');
+    const t = clientTarget();
+    const html = await new GatewayClient(t.url, t.key).report(id, { exported: true, lang: o.lang as 'en' | 'zh' | undefined });
+    const out = path.resolve(o.out ?? `${id}.html`);
+    writeFileSync(out, html);
+    console.log(out);
   });
 
 program
