@@ -61,7 +61,7 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     await page.fill('#api-key', s.apiKey);
     await page.click('#key-form button[type=submit]');
     // the key stays in the tab, never in a URL
-    assert.equal(await page.evaluate(() => sessionStorage.getItem('omniaffect.apiKey')), s.apiKey);
+    assert.equal(await page.evaluate('sessionStorage.getItem("omniaffect.apiKey")'), s.apiKey);
     assert.ok(!page.url().includes(s.apiKey));
 
     await page.setInputFiles('#file', speechVideo(work, 6));
@@ -124,10 +124,10 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     const seg = report.locator('svg.timeline:visible .seg').last();
     const start = Number(await seg.getAttribute('data-start'));
     await seg.click();
-    await report.waitForFunction((t) => Number(document.body.getAttribute('data-seeked')) === t, start);
+    await report.waitForFunction(`Number(document.body.getAttribute('data-seeked')) === ${start}`);
     const player = report.locator('#player');
     if (await player.count()) {
-      await report.waitForFunction((t) => Math.abs((document.getElementById('player') as HTMLVideoElement).currentTime - t) < 0.6, start, { timeout: 15_000 });
+      await report.waitForFunction(`Math.abs(document.getElementById('player').currentTime - ${start}) < 0.6`, undefined, { timeout: 15_000 });
     }
 
     // Chinese: the switch flips every label in place

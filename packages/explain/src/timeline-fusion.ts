@@ -185,6 +185,8 @@ export interface TimelineFusionInput {
   minVoiceSeconds?: number;
   /** the VAD's voiced stretches (null: no VAD ran); an audio item less than 30 % inside them is not fused */
   voice?: readonly { start: number; end: number }[] | null;
+  /** false: pass 1 only (no item deletion, no faithfulness); for measuring what verification costs */
+  verify?: boolean;
 }
 
 export interface TimelineFusionOutput {
@@ -339,6 +341,8 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
       s.modalityDrops[without] = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
     }
   });
+
+  if (input.verify === false) return { segments, words, rows: { pass1: rows1.length, pass2: 0, pass3: 0, runs } };
 
   // ---- pass 2: each candidate item alone masked
   const rows2: RowSpec[] = [];

@@ -18,7 +18,7 @@ import {
 } from '@omniaffect/core';
 import { TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
 
-import { explain } from '../src/explain';
+import { explain, voiceContour } from '../src/explain';
 import type { Feeds, ModalitySequence } from '../src/fusion-feeds';
 import { fuseTimeline, groupWords, voicedFraction, type Outputs, type TimelineFusionOutput } from '../src/timeline-fusion';
 
@@ -335,3 +335,20 @@ function resultAround(part: ReturnType<typeof explain>) {
     disclaimer: 'Perceived expression only, not felt emotion.',
   };
 }
+
+test('the voice contour covers the whole track in at most 1200 points, with medians over the voiced segments', async () => {
+  const items: SegmentItem[] = Array.from({ length: 3000 }, (_, i) => ({
+    start: i,
+    end: i + 1,
+    // every third second silent; the voiced ones alternate 150 and 250 Hz
+    prosody: i % 3 === 2 ? { ...PROSODY, f0MeanHz: null, energyDb: -70, voicedRatio: 0 } : { ...PROSODY, f0MeanHz: i % 2 ? 250 : 150, energyDb: -20, voicedRatio: 0.8 },
+  }));
+  const seqs = collectSequences([{ modality: 'audio', shape: [items.length, manifest.dims.audio], data: seeded(items.length, manifest.dims.audio, 5), items }]);
+  const v = voiceContour(seqs)!;
+  assert.ok(v.contour.length <= 1200 && v.contour.length >= 1000, String(v.contour.length));
+  assert.equal(v.contour[0]!.start, 0);
+  assert.equal(v.contour[v.contour.length - 1]!.end, 3000);
+  assert.equal(v.medianF0Hz, 200, 'median of 150s and 250s in equal numbers');
+  assert.equal(v.medianEnergyDb, -20, 'silence does not drag the median down');
+  assert.equal(voiceContour(collectSequences([])), null);
+});

@@ -1,0 +1,88 @@
+// The emotion timeline's cost (docs/architecture.md §13): fusion time per segment with and without
+// the deletion checks that verify the evidence, model runs and rows, and the size of the explanation,
+// for videos of 10 min, 1 h and 2 h. The fusion model is a policy with the real encoders' widths
+// (768/768/768, hidden 64, exported to ONNX and run by onnxruntime-node on the CPU, one thread per core)
+// fed seeded embeddings: Whisper-like utterances of 3–6 s, 1 s audio segments, a frame every 2 s,
+// three word pieces a second.
+//   node bench/timeline-bench.js [minutes=10,60,120]
+'use strict';
+const os = require('node:os');
+const path = require('node:path');
+const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const ort = require('../packages/models/node_modules/onnxruntime-node');
+const { planTimeline, validateResult } = require('../packages/core');
+const { fuseTimeline, explain } = require('../packages/explain');
+const { exportPolicyOnnx, initPolicy } = require('../packages/policy');
+
+const DIMS = { text: 768, audio: 768, vision: 768 };
+const PROSODY = { f0MeanHz: 180, f0StdHz: 12, f0MinHz: 150, f0MaxHz: 220, energyDb: -18, voicedRatio: 0.7, rateProxy: 4 };
+
+function seeded(n, seed) {
+  let s = seed;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  return out;
+}
+
+function video(seconds) {
+  const tokens = [];
+  for (let t = 0; t + 1 / 3 <= seconds; t += 1 / 3) tokens.push({ text: `w${tokens.length}`, charStart: tokens.length * 4, charEnd: tokens.length * 4 + 3, start: t, end: t + 1 / 3 });
+  const audio = Array.from({ length: Math.ceil(seconds) }, (_, i) => ({ start: i, end: Math.min(seconds, i + 1), prosody: PROSODY }));
+  const frames = Array.from({ length: Math.ceil(seconds / 2) }, (_, i) => ({ time: 2 * i }));
+  const seq = (items, dim, seed) => ({ present: true, length: items.length, dim, data: seeded(items.length * dim, seed), items, model: null });
+  const transcript = [];
+  for (let t = 0.5; t < seconds - 6; ) {
+    const len = 3 + ((t * 7) % 3);
+    transcript.push({ start: t, end: t + len });
+    t += len + 0.4;
+  }
+  return { seqs: { text: seq(tokens, DIMS.text, 1), audio: seq(audio, DIMS.audio, 2), vision: seq(frames, DIMS.vision, 3) }, transcript };
+}
+
+async function main() {
+  const minutes = (process.argv[2] ?? '10,60,120').split(',').map(Number);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'oa-timeline-bench-'));
+  try {
+    const params = initPolicy({ dims: DIMS, hidden: 64, seed: 7 });
+    exportPolicyOnnx(params, { provenance: { source: 'timeline bench' } }, dir);
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'fusion.json'), 'utf8'));
+    const session = await ort.InferenceSession.create(path.join(dir, 'fusion.onnx'), { graphOptimizationLevel: 'all', intraOpNumThreads: os.cpus().length });
+    const run = async (feeds) => {
+      const f = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+      const res = await session.run(f);
+      const out = {};
+      for (const [k, t] of Object.entries(res)) out[k] = { data: t.data, dims: [...t.dims] };
+      return out;
+    };
+    console.log(`fusion policy 768/768/768 hidden 64 on onnxruntime-node CPU (${os.cpus().length} threads); ${new Date().toISOString()}`);
+    console.log('| media | segments | verify | rows | runs | fusion s | ms/segment | result part |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    for (const m of minutes) {
+      const { seqs, transcript } = video(m * 60);
+      const plan = planTimeline({ durationSec: m * 60, transcript, voice: transcript });
+      for (const verify of [false, true]) {
+        const t0 = performance.now();
+        const fused = await fuseTimeline({ seqs, plan, absent: {}, unweighed: {}, run, verify });
+        const ms = performance.now() - t0;
+        const part = explain({ fused, seqs, manifest, unweighed: {} }, {});
+        const bytes = Buffer.byteLength(JSON.stringify(part));
+        if (verify) {
+          const doc = { id: 'x', status: 'succeeded', language: 'en', ...part, transcript: { language: 'en', text: '', segments: [] }, timings: {}, disclaimer: 'Perceived expression only, not felt emotion.' };
+          const v = validateResult(doc);
+          if (!v.ok) throw new Error(v.errors.slice(0, 3).join('; '));
+        }
+        const rows = fused.rows.pass1 + fused.rows.pass2 + fused.rows.pass3;
+        console.log(`| ${m} min | ${plan.length} | ${verify ? 'yes' : 'no'} | ${rows} | ${fused.rows.runs} | ${(ms / 1000).toFixed(2)} | ${(ms / plan.length).toFixed(1)} | ${(bytes / 1e6).toFixed(2)} MB |`);
+      }
+    }
+    await session.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
