@@ -183,7 +183,8 @@ export async function demo(sample: string, opts: { keep?: boolean; reportDir: st
     // Again after the JSON: the banner above has scrolled away by now.
     if (models.tiny) process.stderr.write(`\n${TINY_MODELS_WARNING.toUpperCase()} (MODEL_DIR=${models.modelDir})\n`);
     mkdirSync(opts.reportDir, { recursive: true });
-    const html = await client.report(id);
+    // the file must open on its own: the exported form (no media link that needs the server)
+    const html = await client.report(id, { exported: true });
     const reportFile = path.join(opts.reportDir, `${id}.html`);
     writeFileSync(reportFile, html);
     writeFileSync(path.join(opts.reportDir, `${id}.json`), JSON.stringify(result, null, 2));

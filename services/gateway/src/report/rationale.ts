@@ -102,7 +102,10 @@ export function rationale(r: AnalysisResult, lang: Lang): string {
     const name = esc(tr(lang, `modality.${top}`));
     out.push(lang === 'zh' ? `${name}的权重最大（${f.pct(r.modalities[top].contribution)}）。` : `The ${name} weighed most (${f.pct(r.modalities[top].contribution)}).`);
   }
-  const items = verifiedItems(r).slice(0, 3);
+  // a drop that rounds to nothing at two decimals is verified, but it is no reason worth stating
+  const items = verifiedItems(r)
+    .filter((i) => i.drop >= 0.01)
+    .slice(0, 3);
   if (items.length) out.push(...items.map((i) => i.html(lang)));
   else
     out.push(
