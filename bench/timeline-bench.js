@@ -26,12 +26,13 @@ function seeded(n, seed) {
 
 function video(seconds) {
   const tokens = [];
-  for (let t = 0; t + 1 / 3 <= seconds; t += 1 / 3) tokens.push({ text: `w${tokens.length}`, charStart: tokens.length * 4, charEnd: tokens.length * 4 + 3, start: t, end: t + 1 / 3 });
+  for (let t = 0; t + 1 / 3 <= seconds; t += 1 / 3)
+    tokens.push({ text: `w${tokens.length}`, charStart: tokens.length * 4, charEnd: tokens.length * 4 + 3, start: t, end: t + 1 / 3 });
   const audio = Array.from({ length: Math.ceil(seconds) }, (_, i) => ({ start: i, end: Math.min(seconds, i + 1), prosody: PROSODY }));
   const frames = Array.from({ length: Math.ceil(seconds / 2) }, (_, i) => ({ time: 2 * i }));
   const seq = (items, dim, seed) => ({ present: true, length: items.length, dim, data: seeded(items.length * dim, seed), items, model: null });
   const transcript = [];
-  for (let t = 0.5; t < seconds - 6; ) {
+  for (let t = 0.5; t < seconds - 6;) {
     const len = 3 + ((t * 7) % 3);
     transcript.push({ start: t, end: t + len });
     t += len + 0.4;
@@ -68,12 +69,22 @@ async function main() {
         const part = explain({ fused, seqs, manifest, unweighed: {} }, {});
         const bytes = Buffer.byteLength(JSON.stringify(part));
         if (verify) {
-          const doc = { id: 'x', status: 'succeeded', language: 'en', ...part, transcript: { language: 'en', text: '', segments: [] }, timings: {}, disclaimer: 'Perceived expression only, not felt emotion.' };
+          const doc = {
+            id: 'x',
+            status: 'succeeded',
+            language: 'en',
+            ...part,
+            transcript: { language: 'en', text: '', segments: [] },
+            timings: {},
+            disclaimer: 'Perceived expression only, not felt emotion.',
+          };
           const v = validateResult(doc);
           if (!v.ok) throw new Error(v.errors.slice(0, 3).join('; '));
         }
         const rows = fused.rows.pass1 + fused.rows.pass2 + fused.rows.pass3;
-        console.log(`| ${m} min | ${plan.length} | ${verify ? 'yes' : 'no'} | ${rows} | ${fused.rows.runs} | ${(ms / 1000).toFixed(2)} | ${(ms / plan.length).toFixed(1)} | ${(bytes / 1e6).toFixed(2)} MB |`);
+        console.log(
+          `| ${m} min | ${plan.length} | ${verify ? 'yes' : 'no'} | ${rows} | ${fused.rows.runs} | ${(ms / 1000).toFixed(2)} | ${(ms / plan.length).toFixed(1)} | ${(bytes / 1e6).toFixed(2)} MB |`,
+        );
       }
     }
     await session.release();

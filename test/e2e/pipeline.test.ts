@@ -315,7 +315,8 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
         assert.ok(times.length > 0 && times.every((t) => [0, 2, 4, 6].includes(t)), JSON.stringify(times));
         // verified items first, each group by falling drop
         const ranked = r.evidence.frames.every(
-          (f, i, a) => i === 0 || Number(a[i - 1]!.verified) > Number(f.verified) || (a[i - 1]!.verified === f.verified && a[i - 1]!.deletionDrop >= f.deletionDrop),
+          (f, i, a) =>
+            i === 0 || Number(a[i - 1]!.verified) > Number(f.verified) || (a[i - 1]!.verified === f.verified && a[i - 1]!.deletionDrop >= f.deletionDrop),
         );
         assert.ok(ranked, JSON.stringify(r.evidence.frames));
       } else assert.equal(r.modalities.vision.present, false);

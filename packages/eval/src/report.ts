@@ -248,7 +248,11 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
       table(
         ['figure', 'value', 'of'],
         [
-          [`boundaries within ±${t.boundaries.toleranceSec} s of a planted change`, pct(t.boundaries.rate), `${t.boundaries.recovered} / ${t.boundaries.planted}`],
+          [
+            `boundaries within ±${t.boundaries.toleranceSec} s of a planted change`,
+            pct(t.boundaries.rate),
+            `${t.boundaries.recovered} / ${t.boundaries.planted}`,
+          ],
           ['segment labels correct', pct(t.labels.accuracy), `${t.labels.correct} / ${t.labels.segments}`],
           ['planted item = top verified evidence', pct(t.evidence.rate), `${t.evidence.plantedTop} / ${t.evidence.segments}`],
           ...Object.entries(t.evidence.byModality).map(([m, v]) => [`  … planted in ${m}`, pct(v.n ? v.top / v.n : null), `${v.top} / ${v.n}`]),
@@ -262,7 +266,11 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
       sections.push(
         table(
           ['media', 'result size', 'fusion time'],
-          t.cost.map((c) => [`${(c.durationSec / 60).toFixed(1)} min`, `${(c.resultBytes / 1e6).toFixed(2)} MB`, c.fuseMs === undefined ? '' : `${(c.fuseMs / 1000).toFixed(2)} s`]),
+          t.cost.map((c) => [
+            `${(c.durationSec / 60).toFixed(1)} min`,
+            `${(c.resultBytes / 1e6).toFixed(2)} MB`,
+            c.fuseMs === undefined ? '' : `${(c.fuseMs / 1000).toFixed(2)} s`,
+          ]),
         ),
       );
     }

@@ -43,7 +43,7 @@ describe('GET /v1/videos/:id/report', () => {
     assert.ok(html.includes('I &lt;b&gt;<mark'), 'text before the evidence word is escaped');
     // only verified words are highlighted, the largest drop darkest
     assert.match(html, /<mark class="d5" data-drop="0\.42"[^>]*>love<\/mark>/);
-    assert.doesNotMatch(html, / style="/, 'no style attributes: the CSP allows only the nonce\'d stylesheet');
+    assert.doesNotMatch(html, / style="/, "no style attributes: the CSP allows only the nonce'd stylesheet");
     assert.ok(!/<mark[^>]*>真好<\/mark>/.test(html), 'an unverified word is not highlighted');
     assert.ok(html.includes('&amp; &quot;that&quot;'), 'ampersand and quotes are escaped');
     assert.ok(html.includes('The word &lt;love&gt; pushes towards positive'), 'decision path is escaped');

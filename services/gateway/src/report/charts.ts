@@ -58,7 +58,9 @@ export function timelineSvg(r: AnalysisResult, lang: Lang): string {
     for (const m of MODALITIES) {
       const c = seg.modalities[m].present ? seg.modalities[m].contribution : 0;
       if (c <= 0) continue;
-      stack.push(`<rect x="${n2(x0)}" y="${n2(y)}" width="${n2(w)}" height="${n2(30 * c)}" fill="${MODALITY_COLOURS[m]}" class="contrib" data-modality="${m}"/>`);
+      stack.push(
+        `<rect x="${n2(x0)}" y="${n2(y)}" width="${n2(w)}" height="${n2(30 * c)}" fill="${MODALITY_COLOURS[m]}" class="contrib" data-modality="${m}"/>`,
+      );
       y += 30 * c;
     }
     const label = w > 46 ? `<text x="${n2(x0 + 3)}" y="${n2(62 - h + 12)}" class="seg-label">${esc(tr(lang, `emotion.${seg.emotion.label}`))}</text>` : '';
@@ -74,11 +76,17 @@ export function timelineSvg(r: AnalysisResult, lang: Lang): string {
   });
   for (const seg of r.timeline) {
     for (const w of seg.evidence.words.filter((e) => e.verified))
-      parts.push(`<rect x="${n2(x(w.start))}" y="118" width="${n2(Math.max(2, x(w.end) - x(w.start)))}" height="8" fill="${MODALITY_COLOURS.text}" class="mark"><title>“${esc(w.text)}” −${f.num(w.deletionDrop, 2)}</title></rect>`);
+      parts.push(
+        `<rect x="${n2(x(w.start))}" y="118" width="${n2(Math.max(2, x(w.end) - x(w.start)))}" height="8" fill="${MODALITY_COLOURS.text}" class="mark"><title>“${esc(w.text)}” −${f.num(w.deletionDrop, 2)}</title></rect>`,
+      );
     for (const a of seg.evidence.audioSegments.filter((e) => e.verified))
-      parts.push(`<rect x="${n2(x(a.start))}" y="128" width="${n2(Math.max(2, x(a.end) - x(a.start)))}" height="8" fill="${MODALITY_COLOURS.audio}" class="mark"><title>${esc(f.time(a.start))}–${esc(f.time(a.end))} −${f.num(a.deletionDrop, 2)}</title></rect>`);
+      parts.push(
+        `<rect x="${n2(x(a.start))}" y="128" width="${n2(Math.max(2, x(a.end) - x(a.start)))}" height="8" fill="${MODALITY_COLOURS.audio}" class="mark"><title>${esc(f.time(a.start))}–${esc(f.time(a.end))} −${f.num(a.deletionDrop, 2)}</title></rect>`,
+      );
     for (const fr of seg.evidence.frames.filter((e) => e.verified))
-      parts.push(`<circle cx="${n2(x(fr.time))}" cy="142" r="3.5" fill="${MODALITY_COLOURS.vision}" class="mark"><title>${esc(f.time(fr.time))} −${f.num(fr.deletionDrop, 2)}</title></circle>`);
+      parts.push(
+        `<circle cx="${n2(x(fr.time))}" cy="142" r="3.5" fill="${MODALITY_COLOURS.vision}" class="mark"><title>${esc(f.time(fr.time))} −${f.num(fr.deletionDrop, 2)}</title></circle>`,
+      );
   }
   parts.push(ticks(duration, x, 152));
   parts.push(`<line id="playhead" x1="${left}" y1="0" x2="${left}" y2="150" class="playhead" visibility="hidden"/>`);
@@ -107,7 +115,10 @@ export function voiceSvg(r: AnalysisResult, lang: Lang): string {
       if (z === null) segs.push([]);
       else segs[segs.length - 1]!.push(`${n2(x((c.start + c.end) / 2))},${n2(y(z))}`);
     }
-    return segs.filter((s) => s.length > 1).map((s) => `<polyline points="${s.join(' ')}"/>`).join('');
+    return segs
+      .filter((s) => s.length > 1)
+      .map((s) => `<polyline points="${s.join(' ')}"/>`)
+      .join('');
   };
   const shaded = r.timeline
     .flatMap((seg) => seg.evidence.audioSegments.filter((a) => a.verified))
@@ -149,8 +160,10 @@ export function decisionSvg(r: AnalysisResult, lang: Lang): string {
   const drops = modalityDrops(r);
   const boxes: string[] = [];
   const box = (x: number, y: number, w: number, h: number, cls: string, lines: ((l: Lang) => string)[]) =>
-    `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="6" class="box ${cls}"/>` + lines.map((t, i) => biText(x + 8, y + 18 + i * 16, 'class="box-text"', t)).join('');
-  const arrow = (x1: number, y1: number, x2: number, y2: number) => `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" class="arrow" marker-end="url(#arrowhead)"/>`;
+    `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="6" class="box ${cls}"/>` +
+    lines.map((t, i) => biText(x + 8, y + 18 + i * 16, 'class="box-text"', t)).join('');
+  const arrow = (x1: number, y1: number, x2: number, y2: number) =>
+    `<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" class="arrow" marker-end="url(#arrowhead)"/>`;
   MODALITIES.forEach((m, i) => {
     const rep = r.modalities[m];
     const y = 10 + i * 72;
@@ -162,10 +175,26 @@ export function decisionSvg(r: AnalysisResult, lang: Lang): string {
     boxes.push(box(10, y, 250, 60, rep.present ? `m-${m}` : 'absent', lines));
     if (rep.present) boxes.push(arrow(260, y + 30, 318, 118));
   });
-  boxes.push(box(320, 88, 150, 60, 'gate', [(l) => tr(l, 'diagram.gate'), (l) => MODALITIES.filter((m) => r.modalities[m].present).map((m) => `${tr(l, `modality.${m}`)} ${fmt(l).pct(r.modalities[m].contribution)}`).join(' · ')]));
+  boxes.push(
+    box(320, 88, 150, 60, 'gate', [
+      (l) => tr(l, 'diagram.gate'),
+      (l) =>
+        MODALITIES.filter((m) => r.modalities[m].present)
+          .map((m) => `${tr(l, `modality.${m}`)} ${fmt(l).pct(r.modalities[m].contribution)}`)
+          .join(' · '),
+    ]),
+  );
   boxes.push(arrow(470, 118, 528, 118));
   const multi = r.timeline.length > 1;
-  boxes.push(box(530, 88, 170, 60, 'fused', [(l) => tr(l, 'diagram.fused'), (l) => (multi ? tr(l, 'report.timeline.segments', { n: r.timeline.length }) : `${tr(l, `sentiment.${r.sentiment.label}`)} ${fmt(l).pct(r.sentiment.probabilities[r.sentiment.label])}`)]));
+  boxes.push(
+    box(530, 88, 170, 60, 'fused', [
+      (l) => tr(l, 'diagram.fused'),
+      (l) =>
+        multi
+          ? tr(l, 'report.timeline.segments', { n: r.timeline.length })
+          : `${tr(l, `sentiment.${r.sentiment.label}`)} ${fmt(l).pct(r.sentiment.probabilities[r.sentiment.label])}`,
+    ]),
+  );
   let vx = 740;
   if (multi) {
     boxes.push(arrow(700, 118, 738, 118));

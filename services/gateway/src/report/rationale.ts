@@ -25,7 +25,10 @@ export function prosodyFact(lang: Lang, a: Pick<AudioEvidence, 'start' | 'end' |
   }
   if (voice?.medianEnergyDb !== null && voice?.medianEnergyDb !== undefined && a.prosody.energyDb !== null) {
     const d = a.prosody.energyDb - voice.medianEnergyDb;
-    if (Math.abs(d) >= 2) parts.push(lang === 'zh' ? `能量${d > 0 ? '高' : '低'} ${f.num(Math.abs(d), 0)} dB` : `energy ${f.num(Math.abs(d), 0)} dB ${d > 0 ? 'above' : 'below'} it`);
+    if (Math.abs(d) >= 2)
+      parts.push(
+        lang === 'zh' ? `能量${d > 0 ? '高' : '低'} ${f.num(Math.abs(d), 0)} dB` : `energy ${f.num(Math.abs(d), 0)} dB ${d > 0 ? 'above' : 'below'} it`,
+      );
   }
   if (!parts.length) return null;
   const span = `${f.seconds(a.start)}–${f.seconds(a.end)}`;
@@ -100,7 +103,11 @@ export function rationale(r: AnalysisResult, lang: Lang): string {
   const top = [...present].sort((a, b) => r.modalities[b].contribution - r.modalities[a].contribution)[0];
   if (top) {
     const name = esc(tr(lang, `modality.${top}`));
-    out.push(lang === 'zh' ? `${name}的权重最大（${f.pct(r.modalities[top].contribution)}）。` : `The ${name} weighed most (${f.pct(r.modalities[top].contribution)}).`);
+    out.push(
+      lang === 'zh'
+        ? `${name}的权重最大（${f.pct(r.modalities[top].contribution)}）。`
+        : `The ${name} weighed most (${f.pct(r.modalities[top].contribution)}).`,
+    );
   }
   // a drop that rounds to nothing at two decimals is verified, but it is no reason worth stating
   const items = verifiedItems(r)

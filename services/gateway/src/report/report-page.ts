@@ -52,7 +52,10 @@ function header(r: AnalysisResult): string {
   const standIn = r.disclaimer.startsWith(STAND_IN_NOTICE);
   const zeroShot = fusion?.provenance?.kind === 'zero-shot';
   const models = Object.entries(r.models)
-    .map(([role, m]) => `<li><b>${esc(role)}</b> ${esc(m.name)}${m.version ? ` <span class="muted">${esc(m.version)}</span>` : ''}${m.standIn ? ` <span class="flag">${esc(String(m.standIn))}</span>` : ''}</li>`)
+    .map(
+      ([role, m]) =>
+        `<li><b>${esc(role)}</b> ${esc(m.name)}${m.version ? ` <span class="muted">${esc(m.version)}</span>` : ''}${m.standIn ? ` <span class="flag">${esc(String(m.standIn))}</span>` : ''}</li>`,
+    )
     .join('');
   const probBars = (labels: readonly string[], probs: Record<string, number>, prefix: string, chosen: string) =>
     labels
@@ -111,7 +114,11 @@ function transcriptSection(r: AnalysisResult): string {
     pos = w.charEnd;
   }
   out += esc(text.slice(pos));
-  return section('transcript', 'report.transcript', `<p class="muted">${bi('report.transcript.help')}</p><p class="transcript" lang="${esc(r.transcript.language ?? '')}">${out}</p>`);
+  return section(
+    'transcript',
+    'report.transcript',
+    `<p class="muted">${bi('report.transcript.help')}</p><p class="transcript" lang="${esc(r.transcript.language ?? '')}">${out}</p>`,
+  );
 }
 
 function voiceSection(r: AnalysisResult): string {
@@ -141,7 +148,11 @@ function voiceSection(r: AnalysisResult): string {
 function framesSection(r: AnalysisResult, o: ReportOptions): string {
   if (!(o.frames instanceof Map)) {
     const why = o.frames.none;
-    return section('frames', 'report.frames', `<p class="muted frames-none" data-why="${why}">${both((l) => esc(tr(l, 'report.frames.none', { why: tr(l, why) })))}</p>`);
+    return section(
+      'frames',
+      'report.frames',
+      `<p class="muted frames-none" data-why="${why}">${both((l) => esc(tr(l, 'report.frames.none', { why: tr(l, why) })))}</p>`,
+    );
   }
   const items = r.timeline
     .flatMap((t, i) => t.evidence.frames.filter((fr) => fr.verified).map((fr) => ({ fr, i })))
@@ -152,12 +163,18 @@ function framesSection(r: AnalysisResult, o: ReportOptions): string {
     .filter(({ fr }) => !seen.has(fr.time) && seen.add(fr.time))
     .map(
       ({ fr, i }) =>
-        `<figure class="frame" data-start="${fr.time}" data-segment="${i}"><img alt="frame ${fr.time.toFixed(1)} s" src="${(o.frames as Map<number, string>).get(fr.time)}"><figcaption>${both((l) => {
-          const f = fmt(l);
-          return `${esc(f.seconds(fr.time))} · ${esc(tr(l, 'drop'))} ${esc(f.num(fr.deletionDrop, 2))} · ${esc(tr(l, 'weight'))} ${esc(f.pct(fr.weight))}`;
-        })}</figcaption></figure>`,
+        `<figure class="frame" data-start="${fr.time}" data-segment="${i}"><img alt="frame ${fr.time.toFixed(1)} s" src="${(o.frames as Map<number, string>).get(fr.time)}"><figcaption>${both(
+          (l) => {
+            const f = fmt(l);
+            return `${esc(f.seconds(fr.time))} · ${esc(tr(l, 'drop'))} ${esc(f.num(fr.deletionDrop, 2))} · ${esc(tr(l, 'weight'))} ${esc(f.pct(fr.weight))}`;
+          },
+        )}</figcaption></figure>`,
     );
-  return section('frames', 'report.frames', cards.length ? `<div class="frames">${cards.join('')}</div>` : `<p class="muted">${both((l) => esc(tr(l, 'report.frames.noverified')))}</p>`);
+  return section(
+    'frames',
+    'report.frames',
+    cards.length ? `<div class="frames">${cards.join('')}</div>` : `<p class="muted">${both((l) => esc(tr(l, 'report.frames.noverified')))}</p>`,
+  );
 }
 
 function contributionsSection(r: AnalysisResult): string {
