@@ -9,6 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import { SHARED_SKIP_REASON, STAND_IN_NOTICE, problemType, sharedFile, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
 import { audioOnly, corruptVideo, silentVideo, speechVideo, videoWithoutAudio } from '../support/media-fixtures';
 import { GatewayClient } from '@omniaffect/cli';
+import { NO_CHROMIUM, findChromium, launchChromium } from '../support/browser';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
 import { startWebhookReceiver } from '../support/webhook-receiver';
 
@@ -254,23 +255,9 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
   });
 
   test('the report page works in a real browser (headless Chromium)', async (t) => {
-    // the same places scripts/test.sh looks before installing one: CHROMIUM_PATH, then PATH
-    const onPath = (name: string) => (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, name));
-    const chromium = [process.env.CHROMIUM_PATH, ...onPath('chromium'), ...onPath('chromium-browser')].find((p) => p && existsSync(p));
-    if (!chromium) return t.skip('SKIPPED: no Chromium (apt-get install chromium); scripts/test.sh installs it');
-    const { chromium: pw } = await import('playwright-core');
-    const browser = await pw.launch({
-      executablePath: chromium,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const chromium = findChromium();
+    if (!chromium) return t.skip(NO_CHROMIUM);
+    const browser = await launchChromium(chromium);
     try {
       const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${s.apiKey}` } });
       const errors: string[] = [];
@@ -281,8 +268,10 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
       const body = await page.locator('body').innerText();
       assert.match(body, /你好，世界/);
       assert.match(body, /perceived/i);
-      const marks = await page.locator('mark').count();
-      assert.ok(marks > 0, 'evidence words are highlighted');
+      // every verified word (and only those) is highlighted
+      const r = await s.client.result<AnalysisResult>(ids.speech);
+      const verified = r.timeline.flatMap((x) => x.evidence.words.filter((w) => w.verified && w.charEnd <= r.transcript.text.length));
+      assert.equal(await page.locator('.transcript mark').count(), verified.length);
       const shot = path.join(s.dir, 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
       assert.ok(statSync(shot).size > 10_000, 'a non-trivial page was rendered');

@@ -19,7 +19,7 @@ import {
   type CrossRunResult,
   type EvalRunResult,
 } from '@omniaffect/cli';
-import { startTestStack, type TestStack } from '../support/stack-fixture';
+import { startTestStack, startTestStackWhile, stopwatch, type TestStack } from '../support/stack-fixture';
 
 /**
  * The research workflow end to end on a synthetic MMSA dataset whose sentiment is planted in one known modality
@@ -36,15 +36,7 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
   const out = path.join(work, 'eval');
   let run: EvalRunResult;
   let cross: CrossRunResult;
-  const ms: Record<string, number> = {};
-  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await f();
-    } finally {
-      ms[name] = Date.now() - t;
-    }
-  };
+  const { ms, timed } = stopwatch();
 
   before(async () => {
     // ffmpeg writes the clips while the services start
@@ -62,11 +54,7 @@ describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () =>
           'bad_0001,00000,今天天气。,7,0,0,0,Positive,test,audio\r\n',
       );
     });
-    const stack = timed('stack', () => startTestStack());
-    const [g, st] = await Promise.allSettled([generate, stack]);
-    if (st.status === 'fulfilled') s = st.value;
-    if (g.status === 'rejected') throw g.reason;
-    if (st.status === 'rejected') throw st.reason;
+    s = await timed('stack', () => startTestStackWhile(generate));
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { validateResult } from '@omniaffect/core';
 import { collectDataset, runRobustness, runTimelineEval, trainFromFeatures } from '@omniaffect/cli';
 import { generateSyntheticMmsa, generateSyntheticTimeline, parsePerturbations } from '@omniaffect/eval';
-import { startTestStack, type TestStack } from '../support/stack-fixture';
+import { startTestStack, startTestStackWhile, stopwatch, type TestStack } from '../support/stack-fixture';
 
 /**
  * The emotion timeline through the whole stack, on long videos whose answer is known: the sentiment
@@ -20,15 +20,7 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
   const work = mkdtempSync(path.join(os.tmpdir(), 'oa-timeline-'));
   const cacheDir = path.join(work, 'features');
   let modelDir = '';
-  const ms: Record<string, number> = {};
-  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await f();
-    } finally {
-      ms[name] = Date.now() - t;
-    }
-  };
+  const { ms, timed } = stopwatch();
 
   before(async () => {
     const generate = timed('generate', async () => {
@@ -51,11 +43,7 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
       });
       await generateSyntheticTimeline({ root: path.join(work, 'timeline'), videos: 4, seed: 23 });
     });
-    const stack = timed('stack', () => startTestStack());
-    const [g, st] = await Promise.allSettled([generate, stack]);
-    if (st.status === 'fulfilled') s = st.value;
-    if (g.status === 'rejected') throw g.reason;
-    if (st.status === 'rejected') throw st.reason;
+    s = await timed('stack', () => startTestStackWhile(generate));
   });
 
   after(async () => {

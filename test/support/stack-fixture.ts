@@ -105,3 +105,33 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
     },
   };
 }
+
+/**
+ * A stack started while `prepare` runs (ffmpeg writing a dataset, say): both must succeed, and a stack
+ * whose preparation failed is torn down before the error is thrown.
+ */
+export async function startTestStackWhile(prepare: Promise<unknown>, extraEnv: NodeJS.ProcessEnv = {}): Promise<TestStack> {
+  const [p, st] = await Promise.allSettled([prepare, startTestStack(extraEnv)]);
+  if (p.status === 'rejected') {
+    if (st.status === 'fulfilled') await st.value.teardown();
+    throw p.reason;
+  }
+  if (st.status === 'rejected') throw st.reason;
+  return st.value;
+}
+
+/** Wall time of named steps, for the timing line an e2e file prints at the end. */
+export function stopwatch(): { ms: Record<string, number>; timed<T>(name: string, f: () => Promise<T>): Promise<T> } {
+  const ms: Record<string, number> = {};
+  return {
+    ms,
+    async timed(name, f) {
+      const t = Date.now();
+      try {
+        return await f();
+      } finally {
+        ms[name] = Date.now() - t;
+      }
+    },
+  };
+}

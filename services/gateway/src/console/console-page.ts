@@ -1,4 +1,5 @@
 import { LANGUAGE_OPTIONS, STAGES } from '@omniaffect/core';
+import { pageCsp } from '../report/csp';
 import { BI_CSS, DICTIONARIES, bi, esc, type Lang } from '../report/i18n';
 
 /**
@@ -89,16 +90,7 @@ const CONSOLE_WORDS: Record<Lang, Record<string, string>> = {
 for (const lang of ['en', 'zh'] as const) Object.assign(DICTIONARIES[lang], CONSOLE_WORDS[lang]);
 
 export function consoleCsp(nonce: string): string {
-  return [
-    "default-src 'none'",
-    `style-src 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    "connect-src 'self'",
-    'img-src data:',
-    "form-action 'none'",
-    "base-uri 'none'",
-    "frame-ancestors 'none'",
-  ].join('; ');
+  return pageCsp(nonce, { connect: true });
 }
 
 const CSS = `

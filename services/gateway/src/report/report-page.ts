@@ -1,5 +1,6 @@
 import { DISCLAIMER, EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, STAND_IN_NOTICE, type AnalysisResult, type WordEvidence } from '@omniaffect/core';
 import { MODALITY_COLOURS, SENTIMENT_COLOURS, decisionSvg, resultDuration, timelineSvg, voiceSvg } from './charts';
+import { pageCsp } from './csp';
 import { BI_CSS, LANGS, bi, both, esc, fmt, tr, type Lang } from './i18n';
 import { prosodyFact, rationale } from './rationale';
 
@@ -23,16 +24,8 @@ export interface ReportOptions {
 }
 
 export function reportCsp(nonce: string, exported: boolean): string {
-  return [
-    "default-src 'none'",
-    `style-src 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    'img-src data:',
-    exported ? "media-src 'none'" : "media-src 'self'",
-    exported ? "connect-src 'none'" : "connect-src 'self'",
-    "form-action 'none'",
-    "base-uri 'none'",
-  ].join('; ');
+  // an exported file talks to nothing; served, it plays the media and saves ratings on its own origin
+  return pageCsp(nonce, { connect: !exported, media: !exported, framed: true });
 }
 
 /**
