@@ -4,11 +4,17 @@
 # Tests that need ../shared (real Whisper/BERT assets and media) say SKIPPED when it is absent.
 source "$(dirname "$0")/lib/bootstrap.sh"
 install_and_build
-# The report page is checked in a real browser (playwright-core drives the system Chromium).
+# The console and the report are checked in a real browser (playwright-core drives the system Chromium);
+# a CJK font lets the Chinese report render (and its screenshots read) on a stock Debian.
 if [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1; then apt_install chromium || say "Chromium could not be installed: the browser check of the report page will be SKIPPED"
-  else say "no Chromium and no apt-get: the browser check of the report page will be SKIPPED (set CHROMIUM_PATH)"; fi
+  if command -v apt-get >/dev/null 2>&1; then apt_install chromium || say "Chromium could not be installed: the browser tests will be SKIPPED"
+  else say "no Chromium and no apt-get: the browser tests will be SKIPPED (set CHROMIUM_PATH)"; fi
 fi
+if command -v fc-list >/dev/null 2>&1 && ! fc-list :lang=zh 2>/dev/null | grep -q . && command -v apt-get >/dev/null 2>&1; then
+  apt_install fonts-wqy-microhei || say "no CJK font could be installed: Chinese text in browser screenshots will show as boxes"
+fi
+# Screenshots of the browser tests land here (CI artifacts; not committed)
+export OMNIAFFECT_SCREENSHOTS="${OMNIAFFECT_SCREENSHOTS:-$ROOT/test-artifacts/screenshots}"
 say "lint and format"
 pnpm exec eslint .
 pnpm exec prettier --check . || { say "prettier found unformatted files: run pnpm format"; exit 1; }
