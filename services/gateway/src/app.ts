@@ -14,6 +14,8 @@ import { OpenApiHolder, OpsController } from './ops.controller';
 import { OrchestratorClient } from './orchestrator-client';
 import { ProblemFilter } from './problem.filter';
 import { RateLimitGuard, RateLimiter } from './rate-limit';
+import { RatingsController } from './ratings.controller';
+import { VideoListController } from './video-list.controller';
 import { StreamSlots, openStreams } from './video-events';
 import { VideosController } from './videos.controller';
 import { CallbackSecretController, WebhooksController } from './webhooks.controller';
@@ -51,7 +53,7 @@ class GatewayModule {
   static with(ctx: GatewayContext): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [VideosController, WebhooksController, CallbackSecretController, OpsController],
+      controllers: [VideoListController, VideosController, RatingsController, WebhooksController, CallbackSecretController, OpsController],
       providers: [
         { provide: GATEWAY, useValue: ctx },
         { provide: OpenApiHolder, useValue: new OpenApiHolder() },

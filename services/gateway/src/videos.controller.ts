@@ -32,6 +32,16 @@ import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission'
 import { receiveMultipart } from './upload';
 import type { SubmitInput } from './orchestrator-client';
 
+/**
+ * The `:id` of a video route. Ids that cannot exist are answered here instead of costing an orchestrator
+ * round trip (with the answer any unknown id gets); a real one is kept for the request's log line.
+ */
+export function routeVideoId(id: string, res: Response): string {
+  if (!isVideoId(id)) throw new ProblemError('not-found', `no video ${id}`);
+  res.locals.videoId = id;
+  return id;
+}
+
 @ApiTags('videos')
 @ApiExtraModels(SubmitUrlBody, SubmitUploadBody)
 @Controller('v1/videos')
@@ -204,11 +214,8 @@ export class VideosController {
     return video;
   }
 
-  /** Ids that cannot exist are answered here instead of costing an orchestrator round trip. */
   private videoId(id: string, res: Response): string {
-    if (!isVideoId(id)) throw new ProblemError('not-found', `no video ${id}`);
-    res.locals.videoId = id;
-    return id;
+    return routeVideoId(id, res);
   }
 
   /**
