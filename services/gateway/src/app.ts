@@ -9,6 +9,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { ApiKeys, AuthGuard } from './auth';
 import type { GatewayConfig } from './config';
 import { GATEWAY, type GatewayContext } from './context';
+import { MediaController } from './media.controller';
+import { resolveMediaLinkSecret } from './media-link';
 import { buildOpenApi } from './openapi';
 import { OpenApiHolder, OpsController } from './ops.controller';
 import { OrchestratorClient } from './orchestrator-client';
@@ -53,7 +55,7 @@ class GatewayModule {
   static with(ctx: GatewayContext): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [VideoListController, VideosController, RatingsController, WebhooksController, CallbackSecretController, OpsController],
+      controllers: [VideoListController, VideosController, MediaController, RatingsController, WebhooksController, CallbackSecretController, OpsController],
       providers: [
         { provide: GATEWAY, useValue: ctx },
         { provide: OpenApiHolder, useValue: new OpenApiHolder() },
@@ -84,6 +86,7 @@ export async function createGatewayApp(config: GatewayConfig, options: GatewayAp
     streams: new StreamSlots(config.SSE_MAX_STREAMS_PER_KEY, config.SSE_MAX_STREAMS),
     ssePollMs: options.ssePollMs ?? 1000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    mediaLinkSecret: resolveMediaLinkSecret(config.MEDIA_LINK_SECRET, log),
   };
   try {
     const app = await NestFactory.create<NestExpressApplication>(GatewayModule.with(ctx), {

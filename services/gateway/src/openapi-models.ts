@@ -193,6 +193,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   410: 'The video was erased; only a tombstone is left (gone)',
   413: 'Upload or body too large (payload-too-large)',
   415: 'Not an audio or video file (unsupported-content-type)',
+  416: 'The Range starts past the end of the media (range-not-satisfiable); Content-Range gives its size',
   422: 'URL not allowed, or the video failed (url-not-allowed, unsupported-media, no-audio-track, too-long …)',
   429: 'Too many requests or open event streams for this API key (rate-limited); see Retry-After and RateLimit-*',
   500: 'Internal error (internal); the detail names a request id to quote',

@@ -8,6 +8,7 @@ import {
   unary,
   type DeliveryDocument,
   type ErasedVideoDocument,
+  type MediaDocument,
   type RatingDocument,
   type RatingInput,
   type RatingsSummaryDocument,
@@ -156,6 +157,15 @@ export class OrchestratorClient {
   async ratingsSummary(owner: string): Promise<RatingsSummaryDocument> {
     const reply = await this.call<DocumentReply>('RatingsSummary', { owner }, READ_DEADLINE_MS, true);
     return { models: listOf<RatingsSummaryDocument['models'][number]>(parseJson<unknown>(reply.json, 'RatingsSummary'), 'models') };
+  }
+
+  /**
+   * What serving the video's media needs. `signedLink`: the caller presented a media link this gateway
+   * signed and verified, which stands for the owner; `owner` is then empty.
+   */
+  async media(owner: string, id: string, signedLink: boolean): Promise<MediaDocument> {
+    const reply = await this.call<DocumentReply>('GetMedia', { owner, id, signedLink }, READ_DEADLINE_MS, true);
+    return parseJson<MediaDocument>(reply.json, 'GetMedia');
   }
 
   private async call<Res>(method: string, request: object, deadlineMs: number, idempotent: boolean): Promise<Res> {
