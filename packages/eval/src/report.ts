@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { RatingsSummaryDocument } from '@omniaffect/core';
 import type { ClassificationMetrics } from './classification-metrics';
 import type { CrossLingualReport } from './cross-lingual';
 import type { RowProblem } from './mmsa-dataset';
@@ -77,6 +78,8 @@ export interface EvalReportData {
   skipped?: { source: string; count: number; reason: string }[];
   robustness?: RobustnessRow[];
   timeline?: TimelineReport;
+  /** Reviewers' ratings of the explanations per fusion model version (GET /v1/ratings/summary of the evaluating key). */
+  ratings?: RatingsSummaryDocument['models'];
 }
 
 export interface WrittenReport {
@@ -248,7 +251,11 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
       table(
         ['figure', 'value', 'of'],
         [
-          [`boundaries within ±${t.boundaries.toleranceSec} s of a planted change`, pct(t.boundaries.rate), `${t.boundaries.recovered} / ${t.boundaries.planted}`],
+          [
+            `boundaries within ±${t.boundaries.toleranceSec} s of a planted change`,
+            pct(t.boundaries.rate),
+            `${t.boundaries.recovered} / ${t.boundaries.planted}`,
+          ],
           ['segment labels correct', pct(t.labels.accuracy), `${t.labels.correct} / ${t.labels.segments}`],
           ['planted item = top verified evidence', pct(t.evidence.rate), `${t.evidence.plantedTop} / ${t.evidence.segments}`],
           ...Object.entries(t.evidence.byModality).map(([m, v]) => [`  … planted in ${m}`, pct(v.n ? v.top / v.n : null), `${v.top} / ${v.n}`]),
@@ -262,7 +269,11 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
       sections.push(
         table(
           ['media', 'result size', 'fusion time'],
-          t.cost.map((c) => [`${(c.durationSec / 60).toFixed(1)} min`, `${(c.resultBytes / 1e6).toFixed(2)} MB`, c.fuseMs === undefined ? '' : `${(c.fuseMs / 1000).toFixed(2)} s`]),
+          t.cost.map((c) => [
+            `${(c.durationSec / 60).toFixed(1)} min`,
+            `${(c.resultBytes / 1e6).toFixed(2)} MB`,
+            c.fuseMs === undefined ? '' : `${(c.fuseMs / 1000).toFixed(2)} s`,
+          ]),
         ),
       );
     }
@@ -302,6 +313,36 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
         );
       sections.push(slot(addPlot(`robustness-${kind}`, `WAR under ${kind}`, lineChartSpec(`WAR under ${kind} (x: level)`, values, 'WAR'))));
     }
+  }
+
+  if (data.ratings?.length) {
+    const hist = (h: readonly number[]) => h.join(' / ');
+    sections.push(
+      '<h2>Reviewer ratings of the explanations</h2>',
+      table(
+        [
+          'fusion model',
+          'ratings',
+          'clarity mean',
+          'clarity median',
+          'clarity 1 / 2 / 3 / 4 / 5',
+          'relevance mean',
+          'relevance median',
+          'relevance 1 / 2 / 3 / 4 / 5',
+        ],
+        data.ratings.map((m) => [
+          m.fusionModel,
+          String(m.count),
+          fmt(m.clarity.mean, 2),
+          fmt(m.clarity.median, 1),
+          hist(m.clarity.histogram),
+          fmt(m.relevance.mean, 2),
+          fmt(m.relevance.median, 1),
+          hist(m.relevance.histogram),
+        ]),
+      ),
+      '<p class="note">Scores from 1 to 5 given by reviewers to the explanations of this API key’s videos (POST /v1/videos/{id}/ratings), grouped by the fusion model version that made each rated result. Clarity: how clear the explanation was; relevance: how much the cited evidence bore on the verdict.</p>',
+    );
   }
 
   const problemRows = data.problems ?? [];
