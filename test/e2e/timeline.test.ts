@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { validateResult, type AnalysisResult } from '@omniaffect/core';
+import { validateResult } from '@omniaffect/core';
 import { collectDataset, runRobustness, runTimelineEval, trainFromFeatures } from '@omniaffect/cli';
-import { generateSyntheticMmsa, generateSyntheticTimeline, parsePerturbations, type SyntheticTimelineVideo } from '@omniaffect/eval';
+import { generateSyntheticMmsa, generateSyntheticTimeline, parsePerturbations } from '@omniaffect/eval';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
 
 /**
@@ -20,7 +20,6 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
   const work = mkdtempSync(path.join(os.tmpdir(), 'oa-timeline-'));
   const cacheDir = path.join(work, 'features');
   let modelDir = '';
-  let videos: SyntheticTimelineVideo[] = [];
   const ms: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -34,9 +33,23 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
   before(async () => {
     const generate = timed('generate', async () => {
       // the zh set's 9 test clips are the robustness set
-      await generateSyntheticMmsa({ root: path.join(work, 'sims2'), dataset: 'sims2', clipsPerSplit: { train: 36, valid: 9, test: 9 }, seed: 21, durationSec: 6, cue: 'localized' });
-      await generateSyntheticMmsa({ root: path.join(work, 'mosei'), dataset: 'mosei', clipsPerSplit: { train: 36, valid: 9, test: 0 }, seed: 22, durationSec: 6, cue: 'localized' });
-      videos = (await generateSyntheticTimeline({ root: path.join(work, 'timeline'), videos: 4, seed: 23 })).videos;
+      await generateSyntheticMmsa({
+        root: path.join(work, 'sims2'),
+        dataset: 'sims2',
+        clipsPerSplit: { train: 36, valid: 9, test: 9 },
+        seed: 21,
+        durationSec: 6,
+        cue: 'localized',
+      });
+      await generateSyntheticMmsa({
+        root: path.join(work, 'mosei'),
+        dataset: 'mosei',
+        clipsPerSplit: { train: 36, valid: 9, test: 0 },
+        seed: 22,
+        durationSec: 6,
+        cue: 'localized',
+      });
+      await generateSyntheticTimeline({ root: path.join(work, 'timeline'), videos: 4, seed: 23 });
     });
     const stack = timed('stack', () => startTestStack());
     const [g, st] = await Promise.allSettled([generate, stack]);
@@ -54,14 +67,24 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
   test('a policy trained on localized zh and en clips through the pipeline', async () => {
     for (const dataset of ['sims2', 'mosei'] as const) {
       const step = await timed(`collect-${dataset}`, () =>
-        collectDataset({ dataset, root: path.join(work, dataset), transcripts: 'dataset', cacheBase: cacheDir, client: s.client, concurrency: 4 }, { progress: false }),
+        collectDataset(
+          { dataset, root: path.join(work, dataset), transcripts: 'dataset', cacheBase: cacheDir, client: s.client, concurrency: 4 },
+          { progress: false },
+        ),
       );
       assert.equal(step.collect.failed.length, 0, JSON.stringify(step.collect.failed));
       assert.equal(step.collect.processed, dataset === 'sims2' ? 54 : 45);
     }
-    const r = await timed('train', () => trainFromFeatures({ features: cacheDir, out: path.join(work, 'train'), seed: 7, textEncoders: 'split', train: { unimodalLabels: true } }, { log: () => {} }));
+    const r = await timed('train', () =>
+      trainFromFeatures(
+        { features: cacheDir, out: path.join(work, 'train'), seed: 7, textEncoders: 'split', train: { unimodalLabels: true } },
+        { log: () => {} },
+      ),
+    );
     modelDir = r.modelDir;
-    console.log(`trained on ${r.splits.train} clips; valid WAR ${r.summary.final.valid.accuracy.toFixed(3)} (warm start ${r.summary.warmStart.valid.accuracy.toFixed(3)})`);
+    console.log(
+      `trained on ${r.splits.train} clips; valid WAR ${r.summary.final.valid.accuracy.toFixed(3)} (warm start ${r.summary.warmStart.valid.accuracy.toFixed(3)})`,
+    );
     assert.ok(r.summary.final.valid.accuracy >= 0.8, `valid accuracy ${r.summary.final.valid.accuracy}`);
   });
 
@@ -69,7 +92,9 @@ describe('emotion timeline with verified evidence on planted videos', { timeout:
     assert.ok(modelDir, 'trained');
     await s.teardown();
     s = await timed('stack2', () => startTestStack({ FUSION_MODEL_DIR: modelDir }));
-    const t = await timed('analyse', () => runTimelineEval({ root: path.join(work, 'timeline'), out: path.join(work, 'timeline-eval'), client: s.client, concurrency: 4 }));
+    const t = await timed('analyse', () =>
+      runTimelineEval({ root: path.join(work, 'timeline'), out: path.join(work, 'timeline-eval'), client: s.client, concurrency: 4 }),
+    );
     const { details, ...figures } = t.score;
     const score = t.score;
     console.log(`planted timeline: ${JSON.stringify(figures)}`);

@@ -372,7 +372,16 @@ export function registerResearchCommands(program: Command): void {
     .option('--timeline <videos>', 'instead: this many long planted-timeline videos (zh and en alternately)', intArg(1))
     .option('--utterances <n>', 'utterances per timeline video', intArg(2), 6)
     .action(
-      async (o: { dataset?: MmsaDatasetName; root: string; clips: string; seed: number; duration: string; cue: string; timeline?: number; utterances: number }) => {
+      async (o: {
+        dataset?: MmsaDatasetName;
+        root: string;
+        clips: string;
+        seed: number;
+        duration: string;
+        cue: string;
+        timeline?: number;
+        utterances: number;
+      }) => {
         if (o.timeline !== undefined) {
           const r = await generateSyntheticTimeline({ root: path.resolve(o.root), videos: o.timeline, seed: o.seed, utterances: o.utterances });
           console.log(`${r.videos.length} planted-timeline videos → ${r.manifest}`);

@@ -141,12 +141,7 @@ function jaccard(a: readonly string[], b: readonly string[]): number {
 }
 
 /** A copy of the dataset whose clips (those `pick` chooses) are perturbed; the label file is shared. */
-async function perturbedRoot(
-  o: RobustnessOptions,
-  p: Perturbation,
-  pick: (mode: string) => boolean,
-  dir: string,
-): Promise<string> {
+async function perturbedRoot(o: RobustnessOptions, p: Perturbation, pick: (mode: string) => boolean, dir: string): Promise<string> {
   const root = path.join(dir, perturbationSlug(p));
   mkdirSync(root, { recursive: true });
   const ds = readMmsaDataset(o.root, { dataset: o.dataset });
@@ -214,10 +209,9 @@ export async function runRobustness(o: RobustnessOptions, ui: UiOptions = {}): P
         war: m.war,
         uar: m.uar,
         contributions: Object.fromEntries(MODALITIES.map((mm, i) => [mm, mean((s) => w(s, i))])) as Record<Modality, number>,
-        contributionShift: Object.fromEntries(MODALITIES.map((mm, i) => [mm, both.length ? both.reduce((a, s) => a + w(s, i) - cw(s, i), 0) / both.length : 0])) as Record<
-          Modality,
-          number
-        >,
+        contributionShift: Object.fromEntries(
+          MODALITIES.map((mm, i) => [mm, both.length ? both.reduce((a, s) => a + w(s, i) - cw(s, i), 0) / both.length : 0]),
+        ) as Record<Modality, number>,
         top1Agreement: withTop.length ? withTop.filter((s) => readings[k]!.get(s.id)!.verified[0] === cleanTop(s)[0]).length / withTop.length : null,
         verifiedJaccard: both.length ? both.reduce((a, s) => a + jaccard(readings[k]!.get(s.id)!.verified, cleanTop(s)), 0) / both.length : null,
       });
@@ -230,7 +224,9 @@ export async function runRobustness(o: RobustnessOptions, ui: UiOptions = {}): P
     const splits = splitsOf(await collect(root, path.join(out, 'perturbed-features', perturbationSlug(p))), 'mmsa3');
     // a clip the pipeline could not read at all under the perturbation is scored as read neutral
     const byId = new Map(splits.test.map((s) => [s.id, s]));
-    const samples = clean.test.map((s) => byId.get(s.id) ?? { ...s, features: { text: null, audio: null, vision: null }, items: { text: [], audio: [], vision: [] } });
+    const samples = clean.test.map(
+      (s) => byId.get(s.id) ?? { ...s, features: { text: null, audio: null, vision: null }, items: { text: [], audio: [], vision: [] } },
+    );
     score(perturbationLabel(p), p, samples, await readAll(samples));
   }
 

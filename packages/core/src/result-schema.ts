@@ -116,7 +116,12 @@ const probMap = (keys: readonly string[]) => ({
   properties: Object.fromEntries(keys.map((k) => [k, prob])),
 });
 const nullableNumber = { type: ['number', 'null'] };
-const check = { weight: prob, deletionDrop: { type: 'number', minimum: -1, maximum: 1 }, verified: { type: 'boolean' }, segment: { type: 'integer', minimum: 0 } };
+const check = {
+  weight: prob,
+  deletionDrop: { type: 'number', minimum: -1, maximum: 1 },
+  verified: { type: 'boolean' },
+  segment: { type: 'integer', minimum: 0 },
+};
 const checkRequired = ['weight', 'deletionDrop', 'verified'];
 const sentimentSchema = {
   type: 'object',
@@ -175,7 +180,14 @@ const evidenceSchema = {
         type: 'object',
         required: ['text', 'start', 'end', 'charStart', 'charEnd', ...checkRequired],
         additionalProperties: false,
-        properties: { text: { type: 'string' }, start: time, end: time, charStart: { type: 'integer', minimum: 0 }, charEnd: { type: 'integer', minimum: 0 }, ...check },
+        properties: {
+          text: { type: 'string' },
+          start: time,
+          end: time,
+          charStart: { type: 'integer', minimum: 0 },
+          charEnd: { type: 'integer', minimum: 0 },
+          ...check,
+        },
       },
     },
     audioSegments: {

@@ -65,7 +65,11 @@ function speechUnits(input: TimelinePlanInput, duration: number): Span[] {
 /** Equal windows of at most `max` seconds over [start, end]. */
 function windows(start: number, end: number, max: number, speech: boolean): Span[] {
   const n = Math.max(1, Math.ceil((end - start) / max - 1e-9));
-  return Array.from({ length: n }, (_, i) => ({ start: start + ((end - start) * i) / n, end: i === n - 1 ? end : start + ((end - start) * (i + 1)) / n, speech }));
+  return Array.from({ length: n }, (_, i) => ({
+    start: start + ((end - start) * i) / n,
+    end: i === n - 1 ? end : start + ((end - start) * (i + 1)) / n,
+    speech,
+  }));
 }
 
 export function planTimeline(input: TimelinePlanInput, limits: TimelineLimits = DEFAULT_TIMELINE_LIMITS): PlannedSegment[] {
@@ -106,7 +110,7 @@ export function planTimeline(input: TimelinePlanInput, limits: TimelineLimits = 
     const b = merged[Math.max(i, j)]!;
     merged.splice(Math.min(i, j), 2, { start: a.start, end: b.end, speech: a.speech || b.speech });
   };
-  for (let i = 0; i < merged.length && merged.length > 1; ) {
+  for (let i = 0; i < merged.length && merged.length > 1;) {
     const s = merged[i]!;
     if (s.speech && s.end - s.start < limits.minSeconds) mergeAt(i);
     else i++;

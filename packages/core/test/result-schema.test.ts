@@ -137,12 +137,36 @@ test('the timeline must start at 0, run in order without gaps or overlaps, and i
     d.timeline.push(second);
     mutate(d);
   };
-  assert.deepEqual(validateResult((() => { const d = validDoc(); two(() => undefined)(d); return d; })()).errors, []);
-  expectInvalid(two((d) => (d.timeline[1]!.start = 1.5)), /\/timeline\/1 does not start where \/timeline\/0 ends/);
-  expectInvalid(two((d) => (d.timeline[1]!.start = 1)), /\/timeline\/1 does not start where/);
-  expectInvalid(two((d) => (d.timeline[0]!.start = 0.5)), /\/timeline does not start at 0/);
-  expectInvalid(two((d) => (d.timeline[1]!.verdictWeight = 0.9)), /\/timeline verdict weights sum to 1\.5/);
-  expectInvalid(two((d) => (d.timeline[1]!.modalities.vision.contribution = 0.2)), /\/timeline\/1\/modalities\/vision absent but contributes/);
+  assert.deepEqual(
+    validateResult(
+      (() => {
+        const d = validDoc();
+        two(() => undefined)(d);
+        return d;
+      })(),
+    ).errors,
+    [],
+  );
+  expectInvalid(
+    two((d) => (d.timeline[1]!.start = 1.5)),
+    /\/timeline\/1 does not start where \/timeline\/0 ends/,
+  );
+  expectInvalid(
+    two((d) => (d.timeline[1]!.start = 1)),
+    /\/timeline\/1 does not start where/,
+  );
+  expectInvalid(
+    two((d) => (d.timeline[0]!.start = 0.5)),
+    /\/timeline does not start at 0/,
+  );
+  expectInvalid(
+    two((d) => (d.timeline[1]!.verdictWeight = 0.9)),
+    /\/timeline verdict weights sum to 1\.5/,
+  );
+  expectInvalid(
+    two((d) => (d.timeline[1]!.modalities.vision.contribution = 0.2)),
+    /\/timeline\/1\/modalities\/vision absent but contributes/,
+  );
   expectInvalid((d) => (d.timeline = []), /^\/timeline must NOT have fewer than 1 items/);
 });
 

@@ -42,9 +42,15 @@ test('plain text is not a timed transcript', () => {
 });
 
 test('a document that announces a format but breaks it is refused with the line', () => {
-  assert.throws(() => parseTimedTranscript('WEBVTT\n\n00:01.000 --> 00:00.500\nbackwards'), (e: Error) => e instanceof TimedTranscriptError && /line 3: the cue ends before it starts/.test(e.message));
+  assert.throws(
+    () => parseTimedTranscript('WEBVTT\n\n00:01.000 --> 00:00.500\nbackwards'),
+    (e: Error) => e instanceof TimedTranscriptError && /line 3: the cue ends before it starts/.test(e.message),
+  );
   assert.throws(() => parseTimedTranscript('WEBVTT\n\n00:01 --> 00:02.000\nno millis'), /WebVTT line 3: malformed cue timing/);
   assert.throws(() => parseTimedTranscript('WEBVTT\n\njust text without timing'), /WebVTT line 3: expected a cue timing line/);
   assert.throws(() => parseTimedTranscript('WEBVTT\n\n'), /holds no cue with text/);
-  assert.throws(() => parseTimedTranscript('1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03,000 --> 00:99:00,000\nbad'), /SubRip line 6: malformed cue timing/);
+  assert.throws(
+    () => parseTimedTranscript('1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n00:00:03,000 --> 00:99:00,000\nbad'),
+    /SubRip line 6: malformed cue timing/,
+  );
 });

@@ -46,7 +46,10 @@ test('long utterances are split at the maximum, short ones merged into the short
   });
   assertCovers(p, 60);
   assert.ok(p.every((s) => s.end - s.start <= DEFAULT_TIMELINE_LIMITS.maxSeconds + 1e-9));
-  assert.ok(p.every((s) => !s.speech || s.end - s.start >= DEFAULT_TIMELINE_LIMITS.minSeconds), JSON.stringify(spans(p)));
+  assert.ok(
+    p.every((s) => !s.speech || s.end - s.start >= DEFAULT_TIMELINE_LIMITS.minSeconds),
+    JSON.stringify(spans(p)),
+  );
   assert.deepEqual(spans(p).slice(0, 4), [
     [0, 10.367, true],
     [10.367, 20.733, true],
@@ -56,7 +59,14 @@ test('long utterances are split at the maximum, short ones merged into the short
 });
 
 test('voice that the transcript missed is speech too; the voiced seconds of each segment are counted', () => {
-  const p = planTimeline({ durationSec: 20, transcript: [{ start: 1, end: 5 }], voice: [{ start: 1.1, end: 4.8 }, { start: 12, end: 16 }] });
+  const p = planTimeline({
+    durationSec: 20,
+    transcript: [{ start: 1, end: 5 }],
+    voice: [
+      { start: 1.1, end: 4.8 },
+      { start: 12, end: 16 },
+    ],
+  });
   assertCovers(p, 20);
   assert.deepEqual(spans(p), [
     [0, 5, true],
@@ -95,7 +105,15 @@ test('never more than maxSegments: the shortest are merged first, still covering
 });
 
 test('times outside the media are clipped; overlapping transcript segments are joined', () => {
-  const p = planTimeline({ durationSec: 10, transcript: [{ start: -1, end: 4 }, { start: 3, end: 7 }, { start: 9, end: 14 }], voice: null });
+  const p = planTimeline({
+    durationSec: 10,
+    transcript: [
+      { start: -1, end: 4 },
+      { start: 3, end: 7 },
+      { start: 9, end: 14 },
+    ],
+    voice: null,
+  });
   assertCovers(p, 10);
   // [0, 7] joined; the 2 s pause is a window; the 1 s clipped tail is merged into it
   assert.deepEqual(spans(p), [

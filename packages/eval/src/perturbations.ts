@@ -172,7 +172,23 @@ export async function perturbMedia(src: string, out: string, p: Perturbation, op
     case 'compress': {
       // heavy video and audio compression together: the audio bitrate falls with the CRF
       const kbps = p.level! >= 50 ? 8 : p.level! >= 40 ? 16 : 32;
-      return ffmpeg(bin, ['-i', src, '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', String(p.level), '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', `${kbps}k`, out]);
+      return ffmpeg(bin, [
+        '-i',
+        src,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-crf',
+        String(p.level),
+        '-pix_fmt',
+        'yuv420p',
+        '-c:a',
+        'aac',
+        '-b:a',
+        `${kbps}k`,
+        out,
+      ]);
     }
     case 'frame-drop': {
       // keep one frame in 1/(1-f), timestamps unchanged (a stuttering stream, not a faster one)

@@ -87,7 +87,10 @@ const sec = (x: number) => x.toFixed(3);
  */
 export function renderArgs(out: string, tracks: MediaTracks): string[] {
   const colour = joined(tracks.colour, (a, b) => hex(a) === hex(b));
-  const voice = joined(tracks.voice, (a, b) => (a === null && b === null) || (a !== null && b !== null && a.f0 === b.f0 && a.amp === b.amp && a.band === b.band));
+  const voice = joined(
+    tracks.voice,
+    (a, b) => (a === null && b === null) || (a !== null && b !== null && a.f0 === b.f0 && a.amp === b.amp && a.band === b.band),
+  );
   const graph: string[] = [];
   colour.forEach((c, i) => graph.push(`color=c=${hex(c.value)}:s=320x240:r=15:d=${sec(c.end - c.start)}[v${i}]`));
   graph.push(`${colour.map((_, i) => `[v${i}]`).join('')}concat=n=${colour.length}:v=1:a=0[vout]`);

@@ -2,7 +2,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32, type Modality, type SentimentLabel } from '@omniaffect/core';
 import { toCsv } from './csv';
-import { FfmpegMissingError, SENTIMENTS, colourFor, ffmpegAvailable, pick, renderArgs, runBounded, runFfmpeg, voiceFor, type MediaTracks } from './synthetic-media';
+import {
+  FfmpegMissingError,
+  SENTIMENTS,
+  colourFor,
+  ffmpegAvailable,
+  pick,
+  renderArgs,
+  runBounded,
+  runFfmpeg,
+  voiceFor,
+  type MediaTracks,
+} from './synthetic-media';
 import type { SplitMode } from './mmsa-dataset';
 import type { MmsaDatasetName } from './sentiment-labels';
 

@@ -2,7 +2,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { mulberry32, type AnalysisResult, type Language, type Modality, type SentimentLabel } from '@omniaffect/core';
 import type { MmsaDatasetName } from './sentiment-labels';
-import { FfmpegMissingError, SENTIMENTS, colourFor, ffmpegAvailable, pick, renderArgs, runBounded, runFfmpeg, voiceFor, type MediaTracks } from './synthetic-media';
+import {
+  FfmpegMissingError,
+  SENTIMENTS,
+  colourFor,
+  ffmpegAvailable,
+  pick,
+  renderArgs,
+  runBounded,
+  runFfmpeg,
+  voiceFor,
+  type MediaTracks,
+} from './synthetic-media';
 import { localizedTranscript } from './synthetic-mmsa';
 
 /**
@@ -85,7 +96,11 @@ export async function generateSyntheticTimeline(o: SyntheticTimelineOptions): Pr
       if (planted === 'audio' && sentiment !== 'neutral') {
         // 2 s on whole seconds, away from the edges: the audio stage's 1 s segments hold it exactly
         const a = start + 1 + Math.floor(r() * (length - 3));
-        tracks.voice.push({ start, end: a, value: neutralVoice }, { start: a, end: a + 2, value: voiceFor(r, sentiment) }, { start: a + 2, end, value: neutralVoice });
+        tracks.voice.push(
+          { start, end: a, value: neutralVoice },
+          { start: a, end: a + 2, value: voiceFor(r, sentiment) },
+          { start: a + 2, end, value: neutralVoice },
+        );
         utterance.cue = { start: a, end: a + 2 };
       } else {
         tracks.voice.push({ start, end, value: neutralVoice });

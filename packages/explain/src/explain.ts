@@ -190,7 +190,9 @@ function segmentPath(s: SegmentFusion, modalities: Record<Modality, ModalityRepo
     present: s.present,
   });
   if (s.empty) {
-    steps.push({ description: 'Nothing in this stretch could be read: the figures are the fusion model’s prior, and the stretch carries no weight in the verdict.' });
+    steps.push({
+      description: 'Nothing in this stretch could be read: the figures are the fusion model’s prior, and the stretch carries no weight in the verdict.',
+    });
     return steps.map((st, i) => ({ step: i + 1, ...st }) as DecisionStep);
   }
   const weighed = s.present.filter((m) => !(modalities[m].contribution === 0 && modalities[m].reason));
@@ -206,7 +208,12 @@ function segmentPath(s: SegmentFusion, modalities: Record<Modality, ModalityRepo
     const top = s.evidence[m][0];
     if (!top) continue;
     const more = m === 'audio' ? `; ${prosodyPhrase(mergeProsody(top.refs.map((r) => (x.seqs.audio.items as SegmentItem[])[r]!.prosody)))}` : '';
-    steps.push({ description: `${cap(m)}: ${itemPhrase(top, x, label)}${more}.`, modality: m, deletionDrop: roundDrop(top.deletionDrop), verified: verifiedDrop(top.deletionDrop) });
+    steps.push({
+      description: `${cap(m)}: ${itemPhrase(top, x, label)}${more}.`,
+      modality: m,
+      deletionDrop: roundDrop(top.deletionDrop),
+      verified: verifiedDrop(top.deletionDrop),
+    });
   }
   const byDrop = [...weighed].sort((a, b) => (s.modalityDrops[b] ?? 0) - (s.modalityDrops[a] ?? 0));
   const decisive = byDrop[0];
@@ -315,7 +322,12 @@ export function explain(x: ExplainInput, videoAbsent: Record<string, string>): F
   });
   const byLabel = SENTIMENT_LABELS.map((l) => {
     const idx = timeline.map((t, i) => (t.sentiment.label === l ? i : -1)).filter((i) => i >= 0);
-    return { label: l, count: idx.length, seconds: idx.reduce((a, i) => a + (timeline[i]!.end - timeline[i]!.start), 0), weight: idx.reduce((a, i) => a + weights[i]!, 0) };
+    return {
+      label: l,
+      count: idx.length,
+      seconds: idx.reduce((a, i) => a + (timeline[i]!.end - timeline[i]!.start), 0),
+      weight: idx.reduce((a, i) => a + weights[i]!, 0),
+    };
   });
   steps.push({
     description: `Verdict rule: ${VERDICT_RULE}. Segments read ${byLabel
@@ -381,7 +393,10 @@ function overallModalities(x: ExplainInput, videoAbsent: Record<string, string>,
   const total = contribution.reduce((a, b) => a + b, 0);
   const anyWeight = total > 0;
   const absent = Object.fromEntries(
-    MODALITIES.map((m) => [m, videoAbsent[m] ?? timeline.find((t) => t.modalities[m].reason)?.modalities[m].reason ?? 'no embeddings were pushed for this modality']),
+    MODALITIES.map((m) => [
+      m,
+      videoAbsent[m] ?? timeline.find((t) => t.modalities[m].reason)?.modalities[m].reason ?? 'no embeddings were pushed for this modality',
+    ]),
   );
   const reports = modalityReports(
     present,
@@ -423,7 +438,8 @@ function overallEvidence(timeline: TimelineSegment[], label: string): Evidence {
 function overallFaithfulness(timeline: TimelineSegment[]): Faithfulness {
   const withF = timeline.filter((t) => t.faithfulness.comprehensiveness !== null && t.verdictWeight > 0);
   const total = withF.reduce((a, t) => a + t.verdictWeight, 0);
-  if (!withF.length || total <= 0) return { comprehensiveness: null, sufficiency: null, items: 0, reason: 'no evidence item was verified by deletion in any segment' };
+  if (!withF.length || total <= 0)
+    return { comprehensiveness: null, sufficiency: null, items: 0, reason: 'no evidence item was verified by deletion in any segment' };
   const mean = (f: (t: TimelineSegment) => number) => round(withF.reduce((a, t) => a + (t.verdictWeight / total) * f(t), 0));
   return {
     comprehensiveness: mean((t) => t.faithfulness.comprehensiveness!),

@@ -151,7 +151,7 @@ function rowOf(o: Outputs, b: number, slice: Record<Modality, readonly number[]>
 /** Runs rows through the model in as few runs as the batch limits allow; outputs in row order. */
 async function runAll(rows: RowSpec[], seqs: Record<Modality, ModalitySequence>, run: RunRows, limits: TimelineLimitsForEvidence): Promise<RowOut[]> {
   const out: RowOut[] = [];
-  for (let i = 0; i < rows.length; ) {
+  for (let i = 0; i < rows.length;) {
     let bytes = 0;
     let j = i;
     while (j < rows.length && j - i < limits.maxBatchRows) {
@@ -215,7 +215,11 @@ function sliceSegments(input: TimelineFusionInput, words: Word[]): Pick<SegmentF
   const out = plan.map((p) => ({
     plan: p,
     slice: { text: [] as number[], audio: [] as number[], vision: [] as number[] },
-    groups: { text: [] as { ref: number; positions: number[] }[], audio: [] as { ref: number; positions: number[] }[], vision: [] as { ref: number; positions: number[] }[] },
+    groups: {
+      text: [] as { ref: number; positions: number[] }[],
+      audio: [] as { ref: number; positions: number[] }[],
+      vision: [] as { ref: number; positions: number[] }[],
+    },
     present: [] as Modality[],
     absent: {} as Partial<Record<Modality, string>>,
     empty: false,
@@ -296,7 +300,10 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
     return input.run(feeds, n);
   };
   const keepAll = (s: (typeof sliced)[number], without?: Modality): Record<Modality, Uint8Array | null> =>
-    Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) && m !== without ? ones(s.slice[m].length) : null])) as Record<Modality, Uint8Array | null>;
+    Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) && m !== without ? ones(s.slice[m].length) : null])) as Record<
+      Modality,
+      Uint8Array | null
+    >;
 
   // ---- pass 1: each segment as it is, and without each present modality
   const rows1: RowSpec[] = [];

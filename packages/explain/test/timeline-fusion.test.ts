@@ -142,7 +142,14 @@ const whole = (end: number): PlannedSegment => ({ start: 0, end, speech: true, v
 const segmentItems = (f: TimelineFusionOutput, i: number) => f.segments[i]!.slice;
 
 test('groupWords joins ## continuations that touch the previous word', () => {
-  const tok = (text: string, charStart: number, piece?: string): TokenItem => ({ text, ...(piece ? { piece } : {}), charStart, charEnd: charStart + text.length, start: charStart, end: charStart + 1 });
+  const tok = (text: string, charStart: number, piece?: string): TokenItem => ({
+    text,
+    ...(piece ? { piece } : {}),
+    charStart,
+    charEnd: charStart + text.length,
+    start: charStart,
+    end: charStart + 1,
+  });
   const words = groupWords([tok('great', 0), tok('ly', 5, '##ly'), tok('ok', 8), tok('ay', 11, '##ay')]);
   assert.deepEqual(
     words.map((w) => [w.text, w.charStart, w.charEnd, w.tokens]),
@@ -187,7 +194,10 @@ test('one segment: every evidence item’s deletion drop is what a re-run with t
     for (const e of list) assert.ok(e.weight >= 0 && e.weight <= 1);
   }
   assert.ok(part.evidence.words.length > 0 && part.evidence.words.length <= 5);
-  assert.ok([...part.evidence.words, ...part.evidence.audioSegments, ...part.evidence.frames].some((e) => e.verified), 'the tiny fusion reacts to some item');
+  assert.ok(
+    [...part.evidence.words, ...part.evidence.audioSegments, ...part.evidence.frames].some((e) => e.verified),
+    'the tiny fusion reacts to some item',
+  );
   // one segment: the verdict is that segment's, exactly
   assert.equal(part.timeline.length, 1);
   assert.deepEqual(part.sentiment, part.timeline[0]!.sentiment);
@@ -222,7 +232,11 @@ test('modality deletion drops in the decision path are the re-runs without each 
   const del = part.decisionPath.find((s) => /^Deletion check/.test(s.description))!;
   const drops = del.deletionDrops as Record<string, number>;
   for (const m of MODALITIES) {
-    const p = await direct(seqs, { text: m === 'text' ? null : seg.slice.text, audio: m === 'audio' ? null : seg.slice.audio, vision: m === 'vision' ? null : seg.slice.vision });
+    const p = await direct(seqs, {
+      text: m === 'text' ? null : seg.slice.text,
+      audio: m === 'audio' ? null : seg.slice.audio,
+      vision: m === 'vision' ? null : seg.slice.vision,
+    });
     assert.ok(Math.abs(drops[m]! - (full[k]! - p[k]!)) < 1e-4, m);
   }
   const most = MODALITIES.map((m) => [m, drops[m]!] as const).sort((a, b) => b[1] - a[1])[0]![0];
@@ -306,7 +320,7 @@ test('bounded for a 2-hour video: 1000 segments at most, few model runs, a resul
   const seconds = 7200;
   // Whisper-like segments of 3–6 s with short pauses
   const transcript: { start: number; end: number }[] = [];
-  for (let t = 0.5; t < seconds - 6; ) {
+  for (let t = 0.5; t < seconds - 6;) {
     const len = 3 + ((t * 7) % 3);
     transcript.push({ start: t, end: t + len });
     t += len + 0.4;
@@ -317,10 +331,15 @@ test('bounded for a 2-hour video: 1000 segments at most, few model runs, a resul
   const { fused, part } = await fuse(video(seconds), plan);
   const ms = performance.now() - t0;
   const bytes = Buffer.byteLength(JSON.stringify(part));
-  console.log(`2 h: ${plan.length} segments, rows ${JSON.stringify(fused.rows)}, ${(ms / 1000).toFixed(1)} s with the tiny fusion, result part ${(bytes / 1e6).toFixed(2)} MB`);
+  console.log(
+    `2 h: ${plan.length} segments, rows ${JSON.stringify(fused.rows)}, ${(ms / 1000).toFixed(1)} s with the tiny fusion, result part ${(bytes / 1e6).toFixed(2)} MB`,
+  );
   assert.ok(bytes < 5e6, `${bytes} bytes`);
   const rows = fused.rows.pass1 + fused.rows.pass2 + fused.rows.pass3;
-  assert.ok(fused.rows.runs <= Math.ceil(fused.rows.pass1 / 512) + Math.ceil(fused.rows.pass2 / 512) + Math.ceil(fused.rows.pass3 / 512), `${fused.rows.runs} runs for ${rows} rows`);
+  assert.ok(
+    fused.rows.runs <= Math.ceil(fused.rows.pass1 / 512) + Math.ceil(fused.rows.pass2 / 512) + Math.ceil(fused.rows.pass3 / 512),
+    `${fused.rows.runs} runs for ${rows} rows`,
+  );
   assert.deepEqual(validateResult(resultAround(part)).errors, []);
 });
 

@@ -82,11 +82,7 @@ test('speech gating: windows without voice are never read, encoded or decoded; a
     { start: 330, end: 331.2 },
   ];
   const r = await runner.transcribe(tenMinutes(reads), { speech });
-  assert.deepEqual(
-    reads,
-    [60 * SR, 330 * SR],
-    'two windows, each starting at its voiced stretch (on the 20 ms grid); nothing after the last',
-  );
+  assert.deepEqual(reads, [60 * SR, 330 * SR], 'two windows, each starting at its voiced stretch (on the 20 ms grid); nothing after the last');
   assert.equal(runner.stats.encoderRuns - encoderRuns, 2);
   assert.deepEqual(
     r.windows.map((w) => w.start),

@@ -131,7 +131,8 @@ async function providedTranscript(
   const spoken = cues ? cues.map((c) => c.text).join(' ') : given.text;
   const lang: Language = isSupportedLanguage(given.language) ? given.language : isSupportedLanguage(requested) ? requested : CJK.test(spoken) ? 'zh' : 'en';
   const duration = media.durationSec !== null && Number.isFinite(media.durationSec) ? media.durationSec : speech.durationSec;
-  const segments = cues ?? (given.text.trim() ? spreadOverVoice(given.text.trim(), speech.regions.length ? speech.regions : [{ start: 0, end: duration }], lang) : []);
+  const segments =
+    cues ?? (given.text.trim() ? spreadOverVoice(given.text.trim(), speech.regions.length ? speech.regions : [{ start: 0, end: duration }], lang) : []);
   return {
     language: lang,
     languageProbability: 1,
@@ -148,7 +149,11 @@ async function providedTranscript(
  * share of the voiced time. English is cut at spaces only (never inside a word); Chinese anywhere.
  * Regions that would get no text are dropped.
  */
-export function spreadOverVoice(text: string, regions: readonly { start: number; end: number }[], lang: Language): { start: number; end: number; text: string }[] {
+export function spreadOverVoice(
+  text: string,
+  regions: readonly { start: number; end: number }[],
+  lang: Language,
+): { start: number; end: number; text: string }[] {
   const total = regions.reduce((a, r) => a + Math.max(0, r.end - r.start), 0);
   if (total <= 0 || regions.length === 1) return [{ start: regions[0]?.start ?? 0, end: regions[regions.length - 1]?.end ?? 0, text }];
   const chars = [...text];
@@ -173,4 +178,3 @@ export function spreadOverVoice(text: string, regions: readonly { start: number;
   });
   return out;
 }
-

@@ -3,7 +3,12 @@ import { modelInfo, serveThread, type LanguageOption, type SpeechActivity } from
 import { SileroVad, WhisperRunner, defaultSileroVadPath, type TranscriptionResult } from '@omniaffect/models';
 import { WavFileSource } from './wav-file-source';
 
-const { modelDir, provider, intraOpThreads, vadModelPath } = workerData as { modelDir: string; provider: string; intraOpThreads?: number; vadModelPath?: string };
+const { modelDir, provider, intraOpThreads, vadModelPath } = workerData as {
+  modelDir: string;
+  provider: string;
+  intraOpThreads?: number;
+  vadModelPath?: string;
+};
 let runner: WhisperRunner | null = null;
 let vad: SileroVad | null = null;
 

@@ -13,7 +13,22 @@ import { DEFAULT_VAD_OPTIONS, SileroVad, VAD_WINDOW_SAMPLES, defaultSileroVadPat
 
 /** Any audio ffmpeg can read (or a lavfi source), as 16 kHz mono float32. */
 function decode(input: string, lavfi = false, seconds?: number): Float32Array {
-  const args = ['-nostdin', '-v', 'error', ...(lavfi ? ['-f', 'lavfi'] : []), '-i', input, ...(seconds ? ['-t', String(seconds)] : []), '-ac', '1', '-ar', '16000', '-f', 'f32le', '-'];
+  const args = [
+    '-nostdin',
+    '-v',
+    'error',
+    ...(lavfi ? ['-f', 'lavfi'] : []),
+    '-i',
+    input,
+    ...(seconds ? ['-t', String(seconds)] : []),
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-f',
+    'f32le',
+    '-',
+  ];
   const buf = execFileSync('ffmpeg', args, { maxBuffer: 1 << 30 });
   return new Float32Array(new Uint8Array(buf).buffer);
 }
@@ -91,7 +106,12 @@ test('chunked, batched detection equals one sequential pass over the same audio'
   for (let i = 0; i < batched.length; i++) {
     const frame = new Float32Array(VAD_WINDOW_SAMPLES);
     frame.set(audio.subarray(i * VAD_WINDOW_SAMPLES, (i + 1) * VAD_WINDOW_SAMPLES));
-    const out = await session.run({ input: new ort.Tensor('float32', frame, [1, VAD_WINDOW_SAMPLES]), sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []), h, c });
+    const out = await session.run({
+      input: new ort.Tensor('float32', frame, [1, VAD_WINDOW_SAMPLES]),
+      sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
+      h,
+      c,
+    });
     h = out.hn as typeof h;
     c = out.cn as typeof c;
     sequential.push((out.output!.data as Float32Array)[0]!);
@@ -104,7 +124,9 @@ test('chunked, batched detection equals one sequential pass over the same audio'
   assert.equal(a.length, 15);
   assert.equal(b.length, 15);
   // the same regions, each boundary within a couple of 32 ms windows
-  a.forEach((r, i) => assert.ok(Math.abs(r.start - b[i]!.start) <= 0.07 && Math.abs(r.end - b[i]!.end) <= 0.07, `${JSON.stringify(r)} vs ${JSON.stringify(b[i])}`));
+  a.forEach((r, i) =>
+    assert.ok(Math.abs(r.start - b[i]!.start) <= 0.07 && Math.abs(r.end - b[i]!.end) <= 0.07, `${JSON.stringify(r)} vs ${JSON.stringify(b[i])}`),
+  );
 });
 
 /** Real speech with known spans: [file, expected regions (s), tolerance (s)]. */
@@ -132,7 +154,12 @@ test('real speech: the voiced spans published for the clips are found', async (t
   assert.equal(jfk.regions.length, 4, JSON.stringify(jfk.regions));
   assert.ok(jfk.speechRatio > 0.6 && jfk.speechRatio < 0.9, String(jfk.speechRatio));
   // every zh and en clip holds speech; a real clip padded with 5 s of digital silence on each side is found inside it
-  for (const file of ['zh/wenet_aishell-BAC009S0724W0121.wav', 'zh/paddlespeech_zh.wav', 'en/wenet_librispeech-1995-1837-0001.wav', 'zh/funasr_asr_example.mp3']) {
+  for (const file of [
+    'zh/wenet_aishell-BAC009S0724W0121.wav',
+    'zh/paddlespeech_zh.wav',
+    'en/wenet_librispeech-1995-1837-0001.wav',
+    'zh/funasr_asr_example.mp3',
+  ]) {
     const x = decode(sharedFile('media', ...file.split('/'))!);
     const padded = new Float32Array(x.length + 10 * 16000);
     padded.set(x, 5 * 16000);

@@ -21,4 +21,3 @@ export function collectSequences(stored: StoredTensor[], present: Set<string>, d
   }
   return out;
 }
-

@@ -57,7 +57,8 @@ const MAX_PLAN_SEGMENTS = 20_000;
 function checkPlan(plan: PlannedSegment[]): PlannedSegment[] {
   if (plan.length > MAX_PLAN_SEGMENTS) throw new ProblemError('validation', `at most ${MAX_PLAN_SEGMENTS} timeline segments`);
   plan.forEach((s, i) => {
-    if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.start < 0 || s.end < s.start) throw new ProblemError('validation', `timeline segment ${i} has a bad span`);
+    if (!Number.isFinite(s.start) || !Number.isFinite(s.end) || s.start < 0 || s.end < s.start)
+      throw new ProblemError('validation', `timeline segment ${i} has a bad span`);
     if (i > 0 && s.start < plan[i - 1]!.end - 1e-6) throw new ProblemError('validation', `timeline segment ${i} overlaps the one before`);
   });
   return plan;
@@ -137,10 +138,7 @@ export class FusionService {
     const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
     for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
     if (!MODALITIES.some((m) => seqs[m].present)) {
-      throw new ProblemError(
-        'nothing-to-analyse',
-        `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`,
-      );
+      throw new ProblemError('nothing-to-analyse', `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`);
     }
     const unweighed = unweighedOf(this.manifest);
     const fused = await fuseTimeline({
@@ -248,12 +246,18 @@ export class FusionService {
         }));
         Promise.resolve()
           .then(() =>
-            this.fuse(call.request.videoId, call.request.present ?? [], { ...(call.request.absent ?? {}) }, plan, call.request.hasVoiceInfo ? (call.request.voice ?? []) : null),
+            this.fuse(
+              call.request.videoId,
+              call.request.present ?? [],
+              { ...(call.request.absent ?? {}) },
+              plan,
+              call.request.hasVoiceInfo ? (call.request.voice ?? []) : null,
+            ),
           )
           .then(
-          (json) => cb(null, { fusionJson: json }),
-          (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'fuse failed')),
-        );
+            (json) => cb(null, { fusionJson: json }),
+            (err) => cb(grpcError(err, this.log.child({ videoId: call.request.videoId }), 'fuse failed')),
+          );
       },
       GetFeatures: (call: grpc.ServerUnaryCall<{ videoId: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         this.features(call.request.videoId).then(

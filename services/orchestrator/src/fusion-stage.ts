@@ -88,7 +88,12 @@ export function fusionStageHandler(deps: { db: Db; store: ArtifactStore; fusion:
     }
     const segments = timelinePlan(media, asr);
     try {
-      const fusion = JSON.parse(await deps.fusion.fuse({ videoId, present, absent, language: asr?.language ?? '', segments, voice: asr?.speech?.regions ?? null }, deps.deadlineMs ?? 60_000)) as FusionPart;
+      const fusion = JSON.parse(
+        await deps.fusion.fuse(
+          { videoId, present, absent, language: asr?.language ?? '', segments, voice: asr?.speech?.regions ?? null },
+          deps.deadlineMs ?? 60_000,
+        ),
+      ) as FusionPart;
       // The stage's "started" report travels the completions queue and may not be applied yet: time
       // fusion from when this run began.
       const result = buildResult(video, stages, fusion, asr, new Date(bullJob.processedOn ?? Date.now()));

@@ -179,7 +179,10 @@ test('the timeline plan and the voice go with Fuse; a track the VAD found no voi
   const silent = await readyForFusion({ durationSec: 30, speech: [] });
   const asked: FuseRequest[] = [];
   const w = fusionWorker({ fuse: async (req) => (asked.push(req), JSON.stringify(fusionPart())) });
-  await until('both succeeded', async () => (await orch.get('owner-f', voiced)).status === 'succeeded' && (await orch.get('owner-f', silent)).status === 'succeeded');
+  await until(
+    'both succeeded',
+    async () => (await orch.get('owner-f', voiced)).status === 'succeeded' && (await orch.get('owner-f', silent)).status === 'succeeded',
+  );
   await w.close();
   const a = asked.find((r) => r.videoId === voiced)!;
   assert.deepEqual(a.present, ['text', 'audio', 'vision']);
@@ -196,7 +199,10 @@ test('the timeline plan and the voice go with Fuse; a track the VAD found no voi
 
 test('fusion finding nothing to analyse fails the video at once with that problem, no retries', async () => {
   const id = await readyForFusion();
-  const err = Object.assign(new Error('3 INVALID_ARGUMENT'), { code: 3, details: JSON.stringify({ slug: 'nothing-to-analyse', detail: 'nothing to analyse: text: no speech detected' }) });
+  const err = Object.assign(new Error('3 INVALID_ARGUMENT'), {
+    code: 3,
+    details: JSON.stringify({ slug: 'nothing-to-analyse', detail: 'nothing to analyse: text: no speech detected' }),
+  });
   let calls = 0;
   const w = fusionWorker({ fuse: async () => (calls++, Promise.reject(err)) });
   const doc = await until('failed', async () => {

@@ -164,7 +164,12 @@ export class SileroVad {
   private initialState(B: number): Map<string, ort.Tensor> {
     const H = this.layout.hidden;
     const zeros = () => new ort.Tensor('float32', new Float32Array(2 * B * H), [2, B, H]);
-    return this.layout.kind === 'v4' ? new Map([['h', zeros()], ['c', zeros()]]) : new Map([['state', zeros()]]);
+    return this.layout.kind === 'v4'
+      ? new Map([
+          ['h', zeros()],
+          ['c', zeros()],
+        ])
+      : new Map([['state', zeros()]]);
   }
 
   private async step(frame: Float32Array, B: number, state: Map<string, ort.Tensor>): Promise<Float32Array> {
