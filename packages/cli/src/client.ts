@@ -1,6 +1,6 @@
 import { openAsBlob } from 'node:fs';
 import * as path from 'node:path';
-import { isTerminalVideoStatus, type VideoDocument } from '@omniaffect/core';
+import { isTerminalVideoStatus, type RatingDocument, type RatingsSummaryDocument, type VideoDocument, type VideoListDocument } from '@omniaffect/core';
 
 /** A small HTTP client of the gateway, used by the CLI, the demo, the evaluator and the e2e tests. */
 export class GatewayClient {
@@ -109,6 +109,42 @@ export class GatewayClient {
   /** The secret that signs this API key's per-video callbackUrl deliveries. */
   async callbackSecret(): Promise<string> {
     return (await this.json<{ secret: string }>(await this.send(() => fetch(`${this.baseUrl}/v1/callback-secret`, { headers: this.headers() })))).secret;
+  }
+
+  /** One page of this key's videos, newest first; pass the answer's `next` as `before` for the next page. */
+  async videos(opts: { limit?: number; before?: string } = {}): Promise<VideoListDocument> {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.before) q.set('before', opts.before);
+    const query = q.size > 0 ? `?${q}` : '';
+    return this.json(await this.send(() => fetch(`${this.baseUrl}/v1/videos${query}`, { headers: this.headers() })));
+  }
+
+  /** A reviewer's rating of a succeeded video's explanation (clarity and relevance 1–5, optional comment). */
+  async rate(id: string, body: { clarity: number; relevance: number; comment?: string | null }): Promise<RatingDocument> {
+    return this.json(
+      await this.send(() =>
+        fetch(`${this.baseUrl}/v1/videos/${id}/ratings`, {
+          method: 'POST',
+          headers: this.headers({ 'content-type': 'application/json' }),
+          body: JSON.stringify(body),
+        }),
+      ),
+    );
+  }
+
+  /** The video's ratings, newest first. */
+  async ratings(id: string): Promise<RatingDocument[]> {
+    const doc = await this.json<{ ratings: RatingDocument[] }>(
+      await this.send(() => fetch(`${this.baseUrl}/v1/videos/${id}/ratings`, { headers: this.headers() })),
+    );
+    return doc.ratings;
+  }
+
+  /** This key's ratings per fusion model version. `timeoutMs` bounds the whole call (rate-limit waits included). */
+  async ratingsSummary(opts: { timeoutMs?: number } = {}): Promise<RatingsSummaryDocument> {
+    const signal = opts.timeoutMs === undefined ? undefined : AbortSignal.timeout(opts.timeoutMs);
+    return this.json(await this.send(() => fetch(`${this.baseUrl}/v1/ratings/summary`, { headers: this.headers(), signal }), signal ? 0 : undefined));
   }
 
   /** The HTML report; `exported` gives the self-contained file (no media link, no rating form). */

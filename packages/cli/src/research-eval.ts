@@ -89,6 +89,33 @@ export async function collectDataset(
   return { dataset, cache, collect };
 }
 
+/** How long the report waits for the ratings summary: it is an extra, never worth holding up a finished evaluation. */
+const RATINGS_TIMEOUT_MS = 10_000;
+
+/**
+ * The evaluating API key's reviewer ratings per fusion model version (GET /v1/ratings/summary), for the
+ * report; undefined when there are none. A failure (no gateway running, no API key, an older gateway)
+ * is logged and leaves the section out: the evaluation's own figures are already computed by then.
+ */
+export async function fetchRatingsSummary(client: GatewayClient | undefined, ui: UiOptions = {}): Promise<EvalReportData['ratings']> {
+  try {
+    const c =
+      client ??
+      (() => {
+        const t = clientTarget();
+        return new GatewayClient(t.url, t.key);
+      })();
+    const { models } = await c.ratingsSummary({ timeoutMs: RATINGS_TIMEOUT_MS });
+    if (!Array.isArray(models)) throw new Error('the gateway answered no models list');
+    if (models.length === 0) return undefined;
+    ui.log?.(`reviewer ratings: ${models.reduce((n, m) => n + m.count, 0)} over ${models.length} fusion model version(s)`);
+    return models;
+  } catch (err) {
+    ui.log?.(`reviewer ratings left out of the report: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
 /** The splits of the clips in the current label file that finished the pipeline. */
 export function splitsOf(step: CollectStep, mapping: SentimentMapping): SampleSplits {
   return splitsFromCache(step.cache, mapping, new Set(step.dataset.samples.map((s) => s.id)));
@@ -286,6 +313,7 @@ export async function runEval(o: EvalRunOptions, ui: UiOptions = {}): Promise<Ev
       mapping,
       seed,
       textEncoders: text.record,
+      client: o.client,
       extraData: { skipped: emptiedRow(o.dataset, masked.emptied) },
     },
     ui,
@@ -304,6 +332,8 @@ async function finishEvaluation(
     textEncoders: TextEncodersRecord;
     /** report sections of another evaluated split (the cross-lingual one), shown after this split's */
     more?: ReturnType<typeof splitReportData>;
+    /** the gateway the ratings summary is read from (default: the local stack's, as collectDataset) */
+    client?: GatewayClient;
     extraData: Partial<EvalReportData> & Record<string, unknown>;
   },
   ui: UiOptions,
@@ -365,12 +395,14 @@ async function finishEvaluation(
     `Exported model: ${path.relative(out, exported.onnxPath)} + fusion.json (ORT vs trainer max |Δ| ${onnx.maxAbsDiff.toExponential(2)}).`,
   ];
   const rows = problemRows(step, splits.empty);
+  const ratings = await fetchRatingsSummary(a.client, ui);
   const data: EvalReportData & Record<string, unknown> = {
     title: `OmniAffect evaluation: ${a.name}`,
     notes,
     ...sections,
     ...(policy.summary ? { training: trainingCurves(policy.summary.history) } : {}),
     ...rows,
+    ...(ratings ? { ratings } : {}),
     ...a.extraData,
     textEncoders,
     evaluation,
@@ -507,6 +539,7 @@ export async function runCross(o: CrossRunOptions, ui: UiOptions = {}): Promise<
       seed,
       textEncoders: text.record,
       more: splitReportData(crossName, cross),
+      client: o.client,
       extraData: {
         crossLingual: [{ ...retention, textEncoders: text.record.setting }],
         cross: { direction, name: crossName, evaluation: splitSummary(cross) },

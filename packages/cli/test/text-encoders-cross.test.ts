@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +10,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '@omniaffect/core';
 import { clipSource, FeatureCache, LABEL_SCALE, type CachedTensor, type MmsaDatasetName } from '@omniaffect/eval';
 import { Rng } from '@omniaffect/policy';
+import { GatewayClient } from '../src/client';
 import { runCross, trainFromFeatures } from '../src/research-eval';
 
 const run = promisify(execFile);
@@ -214,4 +217,45 @@ test('train on a mixed-language feature set masks split text too, and the CLI fl
   assert.equal(ms.provenance.textEncoders.setting, 'split');
 
   await assert.rejects(run(process.execPath, [CLI, ...args.slice(0, -1), 'bogus'], { timeout: 60_000 }), /use shared or split/);
+});
+
+test("eval cross puts the evaluating key's reviewer ratings in the report, read from the gateway it was given", async () => {
+  const s = setup('ratings', { zh: 'bert-base-multilingual-cased', en: 'bert-base-multilingual-cased' });
+  const summary = {
+    models: [
+      {
+        fusionModel: 'policy@7',
+        count: 4,
+        clarity: { mean: 3.5, median: 3.5, histogram: [0, 1, 1, 1, 1] },
+        relevance: { mean: 4, median: 4, histogram: [0, 0, 1, 2, 1] },
+      },
+    ],
+  };
+  // a stand-in gateway: every clip is cached, so the summary is the only thing the run asks it for
+  const asked: string[] = [];
+  const srv = http.createServer((req, res) => {
+    asked.push(`${req.method} ${req.url} ${req.headers.authorization}`);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(summary));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const client = new GatewayClient(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`, 'oa_eval');
+    const r = await runCross(
+      {
+        train: { dataset: 'sims2', root: s.sims },
+        test: { dataset: 'mosei', root: s.mosei },
+        out: path.join(s.base, 'out'),
+        cacheDir: s.cacheDir,
+        seed: 3,
+        trainOptions: TRAIN,
+        client,
+      },
+      { progress: false },
+    );
+    assert.deepEqual(asked, ['GET /v1/ratings/summary Bearer oa_eval']);
+    assert.deepEqual((JSON.parse(readFileSync(r.report.json, 'utf8')) as { ratings: unknown }).ratings, summary.models);
+    assert.match(readFileSync(r.report.html, 'utf8'), /Reviewer ratings of the explanations[\s\S]*policy@7/);
+  } finally {
+    srv.close();
+  }
 });

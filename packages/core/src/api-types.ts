@@ -54,6 +54,54 @@ export interface DeliveryDocument {
   createdAt: string;
 }
 
+/** One reviewer rating of a video's explanation (POST/GET /v1/videos/:id/ratings). */
+export interface RatingDocument {
+  id: string;
+  videoId: string;
+  /** 1–5: how clear the explanation was to the reviewer */
+  clarity: number;
+  /** 1–5: how much the cited evidence bore on the verdict */
+  relevance: number;
+  comment: string | null;
+  /** `name@version` of the fusion model that made the rated result (models.fusion), so ratings compare model versions */
+  fusionModel: string;
+  createdAt: string;
+}
+
+/** One score's distribution; `histogram[k]` counts the ratings that gave k + 1. */
+export interface RatingScoreSummary {
+  mean: number;
+  median: number;
+  histogram: [number, number, number, number, number];
+}
+
+/** GET /v1/ratings/summary: the API key's ratings per fusion model version. */
+export interface RatingsSummaryDocument {
+  models: { fusionModel: string; count: number; clarity: RatingScoreSummary; relevance: RatingScoreSummary }[];
+}
+
+/** GET /v1/videos: the key's videos, newest first; `next` is the `before` cursor of the following page. */
+export interface VideoListDocument {
+  videos: VideoDocument[];
+  next: string | null;
+}
+
+/**
+ * Orchestrator.GetMedia (internal, gateway only): what serving GET /v1/videos/:id/media needs to know. The
+ * bytes are read from the artifact store at artifactPaths.source(id), never from a path in this document.
+ */
+export interface MediaDocument {
+  id: string;
+  /** the video's owner; the gateway counts a signed link's requests against that key's rate limit */
+  owner: string;
+  status: VideoStatusName;
+  sourceKind: string;
+  /** as the upload declared it (unchecked: the gateway serves only audio/* and video/* as such) */
+  contentType: string | null;
+  /** set once retention erased the raw media (MEDIA_RETENTION_HOURS) */
+  mediaErasedAt: string | null;
+}
+
 export const WEBHOOK_EVENTS = ['video.succeeded', 'video.failed'] as const;
 
 /** Per-item metadata the workers push with their embeddings (EmbeddingChunk.items_json). */

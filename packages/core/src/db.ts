@@ -88,7 +88,7 @@ export interface Migration {
 
 /**
  * Schema migrations, one list per owning service: each service's main applies only its own (the
- * orchestrator owns videos, stages, results, webhooks and erasure bookkeeping; fusion owns
+ * orchestrator owns videos, stages, results, webhooks, ratings and erasure bookkeeping; fusion owns
  * embeddings and forgotten_videos), in order, under one advisory lock and one schema_migrations
  * history, which both services share: ids are disjoint (orchestrator 1…999, fusion 1001…), so
  * either service skips the other's rows. Append only: never change what a shipped one does.
@@ -207,6 +207,31 @@ export const ORCHESTRATOR_MIGRATIONS: Migration[] = [
 
       CREATE INDEX videos_owner_created ON videos (owner, created_at);
       CREATE INDEX videos_owner_unfinished ON videos (owner) WHERE status IN ('queued','processing');
+    `,
+  },
+  {
+    id: 3,
+    name: 'ratings',
+    sql: `
+      -- Reviewers' ratings of a video's explanation. video_id is text because videos.id is (a lowercase
+      -- UUID in practice): a foreign key needs the same type. ON DELETE CASCADE backs up erasure, which
+      -- deletes a video's ratings with its row. owner is the video's (the summary groups by it);
+      -- reviewer is the hash of the API key that rated (apiKeyOwner), never the key. fusion_model is the
+      -- name@version of the fusion model whose result was rated, copied at rating time so ratings of
+      -- different model versions can be compared.
+      CREATE TABLE ratings (
+        id           uuid PRIMARY KEY,
+        video_id     text NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        owner        text NOT NULL,
+        reviewer     text NOT NULL,
+        clarity      smallint NOT NULL CHECK (clarity BETWEEN 1 AND 5),
+        relevance    smallint NOT NULL CHECK (relevance BETWEEN 1 AND 5),
+        comment      text CHECK (char_length(comment) <= 2000),
+        fusion_model text NOT NULL,
+        created_at   timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX ratings_video ON ratings (video_id, created_at);
+      CREATE INDEX ratings_owner_model ON ratings (owner, fusion_model);
     `,
   },
 ];

@@ -17,6 +17,7 @@ export * from './url-guard';
 export * from './grpc';
 export * from './result-schema';
 export * from './api-types';
+export * from './ratings';
 export * from './stage-worker';
 export * from './thread-rpc';
 export * from './service-runtime';

@@ -28,6 +28,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal error' },
   unavailable: { status: 503, title: 'Service unavailable' },
   'not-configured': { status: 501, title: 'Not configured on this deployment' },
+  'range-not-satisfiable': { status: 416, title: 'The requested range is outside the media' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemSlug = keyof typeof PROBLEMS;

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { RatingsSummaryDocument } from '@omniaffect/core';
 import type { ClassificationMetrics } from './classification-metrics';
 import type { CrossLingualReport } from './cross-lingual';
 import type { RowProblem } from './mmsa-dataset';
@@ -77,6 +78,8 @@ export interface EvalReportData {
   skipped?: { source: string; count: number; reason: string }[];
   robustness?: RobustnessRow[];
   timeline?: TimelineReport;
+  /** Reviewers' ratings of the explanations per fusion model version (GET /v1/ratings/summary of the evaluating key). */
+  ratings?: RatingsSummaryDocument['models'];
 }
 
 export interface WrittenReport {
@@ -310,6 +313,36 @@ export async function writeEvalReport(outDir: string, data: EvalReportData): Pro
         );
       sections.push(slot(addPlot(`robustness-${kind}`, `WAR under ${kind}`, lineChartSpec(`WAR under ${kind} (x: level)`, values, 'WAR'))));
     }
+  }
+
+  if (data.ratings?.length) {
+    const hist = (h: readonly number[]) => h.join(' / ');
+    sections.push(
+      '<h2>Reviewer ratings of the explanations</h2>',
+      table(
+        [
+          'fusion model',
+          'ratings',
+          'clarity mean',
+          'clarity median',
+          'clarity 1 / 2 / 3 / 4 / 5',
+          'relevance mean',
+          'relevance median',
+          'relevance 1 / 2 / 3 / 4 / 5',
+        ],
+        data.ratings.map((m) => [
+          m.fusionModel,
+          String(m.count),
+          fmt(m.clarity.mean, 2),
+          fmt(m.clarity.median, 1),
+          hist(m.clarity.histogram),
+          fmt(m.relevance.mean, 2),
+          fmt(m.relevance.median, 1),
+          hist(m.relevance.histogram),
+        ]),
+      ),
+      '<p class="note">Scores from 1 to 5 given by reviewers to the explanations of this API key’s videos (POST /v1/videos/{id}/ratings), grouped by the fusion model version that made each rated result. Clarity: how clear the explanation was; relevance: how much the cited evidence bore on the verdict.</p>',
+    );
   }
 
   const problemRows = data.problems ?? [];

@@ -77,3 +77,26 @@ test('an empty report still says there were no problems and carries the disclaim
   assert.match(html, /not felt/);
   assert.deepEqual(written.svgs, []);
 });
+
+test('the ratings section tabulates each fusion model version’s scores, escaped', async () => {
+  const dir = tempDir('report-ratings');
+  const written = await writeEvalReport(dir, {
+    ratings: [
+      {
+        fusionModel: 'policy@<2>',
+        count: 3,
+        clarity: { mean: 7 / 3, median: 2, histogram: [1, 1, 0, 1, 0] },
+        relevance: { mean: 3, median: 2, histogram: [0, 2, 0, 0, 1] },
+      },
+    ],
+  });
+  const html = readFileSync(written.html, 'utf8');
+  assert.match(html, /<h2>Reviewer ratings of the explanations<\/h2>/);
+  assert.match(
+    html,
+    /<td>policy@&lt;2&gt;<\/td><td>3<\/td><td>2\.33<\/td><td>2\.0<\/td><td>1 \/ 1 \/ 0 \/ 1 \/ 0<\/td><td>3\.00<\/td><td>2\.0<\/td><td>0 \/ 2 \/ 0 \/ 0 \/ 1<\/td>/,
+  );
+  assert.equal(JSON.parse(readFileSync(written.json, 'utf8')).ratings[0].count, 3);
+  const none = readFileSync((await writeEvalReport(tempDir('report-no-ratings'), { ratings: [] })).html, 'utf8');
+  assert.doesNotMatch(none, /Reviewer ratings/, 'no section without ratings');
+});

@@ -10,11 +10,15 @@ import { ApiKeys, AuthGuard } from './auth';
 import type { GatewayConfig } from './config';
 import { ConsoleController } from './console/console.controller';
 import { GATEWAY, type GatewayContext } from './context';
+import { MediaController } from './media.controller';
+import { resolveMediaLinkSecret } from './media-link';
 import { buildOpenApi } from './openapi';
 import { OpenApiHolder, OpsController } from './ops.controller';
 import { OrchestratorClient } from './orchestrator-client';
 import { ProblemFilter } from './problem.filter';
 import { RateLimitGuard, RateLimiter } from './rate-limit';
+import { RatingsController } from './ratings.controller';
+import { VideoListController } from './video-list.controller';
 import { StreamSlots, openStreams } from './video-events';
 import { VideosController } from './videos.controller';
 import { CallbackSecretController, WebhooksController } from './webhooks.controller';
@@ -52,7 +56,16 @@ class GatewayModule {
   static with(ctx: GatewayContext): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [VideosController, WebhooksController, CallbackSecretController, OpsController, ConsoleController],
+      controllers: [
+        VideoListController,
+        VideosController,
+        MediaController,
+        RatingsController,
+        WebhooksController,
+        CallbackSecretController,
+        OpsController,
+        ConsoleController,
+      ],
       providers: [
         { provide: GATEWAY, useValue: ctx },
         { provide: OpenApiHolder, useValue: new OpenApiHolder() },
@@ -83,6 +96,7 @@ export async function createGatewayApp(config: GatewayConfig, options: GatewayAp
     streams: new StreamSlots(config.SSE_MAX_STREAMS_PER_KEY, config.SSE_MAX_STREAMS),
     ssePollMs: options.ssePollMs ?? 1000,
     sseHeartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    mediaLinkSecret: resolveMediaLinkSecret(config.MEDIA_LINK_SECRET, log),
   };
   try {
     const app = await NestFactory.create<NestExpressApplication>(GatewayModule.with(ctx), {

@@ -10,6 +10,15 @@ const PUBLIC_ROUTE = 'omniaffect:public';
 /** Marks a handler or controller as reachable without an API key (health, metrics, API description). */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
+const SIGNED_LINK_ROUTE = 'omniaffect:signed-link';
+
+/**
+ * Marks a handler that a signed link (`?exp=&sig=`, see media-link.ts) may reach instead of an API key.
+ * The guard only lets such a request through; the handler checks the link, for which it needs the route's
+ * video id. A request that carries an Authorization header is judged by its key, whatever its query says.
+ */
+export const KeyOrSignedLink = () => SetMetadata(SIGNED_LINK_ROUTE, true);
+
 export type AuthedRequest = Request & { owner?: string };
 
 /**
@@ -48,6 +57,10 @@ export class AuthGuard implements CanActivate {
     if (isPublic) return true;
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const header = req.headers.authorization;
+    if (header === undefined && req.query.sig !== undefined) {
+      const signedLinkRoute = this.reflector.getAllAndOverride<boolean>(SIGNED_LINK_ROUTE, [context.getHandler(), context.getClass()]);
+      if (signedLinkRoute) return true; // without req.owner: the handler must verify the link
+    }
     const owner = this.ctx.apiKeys.ownerOf(header);
     if (!owner) {
       throw new ProblemError('unauthorized', header ? 'the API key is not valid' : 'send Authorization: Bearer <api key>');

@@ -38,6 +38,11 @@ export const gatewayEnv = {
   /** Open event streams per API key, and in total, on one gateway replica. 0 = no cap. */
   SSE_MAX_STREAMS_PER_KEY: count(10),
   SSE_MAX_STREAMS: count(1000),
+  /**
+   * Signs media links (GET /v1/videos/:id/media?exp=&sig=) that work without an API key, e.g. in a
+   * report's <video> tag. Every replica needs the same value; unset = a random secret per process.
+   */
+  MEDIA_LINK_SECRET: str().min(32, 'expected at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   /** Absolute origin the gateway is reached at (behind a proxy); makes the Location header absolute. */
   PUBLIC_BASE_URL: str()
     .url()

@@ -20,6 +20,8 @@ export interface GatewayContext {
   /** How often the events stream polls the orchestrator, and how often it sends a keep-alive comment. */
   ssePollMs: number;
   sseHeartbeatMs: number;
+  /** Signs and checks media links (media-link.ts): MEDIA_LINK_SECRET, or a random one for this process. */
+  mediaLinkSecret: string;
 }
 
 export const GATEWAY = Symbol('GATEWAY_CONTEXT');

@@ -127,6 +127,50 @@ export class DeliveryList {
   @ApiProperty({ type: Delivery, isArray: true }) deliveries!: Delivery[];
 }
 
+export class VideoList {
+  @ApiProperty({ type: Video, isArray: true, description: 'Newest first; each as GET /v1/videos/{id} answers it' }) videos!: Video[];
+  @ApiProperty({ type: 'string', nullable: true, description: 'Pass as `before` for the next page; null on the last page' }) next!: string | null;
+}
+
+export class RatingBody {
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 5, description: 'How clear the explanation was' }) clarity!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 5, description: 'How much the cited evidence bore on the verdict' }) relevance!: number;
+  @ApiPropertyOptional({ type: 'string', nullable: true, maxLength: 2000, description: 'Free text, at most 2000 characters' }) comment?: string | null;
+}
+
+export class Rating {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) videoId!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 5 }) clarity!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 5 }) relevance!: number;
+  @ApiProperty({ type: 'string', nullable: true }) comment!: string | null;
+  @ApiProperty({ description: 'name@version of the fusion model whose result was rated (models.fusion)', example: 'omniaffect-policy@3' })
+  fusionModel!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+}
+
+export class RatingList {
+  @ApiProperty({ type: Rating, isArray: true, description: 'Newest first' }) ratings!: Rating[];
+}
+
+export class RatingScores {
+  @ApiProperty() mean!: number;
+  @ApiProperty() median!: number;
+  @ApiProperty({ type: 'integer', isArray: true, minItems: 5, maxItems: 5, description: 'How many ratings gave 1, 2, 3, 4, 5' }) histogram!: number[];
+}
+
+export class ModelRatings {
+  @ApiProperty({ example: 'omniaffect-policy@3' }) fusionModel!: string;
+  @ApiProperty({ type: 'integer' }) count!: number;
+  @ApiProperty({ type: RatingScores }) clarity!: RatingScores;
+  @ApiProperty({ type: RatingScores }) relevance!: RatingScores;
+}
+
+export class RatingsSummary {
+  @ApiProperty({ type: ModelRatings, isArray: true, description: 'One entry per fusion model version, over the ratings of this API key’s videos' })
+  models!: ModelRatings[];
+}
+
 export const PROBLEM_SCHEMA = {
   type: 'object',
   description: 'RFC 9457 problem details; `type` ends in a stable slug (e.g. url-not-allowed, not-ready)',
@@ -149,6 +193,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   410: 'The video was erased; only a tombstone is left (gone)',
   413: 'Upload or body too large (payload-too-large)',
   415: 'Not an audio or video file (unsupported-content-type)',
+  416: 'The Range starts past the end of the media (range-not-satisfiable); Content-Range gives its size',
   422: 'URL not allowed, or the video failed (url-not-allowed, unsupported-media, no-audio-track, too-long …)',
   429: 'Too many requests or open event streams for this API key (rate-limited); see Retry-After and RateLimit-*',
   500: 'Internal error (internal); the detail names a request id to quote',

@@ -25,6 +25,15 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setVersion('1')
     .setOpenAPIVersion('3.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key from OMNIAFFECT_API_KEYS' }, 'apiKey')
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'query',
+        name: 'sig',
+        description: 'A signed media link (with `exp`) that the gateway issues; only GET /v1/videos/{id}/media accepts it',
+      },
+      'mediaLink',
+    )
     .addSecurityRequirements('apiKey')
     .build();
   const doc = SwaggerModule.createDocument(app, config, { extraModels: [StageProgress] });

@@ -8,7 +8,12 @@ import {
   unary,
   type DeliveryDocument,
   type ErasedVideoDocument,
+  type MediaDocument,
+  type RatingDocument,
+  type RatingInput,
+  type RatingsSummaryDocument,
   type VideoDocument,
+  type VideoListDocument,
   type WebhookDocument,
 } from '@omniaffect/core';
 import type { grpc } from '@omniaffect/core';
@@ -116,6 +121,51 @@ export class OrchestratorClient {
     const { secret } = parseJson<{ secret?: unknown }>(reply.json, 'GetCallbackSecret');
     if (typeof secret !== 'string') throw new ProblemError('internal', 'GetCallbackSecret answered without a secret');
     return secret;
+  }
+
+  /** `before` is the previous page's `next` cursor, passed through as the orchestrator made it. */
+  async listVideos(owner: string, limit: number, before: string): Promise<VideoListDocument> {
+    const reply = await this.call<DocumentReply>('ListVideos', { owner, limit, before }, READ_DEADLINE_MS, true);
+    const doc = parseJson<Partial<VideoListDocument>>(reply.json, 'ListVideos');
+    return { videos: listOf<VideoDocument>(doc, 'videos'), next: typeof doc.next === 'string' ? doc.next : null };
+  }
+
+  /** Not retried: a lost reply would store the rating twice. */
+  async addRating(owner: string, id: string, reviewer: string, rating: RatingInput): Promise<RatingDocument> {
+    const reply = await this.call<DocumentReply>(
+      'AddRating',
+      {
+        owner,
+        id,
+        reviewer,
+        clarity: rating.clarity,
+        relevance: rating.relevance,
+        comment: rating.comment ?? '',
+        hasComment: rating.comment !== null,
+      },
+      WRITE_DEADLINE_MS,
+      false,
+    );
+    return parseJson<RatingDocument>(reply.json, 'AddRating');
+  }
+
+  async listRatings(owner: string, id: string): Promise<RatingDocument[]> {
+    const reply = await this.call<DocumentReply>('ListRatings', { owner, id }, READ_DEADLINE_MS, true);
+    return listOf<RatingDocument>(parseJson<unknown>(reply.json, 'ListRatings'), 'ratings');
+  }
+
+  async ratingsSummary(owner: string): Promise<RatingsSummaryDocument> {
+    const reply = await this.call<DocumentReply>('RatingsSummary', { owner }, READ_DEADLINE_MS, true);
+    return { models: listOf<RatingsSummaryDocument['models'][number]>(parseJson<unknown>(reply.json, 'RatingsSummary'), 'models') };
+  }
+
+  /**
+   * What serving the video's media needs. `signedLink`: the caller presented a media link this gateway
+   * signed and verified, which stands for the owner; `owner` is then empty.
+   */
+  async media(owner: string, id: string, signedLink: boolean): Promise<MediaDocument> {
+    const reply = await this.call<DocumentReply>('GetMedia', { owner, id, signedLink }, READ_DEADLINE_MS, true);
+    return parseJson<MediaDocument>(reply.json, 'GetMedia');
   }
 
   private async call<Res>(method: string, request: object, deadlineMs: number, idempotent: boolean): Promise<Res> {

@@ -111,29 +111,37 @@ export class RateLimitGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthedRequest & Request>();
     const owner = req.owner;
     if (!owner) return true;
-    const res = context.switchToHttp().getResponse<Response>();
-    const { RATE_LIMIT_REQUESTS_PER_MINUTE, RATE_LIMIT_SUBMISSIONS_PER_MINUTE } = this.ctx.config;
-    const buckets: Bucket[] = [{ name: 'requests', limit: RATE_LIMIT_REQUESTS_PER_MINUTE }];
-    if (req.method === 'POST' && (req.route as { path?: string } | undefined)?.path === '/v1/videos') {
-      buckets.push({ name: 'submissions', limit: RATE_LIMIT_SUBMISSIONS_PER_MINUTE });
-    }
-    const states = await this.ctx.rateLimiter.hit(owner, buckets);
-    if (!states || states.length === 0) return true;
-    const over = states.filter((s) => s.count > s.limit);
-    // The bucket the client should pace itself by: the exceeded one, else the one with least room.
-    const shown = over[0] ?? states.reduce((a, b) => (b.limit - b.count < a.limit - a.count ? b : a));
-    const resetS = Math.max(1, Math.ceil(shown.resetMs / 1000));
-    res.setHeader('RateLimit-Limit', String(shown.limit));
-    res.setHeader('RateLimit-Remaining', String(Math.max(0, shown.limit - shown.count)));
-    res.setHeader('RateLimit-Reset', String(resetS));
-    res.setHeader('RateLimit-Policy', states.map((s) => `${s.limit};w=${WINDOW_MS / 1000};comment="${s.name}"`).join(', '));
-    if (over.length > 0) {
-      res.setHeader('Retry-After', String(resetS));
-      throw new ProblemError('rate-limited', `more than ${shown.limit} ${shown.name} per minute for this API key; retry in ${resetS} s`, {
-        limit: shown.limit,
-        bucket: shown.name,
-      });
-    }
+    await enforceRateLimit(this.ctx, owner, req, context.switchToHttp().getResponse<Response>());
     return true;
+  }
+}
+
+/**
+ * Counts one request against `owner`'s buckets, sets the RateLimit-* headers, and throws 429
+ * 'rate-limited' over the limit. The guard calls it for requests with an API key; a handler reached by a
+ * signed link calls it itself once it knows whose link it is, so a shared link is paced like its owner's key.
+ */
+export async function enforceRateLimit(ctx: GatewayContext, owner: string, req: Request, res: Response): Promise<void> {
+  const { RATE_LIMIT_REQUESTS_PER_MINUTE, RATE_LIMIT_SUBMISSIONS_PER_MINUTE } = ctx.config;
+  const buckets: Bucket[] = [{ name: 'requests', limit: RATE_LIMIT_REQUESTS_PER_MINUTE }];
+  if (req.method === 'POST' && (req.route as { path?: string } | undefined)?.path === '/v1/videos') {
+    buckets.push({ name: 'submissions', limit: RATE_LIMIT_SUBMISSIONS_PER_MINUTE });
+  }
+  const states = await ctx.rateLimiter.hit(owner, buckets);
+  if (!states || states.length === 0) return;
+  const over = states.filter((s) => s.count > s.limit);
+  // The bucket the client should pace itself by: the exceeded one, else the one with least room.
+  const shown = over[0] ?? states.reduce((a, b) => (b.limit - b.count < a.limit - a.count ? b : a));
+  const resetS = Math.max(1, Math.ceil(shown.resetMs / 1000));
+  res.setHeader('RateLimit-Limit', String(shown.limit));
+  res.setHeader('RateLimit-Remaining', String(Math.max(0, shown.limit - shown.count)));
+  res.setHeader('RateLimit-Reset', String(resetS));
+  res.setHeader('RateLimit-Policy', states.map((s) => `${s.limit};w=${WINDOW_MS / 1000};comment="${s.name}"`).join(', '));
+  if (over.length > 0) {
+    res.setHeader('Retry-After', String(resetS));
+    throw new ProblemError('rate-limited', `more than ${shown.limit} ${shown.name} per minute for this API key; retry in ${resetS} s`, {
+      limit: shown.limit,
+      bucket: shown.name,
+    });
   }
 }

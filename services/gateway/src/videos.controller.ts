@@ -9,6 +9,7 @@ import {
   ApiOperation,
   ApiParam,
   ApiProduces,
+  ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import {
@@ -23,7 +24,9 @@ import {
   type VideoDocument,
 } from '@omniaffect/core';
 import type { Request, Response } from 'express';
-import { Owner } from './auth';
+import { KeyOrSignedLink, Owner, type AuthedRequest } from './auth';
+import { signedLink, signedMediaLink, verifyLink } from './media-link';
+import { enforceRateLimit } from './rate-limit';
 import { GATEWAY, type GatewayContext } from './context';
 import { ApiProblems, ErasedVideo, SubmitUploadBody, SubmitUrlBody, Video, VideoAccepted } from './openapi-models';
 import { randomBytes } from 'node:crypto';
@@ -34,6 +37,20 @@ import { streamVideoEvents } from './video-events';
 import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission';
 import { receiveMultipart } from './upload';
 import type { SubmitInput } from './orchestrator-client';
+
+/**
+ * The `:id` of a video route. Ids that cannot exist are answered here instead of costing an orchestrator
+ * round trip (with the answer any unknown id gets); a real one is kept for the request's log line.
+ */
+export function routeVideoId(id: string, res: Response): string {
+  if (!isVideoId(id)) throw new ProblemError('not-found', `no video ${id}`);
+  res.locals.videoId = id;
+  return id;
+}
+
+/** A report link is for opening the page now; the media link inside it must outlast a long viewing. */
+const REPORT_LINK_TTL_SECONDS = 600;
+const REPORT_MEDIA_LINK_TTL_SECONDS = 6 * 3600;
 
 @ApiTags('videos')
 @ApiExtraModels(SubmitUrlBody, SubmitUploadBody)
@@ -161,9 +178,20 @@ export class VideosController {
   @ApiParam({ name: 'id', format: 'uuid' })
   @ApiProduces('text/html')
   @ApiOkResponse({ content: { 'text/html': { schema: { type: 'string' } } } })
+  @ApiSecurity('mediaLink')
   @ApiProblems(401, 404, 409, 410, 422, 429, 503)
-  async report(@Param('id') id: string, @Owner() owner: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  @KeyOrSignedLink()
+  async report(@Param('id') id: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const videoId = this.videoId(id, res);
+    let owner = req.owner;
+    if (!owner) {
+      // a browser tab opened from the console: the signed link stands for the key (media-link.ts)
+      if (!verifyLink('report', videoId, req.query.exp, req.query.sig, this.ctx.mediaLinkSecret)) {
+        throw new ProblemError('unauthorized', 'the report link is not valid or has expired');
+      }
+      owner = (await this.ctx.orchestrator.media('', videoId, true)).owner;
+      await enforceRateLimit(this.ctx, owner, req, res);
+    }
     const result = await this.loadResult(owner, videoId);
     const exported = req.query.export === '1' || req.query.export === 'true';
     const nonce = randomBytes(16).toString('base64');
@@ -176,7 +204,7 @@ export class VideosController {
         : !result.modalities.vision.present && result.modalities.vision.reason === 'no video stream'
           ? { none: 'report.video.audio' }
           : (await mediaRetained(this.ctx.store, videoId))
-            ? { url: `/v1/videos/${videoId}/media`, type: '' }
+            ? { url: signedMediaLink(videoId, REPORT_MEDIA_LINK_TTL_SECONDS, this.ctx.mediaLinkSecret), type: '' }
             : { none: 'report.video.erased' },
       frames: await keyFrames(this.ctx.store, result),
     };
@@ -189,6 +217,29 @@ export class VideosController {
       .setHeader('Cache-Control', 'private, no-store')
       .setHeader('X-Content-Type-Options', 'nosniff')
       .end(renderReport(result, options));
+  }
+
+  @Post(':id/report-link')
+  @ApiOperation({
+    summary: 'A short-lived link to the report',
+    description:
+      'For opening the report in a browser tab (the console does), which cannot send the API key: the link is signed for this video and this route only and expires after 10 minutes. The API key itself is never put in a URL.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid' })
+  @ApiOkResponse({
+    schema: { type: 'object', required: ['url', 'expiresAt'], properties: { url: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } } },
+  })
+  @ApiProblems(401, 404, 409, 410, 429, 503)
+  async reportLink(@Param('id') id: string, @Owner() owner: string, @Res({ passthrough: true }) res: Response): Promise<{ url: string; expiresAt: string }> {
+    const videoId = this.videoId(id, res);
+    const doc = await this.ctx.orchestrator.get(owner, videoId);
+    if (doc.status !== 'succeeded') throw new ProblemError('not-ready', `the video is ${doc.status}`, { videoStatus: doc.status });
+    const now = Date.now();
+    res.setHeader('Cache-Control', 'no-store');
+    return {
+      url: signedLink('report', videoId, REPORT_LINK_TTL_SECONDS, this.ctx.mediaLinkSecret, now),
+      expiresAt: new Date(now + REPORT_LINK_TTL_SECONDS * 1000).toISOString(),
+    };
   }
 
   @Get(':id/events')
@@ -232,11 +283,8 @@ export class VideosController {
     return video;
   }
 
-  /** Ids that cannot exist are answered here instead of costing an orchestrator round trip. */
   private videoId(id: string, res: Response): string {
-    if (!isVideoId(id)) throw new ProblemError('not-found', `no video ${id}`);
-    res.locals.videoId = id;
-    return id;
+    return routeVideoId(id, res);
   }
 
   /**

@@ -131,15 +131,21 @@ describe('auth, errors and operations', () => {
       'GET /readyz',
       'GET /v1/callback-secret',
       'GET /v1/openapi.json',
+      'GET /v1/ratings/summary',
       'GET /v1/schemas/result.json',
+      'GET /v1/videos',
       'GET /v1/videos/{id}',
       'GET /v1/videos/{id}/events',
       'GET /v1/videos/{id}/features',
+      'GET /v1/videos/{id}/media',
+      'GET /v1/videos/{id}/ratings',
       'GET /v1/videos/{id}/report',
       'GET /v1/videos/{id}/result',
       'GET /v1/webhooks',
       'GET /v1/webhooks/{id}/deliveries',
       'POST /v1/videos',
+      'POST /v1/videos/{id}/ratings',
+      'POST /v1/videos/{id}/report-link',
       'POST /v1/webhooks',
     ]);
     const { $id: _id, ...result } = RESULT_SCHEMA;
@@ -151,6 +157,11 @@ describe('auth, errors and operations', () => {
     assert.match(doc.info.description, /perceived/i);
     assert.match(doc.info.description, /does not measure what a person actually feels/);
     assert.ok(doc.paths['/v1/videos/{id}/result'].get.responses['409'], 'not-ready is documented');
+    assert.ok(doc.paths['/v1/videos/{id}/ratings'].post.responses['201'], 'a rating is created');
+    assert.ok(doc.paths['/v1/videos/{id}/media'].get.responses['206'] && doc.paths['/v1/videos/{id}/media'].get.responses['416'], 'ranges are documented');
+    // the media route takes the key or a signed link (either), every other route the key
+    assert.deepEqual(doc.paths['/v1/videos/{id}/media'].get.security, [{ apiKey: [] }, { mediaLink: [] }]);
+    assert.equal(doc.paths['/v1/videos/{id}'].get.security, undefined, 'the default (bearer) applies');
   });
 
   test('GET /v1/schemas/result.json is the result schema', async () => {

@@ -61,6 +61,11 @@ const ORCHESTRATOR_METHODS = [
   'DeleteWebhook',
   'ListDeliveries',
   'GetCallbackSecret',
+  'ListVideos',
+  'AddRating',
+  'ListRatings',
+  'RatingsSummary',
+  'GetMedia',
 ] as const;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,6 +79,12 @@ async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+export interface OrchestratorOptions {
+  callbackSecret?: string | null;
+  /** More environment for the orchestrator process (e.g. a short MEDIA_RETENTION_HOURS and RECONCILE_INTERVAL_MS). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -145,7 +156,7 @@ export class Orchestrator {
     this.store = new ArtifactStore(artifactDir);
   }
 
-  static async start(artifactDir: string, opts: { callbackSecret?: string | null } = {}): Promise<Orchestrator> {
+  static async start(artifactDir: string, opts: OrchestratorOptions = {}): Promise<Orchestrator> {
     const o = new Orchestrator(artifactDir);
     o.fusion = await startFakeFusion(o.fusionParts);
     const grpcPort = await freePort();
@@ -165,6 +176,7 @@ export class Orchestrator {
       OMNIAFFECT_WEBHOOK_ALLOW_PRIVATE: 'true',
       LOG_LEVEL: 'warn',
       ...(secret ? { OMNIAFFECT_CALLBACK_SECRET: secret } : {}),
+      ...opts.env,
     };
     const main = path.join(repoRoot(), 'services', 'orchestrator', 'dist', 'src', 'main.js');
     o.child = spawn(process.execPath, [main], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -280,6 +292,16 @@ export class Orchestrator {
     const db = createDb(this.dbUrl, 1);
     try {
       await db.query(text, params);
+    } finally {
+      await db.end();
+    }
+  }
+
+  /** Reads rows from the orchestrator's database (to check what an API call left there). */
+  async rows<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+    const db = createDb(this.dbUrl, 1);
+    try {
+      return (await db.query(text, params)).rows as T[];
     } finally {
       await db.end();
     }
@@ -437,7 +459,7 @@ let instances = 0;
  * A gateway in-process on a free port, talking gRPC to a real orchestrator of its own (see
  * Orchestrator) that shares its artifact dir, counting rate limits in the real Redis at REDIS_URL.
  */
-export async function startGateway(env: Record<string, string> = {}, opts: { callbackSecret?: string | null } = {}): Promise<Gateway> {
+export async function startGateway(env: Record<string, string> = {}, opts: OrchestratorOptions = {}): Promise<Gateway> {
   const artifactDir = await mkdtemp(path.join(tmpdir(), 'omniaffect-gateway-'));
   const orch = await Orchestrator.start(artifactDir, opts);
   instances += 1;

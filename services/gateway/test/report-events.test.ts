@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DISCLAIMER } from '@omniaffect/core';
-import { problemOf, sampleResult, slugOf, startGateway, type Gateway } from './harness';
+import { OTHER_KEY, problemOf, sampleResult, slugOf, startGateway, type Gateway } from './harness';
 
 async function submitUrl(gw: Gateway): Promise<string> {
   const res = await gw.api('/v1/videos', {
@@ -170,5 +170,44 @@ describe('GET /v1/videos/:id/events', () => {
     const res = await gw.api('/v1/videos/00000000-0000-4000-8000-00000000abcd/events');
     assert.equal(res.status, 404);
     assert.equal(slugOf((await problemOf(res)).type), 'not-found');
+  });
+});
+
+describe('opening the report without the key in a URL', () => {
+  let gw: Gateway;
+  before(async () => {
+    gw = await startGateway();
+  });
+  after(() => gw.close());
+
+  test('report-link gives a signed, short-lived link for this video and route only', async () => {
+    const id = await submitUrl(gw);
+    const early = await gw.api(`/v1/videos/${id}/report-link`, { method: 'POST' });
+    assert.equal(early.status, 409, 'no report to link to yet');
+    await gw.orch.succeed(id, sampleResult(id));
+    const res = await gw.api(`/v1/videos/${id}/report-link`, { method: 'POST' });
+    assert.equal(res.status, 201);
+    const link = (await res.json()) as { url: string; expiresAt: string };
+    assert.match(link.url, new RegExp(`^/v1/videos/${id}/report\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+    const ttl = Date.parse(link.expiresAt) - Date.now();
+    assert.ok(ttl > 500_000 && ttl <= 600_000, String(ttl));
+    // no Authorization header: the link alone opens the page
+    const page = await fetch(new URL(link.url, gw.base));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /data-video-id="[0-9a-f-]{36}"/);
+    // the same signature does not open the media, and a tampered one opens nothing
+    const asMedia = await fetch(new URL(link.url.replace('/report?', '/media?'), gw.base));
+    assert.equal(asMedia.status, 401);
+    const tampered = await fetch(
+      new URL(
+        link.url.replace(/sig=./, (m) => (m.endsWith('A') ? 'sig=B' : 'sig=A')),
+        gw.base,
+      ),
+    );
+    assert.equal(tampered.status, 401);
+    assert.equal(slugOf((await problemOf(tampered)).type), 'unauthorized');
+    // another key cannot mint a link to it
+    const other = await fetch(new URL(`/v1/videos/${id}/report-link`, gw.base), { method: 'POST', headers: { authorization: `Bearer ${OTHER_KEY}` } });
+    assert.equal(other.status, 404);
   });
 });

@@ -79,6 +79,20 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService, log: Lo
       return { json: '{}' };
     }),
     ListDeliveries: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await w.deliveries(r.owner, r.id)) })),
+    ListVideos: handle<{ owner: string; limit: number; before: string }>(async (r) => ({
+      json: JSON.stringify(await o.listVideos(r.owner, r.limit ?? 0, r.before ?? '')),
+    })),
+    AddRating: handle<{ owner: string; id: string; reviewer: string; clarity: number; relevance: number; comment: string; hasComment: boolean }>(async (r) => ({
+      // through the same check the gateway applies to the client's body: this is the table's boundary
+      json: JSON.stringify(
+        await o.addRating(r.owner, r.id, r.reviewer, { clarity: r.clarity, relevance: r.relevance, comment: r.hasComment ? r.comment : null }),
+      ),
+    })),
+    ListRatings: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await o.ratings(r.owner, r.id)) })),
+    RatingsSummary: handle<{ owner: string }>(async (r) => ({ json: JSON.stringify(await o.ratingsSummary(r.owner)) })),
+    GetMedia: handle<{ owner: string; id: string; signedLink: boolean }>(async (r) => ({
+      json: JSON.stringify(await o.media(r.owner, r.id, r.signedLink === true)),
+    })),
     GetCallbackSecret: handle<{ owner: string }>(async (r) => {
       const secret = w.callbackSecret(r.owner);
       if (!secret)

@@ -11,16 +11,22 @@ import {
   isLanguageOption,
   isVideoId,
   parseContract,
+  parseRatingInput,
   withTransaction,
   type Db,
   type ErasedVideoDocument,
   type Logger,
+  type MediaDocument,
   type Queues,
+  type RatingDocument,
+  type RatingsSummaryDocument,
   type ServiceMetrics,
   type StageName,
   type StageReport,
   type VideoDocument,
+  type VideoListDocument,
 } from '@omniaffect/core';
+import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { Dispatcher } from './dispatcher';
 import { Reconciler, type FusionForgetter } from './reconciler';
@@ -120,6 +126,28 @@ function readReport(raw: unknown): ReadReport {
     report = { ...report, output: (raw as { output: Record<string, unknown> }).output };
   }
   return { ok: true, report };
+}
+
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+/** The `next` cursor: opaque to clients (base64url), so its form can change without breaking them. */
+const cursorOf = (p: repo.ListPosition): string => Buffer.from(`${p.createdMicros}.${p.id}`).toString('base64url');
+
+function parseCursor(cursor: string): repo.ListPosition {
+  const m = /^(\d{1,18})\.(.+)$/.exec(cursor.length <= 128 ? Buffer.from(cursor, 'base64url').toString('utf8') : '');
+  if (!m || !isVideoId(m[2])) throw new ProblemError('validation', 'before must be the `next` cursor of a previous page');
+  return { createdMicros: m[1], id: m[2] };
+}
+
+/**
+ * How a rating names the model it rated: `name@version` of models.fusion in the stored result. A
+ * result without a version (an old export) is named by its name alone; without models.fusion, 'unknown'.
+ */
+export function fusionModelName(fusion: { name?: unknown; version?: unknown } | null): string {
+  const name = typeof fusion?.name === 'string' && fusion.name ? fusion.name : 'unknown';
+  const version = typeof fusion?.version === 'string' || typeof fusion?.version === 'number' ? String(fusion.version) : '';
+  return version ? `${name}@${version}` : name;
 }
 
 /**
@@ -247,6 +275,86 @@ export class Orchestrator {
     const video = isVideoId(id) ? await repo.loadVideo(this.db, id) : null;
     if (!video || video.owner !== owner) return this.missing(owner, id);
     return repo.toDocument(video, await repo.loadStages(this.db, id));
+  }
+
+  /**
+   * The owner's videos, newest first, `limit` per page (1–100, 0 = 20). The cursor is the position of
+   * the previous page's last video; it names nothing of another owner's (it is only compared with).
+   */
+  async listVideos(owner: string, limit: number, before: string): Promise<VideoListDocument> {
+    if (!owner) throw new ProblemError('validation', 'owner is required');
+    const n = limit === 0 ? DEFAULT_PAGE_SIZE : limit;
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) throw new ProblemError('validation', `limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+    const position = before ? parseCursor(before) : null;
+    // one row more than the page says whether there is a next page without a count
+    const rows = await repo.listVideos(this.db, owner, n + 1, position);
+    const page = rows.slice(0, n);
+    const stages = await repo.loadStagesOf(
+      this.db,
+      page.map((v) => v.id),
+    );
+    const last = page.at(-1);
+    return {
+      videos: page.map((v) => repo.toDocument(v, stages.get(v.id) ?? [])),
+      next: rows.length > n && last ? cursorOf({ createdMicros: last.created_micros, id: last.id }) : null,
+    };
+  }
+
+  /**
+   * Stores a reviewer's rating of a succeeded video's explanation, with the fusion model version that
+   * made the result (ratings then compare model versions). The row is locked in share mode, so an
+   * erasure running now either comes first (the rating answers gone) or waits and deletes the rating too.
+   */
+  async addRating(owner: string, id: string, reviewer: string, raw: unknown): Promise<RatingDocument> {
+    const input = parseRatingInput(raw);
+    if (!reviewer || reviewer.length > 128) throw new ProblemError('validation', 'reviewer must be 1 to 128 characters');
+    return withTransaction(this.db, async (c) => {
+      const video = isVideoId(id) ? await repo.lockVideoShared(c, id) : null;
+      if (!video || video.owner !== owner) return this.missing(owner, id, c);
+      if (video.status !== 'succeeded') {
+        throw new ProblemError('not-ready', `video ${id} is ${video.status}: only a succeeded video's explanation can be rated`, { videoStatus: video.status });
+      }
+      return repo.insertRating(c, {
+        id: randomUUID(),
+        videoId: id,
+        owner,
+        reviewer,
+        ...input,
+        fusionModel: fusionModelName(await repo.resultFusionModel(c, id)),
+      });
+    });
+  }
+
+  async ratings(owner: string, id: string): Promise<{ ratings: RatingDocument[] }> {
+    const doc = await this.get(owner, id);
+    if (doc.status === 'canceled') throw new ProblemError('not-found', `video ${id} was canceled and erased`);
+    return { ratings: await repo.ratingsOfVideo(this.db, id) };
+  }
+
+  async ratingsSummary(owner: string): Promise<RatingsSummaryDocument> {
+    if (!owner) throw new ProblemError('validation', 'owner is required');
+    return repo.ratingsSummary(this.db, owner);
+  }
+
+  /**
+   * What the gateway needs to serve a video's source media. `signedLink`: the gateway verified a link it
+   * signed for this id, which stands for the owner; an erased id is then 'gone' as it is to the owner.
+   */
+  async media(owner: string, id: string, signedLink: boolean): Promise<MediaDocument> {
+    const video = isVideoId(id) ? await repo.loadVideo(this.db, id) : null;
+    if (!video || (!signedLink && video.owner !== owner)) {
+      if (signedLink && isVideoId(id) && (await repo.tombstoneOwner(this.db, id)) !== null) throw new ProblemError('gone', `video ${id} was erased`);
+      return this.missing(owner, id);
+    }
+    if (video.status === 'canceled') throw new ProblemError('not-found', `video ${id} was canceled and erased`);
+    return {
+      id,
+      owner: video.owner,
+      status: video.status,
+      sourceKind: video.source_kind,
+      contentType: video.content_type,
+      mediaErasedAt: video.media_erased_at ? video.media_erased_at.toISOString() : null,
+    };
   }
 
   /**

@@ -1,10 +1,22 @@
 import type { PoolClient } from 'pg';
-import { STAGES, problemDocument, isProblemSlug, videoLinks, webhookAttemptJobId, type Db, type StageName, type VideoDocument } from '@omniaffect/core';
+import {
+  STAGES,
+  problemDocument,
+  isProblemSlug,
+  videoLinks,
+  webhookAttemptJobId,
+  type Db,
+  type RatingDocument,
+  type RatingScoreSummary,
+  type RatingsSummaryDocument,
+  type StageName,
+  type VideoDocument,
+} from '@omniaffect/core';
 import { progress, type StageChange, type VideoSnapshot } from './state-machine';
 
 /**
  * Every statement the orchestrator runs on its own tables (videos, stages, results, tombstones,
- * erased_media_usage, webhooks and their deliveries), as plain functions over a pool or a transaction's client: the callers decide
+ * erased_media_usage, webhooks and their deliveries, ratings), as plain functions over a pool or a transaction's client: the callers decide
  * what runs in one transaction, this module only how each step is spelt in SQL. Embeddings are
  * fusion's and never read here.
  */
@@ -131,6 +143,38 @@ export function toDocument(video: VideoRow, stages: StageRow[]): VideoDocument {
       : null,
     links: videoLinks(video.id),
   };
+}
+
+// ------------------------------------------------------------------------------------------ listing
+
+/** A position in the newest-first list: the last row's created_at in microseconds since the epoch (exact, unlike a JS Date) and its id. */
+export interface ListPosition {
+  createdMicros: string;
+  id: string;
+}
+
+/**
+ * One page of an owner's videos, newest first, strictly after `before` (keyset pagination: stable while
+ * videos are added, and each page costs an index range scan however deep it is). Rows canceled before
+ * erasure existed are erasures in waiting (reconcileErasures): never listed.
+ */
+export async function listVideos(q: Queryable, owner: string, limit: number, before: ListPosition | null): Promise<(VideoRow & { created_micros: string })[]> {
+  const r = await q.query<VideoRow & { created_micros: string }>(
+    `SELECT *, (extract(epoch FROM created_at) * 1000000)::bigint::text AS created_micros FROM videos
+      WHERE owner = $1 AND status <> 'canceled'
+        AND ($2::bigint IS NULL OR (created_at, id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::text))
+      ORDER BY created_at DESC, id DESC LIMIT $4`,
+    [owner, before?.createdMicros ?? null, before?.id ?? null, limit],
+  );
+  return r.rows;
+}
+
+/** The stages of several videos in one query, by video id. */
+export async function loadStagesOf(q: Queryable, ids: string[]): Promise<Map<string, StageRow[]>> {
+  const byVideo = new Map<string, StageRow[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return byVideo;
+  for (const s of (await q.query<StageRow>('SELECT * FROM stages WHERE video_id = ANY($1)', [ids])).rows) byVideo.get(s.video_id)?.push(s);
+  return byVideo;
 }
 
 // ------------------------------------------------------------------------------------------ Submit
@@ -264,11 +308,105 @@ export async function storeResultWhileProcessing(q: Queryable, id: string, resul
   );
 }
 
+// ------------------------------------------------------------------------------------------ ratings
+
+interface RatingRow {
+  id: string;
+  video_id: string;
+  clarity: number;
+  relevance: number;
+  comment: string | null;
+  fusion_model: string;
+  created_at: Date;
+}
+
+const toRating = (r: RatingRow): RatingDocument => ({
+  id: r.id,
+  videoId: r.video_id,
+  clarity: r.clarity,
+  relevance: r.relevance,
+  comment: r.comment,
+  fusionModel: r.fusion_model,
+  createdAt: r.created_at.toISOString(),
+});
+
+/** Takes the video's row lock in share mode: an erasure (which locks it for update) waits for the rating, then deletes it with the row. */
+export async function lockVideoShared(c: PoolClient, id: string): Promise<VideoRow | null> {
+  return (await c.query<VideoRow>('SELECT * FROM videos WHERE id = $1 FOR SHARE', [id])).rows[0] ?? null;
+}
+
+/** The stored result's models.fusion, without reading the whole result document into the process. */
+export async function resultFusionModel(q: Queryable, id: string): Promise<{ name?: unknown; version?: unknown } | null> {
+  const r = await q.query<{ fusion: { name?: unknown; version?: unknown } | null }>(
+    `SELECT result->'models'->'fusion' AS fusion FROM results WHERE video_id = $1`,
+    [id],
+  );
+  return r.rows[0]?.fusion ?? null;
+}
+
+export async function insertRating(
+  q: Queryable,
+  r: { id: string; videoId: string; owner: string; reviewer: string; clarity: number; relevance: number; comment: string | null; fusionModel: string },
+): Promise<RatingDocument> {
+  const ins = await q.query<RatingRow>(
+    `INSERT INTO ratings (id, video_id, owner, reviewer, clarity, relevance, comment, fusion_model) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+     RETURNING id, video_id, clarity, relevance, comment, fusion_model, created_at`,
+    [r.id, r.videoId, r.owner, r.reviewer, r.clarity, r.relevance, r.comment, r.fusionModel],
+  );
+  return toRating(ins.rows[0]);
+}
+
+export async function ratingsOfVideo(q: Queryable, videoId: string): Promise<RatingDocument[]> {
+  const r = await q.query<RatingRow>(
+    `SELECT id, video_id, clarity, relevance, comment, fusion_model, created_at FROM ratings WHERE video_id = $1 ORDER BY created_at DESC, id DESC`,
+    [videoId],
+  );
+  return r.rows.map(toRating);
+}
+
+/** count(*) per score value 1..5 of one column, in the aggregate's SELECT list (the column names are constants). */
+const histogram = (col: 'clarity' | 'relevance') => `ARRAY[${[1, 2, 3, 4, 5].map((v) => `count(*) FILTER (WHERE ${col} = ${v})`).join(', ')}]::int[]`;
+
+/** Per fusion model version over the owner's ratings: count, mean, median and histogram of each score. */
+export async function ratingsSummary(q: Queryable, owner: string): Promise<RatingsSummaryDocument> {
+  const r = await q.query<{
+    fusion_model: string;
+    count: number;
+    clarity_mean: number;
+    clarity_median: number;
+    clarity_histogram: number[];
+    relevance_mean: number;
+    relevance_median: number;
+    relevance_histogram: number[];
+  }>(
+    `SELECT fusion_model, count(*)::int AS count,
+            avg(clarity)::float8 AS clarity_mean, percentile_cont(0.5) WITHIN GROUP (ORDER BY clarity)::float8 AS clarity_median,
+            ${histogram('clarity')} AS clarity_histogram,
+            avg(relevance)::float8 AS relevance_mean, percentile_cont(0.5) WITHIN GROUP (ORDER BY relevance)::float8 AS relevance_median,
+            ${histogram('relevance')} AS relevance_histogram
+       FROM ratings WHERE owner = $1 GROUP BY fusion_model ORDER BY fusion_model`,
+    [owner],
+  );
+  const score = (mean: number, median: number, h: number[]): RatingScoreSummary => ({
+    mean,
+    median,
+    histogram: [h[0] ?? 0, h[1] ?? 0, h[2] ?? 0, h[3] ?? 0, h[4] ?? 0],
+  });
+  return {
+    models: r.rows.map((row) => ({
+      fusionModel: row.fusion_model,
+      count: row.count,
+      clarity: score(row.clarity_mean, row.clarity_median, row.clarity_histogram),
+      relevance: score(row.relevance_mean, row.relevance_median, row.relevance_histogram),
+    })),
+  };
+}
+
 // ------------------------------------------------------------------------------------------ erasure
 
 /**
  * Phase 1 of erasure, inside the caller's transaction holding the video's row lock: the video, its
- * stages, result and delivery rows are replaced by a tombstone; the media seconds still inside the
+ * stages, result, ratings and delivery rows are replaced by a tombstone; the media seconds still inside the
  * quota window are kept without the id; the tombstone records the webhook jobs purge() must remove.
  */
 export async function eraseVideoRow(c: PoolClient, video: VideoRow): Promise<Date> {
@@ -292,6 +430,8 @@ export async function eraseVideoRow(c: PoolClient, video: VideoRow): Promise<Dat
   );
   await c.query('DELETE FROM webhook_deliveries WHERE video_id = $1', [id]);
   await c.query('DELETE FROM results WHERE video_id = $1', [id]);
+  // reviewers' comments are the tenant's text too; the foreign key's cascade would also take them
+  await c.query('DELETE FROM ratings WHERE video_id = $1', [id]);
   // stages go with it (ON DELETE CASCADE); the row held the transcript, metadata, filename and URLs
   await c.query('DELETE FROM videos WHERE id = $1', [id]);
   return t.rows[0].erased_at;

@@ -108,6 +108,7 @@ async function footprint(id: string) {
     stages: await count('SELECT count(*)::int AS n FROM stages WHERE video_id = $1'),
     results: await count('SELECT count(*)::int AS n FROM results WHERE video_id = $1'),
     deliveries: await count('SELECT count(*)::int AS n FROM webhook_deliveries WHERE video_id = $1'),
+    ratings: await count('SELECT count(*)::int AS n FROM ratings WHERE video_id = $1'),
     embeddings: await count('SELECT count(*)::int AS n FROM embeddings WHERE video_id = $1'),
     jobs,
     artifacts: existsSync(store.videoDir(id)),
@@ -158,7 +159,10 @@ async function succeededVideo(): Promise<string> {
   await queues.get(QUEUES.completions).add('media:started', completion(id, 'media', 'started'), { jobId: startedJobId(id, 'media', 1) });
   await store.writeJson(artifactPaths.stageOutput(id, 'asr'), { text: 'the provided words', segments: [] });
   await pushEmbedding(id);
-  await db.query(`INSERT INTO results (video_id, result) VALUES ($1, '{"transcript": {"text": "the provided words"}}')`, [id]);
+  await db.query(
+    `INSERT INTO results (video_id, result) VALUES ($1, '{"transcript": {"text": "the provided words"}, "models": {"fusion": {"name": "fusion-erase", "version": "7"}}}')`,
+    [id],
+  );
   await orch.transition(id, { kind: 'done', stage: 'fusion', output: { present: ['audio'] } });
   assert.equal((await orch.get(OWNER, id)).status, 'succeeded');
   return id;
@@ -176,9 +180,18 @@ const rpcSlug = async (method: string, req: object): Promise<string> => {
 
 test('DELETE of a succeeded video leaves only a tombstone, and every call about it answers gone', async () => {
   const id = await succeededVideo();
+  // a reviewer's rating with a comment (tenant text), added over real gRPC as the gateway adds it
+  const rated = await unary<object, { json: string }>(
+    rpc,
+    'AddRating',
+    { owner: OWNER, id, reviewer: OWNER, clarity: 4, relevance: 2, comment: 'the acme clip reads wrong', hasComment: true },
+    { deadlineMs: 5000, idempotent: false },
+  );
+  assert.equal((JSON.parse(rated.json) as { fusionModel: string }).fusionModel, 'fusion-erase@7');
   const before = await footprint(id);
   assert.equal(before.videos, 1);
   assert.equal(before.results, 1);
+  assert.equal(before.ratings, 1);
   assert.equal(before.embeddings, 1);
   assert.equal(before.deliveries, 2, 'subscription + callbackUrl');
   assert.ok(before.jobs.length >= 5, `jobs in Redis before: ${before.jobs.join(', ')}`);
@@ -196,7 +209,7 @@ test('DELETE of a succeeded video leaves only a tombstone, and every call about 
   assert.ok(Date.parse(erased.erasedAt) > 0);
   assert.equal(await redis.get(crashKey), null, 'crash counter removed');
 
-  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
+  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
   for (const j of webhookJobIds) assert.equal(await queues.get(QUEUES.webhooks).getJob(j), undefined, 'webhook jobs for it removed');
   const tomb = await db.query('SELECT * FROM video_tombstones WHERE id = $1', [id]);
   assert.equal(tomb.rowCount, 1);
@@ -209,11 +222,14 @@ test('DELETE of a succeeded video leaves only a tombstone, and every call about 
   assert.doesNotMatch(dump.rows[0].all, /acme|secret-name|provided words|127\.0\.0\.1/);
 
   // the owner gets 'gone' from every call, over real gRPC; anyone else 'not-found' (no existence oracle)
-  for (const method of ['Get', 'GetResult', 'GetFeatures', 'Cancel']) {
+  assert.deepEqual((await orch.ratingsSummary(OWNER)).models, [], 'the erased rating no longer counts in the summary');
+  for (const method of ['Get', 'GetResult', 'GetFeatures', 'ListRatings', 'GetMedia', 'Cancel']) {
     assert.equal(await rpcSlug(method, { owner: OWNER, id }), 'gone', method);
     assert.equal(await rpcSlug(method, { owner: 'intruder', id }), 'not-found', `${method} by another owner`);
   }
   assert.equal(await rpcSlug('Get', { owner: 'intruder', id: randomUUID() }), 'not-found', 'same answer as an id that never existed');
+  assert.equal(await rpcSlug('AddRating', { owner: OWNER, id, reviewer: OWNER, clarity: 3, relevance: 3 }), 'gone', 'an erased video cannot be rated');
+  assert.equal(await rpcSlug('GetMedia', { owner: '', id, signedLink: true }), 'gone', 'a signed media link of an erased video');
   // the id cannot be reused
   await assert.rejects(orch.submit(input({ videoId: id })), (e) => slugOf(e) === 'gone');
   await assert.rejects(orch.submit(input({ videoId: id, owner: 'intruder' })), (e) => slugOf(e) === 'conflict');
@@ -236,7 +252,7 @@ test('DELETE erases in every status: queued, processing, failed', async () => {
   ]);
   for (const v of [queued, processing, failed]) {
     await orch.cancel(OWNER, v.videoId);
-    assert.deepEqual(await footprint(v.videoId), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
+    assert.deepEqual(await footprint(v.videoId), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
     await assert.rejects(orch.getResult(OWNER, v.videoId), (e) => slugOf(e) === 'gone');
   }
 });
@@ -282,7 +298,7 @@ test('a worker still holding the job cannot write anything back; the reconciler 
     const r = await orch.reconciler.reconcileErasures();
     assert.ok(r.purged >= 1);
     assert.ok((await tomb()).purged_at);
-    assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
+    assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
   } finally {
     release();
     await worker.close();
@@ -306,7 +322,7 @@ test('a crash between the phases: DELETE answers erased, and the reconciler fini
   // a restarted orchestrator (fusion back) finishes it
   const r = await orch.reconciler.reconcileErasures();
   assert.ok(r.purged >= 1);
-  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, embeddings: 0, jobs: [], artifacts: false });
+  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
   // and running it again is harmless
   assert.equal(await orch.reconciler.purge(id), true);
 });
