@@ -4,15 +4,16 @@
 // (768/768/768, hidden 64, exported to ONNX and run by onnxruntime-node on the CPU, one thread per core)
 // fed seeded embeddings: Whisper-like utterances of 3–6 s, 1 s audio segments, a frame every 2 s,
 // three word pieces a second.
-//   node bench/timeline-bench.js [minutes=10,60,120]
+//   node bench/timeline-bench.js [minutes=10,60,120]          (TIMELINE_BENCH_REPORTS=dir keeps the rendered reports)
 'use strict';
 const os = require('node:os');
 const path = require('node:path');
-const { mkdtempSync, readFileSync, rmSync } = require('node:fs');
+const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const ort = require('../packages/models/node_modules/onnxruntime-node');
 const { planTimeline, validateResult } = require('../packages/core');
 const { fuseTimeline, explain } = require('../packages/explain');
 const { exportPolicyOnnx, initPolicy } = require('../packages/policy');
+const { renderReport } = require('../services/gateway');
 
 const DIMS = { text: 768, audio: 768, vision: 768 };
 const PROSODY = { f0MeanHz: 180, f0StdHz: 12, f0MinHz: 150, f0MaxHz: 220, energyDb: -18, voicedRatio: 0.7, rateProxy: 4 };
@@ -57,8 +58,8 @@ async function main() {
       return out;
     };
     console.log(`fusion policy 768/768/768 hidden 64 on onnxruntime-node CPU (${os.cpus().length} threads); ${new Date().toISOString()}`);
-    console.log('| media | segments | verify | rows | runs | fusion s | ms/segment | result part |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| media | segments | verify | rows | runs | fusion s | ms/segment | result part | report (exported) |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const m of minutes) {
       const { seqs, transcript } = video(m * 60);
       const plan = planTimeline({ durationSec: m * 60, transcript, voice: transcript });
@@ -68,22 +69,34 @@ async function main() {
         const ms = performance.now() - t0;
         const part = explain({ fused, seqs, manifest, unweighed: {} }, {});
         const bytes = Buffer.byteLength(JSON.stringify(part));
+        let report = '';
         if (verify) {
           const doc = {
-            id: 'x',
+            id: '00000000-0000-4000-8000-000000000000',
             status: 'succeeded',
             language: 'en',
             ...part,
-            transcript: { language: 'en', text: '', segments: [] },
+            transcript: { language: 'en', text: seqs.text.items.map((t) => t.text).join(' '), segments: transcript.map((t) => ({ ...t, text: '' })) },
             timings: {},
-            disclaimer: 'Perceived expression only, not felt emotion.',
+            disclaimer: 'OmniAffect reports how emotion is expressed and would likely be perceived by an observer; it does not measure what a person feels.',
           };
           const v = validateResult(doc);
           if (!v.ok) throw new Error(v.errors.slice(0, 3).join('; '));
+          const t1 = performance.now();
+          const html = renderReport(doc, {
+            lang: 'en',
+            nonce: 'bench',
+            exported: true,
+            media: { none: 'report.video.exported' },
+            frames: { none: 'report.frames.erased' },
+          });
+          report = `${(Buffer.byteLength(html) / 1e6).toFixed(2)} MB, rendered in ${((performance.now() - t1) / 1000).toFixed(2)} s`;
+          // TIMELINE_BENCH_REPORTS=dir keeps each report, to look at
+          if (process.env.TIMELINE_BENCH_REPORTS) writeFileSync(path.join(process.env.TIMELINE_BENCH_REPORTS, `report-${m}min.html`), html);
         }
         const rows = fused.rows.pass1 + fused.rows.pass2 + fused.rows.pass3;
         console.log(
-          `| ${m} min | ${plan.length} | ${verify ? 'yes' : 'no'} | ${rows} | ${fused.rows.runs} | ${(ms / 1000).toFixed(2)} | ${(ms / plan.length).toFixed(1)} | ${(bytes / 1e6).toFixed(2)} MB |`,
+          `| ${m} min | ${plan.length} | ${verify ? 'yes' : 'no'} | ${rows} | ${fused.rows.runs} | ${(ms / 1000).toFixed(2)} | ${(ms / plan.length).toFixed(1)} | ${(bytes / 1e6).toFixed(2)} MB | ${report} |`,
         );
       }
     }

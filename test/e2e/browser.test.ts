@@ -8,6 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { NO_CHROMIUM, findChromium, launchChromium } from '../support/browser';
 import { audioOnly, corruptVideo, silentVideo, speechVideo } from '../support/media-fixtures';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
+import { startWebhookReceiver } from '../support/webhook-receiver';
 
 /**
  * The console and the report in a real browser (Debian's Chromium driven by playwright-core): a person
@@ -28,6 +29,9 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
   const work = mkdtempSync(path.join(os.tmpdir(), 'oa-browser-'));
   let videoId = '';
   let result: AnalysisResult;
+  /** the console tab: its session storage holds the key, as a person's tab would */
+  let consolePage: Page;
+  let hook: Awaited<ReturnType<typeof startWebhookReceiver>>;
 
   const watch = (page: Page) => {
     page.on('pageerror', (e) => errors.push(`${page.url()}: ${e.message}`));
@@ -39,6 +43,7 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
   };
 
   before(async () => {
+    hook = await startWebhookReceiver();
     s = await startTestStack();
     browser = await launchChromium(CHROMIUM!);
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
@@ -48,10 +53,11 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     await context?.close();
     await browser?.close();
     await s?.teardown();
+    await hook?.close();
   });
 
   test('the console: enter the key, upload a video, watch it run to the end, see a failure with its reason', async () => {
-    const page = await context.newPage();
+    const page = (consolePage = await context.newPage());
     watch(page);
     await page.goto(`${s.stack.gatewayUrl}/`);
     await page.fill('#api-key', s.apiKey);
@@ -59,6 +65,12 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     // the key stays in the tab, never in a URL
     assert.equal(await page.evaluate('sessionStorage.getItem("omniaffect.apiKey")'), s.apiKey);
     assert.ok(!page.url().includes(s.apiKey));
+
+    // a webhook subscription: its secret is shown once, and the deliveries show up under it
+    await page.fill('#webhook-url', hook.url);
+    await page.click('#webhook-form button[type=submit]');
+    assert.match(await page.locator('#webhook-status .secret').innerText(), /^whsec_/);
+    await page.locator('.webhook').first().waitFor();
 
     await page.setInputFiles('#file', speechVideo(work, 6));
     await page.selectOption('#language', 'zh');
@@ -71,6 +83,9 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     const states = await page.locator(`#v-${videoId} .stage`).evaluateAll((els) => els.map((e) => e.getAttribute('data-state')));
     assert.deepEqual(states, ['done', 'done', 'done', 'done', 'done', 'done']);
     result = await s.client.result<AnalysisResult>(videoId);
+    // the webhook fired for it, and the console lists the delivery with its outcome
+    await page.waitForSelector(`.webhook tr[data-video="${videoId}"] .outcome[data-status="succeeded"]`, { timeout: 60_000 });
+    assert.ok(hook.received.some((r) => r.body.includes(videoId)));
 
     // a broken file fails with its problem type, shown in the list
     await page.setInputFiles('#file', corruptVideo(work));
@@ -81,23 +96,21 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     await page.click('#lang-switch');
     assert.match(await page.locator('h1').innerText(), /控制台/);
     await shot(page, 'console-zh');
-    await page.close();
+    await page.click('#lang-switch');
   });
 
   test('the report from the console: each section shows the result’s numbers, in English and Chinese', async () => {
     assert.ok(videoId, 'a finished video');
-    const page = await context.newPage();
-    watch(page);
-    await page.goto(`${s.stack.gatewayUrl}/`);
+    const page = consolePage;
     const [report] = await Promise.all([context.waitForEvent('page'), page.click(`#v-${videoId} .open-report`)]);
     watch(report);
     await report.waitForLoadState('load');
     // the signed link carries no API key
     assert.ok(!report.url().includes(s.apiKey), report.url());
     // header: the verdict and its probability
-    assert.equal(await report.locator('.verdict').getAttribute('data-sentiment'), result.sentiment.label);
+    assert.equal(await report.locator('div.verdict').getAttribute('data-sentiment'), result.sentiment.label);
     const conf = (result.sentiment.probabilities[result.sentiment.label] * 100).toFixed(1);
-    assert.ok((await report.locator('.verdict .conf').innerText()).includes(conf), `verdict shows ${conf}%`);
+    assert.ok((await report.locator('div.verdict .conf').innerText()).includes(conf), `verdict shows ${conf}%`);
     assert.equal(await report.locator('.emotion').getAttribute('data-emotion'), result.emotion.label);
     // the timeline: one segment per result segment
     assert.equal(await report.locator('svg.timeline:visible .seg').count(), result.timeline.length);
@@ -115,6 +128,8 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
       assert.ok((await report.locator('.comp').innerText()).includes(result.faithfulness.comprehensiveness.toFixed(3)));
     }
     await shot(report, 'report-en');
+    mkdirSync(SHOTS, { recursive: true });
+    await report.screenshot({ path: path.join(SHOTS, 'report-top-en.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1450 } });
 
     // seeking: clicking a segment plays the video from its start
     const seg = report.locator('svg.timeline:visible .seg').last();
@@ -132,7 +147,7 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
     assert.ok(await report.locator('#timeline h2 [data-l="zh"]').isVisible());
     assert.ok(!(await report.locator('#timeline h2 [data-l="en"]').isVisible()));
     assert.equal(await report.locator('#timeline h2').innerText(), '情绪时间线');
-    const zhVerdict = await report.locator('.verdict .big').innerText();
+    const zhVerdict = await report.locator('div.verdict .big').innerText();
     assert.equal(zhVerdict, { negative: '消极', neutral: '中性', positive: '积极' }[result.sentiment.label]);
     await shot(report, 'report-zh');
 
@@ -152,7 +167,6 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
       [[4, 5, 'clear and to the point']],
     );
     await report.close();
-    await page.close();
   });
 
   test('the exported report opens from a file with the network cut off', async () => {
@@ -189,7 +203,7 @@ describe('console and report in a real browser', { timeout: 600_000, skip: CHROM
       assert.equal(doc.status, 'succeeded', JSON.stringify(doc.error));
       const r = await s.client.result<AnalysisResult>(id);
       assert.equal(r.modalities[c.modality].present, false);
-      const html = await s.client.report(id, { lang: 'en' });
+      const html = await s.client.report(id, { lang: 'en', exported: true });
       const file = path.join(work, `${c.modality}-absent.html`);
       writeFileSync(file, html);
       await page.goto(`file://${file}`);

@@ -89,8 +89,8 @@ const CONSOLE_WORDS: Record<Lang, Record<string, string>> = {
 // the console's words join the shared dictionaries, so `bi` serves both pages
 for (const lang of ['en', 'zh'] as const) Object.assign(DICTIONARIES[lang], CONSOLE_WORDS[lang]);
 
-export function consoleCsp(nonce: string): string {
-  return pageCsp(nonce, { connect: true });
+export function consoleCsp(nonce: string, inMeta = false): string {
+  return pageCsp(nonce, { connect: true }, inMeta);
 }
 
 const CSS = `
@@ -116,7 +116,7 @@ export function renderConsole(lang: Lang, nonce: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${esc(consoleCsp(nonce))}">
+<meta http-equiv="Content-Security-Policy" content="${esc(consoleCsp(nonce, true))}">
 <title>OmniAffect</title>
 <style nonce="${esc(nonce)}">${CSS}</style>
 </head>
@@ -186,7 +186,8 @@ const SCRIPT = `
       if(!r.ok||!r.body){streams[id]=false;return;}
       var reader=r.body.getReader(),dec=new TextDecoder(),buf='';
       function pump(){return reader.read().then(function(x){
-        if(x.done){streams[id]=false;api('/v1/videos/'+id).then(render).catch(function(){});return;}
+        // the stream ends when the video does: its final document, and the deliveries its end caused
+        if(x.done){streams[id]=false;api('/v1/videos/'+id).then(render).then(function(){setTimeout(loadWebhooks,1500);}).catch(function(){});return;}
         buf+=dec.decode(x.value,{stream:true});var cut;
         while((cut=buf.indexOf('\\n\\n'))>=0){var block=buf.slice(0,cut);buf=buf.slice(cut+2);var data='';
           block.split('\\n').forEach(function(l){if(l.indexOf('data: ')===0)data+=l.slice(6);});
@@ -212,7 +213,7 @@ const SCRIPT = `
         box.appendChild(d);
         api('/v1/webhooks/'+h.id+'/deliveries').then(function(r){
           var ds=(r.deliveries||r).slice(0,5);var t=d.querySelector('.deliveries');
-          t.innerHTML=bi('console.webhook.deliveries')+': '+(ds.length?'<table>'+ds.map(function(x){return '<tr><td>'+esc(x.videoId||'')+'</td><td>'+esc(x.event||x.type||'')+'</td><td class="outcome">'+esc(x.status||x.state||'')+'</td><td>'+esc(x.attempts==null?'':x.attempts)+'</td><td>'+esc(x.lastError||x.error||'')+'</td></tr>';}).join('')+'</table>':bi('console.webhook.noDeliveries'));
+          t.innerHTML=bi('console.webhook.deliveries')+': '+(ds.length?'<table>'+ds.map(function(x){return '<tr data-video="'+esc(x.videoId)+'"><td>'+esc(x.videoId)+'</td><td>'+esc(x.eventType)+'</td><td class="outcome" data-status="'+esc(x.status)+'">'+esc(x.status)+(x.lastStatus?' ('+esc(x.lastStatus)+')':'')+'</td><td>'+esc(x.attempts)+'</td><td>'+esc(x.lastError||'')+'</td></tr>';}).join('')+'</table>':bi('console.webhook.noDeliveries'));
         }).catch(function(){});
       });
     });

@@ -20,8 +20,8 @@ export function resultDuration(r: AnalysisResult): number {
   return Math.max(0.001, r.timeline[r.timeline.length - 1]?.end ?? 0, ...r.transcript.segments.map((s) => s.end));
 }
 
-function ticks(duration: number, x: (t: number) => number, y: number): string {
-  const raw = duration / 10;
+function ticks(duration: number, x: (t: number) => number, y: number, count = 10): string {
+  const raw = duration / count;
   const pow = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? raw;
   const f = fmt('en');
@@ -41,7 +41,9 @@ function ticks(duration: number, x: (t: number) => number, y: number): string {
 export function timelineSvg(r: AnalysisResult, lang: Lang): string {
   const duration = resultDuration(r);
   const left = 70;
-  const x = (t: number) => left + (Math.max(0, Math.min(duration, t)) / duration) * (W - left - 10);
+  // a long video gets a wider chart (at least 6 px a segment) that scrolls, rather than slivers
+  const width = Math.max(W, left + 10 + 6 * r.timeline.length);
+  const x = (t: number) => left + (Math.max(0, Math.min(duration, t)) / duration) * (width - left - 10);
   const f = fmt(lang);
   const parts: string[] = [];
   parts.push(biText(0, 40, 'class="row-label"', (l) => tr(l, 'report.sentiment')));
@@ -88,9 +90,10 @@ export function timelineSvg(r: AnalysisResult, lang: Lang): string {
         `<circle cx="${n2(x(fr.time))}" cy="142" r="3.5" fill="${MODALITY_COLOURS.vision}" class="mark"><title>${esc(f.time(fr.time))} −${f.num(fr.deletionDrop, 2)}</title></circle>`,
       );
   }
-  parts.push(ticks(duration, x, 152));
+  parts.push(ticks(duration, x, 152, Math.round((10 * width) / W)));
   parts.push(`<line id="playhead" x1="${left}" y1="0" x2="${left}" y2="150" class="playhead" visibility="hidden"/>`);
-  return `<svg class="timeline" viewBox="0 0 ${W} 175" role="img" aria-label="${esc(tr(lang, 'report.timeline'))}" data-duration="${duration}" data-left="${left}">${parts.join('')}</svg>`;
+  const size = width > W ? ` width="${width}" height="175"` : '';
+  return `<svg class="timeline${width > W ? ' wide' : ''}"${size} viewBox="0 0 ${width} 175" role="img" aria-label="${esc(tr(lang, 'report.timeline'))}" data-duration="${duration}" data-left="${left}" data-width="${width}">${parts.join('')}</svg>`;
 }
 
 /** Pitch and energy over the track, the speaker's median pitch, and the verified voice evidence shaded. */

@@ -3,7 +3,7 @@
  * nonce'd style and script, data: images, and — only where the page needs them — same-origin fetches
  * and media. Sent as a header and repeated in a <meta> so an exported file keeps it.
  */
-export function pageCsp(nonce: string, allow: { connect?: boolean; media?: boolean; framed?: boolean } = {}): string {
+export function pageCsp(nonce: string, allow: { connect?: boolean; media?: boolean; framed?: boolean } = {}, inMeta = false): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
@@ -13,6 +13,7 @@ export function pageCsp(nonce: string, allow: { connect?: boolean; media?: boole
     `connect-src ${allow.connect ? "'self'" : "'none'"}`,
     "form-action 'none'",
     "base-uri 'none'",
-    ...(allow.framed ? [] : ["frame-ancestors 'none'"]),
+    // browsers ignore (and complain about) frame-ancestors in a <meta>: it only goes in the header
+    ...(allow.framed || inMeta ? [] : ["frame-ancestors 'none'"]),
   ].join('; ');
 }

@@ -226,6 +226,15 @@ export function pickLanguage(acceptLanguage: string | undefined, query?: unknown
   return (hit?.base as Lang | undefined) ?? 'en';
 }
 
+/** Seconds as m:ss.s (h:mm:ss.s from an hour). */
+function fmtTime(t: number): string {
+  const s = Math.max(0, t);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = (s % 60).toFixed(1).padStart(4, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
 /** Locale-formatted numbers and times. */
 export function fmt(lang: Lang) {
   const locale = lang === 'zh' ? 'zh-CN' : 'en-GB';
@@ -236,15 +245,8 @@ export function fmt(lang: Lang) {
       typeof v === 'number' && Number.isFinite(v)
         ? new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: digits, minimumFractionDigits: digits }).format(v)
         : '–',
-    /** seconds as m:ss.s (h:mm:ss from an hour) */
-    time: (t: number) => {
-      const s = Math.max(0, t);
-      const h = Math.floor(s / 3600);
-      const m = Math.floor((s % 3600) / 60);
-      const sec = s % 60;
-      const ss = sec.toFixed(1).padStart(4, '0');
-      return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
-    },
-    seconds: (t: number) => `${n(1).format(t)}${lang === 'zh' ? ' 秒' : ' s'}`,
+    time: fmtTime,
+    /** short times in seconds ("12.5 s"), from a minute on as a clock ("1:02:03.5") */
+    seconds: (t: number) => (t >= 60 ? fmtTime(t) : `${n(1).format(t)}${lang === 'zh' ? ' 秒' : ' s'}`),
   };
 }

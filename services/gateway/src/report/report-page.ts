@@ -36,6 +36,11 @@ const barSvg = (fraction: number, colour: string) =>
   `<svg class="ptrack" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true"><rect width="100" height="8" class="pbg"/><rect width="${(100 * Math.max(0, Math.min(1, fraction))).toFixed(2)}" height="8" fill="${colour}"/></svg>`;
 const keySvg = (colour: string) => `<svg class="key" viewBox="0 0 10 10" aria-hidden="true"><rect width="10" height="10" rx="2" fill="${colour}"/></svg>`;
 
+/** The result's disclaimer in Chinese (the result carries the English one). */
+const zhDisclaimer = (standIn: boolean) =>
+  (standIn ? '测试替身模型：并非真实预测。' : '') +
+  'OmniAffect 报告的是情绪如何被表达、以及观察者可能如何感知（言语、声音、面部）；它并不测量一个人真实的感受。请勿据此对个人做出决定。';
+
 const section = (id: string, titleKey: string, inner: string) => `<section id="${id}"><h2>${bi(titleKey)}</h2>\n${inner}\n</section>`;
 
 function header(r: AnalysisResult): string {
@@ -62,14 +67,14 @@ function header(r: AnalysisResult): string {
 ${standIn ? `<p class="stand-in" role="alert"><strong>${bi('report.standIn')}</strong> ${bi('report.standIn.more')}</p>` : ''}
 ${zeroShot ? `<p class="zero-shot" role="note">${bi('report.zeroShot')}</p>` : ''}
 <div class="verdict-card">
-<div class="verdict s-${r.sentiment.label}" data-sentiment="${r.sentiment.label}"><span class="big">${bi(`sentiment.${r.sentiment.label}`)}</span> <span class="conf">${both((x) => esc(fmt(x).pct(conf, 1)))}</span>
+<div><div class="verdict s-${r.sentiment.label}" data-sentiment="${r.sentiment.label}"><span class="big">${bi(`sentiment.${r.sentiment.label}`)}</span> <span class="conf">${both((x) => esc(fmt(x).pct(conf, 1)))}</span>
 <div>${bi('report.intensity')}: <b class="intensity">${both((x) => esc(fmt(x).num(r.sentiment.intensity, 2)))}</b> · ${bi('report.emotion')}: <b class="emotion" data-emotion="${r.emotion.label}">${bi(`emotion.${r.emotion.label}`)}</b></div></div>
+<dl class="facts"><dt>${bi('report.video')}</dt><dd><code>${esc(r.id)}</code></dd><dt>${bi('report.language')}</dt><dd>${esc(r.language ?? '–')}</dd>
+<dt>${bi('report.duration')}</dt><dd class="duration">${both((x) => esc(fmt(x).time(duration)))}</dd><dt>${bi('report.models')}</dt><dd><ul class="models">${models}</ul></dd></dl></div>
 <div class="probs"><h3>${bi('report.sentiment')}</h3>${probBars(SENTIMENT_LABELS, r.sentiment.probabilities, 'sentiment', r.sentiment.label)}
 <h3>${bi('report.emotion')}</h3>${probBars(EMOTION_LABELS, r.emotion.probabilities, 'emotion', r.emotion.label)}</div>
-<dl class="facts"><dt>${bi('report.video')}</dt><dd><code>${esc(r.id)}</code></dd><dt>${bi('report.language')}</dt><dd>${esc(r.language ?? '–')}</dd>
-<dt>${bi('report.duration')}</dt><dd class="duration">${both((x) => esc(fmt(x).time(duration)))}</dd><dt>${bi('report.models')}</dt><dd><ul class="models">${models}</ul></dd></dl>
 </div>
-<p class="disclaimer" role="note"><strong>${bi('report.disclaimer.title')}.</strong> ${esc(r.disclaimer || DISCLAIMER)}</p>
+<p class="disclaimer" role="note"><strong>${bi('report.disclaimer.title')}.</strong> ${both((l) => esc(l === 'en' ? r.disclaimer || DISCLAIMER : zhDisclaimer(standIn)))}</p>
 </header>`;
 }
 
@@ -83,7 +88,7 @@ function timelineSection(r: AnalysisResult, o: ReportOptions): string {
     'timeline',
     'report.timeline',
     `${video}<p class="muted">${bi('report.timeline.help')} ${bi('report.timeline.segments', { n: r.timeline.length })}</p>${legend}
-<div class="chart">${both((l) => timelineSvg(r, l))}</div>`,
+<div class="chart scroll">${both((l) => timelineSvg(r, l))}</div>`,
   );
 }
 
@@ -230,11 +235,11 @@ h1{font-size:1.45rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.8rem 0 .5rem;b
 .verdict-card{display:grid;grid-template-columns:1fr 1fr;gap:.5rem 2rem;align-items:start}
 .verdict .big{font-size:1.9rem;font-weight:700}.verdict .conf{font-size:1.2rem;color:var(--muted)}
 .s-positive .big{color:#2e9d5b}.s-negative .big{color:#d64545}.s-neutral .big{color:#5f6368}
-.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:0}.facts dt{color:var(--muted)}.models{margin:0;padding-left:1rem}
+.facts{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.8rem 0 0}.facts dt{color:var(--muted)}.models{margin:0;padding-left:1rem}
 .pbar{display:flex;align-items:center;gap:.5rem;margin:.12rem 0}.pname{width:6.5rem}.ptrack{flex:0 0 14rem;width:14rem;height:.7rem;border-radius:3px}.pbg{fill:#eee}
 .pval{width:4.2rem;text-align:right;font-variant-numeric:tabular-nums}.pbar.chosen .pname{font-weight:700}
 video{width:100%;max-height:24rem;background:#000;border-radius:6px}
-.chart svg{width:100%;height:auto;font:11px system-ui,sans-serif}.row-label{fill:var(--muted);font-size:12px}.tick{fill:var(--muted);font-size:10px}.axis{stroke:#bbb}
+.chart svg{width:100%;height:auto;font:11px system-ui,sans-serif}.scroll{overflow-x:auto}.chart svg.wide{width:auto;max-width:none}.row-label{fill:var(--muted);font-size:12px}.tick{fill:var(--muted);font-size:10px}.axis{stroke:#bbb}
 .seg{cursor:pointer}.seg:focus .seg-bar,.seg.active .seg-bar{stroke:#111;stroke-width:2}.seg-label{fill:#fff;font-size:10px;pointer-events:none}.seg-hit:hover{fill:rgba(0,0,0,.05)}
 .playhead{stroke:#111;stroke-width:1.5}.voice .f0 polyline{fill:none;stroke:#3b82f6;stroke-width:1.6}.voice .energy polyline{fill:none;stroke:#9b59b6;stroke-width:1.2}
 .voice-evidence{fill:rgba(59,130,246,.15)}.median{stroke:#3b82f6;stroke-dasharray:4 3;opacity:.6}
@@ -270,8 +275,8 @@ const SCRIPT = `
   document.querySelectorAll('mark[data-start],.frame[data-start],.prosody-facts li[data-start]').forEach(function(m){m.addEventListener('click',function(){seek(Number(m.getAttribute('data-start')),null);});});
   if(player){player.addEventListener('timeupdate',function(){
     document.querySelectorAll('svg.timeline').forEach(function(svg){
-      var d=Number(svg.getAttribute('data-duration')),l=Number(svg.getAttribute('data-left')),ph=svg.querySelector('#playhead');
-      if(!ph||!d)return;var x=l+Math.min(1,player.currentTime/d)*(1000-l-10);ph.setAttribute('x1',x);ph.setAttribute('x2',x);ph.setAttribute('visibility','visible');
+      var d=Number(svg.getAttribute('data-duration')),l=Number(svg.getAttribute('data-left')),w=Number(svg.getAttribute('data-width')),ph=svg.querySelector('#playhead');
+      if(!ph||!d)return;var x=l+Math.min(1,player.currentTime/d)*(w-l-10);ph.setAttribute('x1',x);ph.setAttribute('x2',x);ph.setAttribute('visibility','visible');
     });
   });}
   var form=document.getElementById('rating-form');
