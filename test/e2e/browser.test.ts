@@ -21,7 +21,7 @@ import { startWebhookReceiver } from '../support/webhook-receiver';
 const CHROMIUM = findChromium();
 const SHOTS = path.resolve(process.env.OMNIAFFECT_SCREENSHOTS ?? path.join(__dirname, '..', '..', '..', 'test-artifacts', 'screenshots'));
 
-describe('console and report in a real browser', { timeout: 600_000, skip: CHROMIUM ? false : NO_CHROMIUM }, () => {
+describe('console and report in a real browser', { timeout: 900_000, skip: CHROMIUM ? false : NO_CHROMIUM }, () => {
   let s: TestStack;
   let browser: Browser;
   let context: BrowserContext;

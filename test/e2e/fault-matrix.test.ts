@@ -48,7 +48,7 @@ interface Submission {
   lastError: string;
 }
 
-describe('fault matrix', { timeout: 900_000 }, () => {
+describe('fault matrix', { timeout: 1_500_000 }, () => {
   let s: PrivateStack;
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const media = mkdtempSync(path.join(os.tmpdir(), 'oa-fault-'));

@@ -27,7 +27,7 @@ import { startTestStack, startTestStackWhile, stopwatch, type TestStack } from '
  * cache → warm start + GRPO → test metrics, attribution and faithfulness checks → report + exported fusion.onnx,
  * which the fusion service then serves. Uses the same functions as `omniaffect eval run` / `eval cross`.
  */
-describe('research workflow on a synthetic dataset', { timeout: 600_000 }, () => {
+describe('research workflow on a synthetic dataset', { timeout: 1_200_000 }, () => {
   let s: TestStack;
   const work = mkdtempSync(path.join(os.tmpdir(), 'oa-synth-'));
   const sims = path.join(work, 'sims2');
