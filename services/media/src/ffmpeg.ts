@@ -315,11 +315,17 @@ export async function extractAudio(src: string, dest: string, opts: ExtractOptio
 export const AUDIO_BYTES_PER_SEC = 16000 * 4;
 
 /**
- * One frame every `intervalSec` seconds, the first at 0 s, scaled to fit in `maxSide` (aspect kept;
- * the vision worker does the exact 224×224 bicubic resize the model was trained with).
+ * The sampled frames' filter: one frame every `intervalSec` seconds, the first at 0 s, shrunk to fit in
+ * `maxSide` (aspect kept) and never enlarged (an enlarged frame would only be shrunk again, blurred, by
+ * the vision worker's exact 224×224 bicubic resize, which the model's own preprocessing applies to the
+ * decoded frame directly).
  */
+export const frameFilter = (intervalSec: number, maxSide: number) =>
+  `fps=1/${intervalSec},scale=w='min(${maxSide},iw)':h='min(${maxSide},ih)':force_original_aspect_ratio=decrease:flags=bicubic`;
+
+/** One frame every `intervalSec` seconds as JPEG files (see frameFilter). */
 export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, opts: ExtractOptions): Promise<void> {
-  const vf = `fps=1/${intervalSec},scale=w=${maxSide}:h=${maxSide}:force_original_aspect_ratio=decrease:flags=bicubic`;
+  const vf = frameFilter(intervalSec, maxSide);
   const r = await run('ffmpeg', [...decodeArgs(src, opts, 'v'), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], opts.timeoutMs);
   if (r.code !== 0)
     throw toolFailure('video frames could not be decoded', r.stderr, r.code, {
@@ -327,4 +333,39 @@ export async function extractFrames(src: string, outPattern: string, intervalSec
       [outPattern]: 'the frame output',
       [path.dirname(outPattern)]: 'the frame directory',
     });
+}
+
+export interface ExtractMediaOutputs {
+  /** 16 kHz mono float32 WAV of this audio stream */
+  audio?: { dest: string; stream?: number };
+  /**
+   * The sampled frames (frameFilter), twice from one decode: JPEG files (`pattern`, for the report and
+   * the evidence) and, in `pixels`, the same frames as one stream of binary PPM (P6) images, the RGB
+   * the vision worker reads without a JPEG round trip.
+   */
+  frames?: { pattern: string; pixels: string; intervalSec: number; maxSide: number; stream?: number };
+}
+
+/**
+ * Audio and frames in one ffmpeg run: the file is opened, demuxed and decoded once for both (two runs
+ * read and decode every packet twice, and pay for two processes).
+ */
+export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: Omit<ExtractOptions, 'stream'>): Promise<void> {
+  const args = ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, { ...DEFAULT_INPUT, ...opts })];
+  const named: Record<string, string> = { [src]: 'the file' };
+  if (out.frames) {
+    const f = out.frames;
+    const input = f.stream !== undefined && Number.isInteger(f.stream) ? `0:${f.stream}` : '0:v:0';
+    args.push('-filter_complex', `[${input}]${frameFilter(f.intervalSec, f.maxSide)},split=2[oa_jpg][oa_raw];[oa_raw]format=rgb24[oa_rgb]`);
+    args.push('-map', '[oa_jpg]', ...limitArgs(opts.maxSec), '-q:v', '2', '-start_number', '0', f.pattern);
+    args.push('-map', '[oa_rgb]', ...limitArgs(opts.maxSec), '-c:v', 'ppm', '-f', 'image2pipe', f.pixels);
+    Object.assign(named, { [f.pattern]: 'the frame output', [f.pixels]: 'the frame output', [path.dirname(f.pattern)]: 'the frame directory' });
+  }
+  if (out.audio) {
+    args.push(...mapArgs(out.audio.stream, 'a'), ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', out.audio.dest);
+    named[out.audio.dest] = 'the audio output';
+  }
+  if (!out.frames && !out.audio) return;
+  const r = await run('ffmpeg', args, opts.timeoutMs);
+  if (r.code !== 0) throw toolFailure(out.frames ? 'the media could not be decoded' : 'audio could not be decoded', r.stderr, r.code, named);
 }
