@@ -163,10 +163,14 @@ export function hwcToChwNormalized(rgb: Uint8Array, width: number, height: numbe
   return out;
 }
 
-/** SigLIP pixel_values from 8-bit interleaved RGB already in hand (the exact PIL bicubic resize, then x/127.5 − 1). */
+/**
+ * SigLIP pixel_values from 8-bit interleaved RGB already in hand: the exact PIL bicubic resize (none when
+ * it is size×size already, as media's raw frames are), then x/127.5 − 1.
+ */
 export function preprocessRgb(rgb: Uint8Array, width: number, height: number, size = 224): Float32Array {
   if (rgb.length !== width * height * 3) throw new Error(`RGB buffer of ${rgb.length} bytes is not ${width}×${height}×3`);
-  return hwcToChwNormalized(resizeBicubicPil(rgb, width, height, size, size), size, size);
+  const resized = width === size && height === size ? rgb : resizeBicubicPil(rgb, width, height, size, size);
+  return hwcToChwNormalized(resized, size, size);
 }
 
 /** One image of a PPM stream: where its RGB bytes start and its size. */

@@ -314,14 +314,14 @@ export async function extractAudio(src: string, dest: string, opts: ExtractOptio
 /** Bytes per second of the WAV extractAudio() writes: 16 kHz × 1 channel × 4 bytes. */
 export const AUDIO_BYTES_PER_SEC = 16000 * 4;
 
+const sampleFilter = (intervalSec: number) => `fps=1/${intervalSec}`;
+const fitFilter = (maxSide: number) => `scale=w='min(${maxSide},iw)':h='min(${maxSide},ih)':force_original_aspect_ratio=decrease:flags=bicubic`;
+
 /**
- * The sampled frames' filter: one frame every `intervalSec` seconds, the first at 0 s, shrunk to fit in
- * `maxSide` (aspect kept) and never enlarged (an enlarged frame would only be shrunk again, blurred, by
- * the vision worker's exact 224×224 bicubic resize, which the model's own preprocessing applies to the
- * decoded frame directly).
+ * The JPEG frames' filter: one frame every `intervalSec` seconds, the first at 0 s, shrunk to fit in
+ * `maxSide` (aspect kept) and never enlarged (they are what the report shows; enlarging adds nothing).
  */
-export const frameFilter = (intervalSec: number, maxSide: number) =>
-  `fps=1/${intervalSec},scale=w='min(${maxSide},iw)':h='min(${maxSide},ih)':force_original_aspect_ratio=decrease:flags=bicubic`;
+export const frameFilter = (intervalSec: number, maxSide: number) => `${sampleFilter(intervalSec)},${fitFilter(maxSide)}`;
 
 /** One frame every `intervalSec` seconds as JPEG files (see frameFilter). */
 export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, opts: ExtractOptions): Promise<void> {
@@ -335,13 +335,31 @@ export async function extractFrames(src: string, outPattern: string, intervalSec
     });
 }
 
+/**
+ * The model input size of the vision worker (SigLIP base-patch16-224: docs/model-contracts.md §2.2).
+ * Media hands vision its frames already at this size.
+ */
+export const VISION_INPUT_SIZE = 224;
+
+/**
+ * A sampled frame resized directly to size×size (SigLIP's recipe: no aspect preservation, no crop),
+ * bicubic, on planar RGB so the resize never mixes colour conversion into it. swscale's bicubic differs
+ * from the PIL BICUBIC the model was trained with by a fraction of a level: on the reference images of
+ * packages/features/test/fixtures, mean 0.1–0.2 and max 1–3 levels of 255 (normalised: mean ≤ 0.0016,
+ * max ≤ 0.024), an eighth of what sharp's cubic differs by and well inside the tolerance the image tests
+ * grant a non-PIL resampler (mean < 0.03, max < 0.25); services/media/test/frame-resize-parity.test.ts
+ * holds it there. Doing it here, in C, on the frame ffmpeg has just decoded, spares the vision worker a
+ * JavaScript resize of every frame.
+ */
+export const visionResizeFilter = (size = VISION_INPUT_SIZE) => `format=gbrp,scale=${size}:${size}:flags=bicubic,format=rgb24`;
+
 export interface ExtractMediaOutputs {
   /** 16 kHz mono float32 WAV of this audio stream */
   audio?: { dest: string; stream?: number };
   /**
-   * The sampled frames (frameFilter), twice from one decode: JPEG files (`pattern`, for the report and
-   * the evidence) and, in `pixels`, the same frames as one stream of binary PPM (P6) images, the RGB
-   * the vision worker reads without a JPEG round trip.
+   * The sampled frames, twice from one decode: JPEG files (`pattern`, frameFilter: for the report and the
+   * evidence) and, in `pixels`, the same frames at the vision model's input size (visionResizeFilter) as
+   * one stream of binary PPM (P6) images, the RGB the vision worker reads without a decode or a resize.
    */
   frames?: { pattern: string; pixels: string; intervalSec: number; maxSide: number; stream?: number };
 }
@@ -356,7 +374,8 @@ export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: 
   if (out.frames) {
     const f = out.frames;
     const input = f.stream !== undefined && Number.isInteger(f.stream) ? `0:${f.stream}` : '0:v:0';
-    args.push('-filter_complex', `[${input}]${frameFilter(f.intervalSec, f.maxSide)},split=2[oa_jpg][oa_raw];[oa_raw]format=rgb24[oa_rgb]`);
+    const graph = `[${input}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
+    args.push('-filter_complex', graph);
     args.push('-map', '[oa_jpg]', ...limitArgs(opts.maxSec), '-q:v', '2', '-start_number', '0', f.pattern);
     args.push('-map', '[oa_rgb]', ...limitArgs(opts.maxSec), '-c:v', 'ppm', '-f', 'image2pipe', f.pixels);
     Object.assign(named, { [f.pattern]: 'the frame output', [f.pixels]: 'the frame output', [path.dirname(f.pattern)]: 'the frame directory' });
