@@ -342,16 +342,17 @@ export async function extractFrames(src: string, outPattern: string, intervalSec
 export const VISION_INPUT_SIZE = 224;
 
 /**
- * A sampled frame resized directly to size×size (SigLIP's recipe: no aspect preservation, no crop),
- * bicubic, on planar RGB so the resize never mixes colour conversion into it. swscale's bicubic differs
- * from the PIL BICUBIC the model was trained with by a fraction of a level: on the reference images of
+ * A sampled frame converted to RGB the way video readers give it (swscale's default conversion to
+ * rgb24, as PyAV and torchvision's read_video do), then resized directly to size×size (SigLIP's recipe:
+ * no aspect preservation, no crop), bicubic, in RGB. swscale's bicubic differs from the PIL BICUBIC the
+ * model was trained with by a fraction of a level: on the reference images of
  * packages/features/test/fixtures, mean 0.1–0.2 and max 1–3 levels of 255 (normalised: mean ≤ 0.0016,
  * max ≤ 0.024), an eighth of what sharp's cubic differs by and well inside the tolerance the image tests
- * grant a non-PIL resampler (mean < 0.03, max < 0.25); services/media/test/frame-resize-parity.test.ts
- * holds it there. Doing it here, in C, on the frame ffmpeg has just decoded, spares the vision worker a
- * JavaScript resize of every frame.
+ * grant a non-PIL resampler (mean < 0.03, max < 0.25); on decoded H.264 frames, mean ~0.1 level.
+ * services/media/test/frame-resize-parity.test.ts holds it there. Doing it here, in C, on the frame
+ * ffmpeg has just decoded, spares the vision worker a JPEG decode and a JavaScript resize per frame.
  */
-export const visionResizeFilter = (size = VISION_INPUT_SIZE) => `format=gbrp,scale=${size}:${size}:flags=bicubic,format=rgb24`;
+export const visionResizeFilter = (size = VISION_INPUT_SIZE) => `format=rgb24,scale=${size}:${size}:flags=bicubic`;
 
 export interface ExtractMediaOutputs {
   /** 16 kHz mono float32 WAV of this audio stream */

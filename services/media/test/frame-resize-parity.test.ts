@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SHARED_SKIP_REASON, repoRoot, sharedFile } from '@omniaffect/core';
 import { decodeRgb, readNpy, resizeBicubicPil } from '@omniaffect/features';
@@ -12,10 +13,11 @@ import { visionResizeFilter } from '../src/ffmpeg';
  * PIL BICUBIC the model was trained with. This holds that resize against PIL's: the reference images
  * of packages/features/test/fixtures (made by scripts/reference/make_feature_refs.py with Pillow's
  * algorithm), and a 1080p and a portrait frame against the bit-exact PIL resampler of
- * packages/features (itself held bit-exact to those fixtures). Bounds are in normalised units (1 level =
- * 2/255); the image tests let a non-PIL resampler differ by mean 0.03 and max 0.25. Measured with
- * ffmpeg 5.1: fixtures mean ≤ 0.0016, max ≤ 0.024; the synthetic frames (hard edges, sawtooth ramps)
- * mean ≤ 0.008, max ≤ 0.13.
+ * packages/features (itself held bit-exact to those fixtures), and decoded H.264 frames against "decode
+ * to RGB, then PIL" (what a Python reader and the HF processor do). Bounds are in normalised units
+ * (1 level = 2/255); the image tests let a non-PIL resampler differ by mean 0.03 and max 0.25. Measured
+ * with ffmpeg 5.1: fixtures mean ≤ 0.0016, max ≤ 0.024; synthetic frames (hard edges, sawtooth ramps)
+ * mean ≤ 0.010, max ≤ 0.13; H.264 frames mean ≤ 0.001, max ≤ 0.15.
  */
 const FIXTURES = path.join(repoRoot(), 'packages', 'features', 'test', 'fixtures');
 
@@ -106,5 +108,50 @@ test('the frame resize of 1080p, portrait and small frames stays inside the non-
     const g = gap(pil, 224, 224, ffmpegResize(rgb, w, h));
     t.diagnostic(`${w}×${h}: mean ${g.mean.toFixed(4)} max ${g.max.toFixed(4)}`);
     assert.ok(g.mean < 0.015 && g.max < 0.2, `${w}×${h}: ${JSON.stringify(g)}`);
+  }
+});
+
+test('decoded H.264 frames: media\'s resize agrees with "decode to RGB, then PIL BICUBIC"', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oa-resize-parity-'));
+  try {
+    for (const [w, h] of [
+      [1280, 720],
+      [320, 240],
+    ] as const) {
+      const clip = path.join(dir, `${w}.mp4`);
+      execFileSync('ffmpeg', [
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=${w}x${h}:rate=10`,
+        '-t',
+        '7',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-pix_fmt',
+        'yuv420p',
+        clip,
+      ]);
+      const frames = (vf: string, bytes: number) =>
+        execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-i', clip, '-vf', `fps=1/2,${vf}`, '-f', 'rawvideo', 'pipe:1'], {
+          maxBuffer: 256 * 1024 ** 2,
+        }).subarray(0, 3 * bytes);
+      const decoded = frames('format=rgb24', w * h * 3);
+      const ours = frames(visionResizeFilter(), 224 * 224 * 3);
+      for (let f = 0; f < 3; f++) {
+        const pil = resizeBicubicPil(decoded.subarray(f * w * h * 3, (f + 1) * w * h * 3), w, h, 224, 224);
+        const g = gap(pil, 224, 224, ours.subarray(f * 224 * 224 * 3, (f + 1) * 224 * 224 * 3));
+        t.diagnostic(`${w}×${h} frame ${f}: mean ${g.mean.toFixed(4)} max ${g.max.toFixed(4)}`);
+        assert.ok(g.mean < 0.004 && g.max < 0.2, `${w}×${h} frame ${f}: ${JSON.stringify(g)}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
