@@ -53,14 +53,17 @@ export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageH
       await ctx.store.writeJson(outRel, artifact);
     } else {
       const language: LanguageOption = isSupportedLanguage(job.language) ? job.language : 'auto';
-      const { result, activity, ms, vadMs } = await ctx.thread.call<{ result: Transcription | null; activity: SpeechActivity; ms: number; vadMs: number }>(
-        'transcribe',
-        [ctx.store.resolve(requiredInput(job, 'audio')), language],
-      );
+      const { result, activity, ms, vadMs, encoderBatches } = await ctx.thread.call<{
+        result: Transcription | null;
+        activity: SpeechActivity;
+        ms: number;
+        vadMs: number;
+        encoderBatches: number[];
+      }>('transcribe', [ctx.store.resolve(requiredInput(job, 'audio')), language]);
       ctx.metrics.inferenceSeconds.observe({ model: 'silero-vad' }, vadMs / 1000);
       if (result) {
         ctx.metrics.inferenceSeconds.observe({ model: 'whisper' }, ms / 1000);
-        ctx.metrics.batchSize.observe({ model: 'whisper' }, 1);
+        for (const b of encoderBatches) ctx.metrics.batchSize.observe({ model: 'whisper-encoder' }, b);
       }
       artifact = result
         ? {
@@ -131,7 +134,8 @@ async function providedTranscript(
   const spoken = cues ? cues.map((c) => c.text).join(' ') : given.text;
   const lang: Language = isSupportedLanguage(given.language) ? given.language : isSupportedLanguage(requested) ? requested : CJK.test(spoken) ? 'zh' : 'en';
   const duration = media.durationSec !== null && Number.isFinite(media.durationSec) ? media.durationSec : speech.durationSec;
-  const segments = cues ?? (given.text.trim() ? spreadOverVoice(given.text.trim(), speech.regions.length ? speech.regions : [{ start: 0, end: duration }], lang) : []);
+  const segments =
+    cues ?? (given.text.trim() ? spreadOverVoice(given.text.trim(), speech.regions.length ? speech.regions : [{ start: 0, end: duration }], lang) : []);
   return {
     language: lang,
     languageProbability: 1,
@@ -148,7 +152,11 @@ async function providedTranscript(
  * share of the voiced time. English is cut at spaces only (never inside a word); Chinese anywhere.
  * Regions that would get no text are dropped.
  */
-export function spreadOverVoice(text: string, regions: readonly { start: number; end: number }[], lang: Language): { start: number; end: number; text: string }[] {
+export function spreadOverVoice(
+  text: string,
+  regions: readonly { start: number; end: number }[],
+  lang: Language,
+): { start: number; end: number; text: string }[] {
   const total = regions.reduce((a, r) => a + Math.max(0, r.end - r.start), 0);
   if (total <= 0 || regions.length === 1) return [{ start: regions[0]?.start ?? 0, end: regions[regions.length - 1]?.end ?? 0, text }];
   const chars = [...text];
@@ -173,4 +181,3 @@ export function spreadOverVoice(text: string, regions: readonly { start: number;
   });
   return out;
 }
-
