@@ -5,7 +5,11 @@
 // sitting. See bench/README.md.
 //
 //   node bench/long-video-bench.js [--durations 600,3600] [--clips 20] [--concurrency 4] [--clip-seconds 4]
-//                                  [--root label=DIR]... [--media-dir DIR] [--skip-clips] [--skip-long]
+//                                  [--root label=DIR]... [--media-dir DIR] [--skip-clips] [--skip-long] [--gpu-check]
+//
+// MODEL_DIR and EXECUTION_PROVIDER are passed to the stack. --gpu-check (bench/gpu-check.sh) also requires every model
+// worker to report the provider in /readyz and to hold GPU memory (nvidia-smi) while the long video runs, and exits
+// non-zero otherwise.
 //
 // Each --root is a built checkout (pnpm install + tsc -b); its own test/dist/support/stack-fixture.js starts its own
 // services. Without --root the bench measures this checkout alone.
@@ -19,7 +23,17 @@ const { syntheticVoiceExpr } = require(path.join(REPO, 'packages/eval/dist/src/s
 const { generateSyntheticMmsa, readMmsaDataset } = require(path.join(REPO, 'packages/cli/dist/src/research-api'));
 
 function parseArgs(argv) {
-  const o = { durations: [600, 3600], clips: 20, concurrency: 4, clipSeconds: 4, roots: [], mediaDir: null, skipClips: false, skipLong: false };
+  const o = {
+    durations: [600, 3600],
+    clips: 20,
+    concurrency: 4,
+    clipSeconds: 4,
+    roots: [],
+    mediaDir: null,
+    skipClips: false,
+    skipLong: false,
+    gpuCheck: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -30,6 +44,7 @@ function parseArgs(argv) {
     else if (a === '--media-dir') o.mediaDir = next();
     else if (a === '--skip-clips') o.skipClips = true;
     else if (a === '--skip-long') o.skipLong = true;
+    else if (a === '--gpu-check') o.gpuCheck = true;
     else if (a === '--root') {
       const [label, dir] = next().split('=');
       o.roots.push({ label, dir: path.resolve(dir) });
@@ -112,6 +127,30 @@ function childPids(pid) {
   return out;
 }
 
+/** pid → MiB of GPU memory, from nvidia-smi (empty when it cannot run). */
+function gpuProcesses() {
+  try {
+    const out = execFileSync('nvidia-smi', ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 10_000 });
+    return new Map(
+      out
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => l.split(',').map((x) => Number(x.trim())))
+        .map(([pid, mib]) => [pid, mib]),
+    );
+  } catch {
+    return new Map();
+  }
+}
+
+async function readiness(port) {
+  try {
+    return await (await fetch(`http://127.0.0.1:${port}/readyz`)).json();
+  } catch (err) {
+    return { status: 'unreachable', error: err.message };
+  }
+}
+
 async function metricSums(port) {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   const text = await res.text();
@@ -182,8 +221,15 @@ async function longRun(ts, file, seconds) {
   for (const pid of Object.values(pids)) resetPeak(pid);
   const before = await snapshot(ts);
   let ffmpegPeakKb = 0;
+  const gpuMib = {};
+  let lastGpuSample = 0;
   const sampleChildren = () => {
     for (const c of childPids(pids.media)) ffmpegPeakKb = Math.max(ffmpegPeakKb, statusKb(c, 'VmHWM'));
+    if (ts.gpuCheck && Date.now() - lastGpuSample > 2000) {
+      lastGpuSample = Date.now();
+      const gpu = gpuProcesses();
+      for (const [name, pid] of Object.entries(pids)) gpuMib[name] = Math.max(gpuMib[name] ?? 0, gpu.get(pid) ?? 0);
+    }
   };
   const sampler = setInterval(sampleChildren, 100);
   const t0 = Date.now();
@@ -232,6 +278,7 @@ async function longRun(ts, file, seconds) {
     critical: crit,
     overhead: e2e - crit.sec,
     hours,
+    gpuMib,
   };
 }
 
@@ -239,14 +286,26 @@ function printLong(label, r) {
   const h = r.hours;
   console.log(`\n[${label}] ${r.seconds} s video (${fmt(r.seconds / 60, 0)} min): ${r.status}${r.error ? ` (${r.error.type}: ${r.error.detail})` : ''}`);
   console.log(`  end to end ${fmt(r.e2e)} s (submit → finishedAt; seen by polling after ${fmt(r.seenE2e)} s)`);
-  console.log(`  ${pad('stage', 14)}${lpad('state', 8)}${lpad('wall s', 9)}${lpad('cpu s', 9)}${lpad('cpu s/media-h', 15)}${lpad('peak RSS MiB', 14)}`);
+  // RTF: stage wall time per second of media (lower is faster; 0.01 = 100× real time)
+  const gpu = Object.keys(r.gpuMib).length ? lpad('GPU MiB', 9) : '';
+  console.log(
+    `  ${pad('stage', 14)}${lpad('state', 8)}${lpad('wall s', 9)}${lpad('RTF', 8)}${lpad('cpu s', 9)}${lpad('cpu s/media-h', 15)}${lpad('peak RSS MiB', 14)}${gpu}`,
+  );
   for (const s of ['gateway', 'orchestrator', ...WORKER_STAGES]) {
     const st = r.stages[s];
     const svc = r.services[s === 'fusion' ? 'fusion' : s];
+    const rtf = st?.wall !== null && st?.wall !== undefined ? fmt(st.wall / r.seconds, 4) : '';
+    const g = Object.keys(r.gpuMib).length ? lpad(fmt(r.gpuMib[s] ?? 0, 0), 9) : '';
     console.log(
-      `  ${pad(s, 14)}${lpad(st?.state ?? '', 8)}${lpad(fmt(st?.wall), 9)}${lpad(fmt(svc?.cpu), 9)}${lpad(fmt(svc ? svc.cpu / h : null), 15)}${lpad(fmt(svc?.peakMb, 0), 14)}`,
+      `  ${pad(s, 14)}${lpad(st?.state ?? '', 8)}${lpad(fmt(st?.wall), 9)}${lpad(rtf, 8)}${lpad(fmt(svc?.cpu), 9)}${lpad(fmt(svc ? svc.cpu / h : null), 15)}${lpad(fmt(svc?.peakMb, 0), 14)}${g}`,
     );
   }
+  console.log(
+    `  model RTF (inference s per media s): ${Object.entries(r.inference)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${fmt(v / r.seconds, 5)}`)
+      .join('; ')}; end to end RTF ${fmt(r.e2e / r.seconds, 4)}`,
+  );
   console.log(`  ffmpeg (media's children) peak RSS ${fmt(r.ffmpegPeakMb, 0)} MiB`);
   const inf = Object.entries(r.inference)
     .filter(([, v]) => v > 0)
@@ -310,12 +369,25 @@ const statLine = (xs) => {
   console.log(`media ready in ${((Date.now() - t) / 1000).toFixed(1)} s (${o.mediaDir})`);
 
   const summary = [];
+  const gpuFailures = [];
   for (const root of o.roots) {
     const { startTestStack } = require(path.join(root.dir, 'test/dist/support/stack-fixture'));
     t = Date.now();
-    const ts = await startTestStack(process.env.MODEL_DIR ? { MODEL_DIR: process.env.MODEL_DIR } : {});
+    const env = {};
+    for (const k of ['MODEL_DIR', 'EXECUTION_PROVIDER']) if (process.env[k]) env[k] = process.env[k];
+    const ts = await startTestStack(env);
+    ts.gpuCheck = o.gpuCheck;
     console.log(`\n[${root.label}] stack ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const row = { label: root.label, long: [], clips: null };
+    if (o.gpuCheck) {
+      const want = process.env.EXECUTION_PROVIDER ?? 'cpu';
+      for (const name of MODEL_SERVICES) {
+        const r = await readiness(ts.stack.opts.ports.ops[name]);
+        const ok = r.status === 'ready' && String(r.provider ?? '') === want;
+        if (!ok) gpuFailures.push(`${name}: /readyz ${JSON.stringify(r).slice(0, 300)}`);
+        console.log(`[${root.label}] ${name}: /readyz ${r.status}, provider ${r.provider ?? '?'}${ok ? '' : '  ← FAIL'}`);
+      }
+    }
     try {
       if (clips.length) {
         const c = await clipRuns(ts, clips, o.concurrency);
@@ -335,11 +407,20 @@ const statLine = (xs) => {
           const r = await longRun(ts, v.file, v.seconds);
           row.long.push(r);
           printLong(root.label, r);
+          if (o.gpuCheck) {
+            for (const name of MODEL_SERVICES) {
+              const mib = r.gpuMib[name] ?? 0;
+              if (!(mib > 0)) gpuFailures.push(`${name}: no GPU memory held while the ${v.seconds} s video ran`);
+              console.log(`[${root.label}] ${name}: ${mib > 0 ? `holds ${mib} MiB of GPU memory` : 'holds NO GPU memory  ← FAIL'}`);
+            }
+            if (r.status !== 'succeeded') gpuFailures.push(`the ${v.seconds} s video ${r.status}`);
+          }
         }
       }
     } catch (err) {
       console.log(`[${root.label}] failed: ${err.stack ?? err}`);
       console.log(ts.logs());
+      gpuFailures.push(`${root.label}: ${err.message}`);
     } finally {
       await ts.teardown();
     }
@@ -364,6 +445,12 @@ const statLine = (xs) => {
   if (summary.length > 1 && summary.every((r) => r.clips)) {
     const [a, b] = [summary[0], summary[summary.length - 1]];
     console.log(`throughput ${b.label} / ${a.label}: ${fmt(b.clips.throughput / a.clips.throughput, 2)}×`);
+  }
+  if (o.gpuCheck) {
+    if (gpuFailures.length) {
+      console.log(`GPU CHECK FAILED:\n  ${gpuFailures.join('\n  ')}`);
+      process.exitCode = 1;
+    } else console.log(`GPU CHECK PASSED: every model worker ready on ${process.env.EXECUTION_PROVIDER} and holding GPU memory`);
   }
 })().catch((err) => {
   console.error(err);
