@@ -63,7 +63,8 @@ export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageH
       ctx.metrics.inferenceSeconds.observe({ model: 'silero-vad' }, vadMs / 1000);
       if (result) {
         ctx.metrics.inferenceSeconds.observe({ model: 'whisper' }, ms / 1000);
-        for (const b of encoderBatches) ctx.metrics.batchSize.observe({ model: 'whisper-encoder' }, b);
+        // whisper's batch: windows per encoder run
+        for (const b of encoderBatches) ctx.metrics.batchSize.observe({ model: 'whisper' }, b);
       }
       artifact = result
         ? {
