@@ -36,7 +36,7 @@ const BLOCK_FRAMES = 64;
 
 /**
  * Σ x[j]·x[j+τ] for j in [from, to), in four independent partial sums: one running sum is a chain of
- * dependent additions (bound by the adder's latency), four let the CPU overlap them (~3× faster here).
+ * dependent additions (bound by the adder's latency), four let the CPU overlap them.
  */
 function dot(x: Float64Array, from: number, to: number, tau: number): number {
   let a0 = 0;

@@ -16,10 +16,10 @@ import { DynamicBatcher } from '@omniaffect/models';
 export type FrameSource = string | { file: string; offset: number; width: number; height: number };
 
 /**
- * Where each frame's pixels are read from. Media writes the frames twice from one decode, as JPEGs (the
- * report shows them) and as one raw RGB stream; reading the raw one skips a JPEG decode per frame. An
- * artifact without it (written before it existed), or whose stream does not hold one image per frame,
- * falls back to the JPEGs.
+ * Where each frame's pixels are read from. Media writes the frames twice from one decode: as JPEGs (the
+ * report shows them) and as one stream of raw RGB already at the model's 224×224; reading the raw one
+ * spares a JPEG decode and a resize per frame. An artifact without it (written before it existed), or
+ * whose stream does not hold one image per frame, falls back to the JPEGs.
  */
 function frameSources(media: MediaArtifact, resolve: (rel: string) => string): FrameSource[] {
   const jpegs = media.frames.map((f) => resolve(f.path));
