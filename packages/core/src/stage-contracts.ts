@@ -129,6 +129,11 @@ export const MediaArtifactSchema = z.object({
   audio: z.string().nullable(),
   /** artifact paths of the sampled frames, `time` in seconds from the start */
   frames: z.array(z.object({ path: z.string(), time: nonNegative })),
+  /**
+   * artifact path of the same frames as one stream of binary PPM (P6) images, in order: the RGB vision
+   * reads without decoding JPEG; null or absent (older artifacts) = vision decodes the JPEGs
+   */
+  pixels: z.string().nullable().optional(),
   /** ffprobe's description (ProbeResult), kept for diagnosis; no stage reads it */
   probe: z.unknown(),
 });

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import sharp from 'sharp';
 
 export type ImageResampler = 'pil' | 'sharp';
@@ -160,4 +161,99 @@ export function hwcToChwNormalized(rgb: Uint8Array, width: number, height: numbe
     out[2 * plane + i] = rgb[3 * i + 2] / 127.5 - 1;
   }
   return out;
+}
+
+/**
+ * SigLIP pixel_values from 8-bit interleaved RGB already in hand: the exact PIL bicubic resize (none when
+ * it is size×size already, as media's raw frames are), then x/127.5 − 1.
+ */
+export function preprocessRgb(rgb: Uint8Array, width: number, height: number, size = 224): Float32Array {
+  if (rgb.length !== width * height * 3) throw new Error(`RGB buffer of ${rgb.length} bytes is not ${width}×${height}×3`);
+  const resized = width === size && height === size ? rgb : resizeBicubicPil(rgb, width, height, size, size);
+  return hwcToChwNormalized(resized, size, size);
+}
+
+/** One image of a PPM stream: where its RGB bytes start and its size. */
+export interface PpmFrame {
+  offset: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Parses a binary PPM (P6) header at the start of `buf`: magic, width, height and maxval separated by
+ * whitespace (comments from '#' to the end of a line allowed), then exactly one whitespace byte
+ * before the pixels. null when `buf` ends before the header does.
+ */
+export function parsePpmHeader(buf: Uint8Array): { width: number; height: number; maxval: number; headerBytes: number } | null {
+  if (buf.length < 2) return null;
+  if (buf[0] !== 0x50 || buf[1] !== 0x36) throw new Error('not a binary PPM (P6) image');
+  const fields: number[] = [];
+  let i = 2;
+  while (fields.length < 3) {
+    if (i >= buf.length) return null;
+    const c = buf[i];
+    if (c === 0x23) {
+      while (i < buf.length && buf[i] !== 0x0a) i++;
+      continue;
+    }
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      i++;
+      continue;
+    }
+    let v = 0;
+    const start = i;
+    while (i < buf.length && buf[i] >= 0x30 && buf[i] <= 0x39) v = v * 10 + (buf[i++] - 0x30);
+    if (i === start) throw new Error(`bad PPM header byte ${c}`);
+    if (i >= buf.length) return null;
+    fields.push(v);
+  }
+  if (i >= buf.length) return null;
+  const [width, height, maxval] = fields;
+  if (!(width > 0 && height > 0) || maxval !== 255) throw new Error(`unsupported PPM image ${width}×${height}, maxval ${maxval} (8-bit RGB only)`);
+  return { width, height, maxval, headerBytes: i + 1 };
+}
+
+/**
+ * The images of a file of concatenated binary PPMs (what ffmpeg's image2pipe muxer writes), found by
+ * reading each header and skipping its pixels: a few dozen bytes read per image. Trailing bytes that
+ * do not make a whole image (a cut-off write) are not an image.
+ */
+export function scanPpmStream(file: string): PpmFrame[] {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(256);
+    const frames: PpmFrame[] = [];
+    let pos = 0;
+    while (pos < size) {
+      const n = readSync(fd, head, 0, head.length, pos);
+      const h = parsePpmHeader(head.subarray(0, n));
+      if (!h) break;
+      const bytes = h.width * h.height * 3;
+      if (pos + h.headerBytes + bytes > size) break;
+      frames.push({ offset: pos + h.headerBytes, width: h.width, height: h.height });
+      pos += h.headerBytes + bytes;
+    }
+    return frames;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The RGB bytes of one image of a PPM stream (scanPpmStream). */
+export function readPpmFrame(file: string, frame: PpmFrame): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const out = new Uint8Array(frame.width * frame.height * 3);
+    let done = 0;
+    while (done < out.length) {
+      const n = readSync(fd, out, done, out.length - done, frame.offset + done);
+      if (n === 0) throw new Error(`${file} ends inside the image at ${frame.offset}`);
+      done += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
 }

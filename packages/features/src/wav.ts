@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { endianness } from 'node:os';
 
 export interface DecodedWav {
   sampleRate: number;
@@ -79,6 +80,75 @@ export async function wavDurationSec(file: string, bytesPerSec?: number): Promis
     return w.dataBytes / rate;
   } finally {
     await fh.close();
+  }
+}
+
+/** The bytes a WAVE header is looked for in: far more than ffmpeg's 44–80 byte headers plus a LIST chunk. */
+const HEADER_PROBE_BYTES = 64 * 1024;
+
+/** The platform stores float32 little-endian, as WAVE does: file bytes can become samples without a per-sample decode. */
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/**
+ * Random access to a mono float32 WAVE file (what the media worker writes), one window at a time:
+ * memory is bounded by the window, never by the length of the recording. The bytes are read straight
+ * into the samples' buffer (one copy, by the kernel) instead of decoded sample by sample.
+ */
+export class WavFileReader {
+  readonly sampleRate: number;
+  /** samples in the file (the data chunk's size, or the rest of the file where a pipe left it unknown) */
+  readonly length: number;
+  private readonly fd: number;
+  private readonly dataOffset: number;
+
+  constructor(file: string) {
+    this.fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(this.fd).size;
+      const head = Buffer.alloc(Math.min(size, HEADER_PROBE_BYTES));
+      const got = readSync(this.fd, head, 0, head.length, 0);
+      let w: WavLayout;
+      try {
+        w = parseWavHeader(head.subarray(0, got), size);
+      } catch {
+        throw new Error(`${file} is not a WAV file`);
+      }
+      if (w.format < 0 || w.dataOffset < 0) throw new Error(`${file}: no fmt/data chunk in the first ${HEADER_PROBE_BYTES} bytes`);
+      if (w.format !== WAVE_FORMAT_IEEE_FLOAT || w.bitsPerSample !== 32 || w.numChannels !== 1) {
+        throw new Error(`${file}: expected mono float32 PCM (got format ${w.format}, ${w.bitsPerSample} bit, ${w.numChannels} ch)`);
+      }
+      this.sampleRate = w.sampleRate;
+      this.dataOffset = w.dataOffset;
+      this.length = Math.floor(w.dataBytes / 4);
+    } catch (err) {
+      // a bad header must not leak the descriptor: the caller never gets an object to close()
+      closeSync(this.fd);
+      throw err;
+    }
+  }
+
+  /** Up to `length` samples from `start`; fewer (or none) at the end of the file. */
+  read(start: number, length: number): Float32Array {
+    const want = Math.max(0, Math.min(length, this.length - start));
+    if (want === 0) return new Float32Array(0);
+    const out = new Float32Array(want);
+    const bytes = new Uint8Array(out.buffer);
+    let done = 0;
+    while (done < bytes.length) {
+      const n = readSync(this.fd, bytes, done, bytes.length - done, this.dataOffset + start * 4 + done);
+      if (n === 0) break;
+      done += n;
+    }
+    const got = Math.floor(done / 4);
+    if (!LITTLE_ENDIAN) {
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < got; i++) out[i] = view.getFloat32(i * 4, true);
+    }
+    return got === want ? out : out.subarray(0, got);
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 }
 

@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
-import { preprocessImage, ImageResampler } from '../src/image';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { parsePpmHeader, preprocessImage, preprocessRgb, readPpmFrame, scanPpmStream, ImageResampler } from '../src/image';
 import { loadFixtureNpy } from './helpers';
 
 /**
@@ -28,11 +31,11 @@ function gradient(w = 300, h = 200): Buffer {
   return b;
 }
 
-async function compare(name: string, input: Buffer | string, resampler: ImageResampler): Promise<{ mean: number; max: number }> {
+async function compare(name: string, input: Buffer | string | Float32Array, resampler: ImageResampler): Promise<{ mean: number; max: number }> {
   const ref = loadFixtureNpy(`image_${name}.npy`);
   const [h, w] = ref.shape;
   const step = 224 / h;
-  const ours = await preprocessImage(input, 224, { resampler });
+  const ours = input instanceof Float32Array ? input : await preprocessImage(input, 224, { resampler });
   assert.equal(ours.length, 3 * 224 * 224);
   let sum = 0;
   let max = 0;
@@ -118,4 +121,34 @@ test('JPEG input from ../shared decodes to CHW [3,224,224] within [-1, 1]', asyn
 
 test('preprocessImage rejects undecodable input', async () => {
   await assert.rejects(preprocessImage(Buffer.from('definitely not an image')));
+});
+
+test("raw RGB in hand (the vision worker reading media's PPM stream): PIL-bicubic parity is bit-exact", async () => {
+  const pil = await compare('grad', preprocessRgb(gradient(), 300, 200), 'pil');
+  assert.equal(pil.max, 0, JSON.stringify(pil));
+  assert.throws(() => preprocessRgb(new Uint8Array(10), 3, 3), /not 3×3×3/);
+});
+
+test('PPM stream: headers with comments and any whitespace, images found by skipping pixels, a cut-off image is not one', () => {
+  assert.deepEqual(parsePpmHeader(Buffer.from('P6\n320 240\n255\nxyz')), { width: 320, height: 240, maxval: 255, headerBytes: 15 });
+  assert.deepEqual(parsePpmHeader(Buffer.from('P6 # made by hand\n 2\t1 # w h\r\n255 \x00\x01')), { width: 2, height: 1, maxval: 255, headerBytes: 34 });
+  assert.equal(parsePpmHeader(Buffer.from('P6\n320 24')), null);
+  assert.throws(() => parsePpmHeader(Buffer.from('P5\n1 1\n255\n\x00')), /not a binary PPM/);
+  assert.throws(() => parsePpmHeader(Buffer.from('P6\n1 1\n65535\n\x00')), /8-bit RGB only/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'oa-ppm-'));
+  try {
+    const a = Buffer.from([1, 2, 3, 4, 5, 6]); // 2×1
+    const b = Buffer.from(Array.from({ length: 12 }, (_, i) => 100 + i)); // 1×4
+    const file = path.join(dir, 's.ppm');
+    writeFileSync(file, Buffer.concat([Buffer.from('P6\n2 1\n255\n'), a, Buffer.from('P6\n1 4\n255\n'), b, Buffer.from('P6\n9 9\n255\n'), Buffer.alloc(5)]));
+    const frames = scanPpmStream(file);
+    assert.deepEqual(frames, [
+      { offset: 11, width: 2, height: 1 },
+      { offset: 28, width: 1, height: 4 },
+    ]);
+    assert.deepEqual(Array.from(readPpmFrame(file, frames[0]!)), Array.from(a));
+    assert.deepEqual(Array.from(readPpmFrame(file, frames[1]!)), Array.from(b));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sharedFile, SHARED_SKIP_REASON } from '@omniaffect/core';
-import { decodeAudioFile, decodeWav, encodeWavFloat32, parseWavHeader, readWavMono, toMono, wavDurationSec, writeWavFloat32 } from '../src/wav';
+import { WavFileReader, decodeAudioFile, decodeWav, encodeWavFloat32, parseWavHeader, readWavMono, toMono, wavDurationSec, writeWavFloat32 } from '../src/wav';
 
 function wav(format: number, bits: number, channels: number, frames: number[][], extensible = false): Buffer {
   const bytes = bits / 8;
@@ -145,4 +145,44 @@ test('parseWavHeader reads the layout from the first bytes alone; wavDurationSec
   assert.equal(decodeWav(piped).channels[0].length, samples.length);
   writeFileSync(f, Buffer.from('RIFF\0\0\0\0WAVEjunk\0\0\0\0'));
   await assert.rejects(wavDurationSec(f), /no data chunk/);
+});
+
+test('WavFileReader reads any window of a mono float32 WAVE as written; a pipe-written size means "the rest of the file"', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oa-wav-reader-'));
+  const x = Float32Array.from({ length: 50_001 }, (_, i) => Math.sin(i / 7) * 0.5 + (i % 3) * 1e-3);
+  const file = path.join(dir, 'a.wav');
+  writeWavFloat32(file, x, 16000);
+  const r = new WavFileReader(file);
+  try {
+    assert.equal(r.sampleRate, 16000);
+    assert.equal(r.length, x.length);
+    for (const [s, n] of [
+      [0, 10],
+      [1, 4097],
+      [49_990, 100],
+      [50_001, 5],
+      [0, 50_001],
+    ]) {
+      const got = r.read(s, n);
+      assert.equal(got.length, Math.max(0, Math.min(n, x.length - s)));
+      assert.deepEqual(Array.from(got), Array.from(x.subarray(s, s + n)), `window ${s}+${n}`);
+    }
+  } finally {
+    r.close();
+  }
+  // ffmpeg writing to a pipe cannot seek back to fill in the sizes: 0xFFFFFFFF in RIFF and data
+  const piped = encodeWavFloat32(x.subarray(0, 1000), 16000);
+  piped.writeUInt32LE(0xffffffff, 4);
+  piped.writeUInt32LE(0xffffffff, 40);
+  writeFileSync(path.join(dir, 'piped.wav'), piped);
+  const p = new WavFileReader(path.join(dir, 'piped.wav'));
+  try {
+    assert.equal(p.length, 1000);
+    assert.deepEqual(Array.from(p.read(990, 50)), Array.from(x.subarray(990, 1000)));
+  } finally {
+    p.close();
+  }
+  writeFileSync(path.join(dir, 'pcm16.wav'), wav(1, 16, 1, [[1], [2]]));
+  assert.throws(() => new WavFileReader(path.join(dir, 'pcm16.wav')), /expected mono float32 PCM/);
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { layerNormStats } from '@omniaffect/features';
 import { GraphBuilder, ModelBuilder } from '../src/onnx-builder';
 import { buildTinyPack } from '../src/tiny';
 import { Emotion2vecRunner, emotion2vecFrameCount, graphNormalisesInput, headLabel, peekOnnxGraph, type PeekedGraph } from '../src/runners';
@@ -186,4 +187,54 @@ test('a model whose frame count breaks the conv formula is refused; too-short au
   }
   await assert.rejects(runner.analyze(new Float32Array(399)), RangeError);
   await assert.rejects(runner.analyze(sine(1, 200, 0.3), { sampleRate: 8000 }), /16 kHz/);
+});
+
+test('stream(): a 65 s recording fed in uneven pieces gives exactly what analyze() gives on it whole', async () => {
+  const x = sine(65, 200, 0.3);
+  for (let i = 0; i < x.length; i++) x[i]! += 0.05 * Math.sin(i / 3000); // not stationary, so per-chunk statistics differ
+  const whole = await runner.analyze(x, { segmentSeconds: 2 });
+  const stream = runner.stream({ totalSamples: x.length, segmentSeconds: 2 });
+  for (let i = 0, k = 0; i < x.length; k++) {
+    const n = [1, 77_777, 160_000, 319, 480_080][k % 5]!;
+    await stream.push(x.subarray(i, i + n));
+    i += n;
+  }
+  const streamed = await stream.finish();
+  assert.equal(streamed.chunks, 3);
+  assert.deepEqual(streamed.frames, whole.frames);
+  assert.deepEqual(
+    streamed.segments.map((s) => [s.start, s.end, s.frames, Array.from(s.embedding)]),
+    whole.segments.map((s) => [s.start, s.end, s.frames, Array.from(s.embedding)]),
+  );
+  assert.deepEqual(Array.from(streamed.utterance), Array.from(whole.utterance));
+  assert.ok(streamed.inferenceMs > 0 && streamed.inferenceMs <= performance.now());
+  await assert.rejects(
+    (async () => {
+      const s = runner.stream({ totalSamples: 1000 });
+      await s.push(new Float32Array(600));
+      return s.finish();
+    })(),
+    /ended after 600/,
+  );
+});
+
+test('stream() in code-normalisation mode needs the whole recording statistics, and then matches analyze()', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oa-runners-e2v-code-stream-'));
+  try {
+    cpSync(audioDir, dir, { recursive: true });
+    writeFileSync(path.join(dir, 'omniaffect.json'), JSON.stringify({ normalize: 'code' }));
+    const r = await Emotion2vecRunner.load(dir);
+    const x = sine(40, 150, 0.2);
+    for (let i = 0; i < x.length; i++) x[i]! += i < 16000 * 10 ? 0.3 : 0; // an offset in the first 10 s only: the mean is the whole recording's
+    assert.throws(() => r.stream({ totalSamples: x.length }), /needs the recording's layerNormStats/);
+    const norm = layerNormStats((s, n) => x.subarray(s, s + n), x.length);
+    const stream = r.stream({ totalSamples: x.length, norm });
+    for (let i = 0; i < x.length; i += 123_457) await stream.push(x.subarray(i, i + 123_457));
+    const streamed = await stream.finish();
+    const whole = await r.analyze(x);
+    assert.equal(streamed.chunks, 2);
+    assert.deepEqual(Array.from(streamed.utterance), Array.from(whole.utterance));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { buildTinyPack } from '../src/tiny';
-import { WhisperRunner, WHISPER_WINDOW_SAMPLES, type SampleSource } from '../src/runners';
+import { EncoderLookahead, WhisperRunner, WHISPER_WINDOW_SAMPLES, type SampleSource } from '../src/runners';
 import { highBandSample, lowBandSample, SR } from './synthetic-voice';
 
 const MINUTES = 10;
@@ -98,4 +98,47 @@ test('speech gating: windows without voice are never read, encoded or decoded; a
   // no voice at all: not one window
   const none = await runner.transcribe(tenMinutes([]), { speech: [] });
   assert.deepEqual([none.windows.length, none.segments.length, none.text], [0, 0, '']);
+});
+
+test('encoder batching: windows consumed whole are encoded several per run, and the transcript is the one-at-a-time one', async () => {
+  const one = { ...runner.stats };
+  const single = await runner.transcribe(tenMinutes([]), { encoderBatch: 1 });
+  const afterOne = { ...runner.stats };
+  const batched = await runner.transcribe(tenMinutes([]), { encoderBatch: 4 });
+  const s = runner.stats;
+  assert.equal(afterOne.encoderRuns - one.encoderRuns, WINDOWS);
+  assert.equal(afterOne.encoderBatches - one.encoderBatches, WINDOWS);
+  assert.equal(s.encoderRuns - afterOne.encoderRuns, WINDOWS, 'every window encoded once');
+  assert.equal(s.encoderMisses - afterOne.encoderMisses, 0, 'no window encoded in vain');
+  // reach 2, then 4 per run: 2 + 4 + 4 + 4 + 4 + 2 windows
+  assert.equal(s.encoderBatches - afterOne.encoderBatches, 6);
+  assert.deepEqual(batched.segments, single.segments);
+  assert.deepEqual(
+    batched.windows.map((w) => [w.start, w.end, w.generated]),
+    single.windows.map((w) => [w.start, w.end, w.generated]),
+  );
+});
+
+test('encoder lookahead: a seek off the predicted path throws the windows ahead away and backs off before predicting again; every window is what a lone encode gives', async () => {
+  const source = tenMinutes([]);
+  const ahead = new EncoderLookahead(runner, source, (at) => at, 4);
+  const W = WHISPER_WINDOW_SAMPLES;
+  const close = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]!) < 1e-5);
+  let runs = 0;
+  for (const [start, runsNow, discarded] of [
+    [0, 1, 0], // 0 and W (predicted) in one run
+    [0.5 * W, 2, 1], // a miss: W is thrown away, 0.5 W encoded alone
+    [1.5 * W, 3, 1], // predicting again: 1.5 W and 2.5 W
+    [1.7 * W, 4, 2], // a second miss in a row: 2.5 W thrown away, 1.7 W alone
+    [2.7 * W, 5, 2], // backing off: one more window alone
+    [3.7 * W, 6, 2], // predicting again: 3.7 W and 4.7 W
+    [4.7 * W, 6, 2], // a hit: no encoder run
+  ] as const) {
+    const before = runner.stats.encoderBatches;
+    const w = (await ahead.window(start))!;
+    runs += runner.stats.encoderBatches - before;
+    assert.deepEqual([runs, ahead.discarded], [runsNow, discarded], `encoder runs and windows thrown away after the window at ${start / W} W`);
+    const lone = (await runner.encodeBatch([await source.read(start, W)]))[0]!.data as Float32Array;
+    assert.ok(close(w.hidden.data as Float32Array, lone), `window at ${start / W} W differs from its lone encode`);
+  }
 });

@@ -53,14 +53,18 @@ export function asrStage(ctx: ModelWorkerContext<{ MODEL_DIR: string }>): StageH
       await ctx.store.writeJson(outRel, artifact);
     } else {
       const language: LanguageOption = isSupportedLanguage(job.language) ? job.language : 'auto';
-      const { result, activity, ms, vadMs } = await ctx.thread.call<{ result: Transcription | null; activity: SpeechActivity; ms: number; vadMs: number }>(
-        'transcribe',
-        [ctx.store.resolve(requiredInput(job, 'audio')), language],
-      );
+      const { result, activity, ms, vadMs, encoderBatches } = await ctx.thread.call<{
+        result: Transcription | null;
+        activity: SpeechActivity;
+        ms: number;
+        vadMs: number;
+        encoderBatches: number[];
+      }>('transcribe', [ctx.store.resolve(requiredInput(job, 'audio')), language]);
       ctx.metrics.inferenceSeconds.observe({ model: 'silero-vad' }, vadMs / 1000);
       if (result) {
         ctx.metrics.inferenceSeconds.observe({ model: 'whisper' }, ms / 1000);
-        ctx.metrics.batchSize.observe({ model: 'whisper' }, 1);
+        // whisper's batch: windows per encoder run
+        for (const b of encoderBatches) ctx.metrics.batchSize.observe({ model: 'whisper' }, b);
       }
       artifact = result
         ? {

@@ -12,7 +12,7 @@ const { modelDir, provider, intraOpThreads, vadModelPath } = workerData as {
 let runner: WhisperRunner | null = null;
 let vad: SileroVad | null = null;
 
-export type Transcription = Omit<TranscriptionResult, 'windows'> & { windows: number };
+export type Transcription = Omit<TranscriptionResult, 'windows' | 'encoder'> & { windows: number };
 
 /** Silero VAD over the whole file, read in chunks (memory bounded by the VAD's batch, not the file). */
 async function detectSpeech(source: WavFileSource): Promise<{ activity: SpeechActivity; ms: number }> {
@@ -45,17 +45,34 @@ serveThread({
   async transcribe(
     audioPath: string,
     language: LanguageOption,
-  ): Promise<{ result: Transcription | null; activity: SpeechActivity; ms: number; vadMs: number; decoderSteps: number }> {
+  ): Promise<{
+    result: Transcription | null;
+    activity: SpeechActivity;
+    ms: number;
+    wallMs: number;
+    vadMs: number;
+    decoderSteps: number;
+    encoderBatches: number[];
+  }> {
     if (!runner) throw new Error('whisper not loaded');
     const source = new WavFileSource(audioPath);
     try {
       const { activity, ms: vadMs } = await detectSpeech(source);
-      if (activity.regions.length === 0) return { result: null, activity, ms: 0, vadMs, decoderSteps: 0 };
+      if (activity.regions.length === 0) return { result: null, activity, ms: 0, wallMs: 0, vadMs, decoderSteps: 0, encoderBatches: [] };
       const t0 = performance.now();
-      const before = runner.stats.decoderSteps;
+      const before = { steps: runner.stats.decoderSteps, sessionMs: runner.stats.sessionMs };
       const result = await runner.transcribe(source, { language, speech: activity.regions });
-      const { windows, ...rest } = result;
-      return { result: { ...rest, windows: windows.length }, activity, ms: performance.now() - t0, vadMs, decoderSteps: runner.stats.decoderSteps - before };
+      const { windows, encoder, ...rest } = result;
+      return {
+        result: { ...rest, windows: windows.length },
+        activity,
+        // the model's own compute (ORT); the log-mel, the logits rules and the loop are the rest of wallMs
+        ms: runner.stats.sessionMs - before.sessionMs,
+        wallMs: performance.now() - t0,
+        vadMs,
+        decoderSteps: runner.stats.decoderSteps - before.steps,
+        encoderBatches: encoder.batches,
+      };
     } finally {
       source.close();
     }

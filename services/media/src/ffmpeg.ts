@@ -314,12 +314,18 @@ export async function extractAudio(src: string, dest: string, opts: ExtractOptio
 /** Bytes per second of the WAV extractAudio() writes: 16 kHz × 1 channel × 4 bytes. */
 export const AUDIO_BYTES_PER_SEC = 16000 * 4;
 
+const sampleFilter = (intervalSec: number) => `fps=1/${intervalSec}`;
+const fitFilter = (maxSide: number) => `scale=w='min(${maxSide},iw)':h='min(${maxSide},ih)':force_original_aspect_ratio=decrease:flags=bicubic`;
+
 /**
- * One frame every `intervalSec` seconds, the first at 0 s, scaled to fit in `maxSide` (aspect kept;
- * the vision worker does the exact 224×224 bicubic resize the model was trained with).
+ * The JPEG frames' filter: one frame every `intervalSec` seconds, the first at 0 s, shrunk to fit in
+ * `maxSide` (aspect kept) and never enlarged (they are what the report shows; enlarging adds nothing).
  */
+export const frameFilter = (intervalSec: number, maxSide: number) => `${sampleFilter(intervalSec)},${fitFilter(maxSide)}`;
+
+/** One frame every `intervalSec` seconds as JPEG files (see frameFilter). */
 export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, opts: ExtractOptions): Promise<void> {
-  const vf = `fps=1/${intervalSec},scale=w=${maxSide}:h=${maxSide}:force_original_aspect_ratio=decrease:flags=bicubic`;
+  const vf = frameFilter(intervalSec, maxSide);
   const r = await run('ffmpeg', [...decodeArgs(src, opts, 'v'), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], opts.timeoutMs);
   if (r.code !== 0)
     throw toolFailure('video frames could not be decoded', r.stderr, r.code, {
@@ -327,4 +333,59 @@ export async function extractFrames(src: string, outPattern: string, intervalSec
       [outPattern]: 'the frame output',
       [path.dirname(outPattern)]: 'the frame directory',
     });
+}
+
+/**
+ * The model input size of the vision worker (SigLIP base-patch16-224: docs/model-contracts.md §2.2).
+ * Media hands vision its frames already at this size.
+ */
+export const VISION_INPUT_SIZE = 224;
+
+/**
+ * A sampled frame converted to RGB the way video readers give it (swscale's default conversion to
+ * rgb24, as PyAV and torchvision's read_video do), then resized directly to size×size (SigLIP's recipe:
+ * no aspect preservation, no crop), bicubic, in RGB. swscale's bicubic differs from the PIL BICUBIC the
+ * model was trained with by a fraction of a level: on the reference images of
+ * packages/features/test/fixtures, mean 0.1–0.2 and max 1–3 levels of 255 (normalised: mean ≤ 0.0016,
+ * max ≤ 0.024), an eighth of what sharp's cubic differs by and well inside the tolerance the image tests
+ * grant a non-PIL resampler (mean < 0.03, max < 0.25); on decoded H.264 frames, mean ~0.1 level.
+ * services/media/test/frame-resize-parity.test.ts holds it there. Doing it here, in C, on the frame
+ * ffmpeg has just decoded, spares the vision worker a JPEG decode and a JavaScript resize per frame.
+ */
+export const visionResizeFilter = (size = VISION_INPUT_SIZE) => `format=rgb24,scale=${size}:${size}:flags=bicubic`;
+
+export interface ExtractMediaOutputs {
+  /** 16 kHz mono float32 WAV of this audio stream */
+  audio?: { dest: string; stream?: number };
+  /**
+   * The sampled frames, twice from one decode: JPEG files (`pattern`, frameFilter: for the report and the
+   * evidence) and, in `pixels`, the same frames at the vision model's input size (visionResizeFilter) as
+   * one stream of binary PPM (P6) images, the RGB the vision worker reads without a decode or a resize.
+   */
+  frames?: { pattern: string; pixels: string; intervalSec: number; maxSide: number; stream?: number };
+}
+
+/**
+ * Audio and frames in one ffmpeg run: the file is opened, demuxed and decoded once for both (two runs
+ * read and decode every packet twice, and pay for two processes).
+ */
+export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: Omit<ExtractOptions, 'stream'>): Promise<void> {
+  const args = ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, { ...DEFAULT_INPUT, ...opts })];
+  const named: Record<string, string> = { [src]: 'the file' };
+  if (out.frames) {
+    const f = out.frames;
+    const input = f.stream !== undefined && Number.isInteger(f.stream) ? `0:${f.stream}` : '0:v:0';
+    const graph = `[${input}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
+    args.push('-filter_complex', graph);
+    args.push('-map', '[oa_jpg]', ...limitArgs(opts.maxSec), '-q:v', '2', '-start_number', '0', f.pattern);
+    args.push('-map', '[oa_rgb]', ...limitArgs(opts.maxSec), '-c:v', 'ppm', '-f', 'image2pipe', f.pixels);
+    Object.assign(named, { [f.pattern]: 'the frame output', [f.pixels]: 'the frame output', [path.dirname(f.pattern)]: 'the frame directory' });
+  }
+  if (out.audio) {
+    args.push(...mapArgs(out.audio.stream, 'a'), ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', out.audio.dest);
+    named[out.audio.dest] = 'the audio output';
+  }
+  if (!out.frames && !out.audio) return;
+  const r = await run('ffmpeg', args, opts.timeoutMs);
+  if (r.code !== 0) throw toolFailure(out.frames ? 'the media could not be decoded' : 'audio could not be decoded', r.stderr, r.code, named);
 }

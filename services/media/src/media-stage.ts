@@ -14,8 +14,8 @@ import {
   type MediaOutput,
   type StageHandler,
 } from '@omniaffect/core';
-import { wavDurationSec } from '@omniaffect/features';
-import { AUDIO_BYTES_PER_SEC, extractAudio, extractFrames, probe, scrubPaths, type ExtractOptions } from './ffmpeg';
+import { scanPpmStream, wavDurationSec } from '@omniaffect/features';
+import { AUDIO_BYTES_PER_SEC, extractMedia, probe, scrubPaths, type ExtractOptions } from './ffmpeg';
 import { DEFAULT_LIMITS, checkLimits, type MediaLimits } from './limits';
 
 /**
@@ -112,9 +112,26 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
     const audioTmp = info.audio ? audioPath + tmp : null;
     const framesTmp = info.video ? framesDir + tmp : null;
     try {
+      if (framesTmp) await fs.mkdir(framesTmp, { recursive: true });
+      // One decode for both: audio.wav, the JPEG frames and the same frames as raw RGB (PPM) for vision.
+      await extractMedia(
+        src,
+        {
+          audio: audioTmp ? { dest: audioTmp, stream: info.audio?.index } : undefined,
+          frames: framesTmp
+            ? {
+                pattern: path.join(framesTmp, '%06d.jpg'),
+                pixels: path.join(framesTmp, PIXELS_FILE),
+                intervalSec: cfg.frameIntervalSec,
+                maxSide: cfg.frameMaxSide,
+                stream: info.video?.index,
+              }
+            : undefined,
+        },
+        decodeOpts,
+      );
       let audioSec: number | null = null;
       if (audioTmp) {
-        await extractAudio(src, audioTmp, { ...decodeOpts, stream: info.audio?.index });
         audioSec = await wavDurationSec(audioTmp, AUDIO_BYTES_PER_SEC);
         const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
         if (audioSec > limit) {
@@ -124,10 +141,17 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
         }
       }
       let frameFiles: string[] = [];
+      let pixels: string | null = null;
       if (framesTmp) {
-        await fs.mkdir(framesTmp, { recursive: true });
-        await extractFrames(src, path.join(framesTmp, '%06d.jpg'), cfg.frameIntervalSec, cfg.frameMaxSide, { ...decodeOpts, stream: info.video?.index });
         frameFiles = (await fs.readdir(framesTmp)).filter((f) => f.endsWith('.jpg')).sort();
+        // Both outputs come from one split of one filter chain, so they hold the same frames; a stream
+        // that does not (it cannot, short of a bug) is dropped and vision decodes the JPEGs instead.
+        const raw = scanPpmStream(path.join(framesTmp, PIXELS_FILE));
+        if (raw.length === frameFiles.length) pixels = store.relative(path.join(framesDir, PIXELS_FILE));
+        else {
+          log.warn({ jpeg: frameFiles.length, raw: raw.length }, 'raw frame stream does not match the JPEG frames; vision will decode the JPEGs');
+          await fs.rm(path.join(framesTmp, PIXELS_FILE), { force: true });
+        }
       }
       const audio = audioTmp ? artifactPaths.audio(id) : null;
       const frames = frameFiles.map((f, i) => ({ path: store.relative(path.join(framesDir, f)), time: i * cfg.frameIntervalSec }));
@@ -140,6 +164,7 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
         hasVideo: frames.length > 0,
         audio,
         frames,
+        pixels,
         probe: info,
       };
       // media.json is the claim: exactly one run creates it, and only that run moves its files in.
@@ -165,6 +190,9 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
     }
   };
 }
+
+/** The sampled frames as one stream of binary PPM images, beside their JPEGs in frames/. */
+export const PIXELS_FILE = 'pixels.ppm';
 
 /**
  * A claim (media.json) whose files are still missing this long after it was written belongs to a run

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { ArtifactStore, ProblemError, artifactPaths, createLogger, type StageJob } from '@omniaffect/core';
 import type { Job } from 'bullmq';
+import { decodeRgb, readPpmFrame, resizeBicubicPil, scanPpmStream } from '@omniaffect/features';
 import { probe } from '../src/ffmpeg';
 import { CLAIM_STALE_MS, mediaStage, type MediaArtifact, type MediaConfig } from '../src/media-stage';
 
@@ -229,6 +230,39 @@ test('mediaStage: a 5 s clip gives frames at 0, 2, 4 s and a 16 kHz mono float32
   assert.ok(Math.abs(samples / 16000 - 5) < 0.1, `${samples} samples`);
 });
 
+test('mediaStage: the frames also come as one raw RGB stream at the vision input size, image for image the JPEGs; JPEGs are shrunk to fit, never enlarged', async () => {
+  for (const [maxSide, w, h] of [
+    [160, 160, 120],
+    [448, 320, 240],
+  ] as const) {
+    const id = await upload(files.av);
+    await mediaStage(store, { ...CFG, frameMaxSide: maxSide })(job(id), ctx);
+    const art = await store.readJson<MediaArtifact>(artifactPaths.stageOutput(id, 'media'));
+    assert.equal(art.pixels, `${artifactPaths.framesDir(id)}/pixels.ppm`);
+    const raw = scanPpmStream(store.resolve(art.pixels!));
+    assert.equal(raw.length, art.frames.length);
+    for (let i = 0; i < raw.length; i++) {
+      assert.deepEqual([raw[i]!.width, raw[i]!.height], [224, 224], `raw frame ${i}`);
+      const jpeg = await decodeRgb(store.resolve(art.frames[i]!.path));
+      assert.deepEqual([jpeg.width, jpeg.height], [w, h], `JPEG ${i} at FRAME_MAX_SIDE ${maxSide}`);
+      // the same picture as the JPEG of that index (brought to 224×224; JPEG at -q:v 2 and, at 160, the
+      // shrink and re-enlarge cost a few levels) and not its neighbour's (testsrc2 moves between frames 2 s apart)
+      const rgb = readPpmFrame(store.resolve(art.pixels!), raw[i]!);
+      const as224 = async (k: number) => {
+        const j = await decodeRgb(store.resolve(art.frames[k]!.path));
+        return resizeBicubicPil(j.data, j.width, j.height, 224, 224);
+      };
+      const diff = (a: Uint8Array, b: Uint8Array) => a.reduce((acc, v, k) => acc + Math.abs(v - b[k]!), 0) / a.length;
+      const same = diff(rgb, await as224(i));
+      assert.ok(same < 8, `frame ${i}: mean |raw − jpeg| ${same.toFixed(2)} levels`);
+      if (i > 0) {
+        const other = diff(rgb, await as224(i - 1));
+        assert.ok(other > 2.5 * same, `frame ${i} is as close to frame ${i - 1}'s JPEG (${other.toFixed(2)}) as to its own (${same.toFixed(2)})`);
+      }
+    }
+  }
+});
+
 test('mediaStage: re-running returns the stored artifact without touching the source', async () => {
   const id = await upload(files.av);
   const first = await mediaStage(store, CFG)(job(id), ctx);
@@ -277,7 +311,7 @@ test('mediaStage: two runs at once leave one consistent set of files and no temp
   for (const r of done) assert.deepEqual((r as PromiseFulfilledResult<typeof again>).value, again);
   const art = await store.readJson<MediaArtifact>(artifactPaths.stageOutput(id, 'media'));
   const names = Object.keys(snapshotFiles(id)).sort();
-  assert.deepEqual(names, ['audio.wav', 'frames/000000.jpg', 'frames/000001.jpg', 'frames/000002.jpg', 'media.json', 'source']);
+  assert.deepEqual(names, ['audio.wav', 'frames/000000.jpg', 'frames/000001.jpg', 'frames/000002.jpg', 'frames/pixels.ppm', 'media.json', 'source']);
   for (const f of art.frames) assert.ok(statSync(store.resolve(f.path)).size > 0);
 });
 

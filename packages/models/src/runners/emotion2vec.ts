@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { layerNormWaveform } from '@omniaffect/features';
+import { applyWaveformNorm, layerNormStats, type WaveformNorm } from '@omniaffect/features';
 import { createSession, type CreateSessionOptions } from '../session';
 import { graphNormalisesInput, peekOnnxGraph } from './onnx-graph-peek';
 import { outputMeta, readJsonIfPresent, readOmniaffectConfig } from './model-files';
@@ -49,6 +49,16 @@ export interface AnalyzeOptions {
   chunkSeconds?: number;
 }
 
+export interface StreamOptions extends AnalyzeOptions {
+  /** Samples the recording holds (the pooling grid and the last chunk follow from it). */
+  totalSamples: number;
+  /**
+   * The whole recording's layer-norm statistics (layerNormStats), required when the runner normalises
+   * in code: a stream cannot see the whole utterance before its first chunk.
+   */
+  norm?: WaveformNorm;
+}
+
 export interface EmotionScores {
   labels: string[];
   probabilities: number[];
@@ -71,6 +81,8 @@ export interface AudioEmotionResult {
   emotion?: EmotionScores;
   normalisation: NormalisationSite;
   chunks: number;
+  /** Time inside ONNX Runtime (the model's own compute), ms; the rest of the call is pooling and I/O. */
+  inferenceMs: number;
 }
 
 interface EmotionHead {
@@ -135,89 +147,62 @@ export class Emotion2vecRunner {
     return this.head ? this.head.labels.filter((l): l is string => l !== null) : null;
   }
 
+  /** One recording in hand; the same as stream() fed all of it (normalised over the whole utterance when in code). */
   async analyze(samples16k: Float32Array, options: AnalyzeOptions = {}): Promise<AudioEmotionResult> {
-    const started = performance.now();
+    const norm = this.normalisation === 'code' ? layerNormStats((s, n) => samples16k.subarray(s, s + n), samples16k.length) : undefined;
+    const stream = this.stream({ ...options, totalSamples: samples16k.length, norm });
+    await stream.push(samples16k);
+    return stream.finish();
+  }
+
+  /**
+   * A recording fed in order, in pieces of any size (push), analysed chunk by chunk as the samples
+   * arrive: memory is one chunk plus the pooled sums, never the recording. Chunks of `chunkSeconds`
+   * (30 s) overlap by the conv stack's receptive field minus its stride (80 samples), so the frames of
+   * consecutive chunks tile the whole recording's frames exactly (emotion2vecFrameCount).
+   */
+  stream(options: StreamOptions): Emotion2vecStream {
     const sampleRate = options.sampleRate ?? EMOTION2VEC_SAMPLE_RATE;
     if (sampleRate !== EMOTION2VEC_SAMPLE_RATE) {
       throw new Error(`emotion2vec needs 16 kHz audio, got ${sampleRate} Hz: resample before analyze()`);
     }
     const segmentSeconds = options.segmentSeconds ?? 1.0;
     if (!(segmentSeconds > 0)) throw new RangeError(`segmentSeconds must be > 0, got ${segmentSeconds}`);
-    const totalFrames = emotion2vecFrameCount(samples16k.length);
+    const totalFrames = emotion2vecFrameCount(options.totalSamples);
     if (totalFrames === 0) {
-      throw new RangeError(`audio of ${samples16k.length} samples is shorter than one emotion2vec frame (${RECEPTIVE_FIELD} samples, 25 ms)`);
+      throw new RangeError(`audio of ${options.totalSamples} samples is shorter than one emotion2vec frame (${RECEPTIVE_FIELD} samples, 25 ms)`);
     }
-    const duration = samples16k.length / sampleRate;
+    if (this.normalisation === 'code' && !options.norm) {
+      throw new Error("this emotion2vec export does not normalise its input: stream() needs the recording's layerNormStats");
+    }
     const framesPerChunk = Math.max(1, Math.round((options.chunkSeconds ?? 30) * EMOTION2VEC_FRAME_HZ));
-    const input = this.normalisation === 'code' ? layerNormWaveform(samples16k) : samples16k;
-    const segmentOf = (frame: number) => Math.floor(frame / EMOTION2VEC_FRAME_HZ / segmentSeconds + 1e-9);
-    const segmentCount = segmentOf(totalFrames - 1) + 1;
+    return new Emotion2vecStream(this, {
+      totalSamples: options.totalSamples,
+      totalFrames,
+      framesPerChunk,
+      segmentSeconds,
+      norm: this.normalisation === 'code' ? options.norm! : null,
+    });
+  }
 
-    let sums: Float64Array[] = [];
-    let utterance: Float64Array | null = null;
-    const counts = new Array<number>(segmentCount).fill(0);
-    let chunks = 0;
-    for (let f0 = 0; f0 < totalFrames; f0 += framesPerChunk) {
-      const f1 = Math.min(totalFrames, f0 + framesPerChunk);
-      // Chunks overlap by RECEPTIVE_FIELD − HOP samples so their frames tile the whole-audio frames exactly.
-      const chunk = input.subarray(f0 * HOP, (f1 - 1) * HOP + RECEPTIVE_FIELD);
-      const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', chunk, [1, chunk.length]) });
-      this.stats.sessionRuns += 1;
-      chunks += 1;
-      const feats = out[this.outputName]!;
-      const [batch, frames, dim] = feats.dims as number[];
-      const expected = emotion2vecFrameCount(chunk.length);
-      if (batch !== 1 || frames !== expected || expected !== f1 - f0) {
-        throw new Error(
-          `${this.modelFile}: ${chunk.length} samples gave output [${feats.dims.join(', ')}], but the conv formula ` +
-            `floor((n−k)/s)+1 over [(10,5),(3,2)×4,(2,2),(2,2)] gives ${expected} frames: not an emotion2vec-compatible export`,
-        );
-      }
-      if (this.dim === null) this.dim = dim!;
-      if (dim !== this.dim) throw new Error(`${this.modelFile}: output dim ${dim} differs from the declared ${this.dim}`);
-      if (!utterance) {
-        utterance = new Float64Array(dim!);
-        sums = Array.from({ length: segmentCount }, () => new Float64Array(dim!));
-      }
-      const data = feats.data as Float32Array;
-      for (let j = 0; j < frames!; j++) {
-        const seg = segmentOf(f0 + j);
-        const acc = sums[seg]!;
-        counts[seg]! += 1;
-        const base = j * dim!;
-        for (let d = 0; d < dim!; d++) {
-          const v = data[base + d]!;
-          acc[d]! += v;
-          utterance[d]! += v;
-        }
-      }
+  /** @internal One chunk through the session; its frame features [frames, dim]. */
+  async runChunk(chunk: Float32Array, expectedFrames: number): Promise<{ data: Float32Array; frames: number; dim: number; ms: number }> {
+    const t0 = performance.now();
+    const out = await this.session.run({ [this.inputName]: new ort.Tensor('float32', chunk, [1, chunk.length]) });
+    const ms = performance.now() - t0;
+    this.stats.sessionRuns += 1;
+    const feats = out[this.outputName]!;
+    const [batch, frames, dim] = feats.dims as number[];
+    const expected = emotion2vecFrameCount(chunk.length);
+    if (batch !== 1 || frames !== expected || expected !== expectedFrames) {
+      throw new Error(
+        `${this.modelFile}: ${chunk.length} samples gave output [${feats.dims.join(', ')}], but the conv formula ` +
+          `floor((n−k)/s)+1 over [(10,5),(3,2)×4,(2,2),(2,2)] gives ${expected} frames: not an emotion2vec-compatible export`,
+      );
     }
-
-    const dim = this.dim!;
-    const segments: AudioEmotionSegment[] = [];
-    for (let k = 0; k < segmentCount; k++) {
-      if (counts[k] === 0) continue;
-      const embedding = mean(sums[k]!, counts[k]!);
-      const segment: AudioEmotionSegment = {
-        start: k * segmentSeconds,
-        end: Math.min((k + 1) * segmentSeconds, duration),
-        embedding,
-        frames: counts[k]!,
-      };
-      if (this.head) segment.emotion = this.classify(embedding);
-      segments.push(segment);
-    }
-    const utteranceMean = mean(utterance!, totalFrames);
-    const result: AudioEmotionResult = {
-      frames: { count: totalFrames, dim, hz: EMOTION2VEC_FRAME_HZ },
-      segments,
-      utterance: utteranceMean,
-      normalisation: this.normalisation,
-      chunks,
-    };
-    if (this.head) result.emotion = this.classify(utteranceMean);
-    recordRun(this.stats, started);
-    return result;
+    if (this.dim === null) this.dim = dim!;
+    if (dim !== this.dim) throw new Error(`${this.modelFile}: output dim ${dim} differs from the declared ${this.dim}`);
+    return { data: feats.data as Float32Array, frames: frames!, dim: dim!, ms };
   }
 
   /** Linear head → unuse_* masked to −inf → softmax → unuse_* dropped (FunASR model.py). */
@@ -245,6 +230,133 @@ export class Emotion2vecRunner {
       probabilities.push(exps[r]! / z);
     });
     return { labels, probabilities };
+  }
+}
+
+/**
+ * An emotion2vec analysis fed in order (Emotion2vecRunner.stream): frames are pooled into segment and
+ * utterance sums as each chunk comes out of the model, so nothing grows with the recording but the
+ * segment sums (bounded by the caller's segment count).
+ */
+export class Emotion2vecStream {
+  private buf: Float32Array;
+  private bufLen = 0;
+  /** first frame of the next chunk; the buffer starts at its first sample */
+  private f0 = 0;
+  private pushed = 0;
+  private chunks = 0;
+  private inferenceMs = 0;
+  private readonly started = performance.now();
+  private sums: Float64Array[] = [];
+  private utterance: Float64Array | null = null;
+  private readonly counts: number[];
+  private readonly segmentCount: number;
+
+  constructor(
+    private readonly runner: Emotion2vecRunner,
+    private readonly o: { totalSamples: number; totalFrames: number; framesPerChunk: number; segmentSeconds: number; norm: WaveformNorm | null },
+  ) {
+    this.segmentCount = this.segmentOf(o.totalFrames - 1) + 1;
+    this.counts = new Array<number>(this.segmentCount).fill(0);
+    this.buf = new Float32Array(Math.min(o.totalSamples, this.chunkSamples(0)));
+  }
+
+  private segmentOf(frame: number): number {
+    return Math.floor(frame / EMOTION2VEC_FRAME_HZ / this.o.segmentSeconds + 1e-9);
+  }
+
+  /** Samples the chunk starting at frame f0 reads: frames [f0, f1) need [f0·HOP, (f1 − 1)·HOP + RECEPTIVE_FIELD). */
+  private chunkSamples(f0: number): number {
+    const f1 = Math.min(this.o.totalFrames, f0 + this.o.framesPerChunk);
+    return (f1 - 1 - f0) * HOP + RECEPTIVE_FIELD;
+  }
+
+  async push(samples: Float32Array): Promise<void> {
+    if (this.pushed + samples.length > this.o.totalSamples) {
+      throw new RangeError(`stream of ${this.o.totalSamples} samples was given ${this.pushed + samples.length}`);
+    }
+    this.pushed += samples.length;
+    let i = 0;
+    while (i < samples.length) {
+      if (this.f0 >= this.o.totalFrames) return; // samples past the last frame's receptive field
+      const need = this.chunkSamples(this.f0);
+      if (this.buf.length < need) {
+        const grown = new Float32Array(need);
+        grown.set(this.buf.subarray(0, this.bufLen));
+        this.buf = grown;
+      }
+      const take = Math.min(samples.length - i, need - this.bufLen);
+      this.buf.set(samples.subarray(i, i + take), this.bufLen);
+      this.bufLen += take;
+      i += take;
+      if (this.bufLen === need) await this.runChunk(need);
+    }
+  }
+
+  private async runChunk(need: number): Promise<void> {
+    const f0 = this.f0;
+    const f1 = Math.min(this.o.totalFrames, f0 + this.o.framesPerChunk);
+    // run() reads its input before it resolves, so the buffer itself can be fed; a normalised copy keeps the overlap raw.
+    const raw = this.buf.subarray(0, need);
+    const chunk = this.o.norm ? applyWaveformNorm(raw, this.o.norm) : raw;
+    const { data, frames, dim, ms } = await this.runner.runChunk(chunk, f1 - f0);
+    this.inferenceMs += ms;
+    this.chunks += 1;
+    if (!this.utterance) {
+      this.utterance = new Float64Array(dim);
+      this.sums = Array.from({ length: this.segmentCount }, () => new Float64Array(dim));
+    }
+    const utterance = this.utterance;
+    for (let j = 0; j < frames; j++) {
+      const seg = this.segmentOf(f0 + j);
+      const acc = this.sums[seg]!;
+      this.counts[seg]! += 1;
+      const base = j * dim;
+      for (let d = 0; d < dim; d++) {
+        const v = data[base + d]!;
+        acc[d]! += v;
+        utterance[d]! += v;
+      }
+    }
+    // keep what the next chunk reads: from its first frame's first sample on
+    const consumed = (f1 - f0) * HOP;
+    this.buf.copyWithin(0, consumed, this.bufLen);
+    this.bufLen = Math.max(0, this.bufLen - consumed);
+    this.f0 = f1;
+  }
+
+  async finish(): Promise<AudioEmotionResult> {
+    if (this.pushed !== this.o.totalSamples || this.f0 < this.o.totalFrames) {
+      throw new Error(`stream of ${this.o.totalSamples} samples ended after ${this.pushed}`);
+    }
+    const runner = this.runner;
+    const dim = this.utterance!.length;
+    const duration = this.o.totalSamples / EMOTION2VEC_SAMPLE_RATE;
+    const segments: AudioEmotionSegment[] = [];
+    for (let k = 0; k < this.segmentCount; k++) {
+      if (this.counts[k] === 0) continue;
+      const embedding = mean(this.sums[k]!, this.counts[k]!);
+      const segment: AudioEmotionSegment = {
+        start: k * this.o.segmentSeconds,
+        end: Math.min((k + 1) * this.o.segmentSeconds, duration),
+        embedding,
+        frames: this.counts[k]!,
+      };
+      if (runner.labels) segment.emotion = runner.classify(embedding);
+      segments.push(segment);
+    }
+    const utteranceMean = mean(this.utterance!, this.o.totalFrames);
+    const result: AudioEmotionResult = {
+      frames: { count: this.o.totalFrames, dim, hz: EMOTION2VEC_FRAME_HZ },
+      segments,
+      utterance: utteranceMean,
+      normalisation: runner.normalisation,
+      chunks: this.chunks,
+      inferenceMs: this.inferenceMs,
+    };
+    if (runner.labels) result.emotion = runner.classify(utteranceMean);
+    recordRun(runner.stats, this.started);
+    return result;
   }
 }
 

@@ -45,7 +45,16 @@ export interface TranscribeOptions {
    * hallucinates text on silence and music, and the gate also saves the decoding of every silent window.
    */
   speech?: readonly { start: number; end: number }[];
+  /**
+   * Most 30 s windows encoded in one encoder run (default ENCODER_BATCH; 1 when the session's batch axis
+   * is fixed). See transcribe(): windows ahead are encoded on the prediction that the current one is
+   * consumed whole, and used only when that comes true.
+   */
+  encoderBatch?: number;
 }
+
+/** Windows one encoder run may hold by default: enough to fill a GPU's batch, few enough to bound the memory (4 × 7.7 MB of hidden states for large-v3). */
+export const ENCODER_BATCH = 4;
 
 /** Pulls 16 kHz mono samples on demand so long audio never sits in memory whole. */
 export interface SampleSource {
@@ -86,11 +95,20 @@ export interface TranscriptionResult {
   segments: TranscriptSegment[];
   text: string;
   windows: WhisperWindowReport[];
+  /** windows per encoder run, and windows encoded ahead that the seek passed by */
+  encoder: { batches: number[]; discarded: number };
 }
 
 export interface WhisperStats extends InferenceStats {
+  /** windows encoded (several per session run when batched) */
   encoderRuns: number;
+  /** encoder session runs, and the windows they held (encoderRuns) */
+  encoderBatches: number;
+  /** windows encoded ahead that the seek then passed by (wasted work) */
+  encoderMisses: number;
   decoderSteps: number;
+  /** time inside ONNX Runtime, ms (the rest of a transcription is the log-mel, the logits rules and the loop) */
+  sessionMs: number;
 }
 
 interface GenerationConfig {
@@ -119,7 +137,7 @@ interface WhisperModelConfig {
  * samples, mel and KV cache are alive at a time.
  */
 export class WhisperRunner {
-  readonly stats: WhisperStats = { ...newStats(), encoderRuns: 0, decoderSteps: 0 };
+  readonly stats: WhisperStats = { ...newStats(), encoderRuns: 0, encoderBatches: 0, encoderMisses: 0, decoderSteps: 0, sessionMs: 0 };
   private readonly ids: WhisperTokenIds;
   private readonly langToId: Map<string, number>;
   private readonly cache: DecoderCacheNames;
@@ -226,20 +244,26 @@ export class WhisperRunner {
     };
     const segments: TranscriptSegment[] = [];
     const windows: WhisperWindowReport[] = [];
+    // The next window starts where the voice does (on the 20 ms grid Whisper's timestamps live on);
+    // null: no voice after `seek`.
+    const windowStart = (at: number): number | null => {
+      if (!options.speech) return at;
+      const sec = at / WHISPER_SAMPLE_RATE;
+      const next = options.speech.find((r) => r.end > sec + 0.01);
+      if (!next) return null;
+      return next.start > sec ? Math.max(at, Math.floor((next.start * WHISPER_SAMPLE_RATE) / SAMPLES_PER_TIMESTAMP) * SAMPLES_PER_TIMESTAMP) : at;
+    };
+    const ahead = new EncoderLookahead(this, source, windowStart, Math.max(1, Math.min(options.encoderBatch ?? ENCODER_BATCH, this.encoderBatchLimit)));
     let seek = 0;
     for (;;) {
-      if (options.speech) {
-        const at = seek / WHISPER_SAMPLE_RATE;
-        const next = options.speech.find((r) => r.end > at + 0.01);
-        if (!next) break;
-        // jump to the next voiced stretch, on the 20 ms grid Whisper's timestamps live on
-        if (next.start > at) seek = Math.max(seek, Math.floor((next.start * WHISPER_SAMPLE_RATE) / SAMPLES_PER_TIMESTAMP) * SAMPLES_PER_TIMESTAMP);
-      }
-      const samples = await source.read(seek, WHISPER_WINDOW_SAMPLES);
-      if (samples.length === 0) break;
-      const windowStart = seek / WHISPER_SAMPLE_RATE;
+      const start = windowStart(seek);
+      if (start === null) break;
+      seek = start;
+      const window = await ahead.window(seek);
+      if (!window) break;
+      const { samples, hidden } = window;
+      const offsetSec = seek / WHISPER_SAMPLE_RATE;
       const windowSeconds = samples.length / WHISPER_SAMPLE_RATE;
-      const hidden = await this.encode(samples);
 
       const firstStep = async (prompt: number[]) => this.step(prompt, hidden, null);
       let step0: StepResult;
@@ -259,8 +283,8 @@ export class WhisperRunner {
       const noSpeech = Math.exp(logProbOf(row(step0.logits, 0), this.ids.noSpeech));
 
       const report: WhisperWindowReport = {
-        start: windowStart,
-        end: windowStart + windowSeconds,
+        start: offsetSec,
+        end: offsetSec + windowSeconds,
         prompt,
         noSpeechProbability: noSpeech,
         avgLogProb: 0,
@@ -291,7 +315,7 @@ export class WhisperRunner {
       for (const s of split.segments) {
         const text = this.tokenizer.decode(s.tokens);
         if (text.trim() === '') continue;
-        segments.push({ start: round2(windowStart + s.start), end: round2(windowStart + s.end), text, tokens: s.tokens });
+        segments.push({ start: round2(offsetSec + s.start), end: round2(offsetSec + s.end), text, tokens: s.tokens });
       }
       const advance = Math.min(samples.length, Math.round(split.advanceSeconds / 0.02) * SAMPLES_PER_TIMESTAMP);
       seek += advance > 0 ? advance : samples.length;
@@ -309,8 +333,10 @@ export class WhisperRunner {
       segments,
       text: segments.map((s) => s.text).join(''),
       windows,
+      encoder: { batches: ahead.batches, discarded: ahead.discarded },
     };
     if (det.outOfScope) result.languageOutOfScope = true;
+    this.stats.encoderMisses += ahead.discarded;
     recordRun(this.stats, started);
     return result;
   }
@@ -326,14 +352,37 @@ export class WhisperRunner {
     return identifyLanguage(row(logits, position), this.langToId);
   }
 
-  private async encode(samples: Float32Array): Promise<ort.Tensor> {
-    const mel = logMelSpectrogram(samples, { nMels: this.nMels });
+  /** Windows one encoder run can hold: 1 when the export fixes its batch axis. */
+  get encoderBatchLimit(): number {
+    const b = inputMeta(this.encoder, 'input_features')?.shape[0];
+    return typeof b === 'number' ? b : Number.MAX_SAFE_INTEGER;
+  }
+
+  /** @internal The encoder on several windows at once (one session run); one hidden state per window. */
+  async encodeBatch(windows: Float32Array[]): Promise<ort.Tensor[]> {
+    const n = windows.length;
+    const frameValues = this.nMels * 3000;
+    const mel = new Float32Array(n * frameValues);
+    windows.forEach((w, i) => mel.set(logMelSpectrogram(w, { nMels: this.nMels }), i * frameValues));
     const type = inputMeta(this.encoder, 'input_features')?.type;
-    const feed = type === 'float16' ? new ort.Tensor('float16', toFloat16(mel), [1, this.nMels, 3000]) : new ort.Tensor('float32', mel, [1, this.nMels, 3000]);
+    const dims = [n, this.nMels, 3000];
+    const feed = type === 'float16' ? new ort.Tensor('float16', toFloat16(mel), dims) : new ort.Tensor('float32', mel, dims);
+    const t0 = performance.now();
     const out = await this.encoder.run({ input_features: feed });
-    this.stats.encoderRuns += 1;
+    this.stats.sessionMs += performance.now() - t0;
+    this.stats.encoderRuns += n;
+    this.stats.encoderBatches += 1;
     this.stats.sessionRuns += 1;
-    return out['last_hidden_state']!;
+    const hidden = out['last_hidden_state']!;
+    if (n === 1) return [hidden];
+    const [, frames, dim] = hidden.dims as number[];
+    const per = frames! * dim!;
+    const data = hidden.data as Float32Array | Uint16Array;
+    return windows.map((_, i) =>
+      hidden.type === 'float16'
+        ? new ort.Tensor('float16', (data as Uint16Array).subarray(i * per, (i + 1) * per), [1, frames!, dim!])
+        : new ort.Tensor('float32', (data as Float32Array).subarray(i * per, (i + 1) * per), [1, frames!, dim!]),
+    );
   }
 
   /**
@@ -347,7 +396,9 @@ export class WhisperRunner {
       use_cache_branch: new ort.Tensor('bool', [past !== null], [1]),
     };
     for (const name of this.cache.past) feeds[name] = past?.get(name) ?? this.emptyCache(name);
+    const t0 = performance.now();
     const out = await this.decoder.run(feeds);
+    this.stats.sessionMs += performance.now() - t0;
     this.stats.decoderSteps += 1;
     this.stats.sessionRuns += 1;
     const next = new Map<string, ort.Tensor>();
@@ -388,6 +439,96 @@ export class WhisperRunner {
       current = await this.step([next], hidden, current.past);
     }
     return { tokens, sumLogProb };
+  }
+}
+
+/**
+ * Encoder batching under OpenAI's seek rule. Where the next window starts depends on how the current one
+ * decodes (a window ending in a single timestamp, or with no speech, is consumed whole; otherwise the
+ * next starts at its last complete segment), so windows cannot all be cut up front. Instead, windows
+ * ahead are read and encoded with the current one, at the places they start if each window before them
+ * is consumed whole (the VAD's jumps applied), and kept until the seek shows whether the prediction came
+ * true. A hit doubles how far ahead the next batch reaches (up to the cap); a miss throws the rest away
+ * and goes back to one window. Each window is encoded from exactly the samples a one-at-a-time run
+ * reads, so the transcript is the same; on audio Whisper consumes whole (silence between voiced
+ * stretches, short utterances) the encoder runs in batches, elsewhere little is wasted.
+ * @internal (exported for its tests)
+ */
+export class EncoderLookahead {
+  /** windows encoded ahead, by start sample; empty samples mark the end of the audio */
+  private readonly ready = new Map<number, { samples: Float32Array; hidden: ort.Tensor | null }>();
+  /** windows the next encoder run reads: this one and reach − 1 predicted */
+  private reach: number;
+  /** windows to go one at a time after a miss before predicting again (doubles with each miss in a row) */
+  private cooldown = 0;
+  private penalty = 1;
+  discarded = 0;
+  /** windows per encoder run, in order */
+  readonly batches: number[] = [];
+
+  constructor(
+    private readonly runner: WhisperRunner,
+    private readonly source: SampleSource,
+    private readonly windowStart: (at: number) => number | null,
+    private readonly max: number,
+  ) {
+    this.reach = Math.min(2, max);
+  }
+
+  /** The window at `start` (its samples and encoder output), or null at the end of the audio. */
+  async window(start: number): Promise<{ samples: Float32Array; hidden: ort.Tensor } | null> {
+    let w = this.ready.get(start);
+    if (w) {
+      // the seek went where it was predicted to: reach further next time
+      this.reach = Math.min(this.max, this.reach * 2);
+      this.penalty = 1;
+    } else {
+      if (this.ready.size) {
+        // it did not: one window at a time for a while, longer after each miss in a row (at most 16)
+        this.drop(Infinity);
+        this.cooldown = this.penalty;
+        this.penalty = Math.min(16, this.penalty * 2);
+        this.reach = 1;
+      } else if (this.cooldown > 0 && --this.cooldown === 0) {
+        this.reach = Math.min(2, this.max);
+      }
+      await this.fill(start);
+      w = this.ready.get(start)!;
+    }
+    this.drop(start);
+    this.ready.delete(start);
+    return w.samples.length === 0 || !w.hidden ? null : { samples: w.samples, hidden: w.hidden };
+  }
+
+  /** Reads the window at `start` and those predicted after it, `reach` in all, and encodes them in one run. */
+  private async fill(start: number): Promise<void> {
+    const starts: number[] = [];
+    const windows: Float32Array[] = [];
+    let at: number | null = start;
+    while (at !== null && windows.length < this.reach) {
+      const samples = await this.source.read(at, WHISPER_WINDOW_SAMPLES);
+      if (samples.length === 0) {
+        this.ready.set(at, { samples, hidden: null });
+        break;
+      }
+      starts.push(at);
+      windows.push(samples);
+      // a short read is the end of the audio: nothing can follow it
+      at = samples.length < WHISPER_WINDOW_SAMPLES ? null : this.windowStart(at + samples.length);
+    }
+    if (windows.length === 0) return;
+    this.batches.push(windows.length);
+    const hidden = await this.runner.encodeBatch(windows);
+    starts.forEach((s, i) => this.ready.set(s, { samples: windows[i]!, hidden: hidden[i]! }));
+  }
+
+  /** Forgets windows before `before` (all of them with Infinity): the seek has passed them. */
+  private drop(before: number): void {
+    for (const [s, w] of this.ready) {
+      if (s >= before) continue;
+      if (w.hidden) this.discarded += 1;
+      this.ready.delete(s);
+    }
   }
 }
 
