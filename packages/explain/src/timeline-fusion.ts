@@ -131,14 +131,18 @@ interface RowOut {
   importance: Record<Modality, Float32Array>;
 }
 
-function rowOf(o: Outputs, b: number, slice: Record<Modality, readonly number[]>): RowOut {
+/**
+ * One row's outputs, copied out of the run's buffers (a view would keep every run's outputs alive
+ * until the last pass: tens of MB for a 2-hour video). Importances are kept only where asked.
+ */
+function rowOf(o: Outputs, b: number, slice: Record<Modality, readonly number[]>, withImportance: boolean): RowOut {
   const get = (name: string) => {
     const t = o[name]!;
     const width = t.dims.slice(1).reduce((a, c) => a * c, 1);
     return t.data.subarray(b * width, (b + 1) * width);
   };
   const importance = {} as Record<Modality, Float32Array>;
-  for (const m of MODALITIES) importance[m] = get(`${m}_importance`).subarray(0, slice[m].length);
+  for (const m of MODALITIES) importance[m] = withImportance ? get(`${m}_importance`).slice(0, slice[m].length) : EMPTY;
   return {
     sentiment: softmax(get('sentiment_logits')),
     emotion: softmax(get('emotion_logits')),
@@ -149,7 +153,15 @@ function rowOf(o: Outputs, b: number, slice: Record<Modality, readonly number[]>
 }
 
 /** Runs rows through the model in as few runs as the batch limits allow; outputs in row order. */
-async function runAll(rows: RowSpec[], seqs: Record<Modality, ModalitySequence>, run: RunRows, limits: TimelineLimitsForEvidence): Promise<RowOut[]> {
+const EMPTY = new Float32Array(0);
+
+async function runAll(
+  rows: RowSpec[],
+  seqs: Record<Modality, ModalitySequence>,
+  run: RunRows,
+  limits: TimelineLimitsForEvidence,
+  withImportance: (row: number) => boolean = () => false,
+): Promise<RowOut[]> {
   const out: RowOut[] = [];
   for (let i = 0; i < rows.length;) {
     let bytes = 0;
@@ -162,7 +174,7 @@ async function runAll(rows: RowSpec[], seqs: Record<Modality, ModalitySequence>,
     }
     const batch = rows.slice(i, j);
     const outputs = await run(buildRowFeeds(batch, seqs), batch.length);
-    batch.forEach((r, b) => out.push(rowOf(outputs, b, r.slice)));
+    batch.forEach((r, b) => out.push(rowOf(outputs, b, r.slice, withImportance(i + b))));
     i = j;
   }
   return out;
@@ -318,7 +330,8 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
       index1.push({ seg, without: m });
     }
   });
-  const out1 = await runAll(rows1, seqs, run, limits);
+  // only a segment as it is needs its importances (they pick the candidates); deletion rows need P alone
+  const out1 = await runAll(rows1, seqs, run, limits, (i) => index1[i]!.without === null);
   const segments: SegmentFusion[] = sliced.map((s) => ({
     ...s,
     sentiment: [],
