@@ -34,7 +34,10 @@ export interface TimelineLimitsForEvidence {
   topK: Record<Modality, number>;
   /** evidence items reported per modality for the whole video */
   topKOverall: Record<Modality, number>;
-  /** most feature bytes one model run may take */
+  /**
+   * most feature bytes one model run may take: the fusion process holds about twice this at once
+   * (the feeds, then ONNX Runtime's activations), so it bounds fusion's memory for a 2-hour video
+   */
   maxBatchBytes: number;
   /** most rows one model run may take */
   maxBatchRows: number;
@@ -44,7 +47,7 @@ export const EVIDENCE_LIMITS: TimelineLimitsForEvidence = {
   candidates: { text: 8, audio: 5, vision: 5 },
   topK: { text: 5, audio: 3, vision: 3 },
   topKOverall: { text: 10, audio: 5, vision: 5 },
-  maxBatchBytes: 64 * 1024 * 1024,
+  maxBatchBytes: 16 * 1024 * 1024,
   maxBatchRows: 512,
 };
 
