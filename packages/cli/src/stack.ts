@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_PORTS as CORE_DEFAULT_PORTS, SERVICES, newWebhookSecret, repoRoot, type OpsServiceName, type ServiceName } from '@omniaffect/core';
 
@@ -37,9 +38,25 @@ export function serviceEntry(name: ServiceName): string {
   return path.join(repoRoot(), 'services', name, 'dist', 'src', 'main.js');
 }
 
+/** The services that run ONNX Runtime sessions (and so read INTRA_OP_THREADS). */
+const ONNX_SERVICES: readonly ServiceName[] = ['asr', 'audio-emotion', 'vision', 'text', 'fusion'];
+
+/**
+ * ONNX Runtime threads per model service when the local stack runs them all on one machine and
+ * INTRA_OP_THREADS is not set: the cores shared by the four workers that run at once (asr,
+ * audio-emotion, vision, text; fusion runs after them). ORT's own default is every core in each
+ * session, so on a small machine four sessions spin for the same cores: on 2 cores that made a
+ * 1-hour video 35.2 s instead of 30.4 s and 4 clips in flight 3.58 instead of 4.85 videos/s
+ * (bench/README.md).
+ */
+export function localIntraOpThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.floor(cores / 4));
+}
+
 export function serviceEnv(name: ServiceName, o: StackOptions): NodeJS.ProcessEnv {
   const p = o.ports;
-  const common = { ...o.env, ORCHESTRATOR_GRPC_URL: `127.0.0.1:${p.orchestratorGrpc}`, FUSION_GRPC_URL: `127.0.0.1:${p.fusionGrpc}` };
+  const threads = ONNX_SERVICES.includes(name) && !o.env.INTRA_OP_THREADS ? { INTRA_OP_THREADS: String(localIntraOpThreads()) } : {};
+  const common = { ...o.env, ...threads, ORCHESTRATOR_GRPC_URL: `127.0.0.1:${p.orchestratorGrpc}`, FUSION_GRPC_URL: `127.0.0.1:${p.fusionGrpc}` };
   switch (name) {
     case 'gateway':
       return { ...common, PORT: String(p.gateway), OMNIAFFECT_API_KEYS: o.apiKeys.join(',') };
