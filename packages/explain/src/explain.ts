@@ -157,6 +157,28 @@ function faithfulnessOf(s: SegmentFusion): Faithfulness {
   return { comprehensiveness: round(s.comprehensiveness), sufficiency: round(s.sufficiency), items: s.rationale };
 }
 
+/** |drop| as stated in words, or null when it rounds to nothing at one significant digit. */
+const byAmount = (d: number) => {
+  const a = Math.abs(d);
+  return Number.isFinite(d) && Number(a.toPrecision(1)) !== 0 ? (a >= 0.001 ? a.toFixed(3) : a.toPrecision(1)) : null;
+};
+
+/**
+ * A change of P(label) in words by its direction: "lowers P(positive) by 0.310", "raises … by 0.024",
+ * "leaves … unchanged" (a negative drop stated as "lowers by -0.024" says the opposite of what happened).
+ * Drops under 0.001 keep one significant digit, so a verified drop never reads "0.000".
+ */
+export function changePhrase(drop: number, label: string): string {
+  const by = byAmount(drop);
+  return by === null ? `leaves P(${label}) unchanged` : `${drop > 0 ? 'lowers' : 'raises'} P(${label}) by ${by}`;
+}
+
+/** The same as a sentence about P: "P(positive) falls by 0.210", "rises by …", "stays the same". */
+export function pChangePhrase(drop: number, label: string): string {
+  const by = byAmount(drop);
+  return by === null ? `P(${label}) stays the same` : `P(${label}) ${drop > 0 ? 'falls' : 'rises'} by ${by}`;
+}
+
 /** "masking "great" lowers P(positive) by 0.310" for one checked item. */
 function itemPhrase(e: CheckedItem, x: ExplainInput, label: string): string {
   const what =
@@ -169,9 +191,7 @@ function itemPhrase(e: CheckedItem, x: ExplainInput, label: string): string {
           })()
         : `the frame at ${secs((x.seqs.vision.items as FrameItem[])[e.refs[0]!]!.time)}`;
   const d = roundDrop(e.deletionDrop);
-  return d > 0
-    ? `masking ${what} lowers P(${label}) by ${d.toFixed(3)} (verified)`
-    : `masking ${what} does not lower P(${label}) (${d.toFixed(3)}; not verified)`;
+  return d > 0 ? `masking ${what} ${changePhrase(d, label)} (verified)` : `masking ${what} ${changePhrase(d, label)} (not verified)`;
 }
 
 /** Prosody facts of a voice segment in words. */
@@ -225,7 +245,7 @@ function segmentPath(s: SegmentFusion, modalities: Record<Modality, ModalityRepo
   if (decisive) {
     const agrees = byDrop.join() === byWeight.join();
     steps.push({
-      description: `Deletion check: removing ${byDrop.map((m) => `${m} lowers P(${label}) by ${(s.modalityDrops[m] ?? 0).toFixed(3)}`).join(', ')}; ${decisive} is decisive, which ${agrees ? 'agrees' : 'does not agree'} with the gate's ranking.`,
+      description: `Deletion check: removing ${byDrop.map((m) => `${m} ${changePhrase(s.modalityDrops[m] ?? 0, label)}`).join(', ')}; ${decisive} is decisive, which ${agrees ? 'agrees' : 'does not agree'} with the gate's ranking.`,
       decisive,
       deletionDrops: Object.fromEntries(s.present.map((m) => [m, round(s.modalityDrops[m] ?? 0)])),
       gateAgreesWithDeletion: agrees,
@@ -234,7 +254,7 @@ function segmentPath(s: SegmentFusion, modalities: Record<Modality, ModalityRepo
   steps.push({
     description:
       faith.comprehensiveness !== null
-        ? `Faithfulness of the ${faith.items} verified item${faith.items === 1 ? '' : 's'}: without them P(${label}) falls by ${faith.comprehensiveness.toFixed(3)} (comprehensiveness); with them alone it falls by ${faith.sufficiency!.toFixed(3)} (sufficiency).`
+        ? `Faithfulness of the ${faith.items} verified item${faith.items === 1 ? '' : 's'}: without them ${pChangePhrase(faith.comprehensiveness, label)} (comprehensiveness); with them alone ${pChangePhrase(faith.sufficiency!, label)} (sufficiency).`
         : `Faithfulness: ${faith.reason}.`,
     faithfulness: faith,
   });

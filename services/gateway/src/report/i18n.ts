@@ -27,6 +27,7 @@ const EN: Dict = {
   'report.timeline.help':
     'One bar per segment, coloured by its sentiment, as tall as its confidence; below it, how much each modality weighed in that segment, and the verified evidence. Click a segment to play it.',
   'report.timeline.segments': '{n} segments',
+  'report.timeline.oneSegment': 'One segment.',
   'report.video.none': 'The video is not shown: {why}.',
   'report.video.exported': 'exported reports do not embed media',
   'report.video.erased': 'the media is no longer retained',
@@ -94,7 +95,7 @@ const EN: Dict = {
   'diagram.gate': 'gate',
   'diagram.fused': 'fused reading',
   'diagram.rule': 'timeline rule',
-  'diagram.removed': 'without it: −{drop}',
+  'diagram.removed': 'without it: {change}',
 };
 
 const ZH: Dict = {
@@ -114,6 +115,7 @@ const ZH: Dict = {
   'report.timeline': '情绪时间线',
   'report.timeline.help': '每个片段一条柱：颜色表示情感倾向，高度表示置信度；下方是各模态在该片段中的权重以及经过验证的证据。点击片段即可播放。',
   'report.timeline.segments': '{n} 个片段',
+  'report.timeline.oneSegment': '共 1 个片段。',
   'report.video.none': '未显示视频：{why}。',
   'report.video.exported': '导出的报告不嵌入媒体文件',
   'report.video.erased': '媒体文件已不再保留',
@@ -179,7 +181,7 @@ const ZH: Dict = {
   'diagram.gate': '门控',
   'diagram.fused': '融合结果',
   'diagram.rule': '时间线规则',
-  'diagram.removed': '去掉后：−{drop}',
+  'diagram.removed': '去掉后：{change}',
 };
 
 export const DICTIONARIES: Record<Lang, Dict> = { en: EN, zh: ZH };

@@ -122,10 +122,18 @@ export function rationale(r: AnalysisResult, lang: Lang): string {
     );
   const fa = r.faithfulness;
   if (fa.comprehensiveness !== null && fa.sufficiency !== null) {
+    // A change is stated by its direction: sufficiency is negative when the evidence alone reads more
+    // strongly than the whole ("falls by -0.24" would say the opposite of what happened).
+    const change = (d: number) => {
+      const v = Number(d.toFixed(2));
+      if (v === 0) return lang === 'zh' ? '不变' : 'stays the same';
+      const by = f.num(Math.abs(v), 2);
+      return lang === 'zh' ? (v > 0 ? `下降 ${by}` : `反而上升 ${by}`) : v > 0 ? `falls by ${by}` : `rises by ${by}`;
+    };
     out.push(
       lang === 'zh'
-        ? `去掉全部已验证证据后概率下降 ${f.num(fa.comprehensiveness, 2)}；只保留这些证据时下降 ${f.num(fa.sufficiency, 2)}。`
-        : `Without the verified evidence P(${s(r.sentiment.label)}) falls by ${f.num(fa.comprehensiveness, 2)}; with it alone by ${f.num(fa.sufficiency, 2)}.`,
+        ? `去掉全部已验证证据后概率${change(fa.comprehensiveness)}；只保留这些证据时${change(fa.sufficiency)}。`
+        : `Without the verified evidence P(${s(r.sentiment.label)}) ${change(fa.comprehensiveness)}; with it alone it ${change(fa.sufficiency)}.`,
     );
   }
   return out.map((x) => `<p>${x}</p>`).join('');

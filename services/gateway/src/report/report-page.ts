@@ -87,7 +87,7 @@ function timelineSection(r: AnalysisResult, o: ReportOptions): string {
   return section(
     'timeline',
     'report.timeline',
-    `${video}<p class="muted">${bi('report.timeline.help')} ${bi('report.timeline.segments', { n: r.timeline.length })}</p>${legend}
+    `${video}<p class="muted">${bi('report.timeline.help')} ${r.timeline.length === 1 ? bi('report.timeline.oneSegment') : bi('report.timeline.segments', { n: r.timeline.length })}</p>${legend}
 <div class="chart scroll">${both((l) => timelineSvg(r, l))}</div>`,
   );
 }
