@@ -76,6 +76,14 @@ export function toSnapshot(video: VideoRow, stages: StageRow[]): VideoSnapshot {
   return snap;
 }
 
+/**
+ * Stage times are clock_timestamp(), the moment the row is written under the video's lock,
+ * not now(), the start of the transaction: after a restart the queued "started" and "done" reports
+ * of one stage are applied concurrently, and a "done" whose transaction began first but got the lock
+ * second would have stamped a finish before the start (a negative duration that failed the result's
+ * schema and left the video processing: fault matrix, SIGKILL of the orchestrator). The video's own
+ * times stay now(): its webhook rows are stamped in the same transaction and compared with them.
+ */
 export async function writeStageChanges(q: Queryable, videoId: string, changes: StageChange[]): Promise<void> {
   for (const c of changes) {
     await q.query(
@@ -83,8 +91,8 @@ export async function writeStageChanges(q: Queryable, videoId: string, changes: 
          reason = CASE WHEN $4::boolean THEN $5 ELSE reason END,
          output = CASE WHEN $6::boolean THEN $7::jsonb ELSE output END,
          attempts = GREATEST(attempts, COALESCE($8, attempts)),
-         started_at = CASE WHEN $3 = 'running' AND started_at IS NULL THEN now() ELSE started_at END,
-         finished_at = CASE WHEN $3 IN ('done','failed','skipped') THEN now() ELSE finished_at END,
+         started_at = CASE WHEN $3 = 'running' AND started_at IS NULL THEN clock_timestamp() ELSE started_at END,
+         finished_at = CASE WHEN $3 IN ('done','failed','skipped') THEN clock_timestamp() ELSE finished_at END,
          updated_at = now()
        WHERE video_id = $1 AND name = $2`,
       [

@@ -28,9 +28,10 @@ export function buildResult(video: VideoRow, stages: StageRow[], fusion: FusionP
     // fusion is still running while its own result is assembled: time it up to now
     const end = s?.finished_at ?? (name === 'fusion' ? new Date() : null);
     const start = s?.started_at ?? (name === 'fusion' ? (fusionStartedAt ?? null) : null);
-    if (start && end) timings[name] = { seconds: (end.getTime() - start.getTime()) / 1000 };
+    // never negative: a clock step between the two stamps must not fail the whole result's schema
+    if (start && end) timings[name] = { seconds: Math.max(0, (end.getTime() - start.getTime()) / 1000) };
   }
-  timings.totalSeconds = (Date.now() - video.created_at.getTime()) / 1000;
+  timings.totalSeconds = Math.max(0, (Date.now() - video.created_at.getTime()) / 1000);
   // A prediction from generated models must never pass for a real one, in the JSON or the report.
   const standIn = Object.entries(models)
     .filter(([, m]) => m.standIn !== undefined || (m.provenance as { kind?: string } | undefined)?.kind === 'tiny-generated')
