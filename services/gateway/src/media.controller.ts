@@ -110,6 +110,9 @@ export class MediaController {
       if (info.sourceKind === 'url' && !isTerminalVideoStatus(info.status)) {
         throw new ProblemError('not-ready', 'the media has not been downloaded yet', { videoStatus: info.status });
       }
+      // Retention may be removing it right now: asked again, the orchestrator waits for that to commit.
+      const now = await this.ctx.orchestrator.media(info.owner, info.id, false, true);
+      if (now.mediaErasedAt) throw new ProblemError('not-found', 'the media is no longer retained');
       throw new ProblemError('not-found', 'no media is stored for this video');
     }
     let streaming = false;

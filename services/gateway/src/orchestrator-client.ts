@@ -161,10 +161,11 @@ export class OrchestratorClient {
 
   /**
    * What serving the video's media needs. `signedLink`: the caller presented a media link this gateway
-   * signed and verified, which stands for the owner; `owner` is then empty.
+   * signed and verified, which stands for the owner; `owner` is then empty. `fileMissing`: asked again
+   * after the file was not found, to learn whether retention has just erased it.
    */
-  async media(owner: string, id: string, signedLink: boolean): Promise<MediaDocument> {
-    const reply = await this.call<DocumentReply>('GetMedia', { owner, id, signedLink }, READ_DEADLINE_MS, true);
+  async media(owner: string, id: string, signedLink: boolean, fileMissing = false): Promise<MediaDocument> {
+    const reply = await this.call<DocumentReply>('GetMedia', { owner, id, signedLink, fileMissing }, READ_DEADLINE_MS, true);
     return parseJson<MediaDocument>(reply.json, 'GetMedia');
   }
 

@@ -90,8 +90,8 @@ export function orchestratorGrpcImpl(o: Orchestrator, w: WebhookService, log: Lo
     })),
     ListRatings: handle<{ owner: string; id: string }>(async (r) => ({ json: JSON.stringify(await o.ratings(r.owner, r.id)) })),
     RatingsSummary: handle<{ owner: string }>(async (r) => ({ json: JSON.stringify(await o.ratingsSummary(r.owner)) })),
-    GetMedia: handle<{ owner: string; id: string; signedLink: boolean }>(async (r) => ({
-      json: JSON.stringify(await o.media(r.owner, r.id, r.signedLink === true)),
+    GetMedia: handle<{ owner: string; id: string; signedLink: boolean; fileMissing: boolean }>(async (r) => ({
+      json: JSON.stringify(await o.media(r.owner, r.id, r.signedLink === true, r.fileMissing === true)),
     })),
     GetCallbackSecret: handle<{ owner: string }>(async (r) => {
       const secret = w.callbackSecret(r.owner);

@@ -339,9 +339,11 @@ export class Orchestrator {
   /**
    * What the gateway needs to serve a video's source media. `signedLink`: the gateway verified a link it
    * signed for this id, which stands for the owner; an erased id is then 'gone' as it is to the owner.
+   * `fileMissing`: the gateway found no file; the row is read with a share lock, which waits for a
+   * retention erasure holding it (Reconciler.eraseExpiredMedia) and then sees its mark.
    */
-  async media(owner: string, id: string, signedLink: boolean): Promise<MediaDocument> {
-    const video = isVideoId(id) ? await repo.loadVideo(this.db, id) : null;
+  async media(owner: string, id: string, signedLink: boolean, fileMissing = false): Promise<MediaDocument> {
+    const video = isVideoId(id) ? await repo.loadVideo(this.db, id, false, fileMissing) : null;
     if (!video || (!signedLink && video.owner !== owner)) {
       if (signedLink && isVideoId(id) && (await repo.tombstoneOwner(this.db, id)) !== null) throw new ProblemError('gone', `video ${id} was erased`);
       return this.missing(owner, id);

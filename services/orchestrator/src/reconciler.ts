@@ -193,8 +193,14 @@ export class Reconciler {
     if (retentionHours <= 0) return 0;
     const due = await repo.dueForMediaRetention(this.db, retentionHours, 500);
     for (const id of due) {
-      await this.store.removeMedia(id);
-      await repo.markMediaErased(this.db, id);
+      // The files go and the mark is set under the row's lock, in one transaction: a reader that finds
+      // no file waits for the commit and sees the mark (Orchestrator.media, fileMissing), and a crash
+      // or failure before the commit leaves the video unmarked, so the next pass removes again.
+      await withTransaction(this.db, async (c) => {
+        await repo.loadVideo(c, id, true);
+        await this.store.removeMedia(id);
+        await repo.markMediaErased(c, id);
+      });
     }
     if (due.length) this.log.info({ erased: due.length, retentionHours }, 'raw media past retention erased');
     return due.length;

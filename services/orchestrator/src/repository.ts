@@ -57,8 +57,8 @@ export interface StageRow {
   updated_at: Date;
 }
 
-export async function loadVideo(q: Queryable, id: string, forUpdate = false): Promise<VideoRow | null> {
-  const r = await q.query<VideoRow>(`SELECT * FROM videos WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+export async function loadVideo(q: Queryable, id: string, forUpdate = false, forShare = false): Promise<VideoRow | null> {
+  const r = await q.query<VideoRow>(`SELECT * FROM videos WHERE id = $1${forUpdate ? ' FOR UPDATE' : forShare ? ' FOR SHARE' : ''}`, [id]);
   return r.rows[0] ?? null;
 }
 

@@ -12,11 +12,13 @@ import { WebhookService } from '../src/webhooks';
 import { testInfra } from './support';
 
 /**
+ * Reads and writes that must follow the video row's lock (real PostgreSQL, concurrent connections).
  * After an orchestrator restart the queued "started" and "done" reports of one stage are applied
- * concurrently. A "done" whose transaction began first but got the video's lock second must still
- * stamp its finish after the start it waited for (real PostgreSQL, two connections).
+ * concurrently: a "done" whose transaction began first but got the lock second must still stamp its
+ * finish after the start it waited for. And a media read after a missing file must wait for the
+ * retention erasure that holds the row.
  */
-const infra = testInfra('orchestrator-stage-times');
+const infra = testInfra('orchestrator-lock-order');
 const { queues, log, metrics } = infra;
 const dir = mkdtempSync(path.join(tmpdir(), `oa-st-${infra.tag}-`));
 let db: Db;
@@ -73,4 +75,38 @@ test('a stage finished by a transaction that began before its start is still sta
   ).rows[0]!;
   assert.ok(row.started_at && row.finished_at);
   assert.ok(row.finished_at.getTime() >= row.started_at.getTime(), `finished ${row.finished_at.toISOString()} before started ${row.started_at.toISOString()}`);
+});
+
+test('a media read after a missing file waits for the retention erasure holding the row, then sees its mark', async () => {
+  const id = randomUUID();
+  await orch.submit({
+    owner: 'owner-m',
+    videoId: id,
+    idempotencyKey: '',
+    sourceKind: 'upload',
+    sourcePath: '',
+    sourceUrl: '',
+    filename: 'a.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 1,
+    language: 'auto',
+    callbackUrl: '',
+    metadata: {},
+  });
+  const eraser = await db.connect();
+  try {
+    // the reconciler's erasure: the row locked, the files being removed, the mark not yet committed
+    await eraser.query('BEGIN');
+    assert.ok(await repo.loadVideo(eraser, id, true));
+    await repo.markMediaErased(eraser, id);
+    assert.equal((await orch.media('owner-m', id, false)).mediaErasedAt, null, 'a plain read does not wait: not erased yet');
+    let settled = false;
+    const after = orch.media('owner-m', id, false, true).finally(() => (settled = true));
+    await sleep(100);
+    assert.equal(settled, false, 'the read after a missing file waits for the erasure to commit');
+    await eraser.query('COMMIT');
+    assert.ok((await after).mediaErasedAt, 'and then sees the mark');
+  } finally {
+    eraser.release();
+  }
 });
