@@ -8,7 +8,7 @@ import type { Worker } from 'bullmq';
 import { ArtifactStore, FusionClient, QUEUES, completionJobId, createLogger, newWebhookSecret, startedJobId, type Db, type StageName } from '@omniaffect/core';
 import { Orchestrator } from '../src/orchestrator';
 import { WebhookService } from '../src/webhooks';
-import { startFusion, testInfra } from './support';
+import { startFusion, testInfra, uploadSubmit } from './support';
 
 /**
  * Completions are parsed against the stage contracts (stage-contracts.ts) where the orchestrator
@@ -56,20 +56,7 @@ const MEDIA_AV = { durationSec: 5, hasAudio: true, hasVideo: true, frameCount: 3
 
 async function submitted(): Promise<string> {
   const id = randomUUID();
-  await orch.submit({
-    owner: 'owner-c',
-    videoId: id,
-    idempotencyKey: '',
-    sourceKind: 'upload',
-    sourcePath: '',
-    sourceUrl: '',
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    language: 'auto',
-    callbackUrl: '',
-    metadata: {},
-  });
+  await orch.submit(uploadSubmit('owner-c', id));
   return id;
 }
 

@@ -25,7 +25,7 @@ import {
 import { fusionStageHandler, type Fuser } from '../src/fusion-stage';
 import { Orchestrator } from '../src/orchestrator';
 import { WebhookService } from '../src/webhooks';
-import { startFusion, testInfra } from './support';
+import { startFusion, testInfra, uploadSubmit } from './support';
 
 /**
  * The fusion stage reports like every other stage: a worker on the fusion queue (runStageWorker)
@@ -68,20 +68,7 @@ const completion = (videoId: string, stage: StageName, output: Record<string, un
 /** A video with every stage before fusion done, so its fusion job is on the queue. */
 async function readyForFusion(opts: { speech?: { start: number; end: number }[]; durationSec?: number } = {}): Promise<string> {
   const id = randomUUID();
-  await orch.submit({
-    owner: 'owner-f',
-    videoId: id,
-    idempotencyKey: '',
-    sourceKind: 'upload',
-    sourcePath: '',
-    sourceUrl: '',
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    language: 'auto',
-    callbackUrl: '',
-    metadata: {},
-  });
+  await orch.submit(uploadSubmit('owner-f', id));
   await orch.onCompletion(completion(id, 'media', { durationSec: 5, hasAudio: true, hasVideo: true, frameCount: 3, formatName: 'mp4' }));
   if (opts.durationSec !== undefined) {
     await store.writeJson(artifactPaths.stageOutput(id, 'media'), {
@@ -239,20 +226,7 @@ test("a fusion failure on the last attempt fails the video with fusion's detail,
 
 test('GET /features comes from fusion (GetFeatures), not from the orchestrator reading embeddings', async () => {
   const id = randomUUID();
-  await orch.submit({
-    owner: 'owner-f',
-    videoId: id,
-    idempotencyKey: '',
-    sourceKind: 'upload',
-    sourcePath: '',
-    sourceUrl: '',
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    language: 'auto',
-    callbackUrl: '',
-    metadata: {},
-  });
+  await orch.submit(uploadSubmit('owner-f', id));
   const push = new FusionPushClient(fusion.address);
   try {
     await push.pushWithRetry({

@@ -9,7 +9,7 @@ import { ArtifactStore, FusionClient, newWebhookSecret, type Db } from '@omniaff
 import { Orchestrator } from '../src/orchestrator';
 import * as repo from '../src/repository';
 import { WebhookService } from '../src/webhooks';
-import { testInfra } from './support';
+import { testInfra, uploadSubmit } from './support';
 
 /**
  * Reads and writes that must follow the video row's lock (real PostgreSQL, concurrent connections).
@@ -40,20 +40,7 @@ after(async () => {
 
 test('a stage finished by a transaction that began before its start is still stamped after it', async () => {
   const id = randomUUID();
-  await orch.submit({
-    owner: 'owner-t',
-    videoId: id,
-    idempotencyKey: '',
-    sourceKind: 'upload',
-    sourcePath: '',
-    sourceUrl: '',
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    language: 'auto',
-    callbackUrl: '',
-    metadata: {},
-  });
+  await orch.submit(uploadSubmit('owner-t', id));
   const done = await db.connect();
   const started = await db.connect();
   try {
@@ -79,20 +66,7 @@ test('a stage finished by a transaction that began before its start is still sta
 
 test('a media read after a missing file waits for the retention erasure holding the row, then sees its mark', async () => {
   const id = randomUUID();
-  await orch.submit({
-    owner: 'owner-m',
-    videoId: id,
-    idempotencyKey: '',
-    sourceKind: 'upload',
-    sourcePath: '',
-    sourceUrl: '',
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    language: 'auto',
-    callbackUrl: '',
-    metadata: {},
-  });
+  await orch.submit(uploadSubmit('owner-m', id));
   const eraser = await db.connect();
   try {
     // the reconciler's erasure: the row locked, the files being removed, the mark not yet committed

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { ArtifactStore, FusionClient, newWebhookSecret, type Db, type StageCompletion, type StageName } from '@omniaffect/core';
 import { Orchestrator } from '../src/orchestrator';
 import { WebhookService } from '../src/webhooks';
-import { startFusion, testInfra } from './support';
+import { startFusion, testInfra, uploadSubmit } from './support';
 
 /**
  * How much database work one completion costs. Every statement the pool runs goes through
@@ -67,20 +67,7 @@ async function measure(c: StageCompletion): Promise<{ total: number; videoLoads:
 
 test('a completion event loads its video and its stages once', async () => {
   const id = randomUUID();
-  await orch.submit({
-    owner: 'owner-q',
-    videoId: id,
-    idempotencyKey: '',
-    sourceKind: 'upload',
-    sourcePath: '',
-    sourceUrl: '',
-    filename: 'a.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1,
-    language: 'auto',
-    callbackUrl: '',
-    metadata: {},
-  });
+  await orch.submit(uploadSubmit('owner-q', id));
   const model = (name: string) => ({ model: { name, provider: 'cpu' } });
   // media done with no audio: asr and audio-emotion are skipped by the same event (the skip path)
   const media = await measure(

@@ -15,6 +15,7 @@ import {
   startGrpcServer,
   type Db,
   type Logger,
+  type SubmitInput,
   type grpc,
 } from '@omniaffect/core';
 
@@ -91,5 +92,23 @@ export async function startFusion(db: Db, log: Logger): Promise<{ address: strin
       await server.close();
       await service.close();
     },
+  };
+}
+
+/** A plain upload's Submit input (what the gateway sends for a 1-byte mp4), for tests that need a video row. */
+export function uploadSubmit(owner: string, videoId: string): SubmitInput {
+  return {
+    owner,
+    videoId,
+    idempotencyKey: '',
+    sourceKind: 'upload',
+    sourcePath: '',
+    sourceUrl: '',
+    filename: 'a.mp4',
+    contentType: 'video/mp4',
+    sizeBytes: 1,
+    language: 'auto',
+    callbackUrl: '',
+    metadata: {},
   };
 }
