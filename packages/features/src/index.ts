@@ -8,3 +8,4 @@ export * from './bert-library-tokenizer';
 export * from './image';
 export * from './waveform';
 export * from './prosody';
+export * from './reference-image';

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parsePpmHeader, preprocessImage, preprocessRgb, readPpmFrame, scanPpmStream, ImageResampler } from '../src/image';
+import { referenceGradientRgb } from '../src/reference-image';
 import { loadFixtureNpy } from './helpers';
 
 /**
@@ -17,19 +18,6 @@ import { loadFixtureNpy } from './helpers';
  *     grad (300×200: horizontal down, vertical up) mean 0.025, max 0.149; sad1.png (211×226, horizontal
  *     upscale) mean 0.019, max 0.761 — libvips' upsampling grid is offset against PIL's.
  */
-
-/** Same formula as gradient_image() in make_feature_refs.py. */
-function gradient(w = 300, h = 200): Buffer {
-  const b = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      b[o] = Math.floor((x * 255) / (w - 1));
-      b[o + 1] = Math.floor((y * 255) / (h - 1));
-      b[o + 2] = Math.floor(127.5 + 127.5 * Math.sin(0.21 * x) * Math.cos(0.13 * y));
-    }
-  return b;
-}
 
 async function compare(name: string, input: Buffer | string | Float32Array, resampler: ImageResampler): Promise<{ mean: number; max: number }> {
   const ref = loadFixtureNpy(`image_${name}.npy`);
@@ -82,7 +70,7 @@ test('solid colours map exactly: red → (1, −1, −1), white → 1, black →
 });
 
 test('synthetic gradient: PIL-bicubic parity is bit-exact (and sharp is within its measured gap)', async (t) => {
-  const png = await sharp(gradient(), { raw: { width: 300, height: 200, channels: 3 } })
+  const png = await sharp(referenceGradientRgb(), { raw: { width: 300, height: 200, channels: 3 } })
     .png()
     .toBuffer();
   const pil = await compare('grad', png, 'pil');
@@ -124,7 +112,7 @@ test('preprocessImage rejects undecodable input', async () => {
 });
 
 test("raw RGB in hand (the vision worker reading media's PPM stream): PIL-bicubic parity is bit-exact", async () => {
-  const pil = await compare('grad', preprocessRgb(gradient(), 300, 200), 'pil');
+  const pil = await compare('grad', preprocessRgb(referenceGradientRgb(), 300, 200), 'pil');
   assert.equal(pil.max, 0, JSON.stringify(pil));
   assert.throws(() => preprocessRgb(new Uint8Array(10), 3, 3), /not 3×3×3/);
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SHARED_SKIP_REASON, repoRoot, sharedFile } from '@omniaffect/core';
-import { decodeRgb, readNpy, resizeBicubicPil } from '@omniaffect/features';
+import { decodeRgb, readNpy, referenceGradientRgb, resizeBicubicPil } from '@omniaffect/features';
 import { visionResizeFilter } from '../src/ffmpeg';
 
 /**
@@ -61,21 +61,8 @@ function gap(ref: Uint8Array, h: number, w: number, ours: Uint8Array): { mean: n
   return { mean: sum / (h * w * 3), max };
 }
 
-/** Same formula as gradient_image() in make_feature_refs.py (and the image tests). */
-function gradient(w = 300, h = 200): Buffer {
-  const b = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      b[o] = Math.floor((x * 255) / (w - 1));
-      b[o + 1] = Math.floor((y * 255) / (h - 1));
-      b[o + 2] = Math.floor(127.5 + 127.5 * Math.sin(0.21 * x) * Math.cos(0.13 * y));
-    }
-  return b;
-}
-
 test('the frame resize stays within a fraction of a level of PIL BICUBIC on the reference images', async (t) => {
-  const cases: [string, { data: Buffer; width: number; height: number }][] = [['grad', { data: gradient(), width: 300, height: 200 }]];
+  const cases: [string, { data: Buffer; width: number; height: number }][] = [['grad', { data: referenceGradientRgb(), width: 300, height: 200 }]];
   for (const name of ['happy', 'sad1']) {
     const file = sharedFile('media', 'images', 'sadtalker_expression', `${name}.png`);
     if (file) cases.push([name, await decodeRgb(file)]);
