@@ -1,5 +1,5 @@
 import { LANGUAGE_OPTIONS, STAGES } from '@omniaffect/core';
-import { pageCsp } from '../report/csp';
+import { pageCsp, pageHead } from '../report/csp';
 import { BI_CSS, DICTIONARIES, bi, esc, type Lang } from '../report/i18n';
 
 /**
@@ -111,15 +111,7 @@ table{border-collapse:collapse}td{border-bottom:1px solid #eee;padding:.1rem .5r
 export function renderConsole(lang: Lang, nonce: string): string {
   const dict = JSON.stringify({ en: DICTIONARIES.en, zh: DICTIONARIES.zh }).replace(/</g, '\\u003c');
   const options = LANGUAGE_OPTIONS.map((o) => `<option value="${o}">${o === 'auto' ? bi('console.language.auto') : esc(o)}</option>`).join('');
-  return `<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${esc(consoleCsp(nonce, true))}">
-<title>OmniAffect</title>
-<style nonce="${esc(nonce)}">${CSS}</style>
-</head>
+  return `${pageHead({ lang, nonce, csp: consoleCsp(nonce, true), title: 'OmniAffect', css: CSS })}
 <body>
 <div class="top"><h1>${bi('console.title')}</h1><button type="button" id="lang-switch">${bi('report.switch')}</button></div>
 <section id="key-section"><h2>${bi('console.key')}</h2>

@@ -1,6 +1,6 @@
 import { DISCLAIMER, EMOTION_LABELS, MODALITIES, SENTIMENT_LABELS, STAND_IN_NOTICE, type AnalysisResult, type WordEvidence } from '@omniaffect/core';
 import { MODALITY_COLOURS, SENTIMENT_COLOURS, decisionSvg, resultDuration, timelineSvg, voiceSvg } from './charts';
-import { pageCsp } from './csp';
+import { pageCsp, pageHead } from './csp';
 import { BI_CSS, LANGS, bi, both, esc, fmt, tr, type Lang } from './i18n';
 import { prosodyFact, rationale } from './rationale';
 
@@ -310,15 +310,7 @@ export function renderReport(r: AnalysisResult, o: ReportOptions): string {
     ratingSection(r, o),
     timingsSection(r),
   ].join('\n');
-  return `<!doctype html>
-<html lang="${o.lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${esc(reportCsp(o.nonce, o.exported))}">
-<title>${esc(tr(o.lang, 'report.title'))} · ${esc(r.id)}</title>
-<style nonce="${esc(o.nonce)}">${CSS}</style>
-</head>
+  return `${pageHead({ lang: o.lang, nonce: o.nonce, csp: reportCsp(o.nonce, o.exported), title: `${tr(o.lang, 'report.title')} · ${r.id}`, css: CSS })}
 <body data-video-id="${esc(r.id)}">
 ${body}
 <script nonce="${esc(o.nonce)}">${SCRIPT}</script>
