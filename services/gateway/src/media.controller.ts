@@ -6,9 +6,8 @@ import { ProblemError, artifactPaths, isTerminalVideoStatus, type MediaDocument 
 import type { Request, Response } from 'express';
 import { KeyOrSignedLink, type AuthedRequest } from './auth';
 import { GATEWAY, type GatewayContext } from './context';
-import { verifyMediaLink } from './media-link';
 import { ApiProblems } from './openapi-models';
-import { enforceRateLimit } from './rate-limit';
+import { acceptSignedLink } from './signed-link-access';
 import { routeVideoId } from './videos.controller';
 
 /** A byte range to serve, inclusive at both ends (as Content-Range writes it). */
@@ -84,13 +83,7 @@ export class MediaController {
     if (req.owner) {
       info = await this.ctx.orchestrator.media(req.owner, videoId, false);
     } else {
-      // AuthGuard let a request without a key through only because it carries a link; one answer for
-      // every way a link can be wrong, so a guesser learns nothing about which part failed.
-      if (!verifyMediaLink(videoId, req.query.exp, req.query.sig, this.ctx.mediaLinkSecret)) {
-        throw new ProblemError('unauthorized', 'the media link is not valid or has expired');
-      }
-      info = await this.ctx.orchestrator.media('', videoId, true);
-      await enforceRateLimit(this.ctx, info.owner, req, res);
+      info = await acceptSignedLink(this.ctx, 'media', videoId, req, res);
     }
     if (info.mediaErasedAt) throw new ProblemError('not-found', 'the media is no longer retained');
     await this.send(info, req, res);

@@ -25,14 +25,14 @@ import {
 } from '@omniaffect/core';
 import type { Request, Response } from 'express';
 import { KeyOrSignedLink, Owner, type AuthedRequest } from './auth';
-import { signedLink, signedMediaLink, verifyLink } from './media-link';
-import { enforceRateLimit } from './rate-limit';
+import { signedLink, signedMediaLink } from './media-link';
 import { GATEWAY, type GatewayContext } from './context';
 import { ApiProblems, ErasedVideo, SubmitUploadBody, SubmitUrlBody, Video, VideoAccepted } from './openapi-models';
 import { randomBytes } from 'node:crypto';
 import { pickLanguage } from './report/i18n';
 import { keyFrames, mediaRetained } from './report/report-assets';
 import { renderReport, reportCsp, type ReportOptions } from './report/report-page';
+import { acceptSignedLink } from './signed-link-access';
 import { streamVideoEvents } from './video-events';
 import { checkIngestUrl, parseIdempotencyKey, parseOptions } from './submission';
 import { receiveMultipart } from './upload';
@@ -183,15 +183,8 @@ export class VideosController {
   @KeyOrSignedLink()
   async report(@Param('id') id: string, @Req() req: AuthedRequest, @Res() res: Response): Promise<void> {
     const videoId = this.videoId(id, res);
-    let owner = req.owner;
-    if (!owner) {
-      // a browser tab opened from the console: the signed link stands for the key (media-link.ts)
-      if (!verifyLink('report', videoId, req.query.exp, req.query.sig, this.ctx.mediaLinkSecret)) {
-        throw new ProblemError('unauthorized', 'the report link is not valid or has expired');
-      }
-      owner = (await this.ctx.orchestrator.media('', videoId, true)).owner;
-      await enforceRateLimit(this.ctx, owner, req, res);
-    }
+    // without a key: a browser tab opened from the console, whose signed link stands for the key
+    const owner = req.owner || (await acceptSignedLink(this.ctx, 'report', videoId, req, res)).owner;
     const result = await this.loadResult(owner, videoId);
     const exported = req.query.export === '1' || req.query.export === 'true';
     const nonce = randomBytes(16).toString('base64');
