@@ -19,9 +19,7 @@ export interface PreprocessImageOptions {
  */
 export async function preprocessImage(input: Buffer | string, size = 224, opts: PreprocessImageOptions = {}): Promise<Float32Array> {
   const rgb = await decodeRgb(input);
-  if ((opts.resampler ?? 'pil') === 'pil') {
-    return hwcToChwNormalized(resizeBicubicPil(rgb.data, rgb.width, rgb.height, size, size), size, size);
-  }
+  if ((opts.resampler ?? 'pil') === 'pil') return preprocessRgb(rgb.data, rgb.width, rgb.height, size);
   // Resize from the alpha-free RGB raster: resizing RGBA in libvips premultiplies by alpha, whereas
   // PIL-based preprocessing drops alpha first (convert('RGB')) and then resizes.
   const { data, info } = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })

@@ -24,8 +24,6 @@ export interface AudioAnalysis {
   normalisation: string;
   /** time inside ONNX Runtime (emotion2vec's own compute), ms */
   ms: number;
-  /** the whole analysis (reading, prosody, pooling and the model), ms */
-  totalMs: number;
 }
 
 const toProsody = (p: ProsodySummary): Prosody => ({ ...p, voicedRatio: p.voicedRatio ?? 0 });
@@ -42,7 +40,6 @@ serveThread({
    */
   async analyze(audioPath: string): Promise<AudioAnalysis> {
     if (!runner) throw new Error('emotion2vec not loaded');
-    const t0 = performance.now();
     const wav = new WavFileReader(audioPath);
     try {
       const { sampleRate, length } = wav;
@@ -61,7 +58,6 @@ serveThread({
           prosody: toProsody(tracker.finish().summary(0, 0)),
           normalisation: runner.normalisation,
           ms: 0,
-          totalMs: performance.now() - t0,
         };
       }
       const duration = length / sampleRate;
@@ -91,7 +87,6 @@ serveThread({
         prosody: toProsody(track.summary()),
         normalisation: r.normalisation,
         ms: r.inferenceMs,
-        totalMs: performance.now() - t0,
       };
     } finally {
       wav.close();

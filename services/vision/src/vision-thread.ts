@@ -19,12 +19,11 @@ serveThread({
     return modelInfo(modelDir, provider);
   },
   /** One ORT run for the whole batch of frames (from one or several jobs); only this batch's pixels are in memory. */
-  async embed(frames: FrameSource[]): Promise<{ embeddings: Float32Array[]; ms: number; preprocessMs: number }> {
+  async embed(frames: FrameSource[]): Promise<{ embeddings: Float32Array[]; ms: number }> {
     if (!runner) throw new Error('siglip not loaded');
-    const p0 = performance.now();
     const pixels = await Promise.all(frames.map(pixelsOf));
     const t0 = performance.now();
     const embeddings = await runner.embed(pixels);
-    return { embeddings, ms: performance.now() - t0, preprocessMs: t0 - p0 };
+    return { embeddings, ms: performance.now() - t0 };
   },
 });
