@@ -63,6 +63,9 @@ export function parseWavHeader(head: Buffer, fileSize = head.length): WavLayout 
   return out;
 }
 
+/** The bytes a WAVE header is looked for in: far more than ffmpeg's 44–80 byte headers plus a LIST chunk. */
+const HEADER_PROBE_BYTES = 64 * 1024;
+
 /**
  * Seconds of audio in a WAVE file, from its header alone (the first 64 KiB are read, never the
  * samples). `bytesPerSec` defaults to the header's own rate (sampleRate × blockAlign).
@@ -71,7 +74,7 @@ export async function wavDurationSec(file: string, bytesPerSec?: number): Promis
   const fh = await open(file, 'r');
   try {
     const { size } = await fh.stat();
-    const head = Buffer.alloc(Math.min(size, 64 * 1024));
+    const head = Buffer.alloc(Math.min(size, HEADER_PROBE_BYTES));
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     const w = parseWavHeader(head.subarray(0, bytesRead), size);
     if (w.dataOffset < 0) throw new Error('WAVE file has no data chunk');
@@ -82,9 +85,6 @@ export async function wavDurationSec(file: string, bytesPerSec?: number): Promis
     await fh.close();
   }
 }
-
-/** The bytes a WAVE header is looked for in: far more than ffmpeg's 44–80 byte headers plus a LIST chunk. */
-const HEADER_PROBE_BYTES = 64 * 1024;
 
 /** The platform stores float32 little-endian, as WAVE does: file bytes can become samples without a per-sample decode. */
 const LITTLE_ENDIAN = endianness() === 'LE';

@@ -1,7 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { modelInfo, serveThread, type LanguageOption, type SpeechActivity } from '@omniaffect/core';
+import { WavFileReader } from '@omniaffect/features';
 import { SileroVad, WhisperRunner, defaultSileroVadPath, type TranscriptionResult } from '@omniaffect/models';
-import { WavFileSource } from './wav-file-source';
 
 const { modelDir, provider, intraOpThreads, vadModelPath } = workerData as {
   modelDir: string;
@@ -15,7 +15,7 @@ let vad: SileroVad | null = null;
 export type Transcription = Omit<TranscriptionResult, 'windows' | 'encoder'> & { windows: number };
 
 /** Silero VAD over the whole file, read in chunks (memory bounded by the VAD's batch, not the file). */
-async function detectSpeech(source: WavFileSource): Promise<{ activity: SpeechActivity; ms: number }> {
+async function detectSpeech(source: WavFileReader): Promise<{ activity: SpeechActivity; ms: number }> {
   if (!vad) throw new Error('VAD not loaded');
   if (source.sampleRate !== 16000) throw new Error(`audio must be 16 kHz (got ${source.sampleRate})`);
   const r = await vad.detect(source, source.length);
@@ -34,7 +34,7 @@ serveThread({
   },
   /** Voice activity only (a provided transcript replaces Whisper, but the timeline still needs the pauses). */
   async speech(audioPath: string): Promise<{ activity: SpeechActivity; ms: number }> {
-    const source = new WavFileSource(audioPath);
+    const source = new WavFileReader(audioPath);
     try {
       return await detectSpeech(source);
     } finally {
@@ -55,7 +55,7 @@ serveThread({
     encoderBatches: number[];
   }> {
     if (!runner) throw new Error('whisper not loaded');
-    const source = new WavFileSource(audioPath);
+    const source = new WavFileReader(audioPath);
     try {
       const { activity, ms: vadMs } = await detectSpeech(source);
       if (activity.regions.length === 0) return { result: null, activity, ms: 0, wallMs: 0, vadMs, decoderSteps: 0, encoderBatches: [] };
