@@ -82,6 +82,7 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
             .join('\n')}`,
       )
       .join('\n');
+  const watchdog = watchForStuckVideos(db, queues, logs);
   return {
     stack,
     client: new GatewayClient(stack.gatewayUrl, apiKey),
@@ -94,6 +95,7 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
     modelDir,
     logs,
     async teardown() {
+      clearInterval(watchdog);
       await stack.stop(10_000);
       await queues.close();
       redis.disconnect();
@@ -104,6 +106,44 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
       if (!process.env.KEEP_E2E) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A video open this long in a test stack of tiny models is stuck, not slow (clips take seconds). */
+const STUCK_AFTER_S = 150;
+
+/**
+ * Prints, once per stack, what a stuck video waits on: its stages, the queues' job counts and the
+ * services' last log lines. A CI run keeps only the test output, and a test that merely times out
+ * says nothing about which worker held the video; this says it while the stack is still up.
+ */
+function watchForStuckVideos(db: Pool, queues: Queues, logs: () => string): NodeJS.Timeout {
+  let reported = false;
+  const timer = setInterval(() => {
+    if (reported) return;
+    void (async () => {
+      const stuck = await db.query<{ id: string; status: string; age: number }>(
+        `SELECT id, status, extract(epoch FROM now() - created_at)::int AS age FROM videos
+          WHERE status IN ('queued','processing') AND created_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 3`,
+        [STUCK_AFTER_S],
+      );
+      if (stuck.rowCount === 0 || reported) return;
+      reported = true;
+      const stages = await db.query(
+        `SELECT video_id, name, state, attempts, started_at, finished_at, reason FROM stages WHERE video_id = ANY($1) ORDER BY video_id, name`,
+        [stuck.rows.map((r) => r.id)],
+      );
+      console.log(
+        [
+          `STUCK VIDEOS (open for more than ${STUCK_AFTER_S} s): ${JSON.stringify(stuck.rows)}`,
+          `stages: ${JSON.stringify(stages.rows)}`,
+          `queues: ${JSON.stringify(await queues.depths())}`,
+          logs(),
+        ].join('\n'),
+      );
+    })().catch((err: Error) => console.log(`stuck-video watchdog: ${err.message}`));
+  }, 15_000);
+  timer.unref();
+  return timer;
 }
 
 /**

@@ -1,6 +1,13 @@
 import { openAsBlob } from 'node:fs';
 import * as path from 'node:path';
-import { isTerminalVideoStatus, type RatingDocument, type RatingsSummaryDocument, type VideoDocument, type VideoListDocument } from '@omniaffect/core';
+import {
+  isTerminalStageState,
+  isTerminalVideoStatus,
+  type RatingDocument,
+  type RatingsSummaryDocument,
+  type VideoDocument,
+  type VideoListDocument,
+} from '@omniaffect/core';
 
 /** A small HTTP client of the gateway, used by the CLI, the demo, the evaluator and the e2e tests. */
 export class GatewayClient {
@@ -161,10 +168,21 @@ export class GatewayClient {
       const doc = await this.status(id);
       onStatus?.(doc);
       if (isTerminalVideoStatus(doc.status)) return doc;
-      if (Date.now() > deadline) throw new Error(`video ${id} still ${doc.status} after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`video ${id} still ${doc.status} after ${timeoutMs} ms (${unfinishedStages(doc)})`);
       await new Promise((r) => setTimeout(r, 300));
     }
   }
+}
+
+/**
+ * The stages a video still waits on, for a timeout's message: which worker to look at ("asr running
+ * since 12:00:01Z, attempt 2; fusion pending") instead of a bare "still processing".
+ */
+export function unfinishedStages(doc: Pick<VideoDocument, 'stages'>): string {
+  const open = Object.entries(doc.stages)
+    .filter(([, s]) => s && !isTerminalStageState(s.state))
+    .map(([name, s]) => `${name} ${s!.state}${s!.startedAt ? ` since ${s!.startedAt}` : ''}${s!.attempts > 1 ? `, attempt ${s!.attempts}` : ''}`);
+  return open.length ? `waiting on ${open.join('; ')}` : 'every stage finished; the video was not closed';
 }
 
 /**
