@@ -82,7 +82,15 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
             .join('\n')}`,
       )
       .join('\n');
-  const watchdog = watchForStuckVideos(db, queues, logs);
+  const watchdog = watchForStuckVideos(db, queues, () => `${serviceExits(stack)}\n${logs()}`);
+  // A service that dies on its own is not restarted here (Kubernetes would): say so at once, with its
+  // last lines, instead of leaving the videos it held to time out in silence. A test's own kill is a signal.
+  let stopping = false;
+  for (const h of stack.handles.values()) {
+    h.child.once('exit', (code) => {
+      if (!stopping && code !== null && code !== 0) console.log(`SERVICE EXITED: ${h.name} with code ${code}\n${logs()}`);
+    });
+  }
   return {
     stack,
     client: new GatewayClient(stack.gatewayUrl, apiKey),
@@ -96,6 +104,7 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
     logs,
     async teardown() {
       clearInterval(watchdog);
+      stopping = true;
       await stack.stop(10_000);
       await queues.close();
       redis.disconnect();
@@ -106,6 +115,12 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
       if (!process.env.KEEP_E2E) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Which of the stack's services are no longer running, and how they ended. */
+function serviceExits(stack: Stack): string {
+  const gone = [...stack.handles.values()].filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
+  return gone.length ? `exited: ${gone.map((h) => `${h.name} (${h.child.signalCode ?? `code ${h.child.exitCode}`})`).join(', ')}` : 'every service is running';
 }
 
 /** A video open this long in a test stack of tiny models is stuck, not slow (clips take seconds). */
