@@ -258,7 +258,8 @@ export class Emotion2vecStream {
   ) {
     this.segmentCount = this.segmentOf(o.totalFrames - 1) + 1;
     this.counts = new Array<number>(this.segmentCount).fill(0);
-    this.buf = new Float32Array(Math.min(o.totalSamples, this.chunkSamples(0)));
+    // The first chunk reads the most (later ones have at most as many frames), and it fits in the audio.
+    this.buf = new Float32Array(this.chunkSamples(0));
   }
 
   private segmentOf(frame: number): number {
@@ -280,11 +281,6 @@ export class Emotion2vecStream {
     while (i < samples.length) {
       if (this.f0 >= this.o.totalFrames) return; // samples past the last frame's receptive field
       const need = this.chunkSamples(this.f0);
-      if (this.buf.length < need) {
-        const grown = new Float32Array(need);
-        grown.set(this.buf.subarray(0, this.bufLen));
-        this.buf = grown;
-      }
       const take = Math.min(samples.length - i, need - this.bufLen);
       this.buf.set(samples.subarray(i, i + take), this.bufLen);
       this.bufLen += take;
