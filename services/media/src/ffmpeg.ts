@@ -287,53 +287,16 @@ export interface ExtractOptions extends Partial<InputLimits> {
   timeoutMs: number;
   /** Caps the media time written, so a file that declares no duration (or a wrong one) cannot produce unbounded output. */
   maxSec?: number;
-  /** The stream the probe examined (and the limits were checked on); ffmpeg's own pick could be another one. */
-  stream?: number;
 }
 
-const mapArgs = (stream: number | undefined, kind: 'a' | 'v') => ['-map', stream !== undefined && Number.isInteger(stream) ? `0:${stream}` : `0:${kind}:0`];
+/** The stream the probe examined (the limits were checked on it; ffmpeg's own pick could be another one), else the first of its kind. */
+const streamSpec = (stream: number | undefined, kind: 'a' | 'v') => (stream !== undefined && Number.isInteger(stream) ? `0:${stream}` : `0:${kind}:0`);
 
-/** The head every decode of user media shares: the pinned input, the probed stream only, the other kind off, the time cap. */
-const decodeArgs = (src: string, opts: ExtractOptions, kind: 'a' | 'v') => [
-  '-nostdin',
-  '-v',
-  'error',
-  '-y',
-  ...inputArgs(src, { ...DEFAULT_INPUT, ...opts }),
-  ...mapArgs(opts.stream, kind),
-  kind === 'a' ? '-vn' : '-an',
-  ...limitArgs(opts.maxSec),
-];
-
-/** 16 kHz mono float32 WAV, what every audio model reads. */
-export async function extractAudio(src: string, dest: string, opts: ExtractOptions): Promise<void> {
-  const r = await run('ffmpeg', [...decodeArgs(src, opts, 'a'), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', dest], opts.timeoutMs);
-  if (r.code !== 0) throw toolFailure('audio could not be decoded', r.stderr, r.code, { [src]: 'the file', [dest]: 'the audio output' });
-}
-
-/** Bytes per second of the WAV extractAudio() writes: 16 kHz × 1 channel × 4 bytes. */
+/** Bytes per second of the WAV extractMedia() writes (16 kHz mono float32, what every audio model reads): 16 kHz × 1 channel × 4 bytes. */
 export const AUDIO_BYTES_PER_SEC = 16000 * 4;
 
 const sampleFilter = (intervalSec: number) => `fps=1/${intervalSec}`;
 const fitFilter = (maxSide: number) => `scale=w='min(${maxSide},iw)':h='min(${maxSide},ih)':force_original_aspect_ratio=decrease:flags=bicubic`;
-
-/**
- * The JPEG frames' filter: one frame every `intervalSec` seconds, the first at 0 s, shrunk to fit in
- * `maxSide` (aspect kept) and never enlarged (they are what the report shows; enlarging adds nothing).
- */
-export const frameFilter = (intervalSec: number, maxSide: number) => `${sampleFilter(intervalSec)},${fitFilter(maxSide)}`;
-
-/** One frame every `intervalSec` seconds as JPEG files (see frameFilter). */
-export async function extractFrames(src: string, outPattern: string, intervalSec: number, maxSide: number, opts: ExtractOptions): Promise<void> {
-  const vf = frameFilter(intervalSec, maxSide);
-  const r = await run('ffmpeg', [...decodeArgs(src, opts, 'v'), '-vf', vf, '-q:v', '2', '-start_number', '0', outPattern], opts.timeoutMs);
-  if (r.code !== 0)
-    throw toolFailure('video frames could not be decoded', r.stderr, r.code, {
-      [src]: 'the file',
-      [outPattern]: 'the frame output',
-      [path.dirname(outPattern)]: 'the frame directory',
-    });
-}
 
 /**
  * The model input size of the vision worker (SigLIP base-patch16-224: docs/model-contracts.md §2.2).
@@ -358,7 +321,8 @@ export interface ExtractMediaOutputs {
   /** 16 kHz mono float32 WAV of this audio stream */
   audio?: { dest: string; stream?: number };
   /**
-   * The sampled frames, twice from one decode: JPEG files (`pattern`, frameFilter: for the report and the
+   * The sampled frames, twice from one decode: JPEG files (`pattern`: one frame every `intervalSec` seconds,
+   * the first at 0 s, shrunk to fit in `maxSide` with the aspect kept and never enlarged; for the report and the
    * evidence) and, in `pixels`, the same frames at the vision model's input size (visionResizeFilter) as
    * one stream of binary PPM (P6) images, the RGB the vision worker reads without a decode or a resize.
    */
@@ -369,20 +333,19 @@ export interface ExtractMediaOutputs {
  * Audio and frames in one ffmpeg run: the file is opened, demuxed and decoded once for both (two runs
  * read and decode every packet twice, and pay for two processes).
  */
-export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: Omit<ExtractOptions, 'stream'>): Promise<void> {
+export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: ExtractOptions): Promise<void> {
   const args = ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, { ...DEFAULT_INPUT, ...opts })];
   const named: Record<string, string> = { [src]: 'the file' };
   if (out.frames) {
     const f = out.frames;
-    const input = f.stream !== undefined && Number.isInteger(f.stream) ? `0:${f.stream}` : '0:v:0';
-    const graph = `[${input}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
+    const graph = `[${streamSpec(f.stream, 'v')}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
     args.push('-filter_complex', graph);
     args.push('-map', '[oa_jpg]', ...limitArgs(opts.maxSec), '-q:v', '2', '-start_number', '0', f.pattern);
     args.push('-map', '[oa_rgb]', ...limitArgs(opts.maxSec), '-c:v', 'ppm', '-f', 'image2pipe', f.pixels);
     Object.assign(named, { [f.pattern]: 'the frame output', [f.pixels]: 'the frame output', [path.dirname(f.pattern)]: 'the frame directory' });
   }
   if (out.audio) {
-    args.push(...mapArgs(out.audio.stream, 'a'), ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', out.audio.dest);
+    args.push('-map', streamSpec(out.audio.stream, 'a'), ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', out.audio.dest);
     named[out.audio.dest] = 'the audio output';
   }
   if (!out.frames && !out.audio) return;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ArtifactStore, ConfigError, ProblemError, artifactPaths, type Logger, type StageJob } from '@omniaffect/core';
 import type { Job } from 'bullmq';
-import { FORMAT_WHITELIST, OutputLimitError, ToolError, extractAudio, extractFrames, probe, run, scrubPaths, toolFailure } from '../src/ffmpeg';
+import { FORMAT_WHITELIST, OutputLimitError, ToolError, extractMedia, probe, run, scrubPaths, toolFailure } from '../src/ffmpeg';
 import { DEFAULT_LIMITS } from '../src/limits';
 import { limitsFromEnv, loadMediaEnv, mediaConfigFromEnv } from '../src/config';
 import { mediaStage, type MediaConfig } from '../src/media-stage';
@@ -288,7 +288,11 @@ test('limits: -max_pixels makes the decoder itself refuse a picture the probe di
   const out = path.join(dir, 'maxpix');
   mkdirSync(out);
   await assert.rejects(
-    extractFrames(f.av, path.join(out, '%06d.jpg'), 2, 160, { timeoutMs: 30_000, maxPixels: 1000 }),
+    extractMedia(
+      f.av,
+      { frames: { pattern: path.join(out, '%06d.jpg'), pixels: path.join(dir, 'maxpix.ppm'), intervalSec: 2, maxSide: 160 } },
+      { timeoutMs: 30_000, maxPixels: 1000 },
+    ),
     problem('exceeds-limits', /pixel limit/),
   );
   assert.deepEqual(readdirSync(out), []);
@@ -373,7 +377,7 @@ test('infrastructure: ffmpeg or ffprobe killed by a signal (the OOM killer) is r
   const fifo = path.join(dir, 'stuck.fifo');
   execFileSync('mkfifo', [fifo]);
   try {
-    const extraction = extractAudio(fifo, path.join(dir, 'stuck.wav'), { timeoutMs: 30_000 });
+    const extraction = extractMedia(fifo, { audio: { dest: path.join(dir, 'stuck.wav') } }, { timeoutMs: 30_000 });
     await killChildWhenItStarts();
     await assert.rejects(extraction, retryable(/ffmpeg was killed by SIGKILL/));
     const id = randomUUID();
@@ -389,7 +393,7 @@ test('infrastructure: ffmpeg or ffprobe killed by a signal (the OOM killer) is r
 });
 
 test('infrastructure: a full disk while writing is retryable (real ENOSPC from /dev/full)', async () => {
-  await assert.rejects(extractAudio(f.av, '/dev/full', { timeoutMs: 30_000 }), (err: unknown) => {
+  await assert.rejects(extractMedia(f.av, { audio: { dest: '/dev/full' } }, { timeoutMs: 30_000 }), (err: unknown) => {
     retryable(/No space left on device on this worker/)(err);
     assert.ok(err instanceof ToolError && err.reason === 'system');
     return true;
