@@ -345,7 +345,20 @@ export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: 
     Object.assign(named, { [f.pattern]: 'the frame output', [f.pixels]: 'the frame output', [path.dirname(f.pattern)]: 'the frame directory' });
   }
   if (out.audio) {
-    args.push('-map', streamSpec(out.audio.stream, 'a'), ...limitArgs(opts.maxSec), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_f32le', '-f', 'wav', out.audio.dest);
+    args.push(
+      '-map',
+      streamSpec(out.audio.stream, 'a'),
+      ...limitArgs(opts.maxSec),
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-c:a',
+      'pcm_f32le',
+      '-f',
+      'wav',
+      out.audio.dest,
+    );
     named[out.audio.dest] = 'the audio output';
   }
   if (!out.frames && !out.audio) return;

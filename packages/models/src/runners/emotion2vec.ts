@@ -100,7 +100,8 @@ interface EmotionHead {
  * model dir's `omniaffect.json`; otherwise the graph is inspected and counts as normalising when a
  * LayerNormalization-like op reads the waveform input, or the input minus its own ReduceMean is
  * computed (what the official FunASR export contains, from torch's opset-14 layer_norm). Only when it
- * does not is `layerNormWaveform` applied here, once over the whole utterance, before chunking.
+ * does not is the waveform normalised here: with the whole utterance's mean and variance (layerNormStats, which
+ * the caller computes in its own pass over the audio), applied chunk by chunk, which equals `layerNormWaveform`.
  * In-graph normalisation sees one chunk at a time, so audio longer than `chunkSeconds` is normalised
  * per 30 s chunk in that case (as if FunASR were called per chunk); shorter audio is exact either way.
  */
@@ -239,7 +240,9 @@ export class Emotion2vecRunner {
  * segment sums (bounded by the caller's segment count).
  */
 export class Emotion2vecStream {
-  private buf: Float32Array;
+  private readonly buf: Float32Array;
+  /** the normalised copy of a chunk (code normalisation only), reused like the buffer */
+  private normBuf: Float32Array | null = null;
   private bufLen = 0;
   /** first frame of the next chunk; the buffer starts at its first sample */
   private f0 = 0;
@@ -294,7 +297,7 @@ export class Emotion2vecStream {
     const f1 = Math.min(this.o.totalFrames, f0 + this.o.framesPerChunk);
     // run() reads its input before it resolves, so the buffer itself can be fed; a normalised copy keeps the overlap raw.
     const raw = this.buf.subarray(0, need);
-    const chunk = this.o.norm ? applyWaveformNorm(raw, this.o.norm) : raw;
+    const chunk = this.o.norm ? applyWaveformNorm(raw, this.o.norm, (this.normBuf ??= new Float32Array(this.buf.length)).subarray(0, need)) : raw;
     const { data, frames, dim, ms } = await this.runner.runChunk(chunk, f1 - f0);
     this.inferenceMs += ms;
     this.chunks += 1;
