@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DEFAULT_PORTS as CORE_DEFAULT_PORTS, SERVICES, newWebhookSecret, repoRoot, type OpsServiceName, type ServiceName } from '@omniaffect/core';
 
@@ -93,7 +93,7 @@ export function readinessUrl(name: ServiceName, ports: StackPorts): string {
   return name === 'gateway' ? `http://127.0.0.1:${ports.gateway}/readyz` : `http://127.0.0.1:${ports.ops[name]}/readyz`;
 }
 
-export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs: number, isAlive: () => boolean = () => true, pid?: number): Promise<void> {
   const url = readinessUrl(name, ports);
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -103,8 +103,18 @@ export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs:
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       last = await res.text();
       // Only our own readiness document counts: something else answering on the port is not us.
-      if (res.ok && /"status":"ready"/.test(last)) return;
+      if (res.ok && /"status":"ready"/.test(last)) {
+        // Nor is another OmniAffect process that holds the port (a second stack's service, which is
+        // just as ready) while ours died on EADDRINUSE: the answer must come from our child, alive.
+        const answeredBy = (JSON.parse(last) as { pid?: unknown }).pid;
+        if (pid !== undefined && typeof answeredBy === 'number' && answeredBy !== pid) {
+          throw new PortTakenError(`${name}: ${url} is answered by another process (pid ${answeredBy}), not by ours (pid ${pid}); its port was taken`);
+        }
+        if (!isAlive()) throw new Error(`${name} exited while starting (see its log)`);
+        return;
+      }
     } catch (err) {
+      if (err instanceof PortTakenError) throw err;
       last = (err as Error).message;
     }
     await new Promise((r) => setTimeout(r, 250));
@@ -112,18 +122,56 @@ export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs:
   throw new Error(`${name} not ready after ${timeoutMs} ms: ${last}`);
 }
 
+class PortTakenError extends Error {}
+
 /**
  * A free port below the kernel's ephemeral range (32768+), so a port we pick cannot be taken in the
- * meantime by another process's `listen(0)` (test webhook receivers, file servers). Random, then
- * checked by binding; two test processes picking the same one is the remaining (tiny) risk, and
- * waitReady() would notice it (it checks the answer is one of ours).
+ * meantime by another process's `listen(0)` (test webhook receivers, file servers). Random, checked by
+ * binding, and claimed for this process in a directory every local stack shares: a stack's services
+ * bind their ports one by one over many seconds after the ports are picked, and a second stack started
+ * meanwhile by another test process could otherwise pick a port that is still unbound (it happened: a
+ * text worker died on EADDRINUSE while the other stack's text worker answered its readiness probe).
  */
 export async function freePort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 200; i++) {
     const port = 15000 + Math.floor(Math.random() * 17000);
-    if (await canListen(port)) return port;
+    if (claimPort(port) && (await canListen(port))) return port;
   }
   throw new Error('no free port found in 15000-32000');
+}
+
+const CLAIMS = path.join(tmpdir(), 'omniaffect-port-claims');
+
+/** Claims `port` for this process; false when a live process holds the claim. A dead holder's claim is taken over. */
+export function claimPort(port: number, dir = CLAIMS): boolean {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(readFileSync(file, 'utf8').trim());
+    if (holder === process.pid) return false; // already ours: handed out before, not free again
+    if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) return false;
+    try {
+      unlinkSync(file);
+    } catch {
+      /* another process took it over first */
+    }
+  }
+  return false;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function canListen(port: number): Promise<boolean> {
@@ -190,12 +238,15 @@ export class Stack {
 
   async start(timeoutMs = 120_000, detached = false): Promise<void> {
     for (const name of SERVICES) await this.startOne(name, timeoutMs, detached);
+    // A service that died after its own probe passed (while later ones started) fails the start too.
+    const dead = [...this.handles.values()].filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
+    if (dead.length) throw new Error(`${dead.map((h) => h.name).join(', ')} exited after starting (see the logs in ${this.opts.logDir})`);
   }
 
   async startOne(name: ServiceName, timeoutMs = 120_000, detached = false): Promise<void> {
     const h = startService(name, this.opts, detached);
     this.handles.set(name, h);
-    await waitReady(name, this.opts.ports, timeoutMs, () => h.child.exitCode === null && h.child.signalCode === null);
+    await waitReady(name, this.opts.ports, timeoutMs, () => h.child.exitCode === null && h.child.signalCode === null, h.pid);
   }
 
   kill(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

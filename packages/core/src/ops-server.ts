@@ -53,7 +53,7 @@ export async function startOpsServer(opts: { host: string; port: number; metrics
         const r = await opts.ready();
         res
           .writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ status: r.ok ? 'ready' : 'not-ready', ...(scrubDeep(r.detail ?? {}) as Record<string, unknown>) }));
+          .end(JSON.stringify({ status: r.ok ? 'ready' : 'not-ready', pid: process.pid, ...(scrubDeep(r.detail ?? {}) as Record<string, unknown>) }));
       } else {
         res.writeHead(404).end();
       }
