@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SERVICES, type ServiceName } from '@omniaffect/cli';
+import { SERVICES, hasExited, type ServiceName } from '@omniaffect/cli';
 import { sleep, table } from '../support/api';
 import { tinyClip } from '../support/media-fixtures';
 import { startPrivateStack, type PrivateStack } from '../support/private-stack';
@@ -185,7 +185,7 @@ describe('fault matrix', { timeout: 1_500_000 }, () => {
   async function ensureAllRunning(): Promise<void> {
     for (const name of SERVICES) {
       const h = s.stack.handles.get(name);
-      if (h && h.child.exitCode === null && h.child.signalCode === null) continue;
+      if (h && !hasExited(h.child)) continue;
       console.log(`fault matrix: ${name} was not running at the start of a case; starting it again`);
       await s.stack.startOne(name, 120_000);
     }
@@ -227,7 +227,7 @@ describe('fault matrix', { timeout: 1_500_000 }, () => {
       // a service that died on its own (nothing here restarts it) would leave the case waiting out its timeout
       dead = SERVICES.filter((n) => {
         const h = s.stack.handles.get(n);
-        return !h || h.child.exitCode !== null || h.child.signalCode !== null;
+        return !h || hasExited(h.child);
       });
       if (dead.length) break;
       rows = await s.db

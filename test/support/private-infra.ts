@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { freePort } from '@omniaffect/cli';
+import { freePort, hasExited } from '@omniaffect/cli';
 
 /**
  * A Redis and a PostgreSQL of a test's own, for tests that restart them: the machine's shared Redis
@@ -79,7 +79,7 @@ export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   };
   const stop = async () => {
     const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (!c || hasExited(c)) return;
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
     c.kill('SIGTERM');
     const t = setTimeout(() => c.kill('SIGKILL'), 10_000);

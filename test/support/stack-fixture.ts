@@ -119,7 +119,7 @@ export async function startTestStack(extraEnv: NodeJS.ProcessEnv = {}): Promise<
 
 /** Which of the stack's services are no longer running, and how they ended. */
 function serviceExits(stack: Stack): string {
-  const gone = [...stack.handles.values()].filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
+  const gone = stack.exited();
   return gone.length ? `exited: ${gone.map((h) => `${h.name} (${h.child.signalCode ?? `code ${h.child.exitCode}`})`).join(', ')}` : 'every service is running';
 }
 

@@ -99,30 +99,37 @@ export async function waitReady(name: ServiceName, ports: StackPorts, timeoutMs:
   let last = '';
   while (Date.now() < deadline) {
     if (!isAlive()) throw new Error(`${name} exited while starting (see its log)`);
+    // Only our own readiness document counts: something else answering on the port is not us. Nor is
+    // another OmniAffect process that holds the port (a second stack's service, just as ready) while
+    // ours died on EADDRINUSE: the answer must come from our child (its pid), and the child must live.
+    let ready = false;
+    let answeredBy: unknown;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       last = await res.text();
-      // Only our own readiness document counts: something else answering on the port is not us.
       if (res.ok && /"status":"ready"/.test(last)) {
-        // Nor is another OmniAffect process that holds the port (a second stack's service, which is
-        // just as ready) while ours died on EADDRINUSE: the answer must come from our child, alive.
-        const answeredBy = (JSON.parse(last) as { pid?: unknown }).pid;
-        if (pid !== undefined && typeof answeredBy === 'number' && answeredBy !== pid) {
-          throw new PortTakenError(`${name}: ${url} is answered by another process (pid ${answeredBy}), not by ours (pid ${pid}); its port was taken`);
-        }
-        if (!isAlive()) throw new Error(`${name} exited while starting (see its log)`);
-        return;
+        answeredBy = (JSON.parse(last) as { pid?: unknown }).pid;
+        ready = true;
       }
     } catch (err) {
-      if (err instanceof PortTakenError) throw err;
       last = (err as Error).message;
+    }
+    if (ready) {
+      if (pid !== undefined && typeof answeredBy === 'number' && answeredBy !== pid) {
+        throw new Error(`${name}: ${url} is answered by another process (pid ${answeredBy}), not by ours (pid ${pid}); its port was taken`);
+      }
+      if (!isAlive()) throw new Error(`${name} exited while starting (see its log)`);
+      return;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${name} not ready after ${timeoutMs} ms: ${last}`);
 }
 
-class PortTakenError extends Error {}
+/** Whether a child process has ended, by an exit code or a signal. */
+export function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
 
 /**
  * A free port below the kernel's ephemeral range (32768+), so a port we pick cannot be taken in the
@@ -130,7 +137,7 @@ class PortTakenError extends Error {}
  * binding, and claimed for this process in a directory every local stack shares: a stack's services
  * bind their ports one by one over many seconds after the ports are picked, and a second stack started
  * meanwhile by another test process could otherwise pick a port that is still unbound (it happened: a
- * text worker died on EADDRINUSE while the other stack's text worker answered its readiness probe).
+ * text worker died on EADDRINUSE while a service of the other stack answered its readiness probe).
  */
 export async function freePort(): Promise<number> {
   for (let i = 0; i < 200; i++) {
@@ -239,19 +246,24 @@ export class Stack {
   async start(timeoutMs = 120_000, detached = false): Promise<void> {
     for (const name of SERVICES) await this.startOne(name, timeoutMs, detached);
     // A service that died after its own probe passed (while later ones started) fails the start too.
-    const dead = [...this.handles.values()].filter((h) => h.child.exitCode !== null || h.child.signalCode !== null);
+    const dead = this.exited();
     if (dead.length) throw new Error(`${dead.map((h) => h.name).join(', ')} exited after starting (see the logs in ${this.opts.logDir})`);
   }
 
   async startOne(name: ServiceName, timeoutMs = 120_000, detached = false): Promise<void> {
     const h = startService(name, this.opts, detached);
     this.handles.set(name, h);
-    await waitReady(name, this.opts.ports, timeoutMs, () => h.child.exitCode === null && h.child.signalCode === null, h.pid);
+    await waitReady(name, this.opts.ports, timeoutMs, () => !hasExited(h.child), h.pid);
+  }
+
+  /** The services whose processes have ended. */
+  exited(): ServiceHandle[] {
+    return [...this.handles.values()].filter((h) => hasExited(h.child));
   }
 
   kill(name: ServiceName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const h = this.handles.get(name);
-    if (!h || h.child.exitCode !== null || h.child.signalCode !== null) return Promise.resolve();
+    if (!h || hasExited(h.child)) return Promise.resolve();
     return new Promise((resolve) => {
       h.child.once('exit', () => resolve());
       h.child.kill(signal);
@@ -261,7 +273,7 @@ export class Stack {
   async stop(graceMs = 15_000): Promise<void> {
     for (const name of [...SERVICES].reverse()) {
       const h = this.handles.get(name);
-      if (!h || h.child.exitCode !== null || h.child.signalCode !== null) continue;
+      if (!h || hasExited(h.child)) continue;
       const exited = new Promise<void>((r) => h.child.once('exit', () => r()));
       h.child.kill('SIGTERM');
       const t = setTimeout(() => h.child.kill('SIGKILL'), graceMs);
