@@ -90,7 +90,8 @@ export interface ProbeResult {
 }
 
 /** The shared spawn wrapper with the probe's output cap as default (see runTool in @omniaffect/core). */
-export const run = (cmd: string, args: string[], timeoutMs: number, maxStdoutBytes = DEFAULT_MAX_PROBE_BYTES) => runTool(cmd, args, timeoutMs, maxStdoutBytes);
+export const run = (cmd: string, args: string[], timeoutMs: number, maxStdoutBytes = DEFAULT_MAX_PROBE_BYTES, signal?: AbortSignal) =>
+  runTool(cmd, args, timeoutMs, maxStdoutBytes, signal);
 
 /**
  * Absolute paths out of tool output before it becomes a problem detail (it reaches the API client).
@@ -287,10 +288,16 @@ export interface ExtractOptions extends Partial<InputLimits> {
   timeoutMs: number;
   /** Caps the media time written, so a file that declares no duration (or a wrong one) cannot produce unbounded output. */
   maxSec?: number;
+  /** Stops the run (ffmpeg is SIGKILLed; the promise rejects with a ToolError 'aborted'). */
+  signal?: AbortSignal;
 }
 
-/** The stream the probe examined (the limits were checked on it; ffmpeg's own pick could be another one), else the first of its kind. */
-const streamSpec = (stream: number | undefined, kind: 'a' | 'v') => (stream !== undefined && Number.isInteger(stream) ? `0:${stream}` : `0:${kind}:0`);
+/**
+ * The stream the probe examined (the limits were checked on it; ffmpeg's own pick could be another one), else
+ * the first of its kind as probe() picks it: the first audio stream (`a`), the first video stream that is not
+ * an attached picture (`V`: ffmpeg's specifier for exactly that, the rule probe() applies to cover art).
+ */
+const streamSpec = (stream: number | undefined, kind: 'a' | 'V') => (stream !== undefined && Number.isInteger(stream) ? `0:${stream}` : `0:${kind}:0`);
 
 /** Bytes per second of the WAV extractMedia() writes (16 kHz mono float32, what every audio model reads): 16 kHz × 1 channel × 4 bytes. */
 export const AUDIO_BYTES_PER_SEC = 16000 * 4;
@@ -338,7 +345,7 @@ export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: 
   const named: Record<string, string> = { [src]: 'the file' };
   if (out.frames) {
     const f = out.frames;
-    const graph = `[${streamSpec(f.stream, 'v')}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
+    const graph = `[${streamSpec(f.stream, 'V')}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
     args.push('-filter_complex', graph);
     args.push('-map', '[oa_jpg]', ...limitArgs(opts.maxSec), '-q:v', '2', '-start_number', '0', f.pattern);
     args.push('-map', '[oa_rgb]', ...limitArgs(opts.maxSec), '-c:v', 'ppm', '-f', 'image2pipe', f.pixels);
@@ -362,6 +369,6 @@ export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: 
     named[out.audio.dest] = 'the audio output';
   }
   if (!out.frames && !out.audio) return;
-  const r = await run('ffmpeg', args, opts.timeoutMs);
+  const r = await run('ffmpeg', args, opts.timeoutMs, undefined, opts.signal);
   if (r.code !== 0) throw toolFailure(out.frames ? 'the media could not be decoded' : 'audio could not be decoded', r.stderr, r.code, named);
 }

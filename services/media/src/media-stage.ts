@@ -15,7 +15,7 @@ import {
   type StageHandler,
 } from '@omniaffect/core';
 import { scanPpmStream, wavDurationSec } from '@omniaffect/features';
-import { AUDIO_BYTES_PER_SEC, extractMedia, probe, scrubPaths, type ExtractOptions } from './ffmpeg';
+import { AUDIO_BYTES_PER_SEC, extractMedia, probe, scrubPaths, type ExtractOptions, type ProbeResult } from './ffmpeg';
 import { DEFAULT_LIMITS, checkLimits, type MediaLimits } from './limits';
 
 /**
@@ -84,24 +84,9 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       log.info('source downloaded');
     }
     const src = store.resolve(srcRel);
-    const info = await probe(src, {
-      timeoutMs: cfg.probeTimeoutMs,
-      maxOutputBytes: lim.maxProbeBytes,
-      maxPixels: lim.maxPixels,
-      maxAllocBytes: lim.maxAllocBytes,
-    });
-    if (!info.audio && !info.video) throw new ProblemError('no-media-streams', `the file (${info.formatName}) has neither an audio nor a video stream`);
-    if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
-      throw new ProblemError('too-long', `the media lasts ${Math.round(info.durationSec)} s; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
-    }
-    // Refused on the probe, before a single frame is decoded. What the probe cannot see (a stream
-    // that changes size or rate mid-file) is still bounded: -max_pixels in every decoder, decoding
-    // cut at the duration limit, and FFMPEG_TIMEOUT_MS.
-    checkLimits(info, (await fs.stat(src)).size, lim);
     // Never decode more than the limit (+1 s, to tell "too long" from "exactly at the limit"): the
     // probe's duration can be missing (live-muxed Matroska, raw streams) or wrong.
     const capSec = cfg.maxDurationSec + 1;
-    const durationKnown = Number.isFinite(info.durationSec);
     const decodeOpts: ExtractOptions = { timeoutMs: cfg.ffmpegTimeoutMs, maxSec: capSec, maxPixels: lim.maxPixels, maxAllocBytes: lim.maxAllocBytes };
     // ffmpeg writes beside the final paths and the results are renamed into place only if no other
     // run finished first: a duplicate run (a job whose lock lapsed under load) must never rewrite
@@ -109,29 +94,61 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
     const tmp = `.tmp-${randomUUID()}`;
     const audioPath = store.resolve(artifactPaths.audio(id));
     const framesDir = store.resolve(artifactPaths.framesDir(id));
-    const audioTmp = info.audio ? audioPath + tmp : null;
-    const framesTmp = info.video ? framesDir + tmp : null;
+    const audioTmp = audioPath + tmp;
+    const framesTmp = framesDir + tmp;
+    // One decode for both: audio.wav, the JPEG frames and the same frames as raw RGB (PPM) for vision.
+    const outputs = (audio: boolean, video: boolean, info?: ProbeResult) => ({
+      audio: audio ? { dest: audioTmp, stream: info?.audio?.index } : undefined,
+      frames: video
+        ? {
+            pattern: path.join(framesTmp, '%06d.jpg'),
+            pixels: path.join(framesTmp, PIXELS_FILE),
+            intervalSec: cfg.frameIntervalSec,
+            maxSide: cfg.frameMaxSide,
+            stream: info?.video?.index,
+          }
+        : undefined,
+    });
+    const stop = new AbortController();
+    let decoding: Promise<void> | null = null;
     try {
-      if (framesTmp) await fs.mkdir(framesTmp, { recursive: true });
-      // One decode for both: audio.wav, the JPEG frames and the same frames as raw RGB (PPM) for vision.
-      await extractMedia(
-        src,
-        {
-          audio: audioTmp ? { dest: audioTmp, stream: info.audio?.index } : undefined,
-          frames: framesTmp
-            ? {
-                pattern: path.join(framesTmp, '%06d.jpg'),
-                pixels: path.join(framesTmp, PIXELS_FILE),
-                intervalSec: cfg.frameIntervalSec,
-                maxSide: cfg.frameMaxSide,
-                stream: info.video?.index,
-              }
-            : undefined,
-        },
-        decodeOpts,
-      );
+      await fs.mkdir(framesTmp, { recursive: true });
+      // The decode starts beside the probe instead of after it: each is a process whose start-up alone
+      // (~100 ms: ffmpeg links ~215 shared libraries) was most of a short clip's media stage. It assumes
+      // what nearly every upload has, one audio and one video stream, and takes the streams probe() picks
+      // (the first audio, the first video that is not cover art). It runs under every input guard the
+      // decode always has (protocol and demuxer whitelists, -max_pixels, -max_alloc, the duration cap, the
+      // timeout) and is killed the moment the probe refuses the file, so a refused file costs at most
+      // the probe's time of decoding, where it used to cost none. A file with only one kind of stream is
+      // decoded again with the outputs it has.
+      decoding = extractMedia(src, outputs(true, true), { ...decodeOpts, signal: stop.signal });
+      decoding.catch(() => undefined); // awaited below; a refusal by the probe stops it first
+      const info = await probe(src, {
+        timeoutMs: cfg.probeTimeoutMs,
+        maxOutputBytes: lim.maxProbeBytes,
+        maxPixels: lim.maxPixels,
+        maxAllocBytes: lim.maxAllocBytes,
+      });
+      if (!info.audio && !info.video) throw new ProblemError('no-media-streams', `the file (${info.formatName}) has neither an audio nor a video stream`);
+      if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
+        throw new ProblemError('too-long', `the media lasts ${Math.round(info.durationSec)} s; the limit is ${cfg.maxDurationSec} s (MEDIA_MAX_DURATION_SEC)`);
+      }
+      // What the probe cannot see (a stream that changes size or rate mid-file) is still bounded:
+      // -max_pixels in every decoder, decoding cut at the duration limit, and FFMPEG_TIMEOUT_MS.
+      checkLimits(info, (await fs.stat(src)).size, lim);
+      const durationKnown = Number.isFinite(info.durationSec);
+      if (info.audio && info.video) await decoding;
+      else {
+        stop.abort();
+        await decoding.catch(() => undefined);
+        decoding = null;
+        await fs.rm(audioTmp, { force: true });
+        await fs.rm(framesTmp, { recursive: true, force: true });
+        if (info.video) await fs.mkdir(framesTmp, { recursive: true });
+        await extractMedia(src, outputs(!!info.audio, !!info.video, info), decodeOpts);
+      }
       let audioSec: number | null = null;
-      if (audioTmp) {
+      if (info.audio) {
         audioSec = await wavDurationSec(audioTmp, AUDIO_BYTES_PER_SEC);
         const limit = cfg.maxDurationSec + (durationKnown ? DECODE_SLACK_SEC : 0);
         if (audioSec > limit) {
@@ -142,7 +159,7 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       }
       let frameFiles: string[] = [];
       let pixels: string | null = null;
-      if (framesTmp) {
+      if (info.video) {
         frameFiles = (await fs.readdir(framesTmp)).filter((f) => f.endsWith('.jpg')).sort();
         // Both outputs come from one split of one filter chain, so they hold the same frames; a stream
         // that does not (it cannot, short of a bug) is dropped and vision decodes the JPEGs instead.
@@ -153,7 +170,7 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
           await fs.rm(path.join(framesTmp, PIXELS_FILE), { force: true });
         }
       }
-      const audio = audioTmp ? artifactPaths.audio(id) : null;
+      const audio = info.audio ? artifactPaths.audio(id) : null;
       const frames = frameFiles.map((f, i) => ({ path: store.relative(path.join(framesDir, f)), time: i * cfg.frameIntervalSec }));
       const artifact: MediaArtifact = {
         // no duration in the container: the decoded audio's length is the best measure there is; null
@@ -177,16 +194,21 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
           return { outcome: 'done', output: summary(prev) };
         }
       }
-      if (audioTmp) await fs.rename(audioTmp, audioPath);
-      if (framesTmp) {
+      if (info.audio) await fs.rename(audioTmp, audioPath);
+      if (info.video) {
         await fs.rm(framesDir, { recursive: true, force: true });
         await fs.rename(framesTmp, framesDir);
       }
       return { outcome: 'done', output: summary(artifact) };
     } finally {
-      // nothing partial stays behind for a later stage (or a re-run) to pick up
-      if (audioTmp) await fs.rm(audioTmp, { force: true });
-      if (framesTmp) await fs.rm(framesTmp, { recursive: true, force: true });
+      // no ffmpeg is left writing into what is removed here, and nothing partial stays behind for a
+      // later stage (or a re-run) to pick up
+      if (decoding) {
+        stop.abort();
+        await decoding.catch(() => undefined);
+      }
+      await fs.rm(audioTmp, { force: true });
+      await fs.rm(framesTmp, { recursive: true, force: true });
     }
   };
 }

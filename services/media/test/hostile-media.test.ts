@@ -260,6 +260,7 @@ test('limits: 16×16 at 1000 fps declaring 2 h is refused on the probe, quickly,
   await assert.rejects(mediaStage(store, CFG)(job(id), ctx), problem('exceeds-limits', /1000 frames per second exceeds the limit of 300 \(MEDIA_MAX_FPS\)/));
   assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms`);
   assert.deepEqual(leftovers(id), ['source']);
+  assert.deepEqual(childTools(), [], 'the decode that started beside the probe was stopped, not left running');
 });
 
 test('limits: frame rate × duration over MEDIA_MAX_VIDEO_FRAMES is refused', async () => {
@@ -390,6 +391,18 @@ test('infrastructure: ffmpeg or ffprobe killed by a signal (the OOM killer) is r
   } finally {
     rmSync(fifo, { force: true });
   }
+});
+
+test('infrastructure: a run the caller stops is killed and closed before the promise settles (reason aborted)', async () => {
+  const stop = new AbortController();
+  // ten minutes of silence to nowhere: it runs until stopped
+  const running = run('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'anullsrc=r=16000', '-t', '600', '-f', 'null', '-'], 60_000, undefined, stop.signal);
+  for (let i = 0; i < 200 && childTools().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  assert.equal(childTools().length, 1);
+  stop.abort();
+  await assert.rejects(running, (err: unknown) => err instanceof ToolError && err.reason === 'aborted' && /stopped by the caller/.test(err.message));
+  assert.deepEqual(childTools(), []);
+  await assert.rejects(run('ffmpeg', ['-version'], 5_000, undefined, stop.signal), (err: unknown) => err instanceof ToolError && err.reason === 'aborted');
 });
 
 test('infrastructure: a full disk while writing is retryable (real ENOSPC from /dev/full)', async () => {

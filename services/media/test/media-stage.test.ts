@@ -78,6 +78,13 @@ before(async () => {
   ]);
   files.audioOnly = path.join(dir, 'audio-only.m4a');
   ffmpeg(['-f', 'lavfi', '-i', TONE, '-t', '3', '-c:a', 'aac', files.audioOnly]);
+  // music with cover art: the picture is a "video" stream marked attached_pic
+  files.coverArt = path.join(dir, 'cover-art.m4a');
+  ffmpeg(
+    ['-f', 'lavfi', '-i', TONE, '-f', 'lavfi', '-i', 'color=red:s=64x64:d=0.1', '-t', '3', '-map', '0:a', '-map', '1:v', '-c:a', 'aac'].concat(
+      ['-c:v', 'png', '-disposition:v:0', 'attached_pic', files.coverArt],
+    ),
+  );
   files.noDurationAudio = path.join(dir, 'no-duration-audio.mkv');
   liveMkv(files.noDurationAudio, ['-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=16000', '-t', '8', '-c:a', 'flac']);
   files.noDurationAv = path.join(dir, 'no-duration-av.mkv');
@@ -350,6 +357,14 @@ test('mediaStage: video only has no audio, audio only has no frames', async () =
   assert.equal(ra.output?.hasAudio, true);
   assert.equal(ra.output?.hasVideo, false);
   assert.equal(ra.output?.frameCount, 0);
+  // The decode that starts beside the probe assumes an audio and a video stream; here it is stopped and the
+  // file decoded again with what it has, leaving nothing of the first run behind.
+  const c = await upload(files.coverArt);
+  const rc = await mediaStage(store, CFG)(job(c), ctx);
+  assert.equal(rc.output?.hasAudio, true);
+  assert.equal(rc.output?.hasVideo, false, 'cover art is not video');
+  assert.ok(Math.abs(Number(rc.output?.durationSec) - 3) < 0.1);
+  assert.deepEqual((await readdir(path.dirname(store.resolve(artifactPaths.audio(c))))).sort(), ['audio.wav', 'media.json', 'source'].sort());
 });
 
 test('mediaStage: too long, corrupt, empty and missing sources fail with stable problems', async () => {
