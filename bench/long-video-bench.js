@@ -374,7 +374,7 @@ const statLine = (xs) => {
     const { startTestStack } = require(path.join(root.dir, 'test/dist/support/stack-fixture'));
     t = Date.now();
     const env = {};
-    for (const k of ['MODEL_DIR', 'EXECUTION_PROVIDER', 'INTRA_OP_THREADS']) if (process.env[k]) env[k] = process.env[k];
+    for (const k of ['MODEL_DIR', 'EXECUTION_PROVIDER', 'INTRA_OP_THREADS', 'NODE_OPTIONS']) if (process.env[k]) env[k] = process.env[k];
     const ts = await startTestStack(env);
     ts.gpuCheck = o.gpuCheck;
     console.log(`\n[${root.label}] stack ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);

@@ -10,7 +10,7 @@ const INT_MAX = 2 ** 31 - 1;
 /**
  * The media service's environment, validated once at start: a bad value stops the service with one
  * message naming every offending variable. The cost caps refuse a file with `exceeds-limits` on its
- * probe, before anything is decoded; see limits.ts for why each default is what it is.
+ * probe, which stops the decode started beside it; see limits.ts for why each default is what it is.
  */
 export const mediaEnv = {
   ...baseEnv,

@@ -2,9 +2,9 @@ import { ProblemError } from '@omniaffect/core';
 import { DEFAULT_MAX_ALLOC_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_MAX_PROBE_BYTES, type ProbeResult } from './ffmpeg';
 
 /**
- * Caps on what one upload may cost, checked on the probe before anything is decoded. Duration alone
- * is not enough: a few-KB file can declare 2 h of 1000 fps video or of silence, and decoding it ties
- * up a worker for an hour and writes hundreds of MB. Each limit's env variable is in config.ts.
+ * Caps on what one upload may cost, checked on the probe (a broken one stops the decode started beside
+ * it). Duration alone is not enough: a few-KB file can declare 2 h of 1000 fps video or of silence, and
+ * decoding it ties up a worker for an hour and writes hundreds of MB. Each limit's env variable is in config.ts.
  */
 export interface MediaLimits {
   maxWidth: number;
