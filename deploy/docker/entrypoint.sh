@@ -6,7 +6,10 @@ svc="${OMNIAFFECT_SERVICE:-}"
 if [ $# -gt 0 ]; then svc="$1"; shift; fi
 case "$svc" in
   gateway|orchestrator|fusion|media|asr|audio-emotion|vision|text)
-    exec node "/app/services/$svc/dist/src/main.js" "$@" ;;
+    # the service's own Node flags (omniaffect.nodeFlags in its package.json; the local stack reads the same list)
+    flags=$(node -p "((require('/app/services/$svc/package.json').omniaffect || {}).nodeFlags || []).join(' ')")
+    # shellcheck disable=SC2086 # word splitting is intended: one flag per word
+    exec node $flags "/app/services/$svc/dist/src/main.js" "$@" ;;
   omniaffect|cli)
     exec node /app/packages/cli/dist/src/main.js "$@" ;;
   "")

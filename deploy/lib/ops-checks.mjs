@@ -398,5 +398,7 @@ export function checkDockerfiles({ cpu, cuda, dockerignore, entrypoint }, facts)
       .split('|')
       .map((s) => s.trim()) ?? [];
   for (const s of facts.services) if (!cases.includes(s)) problems.push(`entrypoint.sh does not start ${s}`);
+  if (!/omniaffect \|\| \{\}\)\.nodeFlags/.test(entrypoint) || !/exec node \$flags /.test(entrypoint))
+    problems.push("entrypoint.sh must start each service with its package.json's omniaffect.nodeFlags");
   return problems;
 }

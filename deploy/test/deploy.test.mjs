@@ -222,6 +222,8 @@ test('Dockerfiles build every service on the right bases as a non-root user', ()
   const problems = checkDockerfiles(broken, facts).join('\n');
   assert.match(problems, /non-root/);
   assert.match(problems, /excludes proto/);
+  const noFlags = checkDockerfiles({ ...files, entrypoint: files.entrypoint.replace('exec node $flags ', 'exec node ') }, facts).join('\n');
+  assert.match(noFlags, /omniaffect\.nodeFlags/);
 });
 
 k8sTest('every Deployment and compose service gets the gRPC service token from a secret', () => {

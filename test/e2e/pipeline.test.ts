@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, createReadStream, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { SHARED_SKIP_REASON, STAND_IN_NOTICE, problemType, sharedFile, validateResult, type AnalysisResult, type VideoDocument } from '@omniaffect/core';
 import { audioOnly, corruptVideo, silentVideo, speechVideo, videoWithoutAudio } from '../support/media-fixtures';
-import { GatewayClient } from '@omniaffect/cli';
+import { GatewayClient, serviceNodeFlags } from '@omniaffect/cli';
 import { NO_CHROMIUM, findChromium, launchChromium } from '../support/browser';
 import { startTestStack, type TestStack } from '../support/stack-fixture';
 import { startWebhookReceiver } from '../support/webhook-receiver';
@@ -87,6 +87,16 @@ describe('pipeline end to end', { timeout: 900_000 }, () => {
     assert.ok(v.ok, `${name} result fails its schema: ${v.errors.join('; ')}`);
     return r;
   }
+
+  test('the stack starts each service with the Node flags its package.json names (fusion caps its young generation)', () => {
+    for (const [name, h] of s.stack.handles) {
+      const argv = readFileSync(`/proc/${h.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const flags = serviceNodeFlags(name);
+      assert.deepEqual(argv.slice(1, 1 + flags.length), flags, `${name}: ${argv.join(' ')}`);
+      assert.ok(argv[1 + flags.length]!.endsWith(path.join('services', name, 'dist', 'src', 'main.js')), argv.join(' '));
+    }
+    assert.deepEqual(serviceNodeFlags('fusion'), ['--max-semi-space-size=2']);
+  });
 
   test('a video with speech-like audio and moving frames uses all three modalities', async () => {
     const r = await result('speech');

@@ -38,6 +38,21 @@ export function serviceEntry(name: ServiceName): string {
   return path.join(repoRoot(), 'services', name, 'dist', 'src', 'main.js');
 }
 
+/**
+ * The Node flags a service runs with: `omniaffect.nodeFlags` in its package.json, the one place every
+ * launcher reads (this stack and deploy/docker/entrypoint.sh, hence compose and Kubernetes). Fusion caps
+ * V8's young generation (--max-semi-space-size=2): its timeline fusion allocates in bursts, and V8 grew the
+ * semi-spaces to their 16 MB maximum for a 2-hour video, ~28 MB of the +77 MB of peak RSS a 2-hour video
+ * added over a 10-minute one (bench/README.md).
+ */
+export function serviceNodeFlags(name: ServiceName): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot(), 'services', name, 'package.json'), 'utf8')) as { omniaffect?: { nodeFlags?: unknown } };
+  const flags = pkg.omniaffect?.nodeFlags ?? [];
+  if (!Array.isArray(flags) || !flags.every((f) => typeof f === 'string' && /^--[a-z0-9-]+(=[\w.-]+)?$/.test(f)))
+    throw new Error(`services/${name}/package.json: omniaffect.nodeFlags must be a list of --flag or --flag=value strings`);
+  return flags as string[];
+}
+
 /** The services that run ONNX Runtime sessions (and so read INTRA_OP_THREADS). */
 const ONNX_SERVICES: readonly ServiceName[] = ['asr', 'audio-emotion', 'vision', 'text', 'fusion'];
 
@@ -77,7 +92,7 @@ export function startService(name: ServiceName, o: StackOptions, detached = fals
   const fd = openSync(log, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [serviceEntry(name)], {
+    child = spawn(process.execPath, [...serviceNodeFlags(name), serviceEntry(name)], {
       env: serviceEnv(name, o),
       stdio: ['ignore', fd, fd],
       detached,

@@ -104,8 +104,11 @@ export function runStageWorker(opts: {
       const crashKey = crashCounterKey(opts.queues.prefix, opts.queue, job.id ?? `${data.videoId}:${opts.stage}`);
       const redis = (await completions.client) as unknown as Redis;
       // Its value before this run = runs that started and never finished = workers this job took down.
-      const crashed = (await redis.incr(crashKey)) - 1;
-      await redis.expire(crashKey, CRASH_COUNTER_TTL_S);
+      // One round trip for both (they sit on every stage's critical path).
+      const counted = await redis.multi().incr(crashKey).expire(crashKey, CRASH_COUNTER_TTL_S).exec();
+      const [incrErr, runsStarted] = counted?.[0] ?? [new Error('the crash counter transaction was discarded'), null];
+      if (incrErr) throw incrErr;
+      const crashed = Number(runsStarted) - 1;
       if (crashed >= maxCrashes) {
         const problem = {
           type: 'model-error',
@@ -118,8 +121,9 @@ export function runStageWorker(opts: {
         throw new UnrecoverableError(problem.detail);
       }
       opts.metrics.queueWaitSeconds.observe({ queue: opts.queue }, Math.max(0, (job.processedOn ?? startedAt) - job.timestamp) / 1000);
-      // "started" is advisory (running state, attempt count); losing it loses nothing.
-      await completions
+      // "started" is advisory (running state, attempt count); losing it loses nothing, so the stage does
+      // not wait for it. It is still sent before the completion on the same connection, so it is queued first.
+      void completions
         .add(
           `${opts.stage}:started`,
           { videoId: data.videoId, stage: opts.stage, outcome: 'started', startedAt, attempts: runs },

@@ -541,12 +541,9 @@ export class Orchestrator {
       await this.transition(videoId, { kind: 'skipped', stage: skip.stage, reason: skip.reason });
       return; // transition() calls advance() again
     }
-    const enqueued: StageName[] = [];
-    for (const a of actions) {
-      if (a.kind !== 'enqueue') continue;
-      await this.dispatcher.enqueue(video, a.stage, snap);
-      enqueued.push(a.stage);
-    }
+    // side by side: media's completion unblocks three stages, and each add is a Redis round trip
+    const enqueued = actions.flatMap((a) => (a.kind === 'enqueue' ? [a.stage] : []));
+    await Promise.all(enqueued.map((stage) => this.dispatcher.enqueue(video, stage, snap)));
     if (enqueued.length > 0) {
       // The snapshot was read before the enqueue, outside any lock now: a failure or cancel may have
       // landed meanwhile, and its cleanup would have missed what was just queued.
