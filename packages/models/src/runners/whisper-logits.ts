@@ -65,12 +65,14 @@ export function applyLogitsRules(logits: Float32Array, generated: readonly numbe
     }
   }
 
-  // When the timestamps together outweigh the best text token, a timestamp must come next.
-  const logZ = logSumExp(logits, 0, vocab);
-  const tsLogProb = logSumExp(logits, ids.timestampBegin, vocab) - logZ;
+  // When the timestamps together outweigh the best text token, a timestamp must come next. OpenAI compares
+  // log-probabilities, logsumexp(ts) − logZ > max(text) − logZ; the log-partition logZ is on both sides, so the
+  // logits are compared directly and the exp over the whole ~52k-token row (most of this function's cost, once
+  // per decoder step) is never taken.
+  const tsLogSum = logSumExp(logits, ids.timestampBegin, vocab);
   let maxText = -Infinity;
   for (let i = 0; i < ids.timestampBegin && i < vocab; i++) if (logits[i]! > maxText) maxText = logits[i]!;
-  if (tsLogProb > maxText - logZ) fill(logits, 0, ids.timestampBegin);
+  if (tsLogSum > maxText) fill(logits, 0, ids.timestampBegin);
 }
 
 export function argmax(values: Float32Array): number {
