@@ -32,6 +32,9 @@ export const port = (dflt: number) => z.coerce.number().int().min(0).max(65535).
 /** MAX_JOB_CRASHES' default; also what runStageWorker assumes when its caller passes none. */
 export const DEFAULT_MAX_JOB_CRASHES = 2;
 
+/** STARTED_REPORT_DELAY_MS' default; also what runStageWorker assumes when its caller passes none. */
+export const DEFAULT_STARTED_REPORT_DELAY_MS = 250;
+
 /** Variables every service reads. */
 export const baseEnv = {
   /**
@@ -74,6 +77,12 @@ export const baseEnv = {
    * before it fails for good instead of being handed to the next worker.
    */
   MAX_JOB_CRASHES: z.coerce.number().int().min(1).max(20).default(DEFAULT_MAX_JOB_CRASHES),
+  /**
+   * How long a stage run lasts before it tells the orchestrator it is running (the advisory "started"
+   * report). Shorter runs go from pending to done: on a short clip those reports were half of the
+   * orchestrator's transactions. 0 reports every run at once.
+   */
+  STARTED_REPORT_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(DEFAULT_STARTED_REPORT_DELAY_MS),
   /**
    * How long a SIGTERM/SIGINT waits for in-flight work before the process exits anyway
    * (EXIT_CODES.shutdownTimeout). Kubernetes' terminationGracePeriodSeconds must be longer.

@@ -123,6 +123,7 @@ export function runModelWorker<C extends ModelWorkerBaseConfig>(opts: {
         concurrency: cfg.WORKER_CONCURRENCY,
         // The inference timeout below exits this process mid-job: bound how many workers one job may take down.
         maxCrashes: cfg.MAX_JOB_CRASHES,
+        startedReportDelayMs: cfg.STARTED_REPORT_DELAY_MS,
         log,
         metrics,
         handler: opts.handler({ cfg, thread, loaded, store, fusion, log, metrics }),

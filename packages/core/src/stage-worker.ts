@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_MAX_JOB_CRASHES } from './config';
+import { DEFAULT_MAX_JOB_CRASHES, DEFAULT_STARTED_REPORT_DELAY_MS } from './config';
 import type { StageName } from './labels';
 import type { Logger } from './logger';
 import type { ServiceMetrics } from './metrics';
@@ -50,7 +50,10 @@ export function runStageWorker(opts: {
   handler: StageHandler;
   /** Runs of one job that may die with their worker before the job fails (the service's parsed MAX_JOB_CRASHES). */
   maxCrashes?: number;
+  /** How long a run lasts before its advisory "started" report is sent (the service's parsed STARTED_REPORT_DELAY_MS). */
+  startedReportDelayMs?: number;
 }): Worker<StageJob> {
+  const startedReportDelayMs = opts.startedReportDelayMs ?? DEFAULT_STARTED_REPORT_DELAY_MS;
   const completions = opts.queues.get(QUEUES.completions);
   const maxCrashes = opts.maxCrashes ?? DEFAULT_MAX_JOB_CRASHES;
   const report = async (c: StageCompletion, suffix = '') => {
@@ -121,20 +124,24 @@ export function runStageWorker(opts: {
         throw new UnrecoverableError(problem.detail);
       }
       opts.metrics.queueWaitSeconds.observe({ queue: opts.queue }, Math.max(0, (job.processedOn ?? startedAt) - job.timestamp) / 1000);
-      // "started" is advisory (running state, attempt count); losing it loses nothing, so the stage does
-      // not wait for it. It is still sent before the completion on the same connection, so it is queued first.
-      void completions
-        .add(
-          `${opts.stage}:started`,
-          { videoId: data.videoId, stage: opts.stage, outcome: 'started', startedAt, attempts: runs },
-          {
-            jobId: startedJobId(data.videoId, opts.stage, runs),
-          },
-        )
-        .catch((err) => log.warn({ err }, 'could not report stage start'));
+      // "started" is advisory (the running state and attempt count a client sees); losing it loses nothing.
+      // It is sent only once the run has lasted startedReportDelayMs: for the short stages of a short
+      // clip it was half the orchestrator's transactions, each taking the video's lock on the critical
+      // path, for a running state that lasted a few tens of milliseconds. Such a stage goes from pending
+      // to done (its completion carries the attempt count); its time stamps are the worker's own.
+      const reportStart = () =>
+        completions
+          .add(
+            `${opts.stage}:started`,
+            { videoId: data.videoId, stage: opts.stage, outcome: 'started', startedAt, attempts: runs },
+            { jobId: startedJobId(data.videoId, opts.stage, runs) },
+          )
+          .catch((err) => log.warn({ err }, 'could not report stage start'));
+      const startedTimer = setTimeout(() => void reportStart(), startedReportDelayMs);
       try {
         await runHandler(job, log, startedAt, attempt);
       } finally {
+        clearTimeout(startedTimer);
         // Reached whenever the process survives the run (success, failure, retry): not a crash.
         await redis.del(crashKey).catch((err: unknown) => log.warn({ err }, 'could not clear the crash counter'));
       }

@@ -5,7 +5,8 @@ import type { Job, Queue } from 'bullmq';
 import { createLogger } from '../src/logger';
 import { ServiceMetrics } from '../src/metrics';
 import { ProblemError } from '../src/problems';
-import { QUEUES, Queues, completionJobId, redisConnection, stageJobId, type StageCompletion, type StageJob } from '../src/queues';
+import { QUEUES, Queues, completionJobId, redisConnection, stageJobId, startedJobId, type StageCompletion, type StageJob } from '../src/queues';
+import { DEFAULT_STARTED_REPORT_DELAY_MS as STARTED_REPORT_DELAY_MS } from '../src/config';
 import { runStageWorker, type StageHandler } from '../src/stage-worker';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -71,8 +72,6 @@ test('success reports one done completion with the handler output', async () => 
       assert.deepEqual(c.data.output, visionOutput);
       assert.equal(c.data.attempts, 1);
       assert.ok(c.data.finishedAt >= c.data.startedAt);
-      const started = await completions().getJob(`${completionJobId(videoId, 'vision')}.started.1`);
-      assert.equal((started?.data as { outcome: string }).outcome, 'started');
     },
   );
   assert.equal(seen.length, 1);
@@ -189,6 +188,36 @@ test('an undeclared output field is caught too (the output schemas are strict at
       const c = await waitFor('failed completion', () => completionOf(videoId));
       assert.equal(c.data.outcome, 'failed');
       assert.match(c.data.problem?.detail ?? '', /Unrecognized key/);
+    },
+  );
+});
+
+test('a run reports "started" only once it has lasted STARTED_REPORT_DELAY_MS (default 250 ms); its completion carries its start and attempt', async () => {
+  assert.equal(STARTED_REPORT_DELAY_MS, 250);
+  const fast = `fast${randomBytes(3).toString('hex')}`;
+  const slow = `slow${randomBytes(3).toString('hex')}`;
+  const startedOf = (videoId: string) => completions().getJob(startedJobId(videoId, 'vision', 1));
+  await withWorker(
+    async (data) => {
+      if (data.videoId === slow) await new Promise((r) => setTimeout(r, STARTED_REPORT_DELAY_MS + 300));
+      return { outcome: 'done', output: visionOutput };
+    },
+    async () => {
+      const before = Date.now();
+      await queues.get(QUEUES.vision).add('vision', job(fast), { jobId: stageJobId(fast, 'vision') });
+      const done = await waitFor('the fast completion', () => completionOf(fast));
+      assert.equal(done.data.outcome, 'done');
+      assert.equal(done.data.attempts, 1);
+      assert.ok(done.data.startedAt >= before && done.data.startedAt <= done.data.finishedAt, JSON.stringify(done.data));
+      await new Promise((r) => setTimeout(r, STARTED_REPORT_DELAY_MS + 100));
+      assert.equal(await startedOf(fast), undefined, 'a run shorter than the delay sends no started report');
+
+      await queues.get(QUEUES.vision).add('vision', job(slow), { jobId: stageJobId(slow, 'vision') });
+      await waitFor('the slow completion', () => completionOf(slow));
+      const started = await startedOf(slow);
+      assert.ok(started, 'a run longer than the delay reports started');
+      assert.equal(started.data.outcome, 'started');
+      assert.ok(started.timestamp < (await completionOf(slow))!.timestamp, 'queued before its completion');
     },
   );
 });

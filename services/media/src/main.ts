@@ -13,6 +13,7 @@ void runService({
       stage: 'media',
       concurrency: cfg.MEDIA_CONCURRENCY,
       maxCrashes: cfg.MAX_JOB_CRASHES,
+      startedReportDelayMs: cfg.STARTED_REPORT_DELAY_MS,
       log,
       metrics,
       handler: mediaStage(store, mediaConfigFromEnv(cfg)),

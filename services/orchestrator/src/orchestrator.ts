@@ -468,9 +468,12 @@ export class Orchestrator {
     const c = read.report;
     let ev: StageEvent;
     if (c.outcome === 'started') ev = { kind: 'started', stage: c.stage, attempts: c.attempts };
-    else if (c.outcome === 'done') ev = { kind: 'done', stage: c.stage, output: c.output ?? {} };
-    else if (c.outcome === 'skipped') ev = { kind: 'skipped', stage: c.stage, reason: c.problem?.detail ?? 'skipped', output: c.output };
-    else ev = { kind: 'failed', stage: c.stage, problemType: c.problem?.type ?? 'internal', detail: c.problem?.detail ?? 'stage failed' };
+    else {
+      const run = { startedAt: c.startedAt, attempts: c.attempts };
+      if (c.outcome === 'done') ev = { kind: 'done', stage: c.stage, output: c.output ?? {}, run };
+      else if (c.outcome === 'skipped') ev = { kind: 'skipped', stage: c.stage, reason: c.problem?.detail ?? 'skipped', output: c.output, run };
+      else ev = { kind: 'failed', stage: c.stage, problemType: c.problem?.type ?? 'internal', detail: c.problem?.detail ?? 'stage failed', run };
+    }
     await this.transition(c.videoId, ev);
   }
 

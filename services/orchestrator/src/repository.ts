@@ -91,7 +91,13 @@ export async function writeStageChanges(q: Queryable, videoId: string, changes: 
          reason = CASE WHEN $4::boolean THEN $5 ELSE reason END,
          output = CASE WHEN $6::boolean THEN $7::jsonb ELSE output END,
          attempts = GREATEST(attempts, COALESCE($8, attempts)),
-         started_at = CASE WHEN $3 = 'running' AND started_at IS NULL THEN clock_timestamp() ELSE started_at END,
+         -- The server's clock under the video's lock when a "started" report arrives; a run too short to
+         -- send one gets the worker's own start from its completion, never later than now.
+         started_at = CASE
+           WHEN started_at IS NOT NULL THEN started_at
+           WHEN $3 = 'running' THEN clock_timestamp()
+           WHEN $9::float8 IS NOT NULL THEN LEAST(to_timestamp($9::float8 / 1000), clock_timestamp())
+           ELSE NULL END,
          finished_at = CASE WHEN $3 IN ('done','failed','skipped') THEN clock_timestamp() ELSE finished_at END,
          updated_at = now()
        WHERE video_id = $1 AND name = $2`,
@@ -104,6 +110,7 @@ export async function writeStageChanges(q: Queryable, videoId: string, changes: 
         c.output !== undefined,
         c.output === undefined ? null : JSON.stringify(c.output),
         c.attempts ?? null,
+        c.startedAt ?? null,
       ],
     );
   }

@@ -31,11 +31,20 @@ export interface VideoSnapshot {
   stages: Record<StageName, StageSnapshot>;
 }
 
+/**
+ * The run a worker's completion reports: when it began (the worker's clock, ms) and which run it was. A
+ * short run sends no "started" report (runStageWorker), so its start time and attempt count arrive here.
+ */
+export interface ReportedRun {
+  startedAt: number;
+  attempts: number;
+}
+
 export type StageEvent =
   | { kind: 'started'; stage: StageName; attempts: number }
-  | { kind: 'done'; stage: StageName; output: Record<string, unknown> }
-  | { kind: 'skipped'; stage: StageName; reason: string; output?: Record<string, unknown> }
-  | { kind: 'failed'; stage: StageName; problemType: string; detail: string }
+  | { kind: 'done'; stage: StageName; output: Record<string, unknown>; run?: ReportedRun }
+  | { kind: 'skipped'; stage: StageName; reason: string; output?: Record<string, unknown>; run?: ReportedRun }
+  | { kind: 'failed'; stage: StageName; problemType: string; detail: string; run?: ReportedRun }
   | { kind: 'cancel' };
 
 export interface StageChange {
@@ -44,6 +53,8 @@ export interface StageChange {
   reason?: string | null;
   output?: Record<string, unknown> | null;
   attempts?: number;
+  /** the reported run's start (ms), kept only where no "started" report stamped one */
+  startedAt?: number;
 }
 
 export interface Transition {
@@ -101,6 +112,11 @@ export function skipReason(stage: StageName, snap: VideoSnapshot): string | null
   }
 }
 
+/** What a completion says about its run: the attempt count (never lowered) and the start time. */
+function ranAs(current: StageSnapshot, run: ReportedRun | undefined): Pick<StageChange, 'attempts' | 'startedAt'> {
+  return run ? { attempts: Math.max(current.attempts, run.attempts), startedAt: run.startedAt } : {};
+}
+
 export function applyEvent(snap: VideoSnapshot, ev: StageEvent): Transition {
   const changes: StageChange[] = [];
   if (isTerminalStatus(snap.status)) return { status: snap.status, stageChanges: [], becameTerminal: false };
@@ -121,14 +137,14 @@ export function applyEvent(snap: VideoSnapshot, ev: StageEvent): Transition {
       changes.push({ stage: ev.stage, state: 'running', attempts: Math.max(current.attempts, ev.attempts) });
       return { status: 'processing', stageChanges: changes, becameTerminal: false };
     case 'done':
-      changes.push({ stage: ev.stage, state: 'done', output: ev.output });
+      changes.push({ stage: ev.stage, state: 'done', output: ev.output, ...ranAs(current, ev.run) });
       if (ev.stage === 'fusion') return { status: 'succeeded', stageChanges: changes, becameTerminal: true };
       return { status: 'processing', stageChanges: changes, becameTerminal: false };
     case 'skipped':
-      changes.push({ stage: ev.stage, state: 'skipped', reason: ev.reason, output: ev.output ?? null });
+      changes.push({ stage: ev.stage, state: 'skipped', reason: ev.reason, output: ev.output ?? null, ...ranAs(current, ev.run) });
       return { status: 'processing', stageChanges: changes, becameTerminal: false };
     case 'failed': {
-      changes.push({ stage: ev.stage, state: 'failed', reason: ev.detail });
+      changes.push({ stage: ev.stage, state: 'failed', reason: ev.detail, ...ranAs(current, ev.run) });
       for (const [name, st] of Object.entries(snap.stages) as [StageName, StageSnapshot][]) {
         if (name !== ev.stage && !TERMINAL_STAGE.has(st.state)) changes.push({ stage: name, state: 'skipped', reason: `video failed at ${ev.stage}` });
       }

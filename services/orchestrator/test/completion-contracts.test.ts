@@ -91,6 +91,15 @@ const stageRow = async (id: string, stage: StageName) =>
     ])
   ).rows[0];
 
+/** The stage's run as stored: its state, attempt count and time stamps. */
+const stageRun = async (id: string, stage: StageName) =>
+  (
+    await db.query<{ state: string; attempts: number; started_at: Date | null; finished_at: Date | null }>(
+      'SELECT state, attempts, started_at, finished_at FROM stages WHERE video_id = $1 AND name = $2',
+      [id, stage],
+    )
+  ).rows[0];
+
 test('a completion whose output breaks its contract fails the stage as model-error, at once, naming fields but no values', async () => {
   const id = await submitted();
   assert.equal((await report(id, 'media', { outcome: 'done', output: MEDIA_AV })).state, 'completed');
@@ -182,4 +191,29 @@ test('well-formed completions still move the video, and their output is stored a
   assert.equal((await stageRow(id, 'asr'))?.state, 'done');
   // every stage but fusion is finished: fusion is queued, as before
   assert.ok(await queues.get(QUEUES.fusion).getJob(`${id}.fusion`));
+});
+
+test('a completion with no started report before it (a short run) stamps the stage with the run it reports, never later than its finish', async () => {
+  const id = await submitted();
+  const ranFrom = Date.now() - 120;
+  await report(id, 'media', { outcome: 'done', output: MEDIA_AV, startedAt: ranFrom, attempts: 2 });
+  const row = await stageRun(id, 'media');
+  assert.equal(row?.state, 'done');
+  assert.equal(row?.attempts, 2, 'the completion carries the attempt count');
+  assert.ok(row?.started_at && row.finished_at);
+  assert.ok(Math.abs(row.started_at.getTime() - ranFrom) < 5, `${row.started_at.toISOString()} vs ${new Date(ranFrom).toISOString()}`);
+  assert.ok(row.started_at.getTime() <= row.finished_at.getTime());
+  // a worker clock ahead of the database's: the start is capped at the finish, never after it
+  await report(id, 'vision', { outcome: 'done', output: { frames: 3, dim: 4, model: { name: 'siglip', provider: 'cpu' } }, startedAt: Date.now() + 60_000 });
+  const ahead = await stageRun(id, 'vision');
+  assert.ok(ahead?.started_at && ahead.finished_at && ahead.started_at.getTime() <= ahead.finished_at.getTime());
+  // a stage that did report started keeps the server's stamp from then
+  await report(id, 'asr', { outcome: 'started' }, startedJobId(id, 'asr', 1));
+  const stamped = (await stageRun(id, 'asr'))!.started_at!.getTime();
+  await report(id, 'asr', {
+    outcome: 'done',
+    output: { hasSpeech: false, language: 'en', languageProbability: 0.5, segments: 0, model: { name: 'whisper-tiny' } },
+    startedAt: stamped - 10_000,
+  });
+  assert.equal((await stageRun(id, 'asr'))!.started_at!.getTime(), stamped);
 });
