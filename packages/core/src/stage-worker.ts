@@ -59,7 +59,8 @@ export function runStageWorker(opts: {
   const report = async (c: StageCompletion, suffix = '') => {
     await completions.add(`${c.stage}:${c.outcome}`, c, { jobId: completionJobId(c.videoId, c.stage) + suffix });
   };
-  const runHandler = async (job: Job<StageJob>, log: Logger, startedAt: number, attempt: number): Promise<void> => {
+  /** `runs` counts this job's runs, stalled ones included: what the completion reports as its attempts. */
+  const runHandler = async (job: Job<StageJob>, log: Logger, startedAt: number, attempt: number, runs: number): Promise<void> => {
     const data = job.data;
     try {
       // Both checks guard our own contracts (stage-contracts.ts): a job or an output that does not
@@ -78,7 +79,7 @@ export function runStageWorker(opts: {
         problem: res.problem,
         startedAt,
         finishedAt: Date.now(),
-        attempts: attempt,
+        attempts: runs,
       });
       opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: res.outcome }, (Date.now() - startedAt) / 1000);
       log.info({ outcome: res.outcome, ms: Date.now() - startedAt }, 'stage finished');
@@ -90,7 +91,7 @@ export function runStageWorker(opts: {
       const problem = permanent
         ? { type: err.slug, detail: err.detail }
         : { type: 'model-error', detail: `${opts.stage} failed after ${attempt} attempts: ${(err as Error).message}` };
-      await report({ videoId: data.videoId, stage: opts.stage, outcome: 'failed', problem, startedAt, finishedAt: Date.now(), attempts: attempt });
+      await report({ videoId: data.videoId, stage: opts.stage, outcome: 'failed', problem, startedAt, finishedAt: Date.now(), attempts: runs });
       opts.metrics.stageDuration.observe({ stage: opts.stage, outcome: 'failed' }, (Date.now() - startedAt) / 1000);
       throw new UnrecoverableError(problem.detail);
     }
@@ -128,7 +129,7 @@ export function runStageWorker(opts: {
       // It is sent only once the run has lasted startedReportDelayMs: for the short stages of a short
       // clip it was half the orchestrator's transactions, each taking the video's lock on the critical
       // path, for a running state that lasted a few tens of milliseconds. Such a stage goes from pending
-      // to done (its completion carries the attempt count); its time stamps are the worker's own.
+      // to done, and its completion carries the run's start (this worker's clock) and its attempt count.
       const reportStart = () =>
         completions
           .add(
@@ -139,7 +140,7 @@ export function runStageWorker(opts: {
           .catch((err) => log.warn({ err }, 'could not report stage start'));
       const startedTimer = setTimeout(() => void reportStart(), startedReportDelayMs);
       try {
-        await runHandler(job, log, startedAt, attempt);
+        await runHandler(job, log, startedAt, attempt, runs);
       } finally {
         clearTimeout(startedTimer);
         // Reached whenever the process survives the run (success, failure, retry): not a crash.

@@ -396,7 +396,13 @@ test('infrastructure: ffmpeg or ffprobe killed by a signal (the OOM killer) is r
 test('infrastructure: a run the caller stops is killed and closed before the promise settles (reason aborted)', async () => {
   const stop = new AbortController();
   // ten minutes of silence to nowhere: it runs until stopped
-  const running = run('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'anullsrc=r=16000', '-t', '600', '-f', 'null', '-'], 60_000, undefined, stop.signal);
+  const running = run(
+    'ffmpeg',
+    ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'anullsrc=r=16000', '-t', '600', '-f', 'null', '-'],
+    60_000,
+    undefined,
+    stop.signal,
+  );
   for (let i = 0; i < 200 && childTools().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
   assert.equal(childTools().length, 1);
   stop.abort();

@@ -81,9 +81,13 @@ before(async () => {
   // music with cover art: the picture is a "video" stream marked attached_pic
   files.coverArt = path.join(dir, 'cover-art.m4a');
   ffmpeg(
-    ['-f', 'lavfi', '-i', TONE, '-f', 'lavfi', '-i', 'color=red:s=64x64:d=0.1', '-t', '3', '-map', '0:a', '-map', '1:v', '-c:a', 'aac'].concat(
-      ['-c:v', 'png', '-disposition:v:0', 'attached_pic', files.coverArt],
-    ),
+    ['-f', 'lavfi', '-i', TONE, '-f', 'lavfi', '-i', 'color=red:s=64x64:d=0.1', '-t', '3', '-map', '0:a', '-map', '1:v', '-c:a', 'aac'].concat([
+      '-c:v',
+      'png',
+      '-disposition:v:0',
+      'attached_pic',
+      files.coverArt,
+    ]),
   );
   files.noDurationAudio = path.join(dir, 'no-duration-audio.mkv');
   liveMkv(files.noDurationAudio, ['-f', 'lavfi', '-i', 'sine=frequency=220:sample_rate=16000', '-t', '8', '-c:a', 'flac']);

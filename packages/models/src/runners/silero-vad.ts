@@ -109,7 +109,8 @@ export class SileroVad {
     } else if (names.has('state') && names.has('input') && names.has('sr')) {
       const dims = inputMeta(session, 'state')?.shape;
       layout = { kind: 'v5', hidden: typeof dims?.[2] === 'number' ? dims[2] : 128, window: VAD_WINDOW_SAMPLES };
-      if (windowSamples !== undefined && windowSamples !== VAD_WINDOW_SAMPLES) throw new Error(`Silero VAD v5 takes windows of ${VAD_WINDOW_SAMPLES} samples only, not ${windowSamples}`);
+      if (windowSamples !== undefined && windowSamples !== VAD_WINDOW_SAMPLES)
+        throw new Error(`Silero VAD v5 takes windows of ${VAD_WINDOW_SAMPLES} samples only, not ${windowSamples}`);
     } else {
       throw new Error(`${file} is not a Silero VAD graph: inputs [${session.inputNames.join(', ')}] (want input, sr and h/c or state)`);
     }
