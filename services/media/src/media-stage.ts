@@ -111,6 +111,17 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
     });
     const stop = new AbortController();
     let decoding: Promise<void> | null = null;
+    // No ffmpeg is left writing into what is removed after it.
+    const stopDecoding = async () => {
+      if (!decoding) return;
+      stop.abort();
+      await decoding.catch(() => undefined);
+      decoding = null;
+    };
+    const removeTemps = async () => {
+      await fs.rm(audioTmp, { force: true });
+      await fs.rm(framesTmp, { recursive: true, force: true });
+    };
     try {
       await fs.mkdir(framesTmp, { recursive: true });
       // The decode starts beside the probe instead of after it: each is a process whose start-up alone
@@ -139,11 +150,8 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       const durationKnown = Number.isFinite(info.durationSec);
       if (info.audio && info.video) await decoding;
       else {
-        stop.abort();
-        await decoding.catch(() => undefined);
-        decoding = null;
-        await fs.rm(audioTmp, { force: true });
-        await fs.rm(framesTmp, { recursive: true, force: true });
+        await stopDecoding();
+        await removeTemps();
         if (info.video) await fs.mkdir(framesTmp, { recursive: true });
         await extractMedia(src, outputs(!!info.audio, !!info.video, info), decodeOpts);
       }
@@ -201,14 +209,9 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       }
       return { outcome: 'done', output: summary(artifact) };
     } finally {
-      // no ffmpeg is left writing into what is removed here, and nothing partial stays behind for a
-      // later stage (or a re-run) to pick up
-      if (decoding) {
-        stop.abort();
-        await decoding.catch(() => undefined);
-      }
-      await fs.rm(audioTmp, { force: true });
-      await fs.rm(framesTmp, { recursive: true, force: true });
+      // nothing partial stays behind for a later stage (or a re-run) to pick up
+      await stopDecoding();
+      await removeTemps();
     }
   };
 }
