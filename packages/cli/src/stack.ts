@@ -43,7 +43,8 @@ export function serviceEntry(name: ServiceName): string {
  * launcher reads (this stack and deploy/docker/entrypoint.sh, hence compose and Kubernetes). Fusion caps
  * V8's young generation (--max-semi-space-size=2): its timeline fusion allocates in bursts, and V8 grew the
  * semi-spaces to their 16 MB maximum for a 2-hour video, ~28 MB of the +77 MB of peak RSS a 2-hour video
- * added over a 10-minute one (bench/README.md).
+ * added over a 10-minute one (bench/README.md). A smaller old-generation growth factor
+ * (--heap-growing-percent=20) was measured and dropped: at 768-wide embeddings it made fusion 2.5× slower.
  */
 export function serviceNodeFlags(name: ServiceName): string[] {
   const pkg = JSON.parse(readFileSync(path.join(repoRoot(), 'services', name, 'package.json'), 'utf8')) as { omniaffect?: { nodeFlags?: unknown } };

@@ -18,10 +18,14 @@ export function createDb(url: string, max = 10): Db {
   return pool;
 }
 
-export async function withTransaction<T>(db: Db, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * `snapshot`: a read-only REPEATABLE READ transaction, for reads spread over several statements that
+ * must see one state of the database (a write committed in between is not seen).
+ */
+export async function withTransaction<T>(db: Db, fn: (c: PoolClient) => Promise<T>, opts: { snapshot?: boolean } = {}): Promise<T> {
   const client = await db.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(opts.snapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN');
     const out = await fn(client);
     await client.query('COMMIT');
     return out;
@@ -266,6 +270,36 @@ export const FUSION_MIGRATIONS: Migration[] = [
         video_id     text PRIMARY KEY,
         forgotten_at timestamptz NOT NULL DEFAULT now()
       );
+    `,
+  },
+  {
+    id: 1003,
+    name: 'fusion-embedding-chunks',
+    sql: `
+      -- A tensor's bytes in chunks of at most 1 MiB, so fusion streams a push into the database and
+      -- reads back only the rows a window of the timeline needs: its memory stays flat however long
+      -- the video (a 2-hour video's word pieces at BERT's 768 floats are 66 MB). A push writes a new
+      -- generation; the embeddings row names the one that is complete, so readers never see half a push.
+      ALTER TABLE embeddings ADD COLUMN IF NOT EXISTS generation uuid;
+      CREATE TABLE IF NOT EXISTS embedding_chunks (
+        video_id   text NOT NULL,
+        modality   text NOT NULL,
+        kind       text NOT NULL,
+        generation uuid NOT NULL,
+        first_byte bigint NOT NULL CHECK (first_byte >= 0),
+        data       bytea NOT NULL,
+        PRIMARY KEY (video_id, modality, kind, generation, first_byte)
+      );
+      -- float32 does not compress; stored as is, a chunk is read without a decompression pass
+      ALTER TABLE embedding_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+      -- tensors stored whole before this migration become one generation of 1 MiB chunks
+      UPDATE embeddings SET generation = gen_random_uuid() WHERE generation IS NULL;
+      INSERT INTO embedding_chunks (video_id, modality, kind, generation, first_byte, data)
+        SELECT e.video_id, e.modality, e.kind, e.generation, g * 1048576, substring(e.data FROM g * 1048576 + 1 FOR 1048576)
+        FROM embeddings e, generate_series(0, (octet_length(e.data) - 1) / 1048576) g
+        WHERE octet_length(e.data) > 0;
+      ALTER TABLE embeddings ALTER COLUMN generation SET NOT NULL;
+      ALTER TABLE embeddings DROP COLUMN data;
     `,
   },
 ];

@@ -9,11 +9,12 @@ import {
   type SegmentItem,
   type TokenItem,
 } from '@omniaffect/core';
-import { buildRowFeeds, rowBytes, type Feeds, type ModalitySequence, type RowSpec } from './fusion-feeds';
+import { buildRowFeeds, rowBytes, type FeedAllocator, type Feeds, type ModalitySequence, type RowSpec } from './fusion-feeds';
 
 /**
  * The emotion timeline with evidence checked by deletion (docs/architecture.md §13). Every segment of
- * the plan is fused from what falls inside it; then, all segments at once and batched:
+ * the plan is fused from what falls inside it; then, a window of consecutive segments at a time
+ * (limits.windowSegments), batched across the window's segments:
  *
  *  pass 1  the segment as it is, and one row per present modality with that modality removed;
  *  pass 2  one row per candidate item (the model's most attended words, voice segments and frames)
@@ -41,14 +42,20 @@ export interface TimelineLimitsForEvidence {
   maxBatchBytes: number;
   /** most rows one model run may take */
   maxBatchRows: number;
+  /**
+   * segments fused together through all three passes: runs are batched within a window, and what a
+   * window holds (its rows, masks, outputs, and with readRows its embeddings) is all fusion holds at once
+   */
+  windowSegments: number;
 }
 
 export const EVIDENCE_LIMITS: TimelineLimitsForEvidence = {
   candidates: { text: 8, audio: 5, vision: 5 },
   topK: { text: 5, audio: 3, vision: 3 },
   topKOverall: { text: 10, audio: 5, vision: 5 },
-  maxBatchBytes: 16 * 1024 * 1024,
+  maxBatchBytes: 4 * 1024 * 1024,
   maxBatchRows: 512,
+  windowSegments: 64,
 };
 
 /** A word: one or more WordPiece tokens (continuations merged), checked and reported as one item. */
@@ -134,38 +141,55 @@ interface RowOut {
   importance: Record<Modality, Float32Array>;
 }
 
+/** The slice of output `name` that belongs to row `b` of a run. */
+function rowSlice(o: Outputs, name: string, b: number): Float32Array {
+  const t = o[name]!;
+  const width = t.dims.slice(1).reduce((a, c) => a * c, 1);
+  return t.data.subarray(b * width, (b + 1) * width);
+}
+
 /**
  * One row's outputs, copied out of the run's buffers (a view would keep every run's outputs alive
- * until the last pass: tens of MB for a 2-hour video). Importances are kept only where asked.
+ * until the last pass). Importances are kept only where asked.
  */
 function rowOf(o: Outputs, b: number, slice: Record<Modality, readonly number[]>, withImportance: boolean): RowOut {
-  const get = (name: string) => {
-    const t = o[name]!;
-    const width = t.dims.slice(1).reduce((a, c) => a * c, 1);
-    return t.data.subarray(b * width, (b + 1) * width);
-  };
   const importance = {} as Record<Modality, Float32Array>;
-  for (const m of MODALITIES) importance[m] = withImportance ? get(`${m}_importance`).slice(0, slice[m].length) : EMPTY;
+  for (const m of MODALITIES) importance[m] = withImportance ? rowSlice(o, `${m}_importance`, b).slice(0, slice[m].length) : EMPTY;
   return {
-    sentiment: softmax(get('sentiment_logits')),
-    emotion: softmax(get('emotion_logits')),
-    intensity: Math.max(-1, Math.min(1, get('intensity')[0]!)),
-    weights: Array.from(get('modality_weights')),
+    sentiment: softmax(rowSlice(o, 'sentiment_logits', b)),
+    emotion: softmax(rowSlice(o, 'emotion_logits', b)),
+    intensity: Math.max(-1, Math.min(1, rowSlice(o, 'intensity', b)[0]!)),
+    weights: Array.from(rowSlice(o, 'modality_weights', b)),
     importance,
   };
 }
 
-/** Runs rows through the model in as few runs as the batch limits allow; outputs in row order. */
+/** Softmax probability of class k of row b's sentiment logits, without building the distribution. */
+function sentimentProbability(o: Outputs, b: number, k: number): number {
+  const logits = rowSlice(o, 'sentiment_logits', b);
+  let max = -Infinity;
+  for (const x of logits) if (x > max) max = x;
+  let sum = 0;
+  for (const x of logits) sum += Math.exp(x - max);
+  return Math.exp(logits[k]! - max) / sum;
+}
+
 const EMPTY = new Float32Array(0);
 
-async function runAll(
+/**
+ * Runs rows through the model in as few runs as the batch limits allow, visiting each row's outputs
+ * (row b of run o) in row order. Deletion rows, the bulk, take one number each (sentimentProbability):
+ * no per-row objects outlive the run, which is most of what a long video's fusion would otherwise
+ * leave for the garbage collector.
+ */
+async function runRows(
   rows: RowSpec[],
   seqs: Record<Modality, ModalitySequence>,
   run: RunRows,
   limits: TimelineLimitsForEvidence,
-  withImportance: (row: number) => boolean = () => false,
-): Promise<RowOut[]> {
-  const out: RowOut[] = [];
+  visit: (row: number, o: Outputs, b: number) => void,
+  allocate?: FeedAllocator,
+): Promise<void> {
   for (let i = 0; i < rows.length;) {
     let bytes = 0;
     let j = i;
@@ -176,11 +200,10 @@ async function runAll(
       j++;
     }
     const batch = rows.slice(i, j);
-    const outputs = await run(buildRowFeeds(batch, seqs), batch.length);
-    batch.forEach((r, b) => out.push(rowOf(outputs, b, r.slice, withImportance(i + b))));
+    const outputs = await run(buildRowFeeds(batch, seqs, allocate), batch.length);
+    for (let b = 0; b < batch.length; b++) visit(i + b, outputs, b);
     i = j;
   }
-  return out;
 }
 
 const ones = (n: number) => new Uint8Array(n).fill(1);
@@ -202,6 +225,15 @@ export interface TimelineFusionInput {
   voice?: readonly { start: number; end: number }[] | null;
   /** false: pass 1 only (no item deletion, no faithfulness); for measuring what verification costs */
   verify?: boolean;
+  /**
+   * Rows [from, to) of a present modality's sequence (`to - from` × dim floats), read per window of
+   * segments. Without it, every present `seqs[m].data` holds the whole video.
+   */
+  readRows?: (m: Modality, from: number, to: number) => Promise<Float32Array>;
+  /** where the feeds' floats come from (default: new arrays); `run` may recycle them once it is done */
+  allocate?: FeedAllocator;
+  /** handed each window's rows from readRows once the window is fused: the caller may reuse them */
+  recycle?: (rows: Float32Array) => void;
 }
 
 export interface TimelineFusionOutput {
@@ -310,32 +342,7 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
   const limits = input.limits ?? EVIDENCE_LIMITS;
   const { seqs } = input;
   const words = seqs.text.present ? groupWords(seqs.text.items as TokenItem[]) : [];
-  const sliced = sliceSegments(input, words);
-  let runs = 0;
-  const run: RunRows = (feeds, n) => {
-    runs++;
-    return input.run(feeds, n);
-  };
-  const keepAll = (s: (typeof sliced)[number], without?: Modality): Record<Modality, Uint8Array | null> =>
-    Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) && m !== without ? ones(s.slice[m].length) : null])) as Record<
-      Modality,
-      Uint8Array | null
-    >;
-
-  // ---- pass 1: each segment as it is, and without each present modality
-  const rows1: RowSpec[] = [];
-  const index1: { seg: number; without: Modality | null }[] = [];
-  sliced.forEach((s, seg) => {
-    rows1.push({ slice: s.slice, keep: keepAll(s) });
-    index1.push({ seg, without: null });
-    for (const m of s.present) {
-      rows1.push({ slice: s.slice, keep: keepAll(s, m) });
-      index1.push({ seg, without: m });
-    }
-  });
-  // only a segment as it is needs its importances (they pick the candidates); deletion rows need P alone
-  const out1 = await runAll(rows1, seqs, run, limits, (i) => index1[i]!.without === null);
-  const segments: SegmentFusion[] = sliced.map((s) => ({
+  const segments: SegmentFusion[] = sliceSegments(input, words).map((s) => ({
     ...s,
     sentiment: [],
     emotion: [],
@@ -349,24 +356,103 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
     sufficiency: null,
     rationale: 0,
   }));
-  const full: RowOut[] = [];
-  out1.forEach((o, i) => {
-    const { seg, without } = index1[i]!;
-    const s = segments[seg]!;
-    if (without === null) {
-      full[seg] = o;
-      s.sentiment = o.sentiment;
-      s.emotion = o.emotion;
-      s.intensity = o.intensity;
-      s.weights = o.weights;
-      s.predicted = argmax(o.sentiment);
-    } else {
-      s.modalityDrops[without] = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
+  const rows = { pass1: 0, pass2: 0, pass3: 0, runs: 0 };
+  const run: RunRows = (feeds, n) => {
+    rows.runs++;
+    return input.run(feeds, n);
+  };
+  // A window's rows, masks and outputs are dropped before the next window starts, and with readRows
+  // so are its embeddings: what fusion holds at once does not grow with the video's length.
+  const size = Math.max(1, limits.windowSegments);
+  for (let w = 0; w < segments.length; w += size) {
+    const window = segments.slice(w, w + size);
+    const seqs = await windowSequences(input, window);
+    await fuseWindow(window, seqs, run, limits, input, rows);
+    if (input.readRows && input.recycle)
+      for (const m of MODALITIES) if (seqs[m].data !== input.seqs[m].data && seqs[m].data.length) input.recycle(seqs[m].data);
+  }
+  return { segments, words, rows };
+}
+
+/** The sequences one window of segments reads: with readRows, only the span of items its slices touch. */
+async function windowSequences(input: TimelineFusionInput, window: readonly SegmentFusion[]): Promise<Record<Modality, ModalitySequence>> {
+  const { seqs, readRows } = input;
+  if (!readRows) return seqs;
+  const out = {} as Record<Modality, ModalitySequence>;
+  for (const m of MODALITIES) {
+    const s = seqs[m];
+    let from = Infinity;
+    let to = -Infinity;
+    for (const seg of window) {
+      for (const i of seg.slice[m]) {
+        if (i < from) from = i;
+        if (i + 1 > to) to = i + 1;
+      }
+    }
+    if (!s.present || to <= from) {
+      out[m] = { ...s, data: EMPTY, offset: 0 };
+      continue;
+    }
+    const data = await readRows(m, from, to);
+    if (data.length !== (to - from) * s.dim) throw new Error(`readRows(${m}, ${from}, ${to}) returned ${data.length} floats, not ${(to - from) * s.dim}`);
+    out[m] = { ...s, data, offset: from };
+  }
+  return out;
+}
+
+/** Passes 1–3 (see the top of this file) over one window of segments, batched across its segments. */
+async function fuseWindow(
+  segments: readonly SegmentFusion[],
+  seqs: Record<Modality, ModalitySequence>,
+  run: RunRows,
+  limits: TimelineLimitsForEvidence,
+  input: TimelineFusionInput,
+  rows: TimelineFusionOutput['rows'],
+): Promise<void> {
+  const keepAll = (s: SegmentFusion): Record<Modality, Uint8Array | null> =>
+    Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) ? ones(s.slice[m].length) : null])) as Record<Modality, Uint8Array | null>;
+
+  // ---- pass 1: each segment as it is, and without each present modality
+  const rows1: RowSpec[] = [];
+  const index1: { seg: number; without: Modality | null }[] = [];
+  // a segment's rows share its all-kept masks (nothing writes to a row's masks once it is built)
+  const asIs = segments.map((s) => keepAll(s));
+  segments.forEach((s, seg) => {
+    rows1.push({ slice: s.slice, keep: asIs[seg]! });
+    index1.push({ seg, without: null });
+    for (const m of s.present) {
+      rows1.push({ slice: s.slice, keep: { ...asIs[seg]!, [m]: null } });
+      index1.push({ seg, without: m });
     }
   });
+  rows.pass1 += rows1.length;
+  // only a segment as it is needs its outputs and importances (they pick the candidates); its
+  // deletion rows come after it in the same order, and need P(predicted) alone
+  const full: RowOut[] = [];
+  await runRows(
+    rows1,
+    seqs,
+    run,
+    limits,
+    (i, o, b) => {
+      const { seg, without } = index1[i]!;
+      const s = segments[seg]!;
+      if (without === null) {
+        const out = rowOf(o, b, s.slice, true);
+        full[seg] = out;
+        s.sentiment = out.sentiment;
+        s.emotion = out.emotion;
+        s.intensity = out.intensity;
+        s.weights = out.weights;
+        s.predicted = argmax(out.sentiment);
+      } else {
+        s.modalityDrops[without] = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
+      }
+    },
+    input.allocate,
+  );
 
-  if (input.verify === false) return { segments, words, rows: { pass1: rows1.length, pass2: 0, pass3: 0, runs } };
-
+  if (input.verify === false) return;
   // ---- pass 2: each candidate item alone masked
   const rows2: RowSpec[] = [];
   const index2: { seg: number; item: CheckedItem }[] = [];
@@ -374,20 +460,26 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
     for (const m of s.present) {
       if (input.unweighed[m]) continue; // an unweighed modality decided nothing: it offers no evidence
       const imp = full[seg]!.importance[m];
-      const weighted = s.groups[m].map((g, order) => ({ ...g, order, weight: g.positions.reduce((a, p) => a + (imp[p] ?? 0), 0) }));
-      const singles = [...weighted].sort((a, b) => b.weight - a.weight).slice(0, limits.candidates[m]);
-      const chosen = new Set(singles.map((g) => g.order));
+      const groups = s.groups[m];
+      const weight = groups.map((g) => g.positions.reduce((a, p) => a + (imp[p] ?? 0), 0));
+      // the most attended items, by index (a stable sort: ties keep their order in time)
+      const singles = groups
+        .map((_, order) => order)
+        .sort((a, b) => weight[b]! - weight[a]!)
+        .slice(0, limits.candidates[m]);
+      const chosen = new Set(singles);
       // adjacent pairs among the candidates (words and voice segments; frames are 2 s apart)
       const pairs =
         m === 'vision'
           ? []
           : singles
-              .filter((g) => chosen.has(g.order + 1))
-              .map((g) => {
-                const next = weighted[g.order + 1]!;
-                return { refs: [g.ref, next.ref], positions: [...g.positions, ...next.positions], weight: g.weight + next.weight };
-              });
-      const candidates = [...singles.map((g) => ({ refs: [g.ref], positions: g.positions, weight: g.weight })), ...pairs];
+              .filter((o) => chosen.has(o + 1))
+              .map((o) => ({
+                refs: [groups[o]!.ref, groups[o + 1]!.ref],
+                positions: [...groups[o]!.positions, ...groups[o + 1]!.positions],
+                weight: weight[o]! + weight[o + 1]!,
+              }));
+      const candidates = [...singles.map((o) => ({ refs: [groups[o]!.ref], positions: groups[o]!.positions, weight: weight[o]! })), ...pairs];
       for (const g of candidates) {
         const item: CheckedItem = { modality: m, positions: g.positions, refs: g.refs, weight: g.weight, deletionDrop: 0 };
         s.checked[m].push(item);
@@ -396,21 +488,24 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
           item.deletionDrop = s.modalityDrops[m] ?? 0;
           continue;
         }
-        const keep = keepAll(s);
-        const k = ones(s.slice[m].length);
-        for (const p of g.positions) k[p] = 0;
-        keep[m] = k;
-        rows2.push({ slice: s.slice, keep });
+        rows2.push({ slice: s.slice, keep: asIs[seg]!, masked: { modality: m, positions: g.positions } });
         index2.push({ seg, item });
       }
     }
   });
-  const out2 = await runAll(rows2, seqs, run, limits);
-  out2.forEach((o, i) => {
-    const { seg, item } = index2[i]!;
-    const s = segments[seg]!;
-    item.deletionDrop = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
-  });
+  rows.pass2 += rows2.length;
+  await runRows(
+    rows2,
+    seqs,
+    run,
+    limits,
+    (i, o, b) => {
+      const { seg, item } = index2[i]!;
+      const s = segments[seg]!;
+      item.deletionDrop = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
+    },
+    input.allocate,
+  );
 
   // ---- evidence: ranked by the verified drop; pass 3: faithfulness of the verified set
   const rows3: RowSpec[] = [];
@@ -452,15 +547,21 @@ export async function fuseTimeline(input: TimelineFusionInput): Promise<Timeline
     rows3.push({ slice: s.slice, keep: without }, { slice: s.slice, keep: only });
     index3.push({ seg, kind: 'comp' }, { seg, kind: 'suff' });
   });
-  const out3 = await runAll(rows3, seqs, run, limits);
-  out3.forEach((o, i) => {
-    const { seg, kind } = index3[i]!;
-    const s = segments[seg]!;
-    const drop = s.sentiment[s.predicted]! - o.sentiment[s.predicted]!;
-    if (kind === 'comp') s.comprehensiveness = drop;
-    else s.sufficiency = drop;
-  });
-  return { segments, words, rows: { pass1: rows1.length, pass2: rows2.length, pass3: rows3.length, runs } };
+  rows.pass3 += rows3.length;
+  await runRows(
+    rows3,
+    seqs,
+    run,
+    limits,
+    (i, o, b) => {
+      const { seg, kind } = index3[i]!;
+      const s = segments[seg]!;
+      const drop = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
+      if (kind === 'comp') s.comprehensiveness = drop;
+      else s.sufficiency = drop;
+    },
+    input.allocate,
+  );
 }
 
 /** Drops are reported to 4 decimals; "verified" is decided on the reported value so the two never disagree. */

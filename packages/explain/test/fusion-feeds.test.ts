@@ -55,3 +55,22 @@ test('buildRowFeeds: a row that keeps nothing of a modality feeds it as absent; 
   assert.deepEqual(Array.from(feeds.audio_mask.data), [0, 0]);
   assert.deepEqual(feeds.text_features.dims, [1, 1, 4]);
 });
+
+test('buildRowFeeds: `masked` positions on a shared keep feed what the same keep spelled out would, and masking all of a modality removes it', () => {
+  const seqs = collectSequences({ text: 3, audio: 2, vision: 3 });
+  const slice = { text: [0, 1, 2], audio: [0, 1], vision: [1] };
+  const keep = { text: Uint8Array.of(1, 1, 1), audio: Uint8Array.of(1, 1), vision: Uint8Array.of(1) };
+  const shared: RowSpec[] = [
+    { slice, keep, masked: { modality: 'text', positions: [0, 2] } },
+    { slice, keep, masked: { modality: 'vision', positions: [0] } },
+  ];
+  const spelled: RowSpec[] = [
+    { slice, keep: { ...keep, text: Uint8Array.of(0, 1, 0) } },
+    { slice, keep: { ...keep, vision: null } },
+  ];
+  const a = buildRowFeeds(shared, seqs);
+  const b = buildRowFeeds(spelled, seqs);
+  for (const name of Object.keys(b)) assert.deepEqual(Array.from(a[name]!.data), Array.from(b[name]!.data), name);
+  assert.deepEqual(Array.from(a.modality_mask.data), [1, 1, 1, 1, 1, 0]);
+  assert.deepEqual(Array.from(keep.text), [1, 1, 1], 'the shared keep is not written to');
+});

@@ -20,7 +20,7 @@ import { TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
 
 import { explain, voiceContour } from '../src/explain';
 import type { Feeds, ModalitySequence } from '../src/fusion-feeds';
-import { fuseTimeline, groupWords, voicedFraction, type Outputs, type TimelineFusionOutput } from '../src/timeline-fusion';
+import { EVIDENCE_LIMITS, fuseTimeline, groupWords, voicedFraction, type Outputs, type TimelineFusionOutput } from '../src/timeline-fusion';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-'));
 let session: ort.InferenceSession;
@@ -336,11 +336,65 @@ test('bounded for a 2-hour video: 1000 segments at most, few model runs, a resul
   );
   assert.ok(bytes < 5e6, `${bytes} bytes`);
   const rows = fused.rows.pass1 + fused.rows.pass2 + fused.rows.pass3;
+  // runs are full (512 rows) but for each window's last run of each pass
+  const windows = Math.ceil(plan.length / EVIDENCE_LIMITS.windowSegments);
   assert.ok(
-    fused.rows.runs <= Math.ceil(fused.rows.pass1 / 512) + Math.ceil(fused.rows.pass2 / 512) + Math.ceil(fused.rows.pass3 / 512),
-    `${fused.rows.runs} runs for ${rows} rows`,
+    fused.rows.runs <= Math.ceil(fused.rows.pass1 / 512) + Math.ceil(fused.rows.pass2 / 512) + Math.ceil(fused.rows.pass3 / 512) + 3 * windows,
+    `${fused.rows.runs} runs for ${rows} rows in ${windows} windows`,
   );
   assert.deepEqual(validateResult(resultAround(part)).errors, []);
+});
+
+test('a window of segments at a time, reading only the rows each window touches: the same timeline as all at once', async () => {
+  const seconds = 1200;
+  const stored = video(seconds);
+  const plan: PlannedSegment[] = Array.from({ length: seconds / 10 }, (_, i) => ({ start: 10 * i, end: 10 * (i + 1), speech: true, voiceSeconds: null }));
+  const whole = collectSequences(stored);
+  const all = await fuseTimeline({ seqs: whole, plan, absent: {}, unweighed: {}, run, limits: { ...EVIDENCE_LIMITS, windowSegments: plan.length } });
+
+  // the windowed run is never handed the whole sequences: only what readRows returns
+  const reads: { m: Modality; from: number; to: number }[] = [];
+  const seqs = Object.fromEntries(MODALITIES.map((m) => [m, { ...whole[m], data: new Float32Array(0) }])) as Record<Modality, ModalitySequence>;
+  const readRows = async (m: Modality, from: number, to: number) => {
+    reads.push({ m, from, to });
+    return whole[m].data.slice(from * whole[m].dim, to * whole[m].dim);
+  };
+  const window = 16;
+  const windowed = await fuseTimeline({ seqs, plan, absent: {}, unweighed: {}, run, readRows, limits: { ...EVIDENCE_LIMITS, windowSegments: window } });
+
+  const windows = Math.ceil(plan.length / window);
+  assert.equal(reads.length, 3 * windows, 'one read per modality and window');
+  // 16 segments of 10 s: 160 s, i.e. 320 word pieces (and the continuation of a word that starts
+  // in the window's last segment), 160 audio segments, 80 frames
+  const most = { text: 322, audio: 160, vision: 80 };
+  for (const r of reads) assert.ok(r.to - r.from <= most[r.m], `${r.m} read ${r.to - r.from} rows`);
+  for (const m of MODALITIES) {
+    const covered = reads.filter((r) => r.m === m).reduce((a, r) => a + r.to - r.from, 0);
+    assert.equal(covered, whole[m].length, `${m}: every row read once`);
+  }
+
+  assert.deepEqual(windowed.rows, { ...all.rows, runs: windowed.rows.runs });
+  assert.ok(windowed.rows.runs > all.rows.runs, 'runs are batched within a window');
+  assert.equal(windowed.segments.length, all.segments.length);
+  windowed.segments.forEach((s, i) => {
+    const a = all.segments[i]!;
+    assert.equal(s.predicted, a.predicted, `segment ${i}`);
+    s.sentiment.forEach((p, k) => assert.ok(Math.abs(p - a.sentiment[k]!) < 1e-5, `segment ${i} sentiment`));
+    for (const m of MODALITIES) {
+      assert.deepEqual(
+        s.evidence[m].map((e) => e.refs),
+        a.evidence[m].map((e) => e.refs),
+        `segment ${i} ${m} evidence`,
+      );
+      s.checked[m].forEach((e, k) => assert.ok(Math.abs(e.deletionDrop - a.checked[m][k]!.deletionDrop) < 1e-5, `segment ${i} ${m} drop`));
+    }
+    assert.ok(Math.abs((s.comprehensiveness ?? 0) - (a.comprehensiveness ?? 0)) < 1e-5 && (s.comprehensiveness === null) === (a.comprehensiveness === null));
+    assert.ok(Math.abs((s.sufficiency ?? 0) - (a.sufficiency ?? 0)) < 1e-5 && (s.sufficiency === null) === (a.sufficiency === null));
+  });
+  assert.ok(
+    all.segments.some((s) => s.rationale > 0),
+    'some segment has verified evidence to compare',
+  );
 });
 
 function resultAround(part: ReturnType<typeof explain>) {

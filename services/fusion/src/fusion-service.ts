@@ -26,9 +26,11 @@ import {
   type grpc,
 } from '@omniaffect/core';
 import type { FusionConfig } from './config';
-import { EmbeddingStore } from './embedding-store';
-import { explain, fuseTimeline, unweighedOf, type ModalitySequence, type Outputs } from '@omniaffect/explain';
+import { EmbeddingStore, type TensorWriter } from './embedding-store';
+import { explain, fuseTimeline, unweighedOf, type ModalitySequence } from '@omniaffect/explain';
+import { FeedPool } from './feed-pool';
 import { collectSequences } from './fusion-inputs';
+import type { FusionRun } from './fusion-thread';
 
 interface Chunk {
   videoId: string;
@@ -133,30 +135,40 @@ export class FusionService {
     const segments = checkPlan(plan);
     if (!this.model || !this.manifest) throw new ProblemError('unavailable', 'fusion model not loaded');
     if (await this.store.isForgotten(videoId)) throw new ProblemError('gone', `video ${videoId} was erased`);
-    const stored = await this.store.all(videoId);
-    const seqs = collectSequences(stored, new Set(present), this.manifest.dims);
-    const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
-    for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
-    if (!MODALITIES.some((m) => seqs[m].present)) {
-      throw new ProblemError('nothing-to-analyse', `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`);
-    }
-    const unweighed = unweighedOf(this.manifest);
-    const fused = await fuseTimeline({
-      seqs,
-      plan: segments.length ? segments : [wholeSpan(seqs)],
-      absent,
-      unweighed,
-      voice,
-      run: async (feeds, rows) => {
-        // Moved, not copied, to the model thread: the feeds are built for this one run.
-        const transfer = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
-        const { outputs, ms } = await this.model!.thread.call<{ outputs: Outputs; ms: number }>('run', [feeds], transfer);
-        this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
-        this.metrics.batchSize.observe({ model: 'fusion' }, rows);
-        return outputs;
-      },
+    const manifest = this.manifest;
+    // One snapshot for the whole fusion: the timeline reads each modality's rows a window at a time
+    // (readRows), so fusion never holds a long video's embeddings at once.
+    const part = await this.store.snapshot(async (reader) => {
+      const stored = await reader.meta(videoId);
+      const seqs = collectSequences(stored, new Set(present), manifest.dims);
+      const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
+      for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
+      if (!MODALITIES.some((m) => seqs[m].present)) {
+        throw new ProblemError('nothing-to-analyse', `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`);
+      }
+      const unweighed = unweighedOf(manifest);
+      const pool = new FeedPool();
+      const fused = await fuseTimeline({
+        seqs,
+        plan: segments.length ? segments : [wholeSpan(seqs)],
+        absent,
+        unweighed,
+        voice,
+        readRows: (m, from, to) => reader.rows(videoId, seqs[m].stored!, from, to, pool.allocate),
+        recycle: (rows) => pool.give([rows.buffer as ArrayBuffer]),
+        allocate: pool.allocate,
+        run: async (feeds, rows) => {
+          // Moved, not copied, to the model thread, and back when it is done with them.
+          const transfer = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
+          const { outputs, ms, spent } = await this.model!.thread.call<FusionRun>('run', [feeds], transfer);
+          pool.give(spent);
+          this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
+          this.metrics.batchSize.observe({ model: 'fusion' }, rows);
+          return outputs;
+        },
+      });
+      return explain({ fused, seqs, manifest, unweighed }, absent);
     });
-    const part = explain({ fused, seqs, manifest: this.manifest, unweighed }, absent);
     return JSON.stringify(part);
   }
 
@@ -174,71 +186,102 @@ export class FusionService {
     }));
   }
 
+  /**
+   * One PushEmbeddings stream into the store as it arrives: each chunk is written before the next is
+   * read (the stream is paused meanwhile, so HTTP/2 flow control holds the sender back), so a push
+   * costs fusion about a chunk of memory whatever the tensor's size. Answered exactly once; a push
+   * that fails, is refused or is cancelled leaves nothing stored.
+   */
+  private receivePush(call: grpc.ServerReadableStream<Chunk, unknown>, cb: grpc.sendUnaryData<unknown>): void {
+    let head: Chunk | null = null;
+    let writer: TensorWriter | null = null;
+    let expected = 0;
+    let settled = false;
+    let chain: Promise<void> = Promise.resolve();
+    const fail = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      cb(grpcError(err, this.log, 'push failed'));
+      void writer?.abort();
+    };
+    const take = async (c: Chunk): Promise<void> => {
+      if (!head) {
+        // Refused on the first chunk: nothing of a bad or erased id's tensor is even stored.
+        assertVideoId(c.videoId);
+        if (!(MODALITIES as readonly string[]).includes(c.modality)) throw new ProblemError('validation', `modality must be one of ${MODALITIES.join(', ')}`);
+        if (!KIND.test(c.kind)) throw new ProblemError('validation', 'kind must be a short lowercase name');
+        if (!Array.isArray(c.shape) || c.shape.length < 1 || c.shape.length > 4 || !c.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+          throw new ProblemError('validation', 'shape must have 1 to 4 non-negative dimensions');
+        }
+        expected = c.shape.reduce((a, b) => a * b, 1) * 4;
+        if (expected > MAX_PUSH_BYTES) throw new ProblemError('payload-too-large', 'embedding push exceeds 512 MiB');
+        head = c;
+        writer = this.store.writer(c.videoId, c.modality, c.kind);
+      } else if (c.videoId && (c.videoId !== head.videoId || c.modality !== head.modality || c.kind !== head.kind)) {
+        throw new ProblemError('validation', 'one PushEmbeddings stream must carry one (video, modality, kind)');
+      }
+      const w = writer!;
+      if (w.bytes + c.data.length > expected) {
+        throw new ProblemError('validation', `pushed more than the ${expected} bytes of shape [${head.shape}]`);
+      }
+      await w.write(c.data);
+    };
+    const finish = async () => {
+      if (!head || !writer) throw new ProblemError('validation', 'empty push');
+      const h = head as Chunk;
+      const w = writer as TensorWriter;
+      if (w.bytes !== expected) throw new ProblemError('validation', `pushed ${w.bytes} bytes for shape [${h.shape}] (expected ${expected})`);
+      let items: unknown[];
+      try {
+        items = h.itemsJson ? (JSON.parse(h.itemsJson) as unknown[]) : [];
+      } catch {
+        throw new ProblemError('validation', 'items_json is not JSON');
+      }
+      if (!Array.isArray(items)) throw new ProblemError('validation', 'items_json must be a JSON array');
+      await w.commit({ shape: h.shape, items, model: h.model || null });
+      return { videoId: h.videoId, items: h.shape[0] ?? 0, bytes: expected };
+    };
+    call.on('data', (c: Chunk) => {
+      if (settled) return;
+      call.pause();
+      chain = chain
+        .then(() => take(c))
+        .then(
+          () => void call.resume(),
+          (err) => {
+            fail(err);
+            call.resume(); // drain what the client still sends; it is ignored
+          },
+        );
+    });
+    call.on('end', () => {
+      chain = chain.then(async () => {
+        if (settled) return;
+        try {
+          const ack = await finish();
+          settled = true;
+          cb(null, ack);
+        } catch (err) {
+          fail(err);
+        }
+      });
+    });
+    // a client that goes away mid-push: what it wrote is dropped once the write in flight is done
+    const gone = (reason: string) => () => {
+      chain = chain.then(() => {
+        if (settled) return;
+        settled = true;
+        this.log.warn({ videoId: head?.videoId, reason }, 'push stream ended early');
+        return writer?.abort();
+      });
+    };
+    call.on('cancelled', gone('cancelled'));
+    call.on('error', (err) => gone(err.message)());
+  }
+
   grpcImpl(): grpc.UntypedServiceImplementation {
     return {
-      PushEmbeddings: (call: grpc.ServerReadableStream<Chunk, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-        let head: Chunk | null = null;
-        const parts: Buffer[] = [];
-        let bytes = 0;
-        let failed = false;
-        call.on('data', (c: Chunk) => {
-          if (failed) return;
-          if (!head) {
-            // Refused on the first chunk: nothing of a bad or erased id's tensor is even buffered.
-            try {
-              assertVideoId(c.videoId);
-              if (!(MODALITIES as readonly string[]).includes(c.modality))
-                throw new ProblemError('validation', `modality must be one of ${MODALITIES.join(', ')}`);
-              if (!KIND.test(c.kind)) throw new ProblemError('validation', 'kind must be a short lowercase name');
-              if (!Array.isArray(c.shape) || c.shape.length < 1 || c.shape.length > 4 || !c.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-                throw new ProblemError('validation', 'shape must have 1 to 4 non-negative dimensions');
-              }
-            } catch (err) {
-              failed = true;
-              cb(problemToGrpc(err) as grpc.ServiceError);
-              return;
-            }
-            head = c;
-          } else if (c.videoId && (c.videoId !== head.videoId || c.modality !== head.modality || c.kind !== head.kind)) {
-            failed = true;
-            cb(problemToGrpc(new ProblemError('validation', 'one PushEmbeddings stream must carry one (video, modality, kind)')) as grpc.ServiceError);
-            return;
-          }
-          bytes += c.data.length;
-          if (bytes > MAX_PUSH_BYTES) {
-            failed = true;
-            cb(problemToGrpc(new ProblemError('payload-too-large', 'embedding push exceeds 512 MiB')) as grpc.ServiceError);
-            return;
-          }
-          parts.push(c.data);
-        });
-        call.on('end', () => {
-          if (failed) return;
-          void (async () => {
-            if (!head) throw new ProblemError('validation', 'empty push');
-            const h = head as Chunk;
-            const buf = Buffer.concat(parts);
-            const expected = h.shape.reduce((a, b) => a * b, 1) * 4;
-            if (buf.length !== expected) throw new ProblemError('validation', `pushed ${buf.length} bytes for shape [${h.shape}] (expected ${expected})`);
-            const aligned = new Uint8Array(buf.length);
-            aligned.set(buf);
-            const items = h.itemsJson ? (JSON.parse(h.itemsJson) as unknown[]) : [];
-            await this.store.put(h.videoId, {
-              modality: h.modality,
-              kind: h.kind,
-              shape: h.shape,
-              data: new Float32Array(aligned.buffer),
-              items,
-              model: h.model || null,
-            });
-            return { videoId: h.videoId, items: h.shape[0] ?? 0, bytes: buf.length };
-          })().then(
-            (ack) => cb(null, ack),
-            (err) => cb(grpcError(err, this.log, 'push failed')),
-          );
-        });
-        call.on('error', (err) => this.log.warn({ err: err.message }, 'push stream error'));
-      },
+      PushEmbeddings: (call: grpc.ServerReadableStream<Chunk, unknown>, cb: grpc.sendUnaryData<unknown>) => this.receivePush(call, cb),
       Fuse: (call: grpc.ServerUnaryCall<WireFuseRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         const plan = (call.request.segments ?? []).map((s) => ({
           start: s.start,

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { serveThread, type FusionManifest } from '@omniaffect/core';
+import { Transferred, serveThread, type FusionManifest } from '@omniaffect/core';
 import { assertSessionContract, createSession, modelFile } from '@omniaffect/models';
 import type { Feeds, Outputs } from '@omniaffect/explain';
+
+/** What a run answers: the outputs, ORT's time, and the feeds' buffers, handed back for reuse. */
+export interface FusionRun {
+  outputs: Outputs;
+  ms: number;
+  spent: ArrayBuffer[];
+}
 
 /** Runs fusion.onnx off the service's event loop (ORT's run() is synchronous in onnxruntime-node). */
 const { modelDir, provider, intraOpThreads } = workerData as { modelDir: string; provider: string; intraOpThreads?: number };
@@ -17,7 +24,7 @@ serveThread({
     manifest = JSON.parse(readFileSync(modelFile('fusion', modelDir, 'manifest'), 'utf8')) as FusionManifest;
     return manifest;
   },
-  async run(feeds: Feeds): Promise<{ outputs: Outputs; ms: number }> {
+  async run(feeds: Feeds): Promise<Transferred<FusionRun>> {
     if (!session) throw new Error('fusion model not loaded');
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', f.data, f.dims);
@@ -26,6 +33,11 @@ serveThread({
     const ms = performance.now() - t0;
     const outputs: Outputs = {};
     for (const [name, t] of Object.entries(res)) outputs[name] = { data: t.data as Float32Array, dims: [...t.dims] };
-    return { outputs, ms };
+    // Outputs and the spent feeds move back to the service, not copied (see Transferred): left here,
+    // the feeds would pile up as garbage in a thread that allocates too little for V8 to collect
+    // them soon; the service reuses them for its next runs (FeedPool).
+    const spent = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
+    const out = [...new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer))];
+    return new Transferred({ outputs, ms, spent }, [...out, ...spent]);
   },
 });

@@ -79,16 +79,13 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const tensor = (videoId: string, kind = 'segments') => ({
+const tensor = (videoId: string, kind = 'segments', rows = 2) => ({
   videoId,
   modality: 'audio' as const,
   kind,
-  shape: [2, TINY_FUSION_DIM],
-  data: Float32Array.from({ length: 2 * TINY_FUSION_DIM }, (_, k) => Math.sin(k)),
-  items: [
-    { start: 0, end: 1 },
-    { start: 1, end: 2 },
-  ],
+  shape: [rows, TINY_FUSION_DIM],
+  data: Float32Array.from({ length: rows * TINY_FUSION_DIM }, (_, k) => Math.sin(k)),
+  items: Array.from({ length: rows }, (_, i) => ({ start: i, end: i + 1 })),
   model: 'e2v',
 });
 const stored = async (videoId: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM embeddings WHERE video_id = $1', [videoId])).rows[0].n;
@@ -143,7 +140,8 @@ test('pushes racing Forget never leave embeddings behind', async () => {
     ids.map(async (id, i) => {
       const forget = new FusionClient(i % 2 ? storeOnly : withModel);
       try {
-        await Promise.allSettled([push(withModel, tensor(id)), push(storeOnly, tensor(id, 'utterance')), forget.forget(id)]);
+        // the second push is 2.5 MiB: its chunks are being written while Forget runs
+        await Promise.allSettled([push(withModel, tensor(id)), push(storeOnly, tensor(id, 'utterance', 20_480)), forget.forget(id)]);
       } finally {
         forget.close();
       }
@@ -151,6 +149,8 @@ test('pushes racing Forget never leave embeddings behind', async () => {
   );
   const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM embeddings WHERE video_id = ANY($1)', [ids]);
   assert.equal(left.rows[0].n, 0);
+  const chunks = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM embedding_chunks WHERE video_id = ANY($1)', [ids]);
+  assert.equal(chunks.rows[0].n, 0, 'no chunk of a forgotten video');
 });
 
 test('ids, modalities and shapes are validated on every method', async () => {

@@ -23,7 +23,10 @@ test("collectSequences picks each modality's sequence kind and marks absent ones
   assert.equal(seqs.text.items.length, 5);
   assert.equal(seqs.audio.length, 2);
   // vision has embeddings but was not declared present: masked out
-  assert.deepEqual({ ...seqs.vision, data: Array.from(seqs.vision.data) }, { present: false, length: 1, dim: 2, data: [0, 0], items: [], model: null });
+  assert.deepEqual(
+    { ...seqs.vision, data: Array.from(seqs.vision.data) },
+    { present: false, length: 1, dim: 2, data: [0, 0], items: [], model: null, stored: null },
+  );
 });
 
 test('collectSequences treats an empty sequence as absent and refuses a dimension mismatch', () => {

@@ -110,6 +110,7 @@ async function footprint(id: string) {
     deliveries: await count('SELECT count(*)::int AS n FROM webhook_deliveries WHERE video_id = $1'),
     ratings: await count('SELECT count(*)::int AS n FROM ratings WHERE video_id = $1'),
     embeddings: await count('SELECT count(*)::int AS n FROM embeddings WHERE video_id = $1'),
+    chunks: await count('SELECT count(*)::int AS n FROM embedding_chunks WHERE video_id = $1'),
     jobs,
     artifacts: existsSync(store.videoDir(id)),
   };
@@ -193,6 +194,7 @@ test('DELETE of a succeeded video leaves only a tombstone, and every call about 
   assert.equal(before.results, 1);
   assert.equal(before.ratings, 1);
   assert.equal(before.embeddings, 1);
+  assert.equal(before.chunks, 1, "the tensor's bytes");
   assert.equal(before.deliveries, 2, 'subscription + callbackUrl');
   assert.ok(before.jobs.length >= 5, `jobs in Redis before: ${before.jobs.join(', ')}`);
   assert.equal(before.artifacts, true);
@@ -209,7 +211,7 @@ test('DELETE of a succeeded video leaves only a tombstone, and every call about 
   assert.ok(Date.parse(erased.erasedAt) > 0);
   assert.equal(await redis.get(crashKey), null, 'crash counter removed');
 
-  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
+  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, chunks: 0, jobs: [], artifacts: false });
   for (const j of webhookJobIds) assert.equal(await queues.get(QUEUES.webhooks).getJob(j), undefined, 'webhook jobs for it removed');
   const tomb = await db.query('SELECT * FROM video_tombstones WHERE id = $1', [id]);
   assert.equal(tomb.rowCount, 1);
@@ -252,7 +254,17 @@ test('DELETE erases in every status: queued, processing, failed', async () => {
   ]);
   for (const v of [queued, processing, failed]) {
     await orch.cancel(OWNER, v.videoId);
-    assert.deepEqual(await footprint(v.videoId), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
+    assert.deepEqual(await footprint(v.videoId), {
+      videos: 0,
+      stages: 0,
+      results: 0,
+      deliveries: 0,
+      ratings: 0,
+      embeddings: 0,
+      chunks: 0,
+      jobs: [],
+      artifacts: false,
+    });
     await assert.rejects(orch.getResult(OWNER, v.videoId), (e) => slugOf(e) === 'gone');
   }
 });
@@ -298,7 +310,17 @@ test('a worker still holding the job cannot write anything back; the reconciler 
     const r = await orch.reconciler.reconcileErasures();
     assert.ok(r.purged >= 1);
     assert.ok((await tomb()).purged_at);
-    assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
+    assert.deepEqual(await footprint(id), {
+      videos: 0,
+      stages: 0,
+      results: 0,
+      deliveries: 0,
+      ratings: 0,
+      embeddings: 0,
+      chunks: 0,
+      jobs: [],
+      artifacts: false,
+    });
   } finally {
     release();
     await worker.close();
@@ -322,7 +344,7 @@ test('a crash between the phases: DELETE answers erased, and the reconciler fini
   // a restarted orchestrator (fusion back) finishes it
   const r = await orch.reconciler.reconcileErasures();
   assert.ok(r.purged >= 1);
-  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, jobs: [], artifacts: false });
+  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, chunks: 0, jobs: [], artifacts: false });
   // and running it again is harmless
   assert.equal(await orch.reconciler.purge(id), true);
 });

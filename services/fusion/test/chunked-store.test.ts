@@ -1,0 +1,251 @@
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Pool } from 'pg';
+import {
+  FUSION_MIGRATIONS,
+  FUSION_SERVICE,
+  FusionPushClient,
+  ServiceMetrics,
+  createDb,
+  createLogger,
+  ensureDatabase,
+  grpcClient,
+  migrate,
+  startGrpcServer,
+  type Db,
+  type FusionManifest,
+  type GrpcServerHandle,
+  type PlannedSegment,
+  type grpc,
+} from '@omniaffect/core';
+import { EVIDENCE_LIMITS, explain, fuseTimeline, type Outputs } from '@omniaffect/explain';
+import { TINY_FUSION_DIM, TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
+import { CHUNK_BYTES, EmbeddingStore } from '../src/embedding-store';
+import { collectSequences } from '../src/fusion-inputs';
+import { FusionService } from '../src/fusion-service';
+
+/**
+ * Tensors are stored in 1 MiB chunks and read back by window (migration 1003): real PostgreSQL, real
+ * gRPC, the tiny fusion model. What is read equals what was pushed, across chunk boundaries that cut
+ * rows in two; a push replaces the tensor atomically; a push that breaks off leaves nothing; and a
+ * long video fused window by window from the store gives the answer of fusing it whole in memory.
+ */
+const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const dbName = `oa_fusion_${randomBytes(4).toString('hex')}`;
+const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-chunks-'));
+let db: Db;
+let store: EmbeddingStore;
+let service: FusionService;
+let server: GrpcServerHandle;
+let address: string;
+
+before(async () => {
+  buildTinyPack(dir);
+  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+  await ensureDatabase(url);
+  db = createDb(url, 4);
+  await migrate(db, FUSION_MIGRATIONS);
+  store = new EmbeddingStore(db);
+  service = new FusionService(store, createLogger('fusion-chunks', 'silent'), new ServiceMetrics(`fusion_${randomBytes(3).toString('hex')}`), {
+    modelDir: path.join(dir, TINY_PACK_DIRS.fusion),
+    provider: 'cpu',
+    intraOpThreads: 1,
+  });
+  await service.load();
+  server = await startGrpcServer('127.0.0.1:0', [{ name: FUSION_SERVICE, impl: service.grpcImpl() }]);
+  server.setServing(true);
+  address = `127.0.0.1:${server.port}`;
+});
+
+after(async () => {
+  await server?.close();
+  await service?.close();
+  await db?.end();
+  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+  await admin.end();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const floats = (n: number, seed: number) => Float32Array.from({ length: n }, (_, k) => Math.sin(seed + k * 0.731));
+const chunks = async (videoId: string) =>
+  (await db.query<{ generation: string; n: number }>('SELECT generation, count(*)::int AS n FROM embedding_chunks WHERE video_id = $1 GROUP BY 1', [videoId]))
+    .rows;
+
+test('a tensor of 12-byte rows over three chunks reads back exactly, whole and by any window of rows', async () => {
+  const videoId = randomUUID();
+  const rows = Math.ceil((2.5 * CHUNK_BYTES) / 12);
+  const data = floats(rows * 3, 1);
+  await store.put(videoId, { modality: 'audio', kind: 'segments', shape: [rows, 3], data, items: [{ n: rows }], model: 'm' });
+  assert.deepEqual(
+    (await chunks(videoId)).map((c) => c.n),
+    [3],
+  );
+  const boundary = Math.floor(CHUNK_BYTES / 12); // row 87381 starts 4 bytes before the first chunk ends
+  await store.snapshot(async (r) => {
+    const [meta] = await r.meta(videoId);
+    assert.deepEqual({ shape: meta!.shape, items: meta!.items, model: meta!.model }, { shape: [rows, 3], items: [{ n: rows }], model: 'm' });
+    for (const [from, to] of [
+      [0, 1],
+      [boundary - 2, boundary + 3],
+      [boundary, boundary + 1],
+      [2 * boundary - 1, 2 * boundary + 2],
+      [10, rows],
+      [rows - 1, rows],
+    ] as const) {
+      assert.deepEqual(Array.from(await r.rows(videoId, meta!, from, to)), Array.from(data.subarray(from * 3, to * 3)), `rows ${from}…${to}`);
+    }
+  });
+  const [whole] = await store.rows(videoId);
+  assert.ok(Buffer.from(data.buffer).equals(whole!.data));
+});
+
+test('a second push replaces the tensor and drops the chunks of the first', async () => {
+  const videoId = randomUUID();
+  const rows = Math.ceil((1.5 * CHUNK_BYTES) / (4 * TINY_FUSION_DIM));
+  const push = new FusionPushClient(address);
+  try {
+    for (const seed of [1, 2]) {
+      await push.push({
+        videoId,
+        modality: 'vision',
+        kind: 'frames',
+        shape: [rows, TINY_FUSION_DIM],
+        data: floats(rows * TINY_FUSION_DIM, seed),
+        items: [],
+        model: `m${seed}`,
+      });
+    }
+  } finally {
+    push.close();
+  }
+  const left = await chunks(videoId);
+  assert.equal(left.length, 1, 'one generation left');
+  assert.equal(left[0]!.n, 2);
+  const [row] = await store.rows(videoId);
+  assert.equal(row!.model, 'm2');
+  assert.ok(Buffer.from(floats(rows * TINY_FUSION_DIM, 2).buffer).equals(row!.data));
+});
+
+/** A push stream written by hand: head, then `parts` raw chunks; `end` false leaves it open. */
+function rawPush(head: object, parts: Buffer[], finish: 'end' | 'cancel'): Promise<{ err: grpc.ServiceError | null }> {
+  const client = grpcClient(FUSION_SERVICE, address);
+  return new Promise((resolve) => {
+    const call = (client as unknown as { PushEmbeddings: Function }).PushEmbeddings({ deadline: Date.now() + 15_000 }, (err: grpc.ServiceError | null) => {
+      client.close();
+      resolve({ err });
+    }) as grpc.ClientWritableStream<unknown>;
+    call.on('error', () => undefined);
+    parts.forEach((data, i) => call.write(i === 0 ? { ...head, data } : { data }));
+    if (finish === 'end') call.end();
+    else setTimeout(() => call.cancel(), 300);
+  });
+}
+
+test('a push that breaks off or overruns its shape leaves the stored tensor as it was, and no chunks behind', async () => {
+  const videoId = randomUUID();
+  const rows = 1000;
+  const before = floats(rows * TINY_FUSION_DIM, 3);
+  await store.put(videoId, { modality: 'text', kind: 'tokens', shape: [rows, TINY_FUSION_DIM], data: before, items: [], model: 'first' });
+  const big = 4 * CHUNK_BYTES;
+  const head = { videoId, modality: 'text', kind: 'tokens', shape: [big / (4 * TINY_FUSION_DIM), TINY_FUSION_DIM], itemsJson: '[]', model: 'second' };
+  const parts = [randomBytes(CHUNK_BYTES), randomBytes(CHUNK_BYTES), randomBytes(CHUNK_BYTES)];
+
+  const cancelled = await rawPush(head, parts, 'cancel');
+  assert.equal(cancelled.err?.code, 1, 'cancelled by the client');
+  const overrun = await rawPush({ ...head, shape: [10, TINY_FUSION_DIM] }, [randomBytes(4 * 10 * TINY_FUSION_DIM), randomBytes(4)], 'end');
+  assert.match(overrun.err?.details ?? '', /pushed more than the 1280 bytes of shape \[10,32\]/);
+
+  // the broken push's chunks are dropped once its write in flight is done
+  for (let i = 0; i < 50 && (await chunks(videoId)).length > 1; i++) await new Promise((r) => setTimeout(r, 100));
+  const left = await chunks(videoId);
+  assert.equal(left.length, 1, `generations left: ${JSON.stringify(left)}`);
+  const [row] = await store.rows(videoId);
+  assert.equal(row!.model, 'first');
+  assert.ok(Buffer.from(before.buffer).equals(row!.data));
+});
+
+test('a long video fused window by window from the store answers as fusing it whole in memory does', async () => {
+  const videoId = randomUUID();
+  const seconds = 3600;
+  const D = TINY_FUSION_DIM;
+  const tokens = Array.from({ length: seconds * 4 }, (_, i) => ({ text: `w${i}`, charStart: i * 6, charEnd: i * 6 + 5, start: i / 4, end: (i + 1) / 4 }));
+  const PROSODY = { f0MeanHz: 180, f0StdHz: 12, f0MinHz: 150, f0MaxHz: 220, energyDb: -18, voicedRatio: 0.7, rateProxy: 4 };
+  const audio = Array.from({ length: seconds }, (_, i) => ({ start: i, end: i + 1, prosody: PROSODY }));
+  const frames = Array.from({ length: seconds / 2 }, (_, i) => ({ time: 2 * i }));
+  const pushed = [
+    { modality: 'text' as const, kind: 'tokens', shape: [tokens.length, D], data: floats(tokens.length * D, 11), items: tokens as unknown[], model: 'bert' },
+    { modality: 'audio' as const, kind: 'segments', shape: [audio.length, D], data: floats(audio.length * D, 12), items: audio as unknown[], model: 'e2v' },
+    {
+      modality: 'vision' as const,
+      kind: 'frames',
+      shape: [frames.length, D],
+      data: floats(frames.length * D, 13),
+      items: frames as unknown[],
+      model: 'siglip',
+    },
+  ];
+  assert.ok(pushed[0]!.data.byteLength > CHUNK_BYTES, 'the word pieces take more than one chunk');
+  const push = new FusionPushClient(address);
+  try {
+    for (const t of pushed) await push.push({ videoId, ...t });
+  } finally {
+    push.close();
+  }
+  const plan: PlannedSegment[] = Array.from({ length: seconds / 4 }, (_, i) => ({ start: 4 * i, end: 4 * (i + 1), speech: true, voiceSeconds: null }));
+  const present = ['text', 'audio', 'vision'];
+  const served = JSON.parse(await service.fuse(videoId, present, {}, plan)) as unknown;
+
+  // the same fusion, whole and in memory, with the model run here
+  const fusionDir = path.join(dir, TINY_PACK_DIRS.fusion);
+  const manifest = JSON.parse(readFileSync(modelFile('fusion', fusionDir, 'manifest'), 'utf8')) as FusionManifest;
+  const session = await ort.InferenceSession.create(modelFile('fusion', fusionDir, 'model'));
+  try {
+    const seqs = collectSequences(pushed, new Set(present), manifest.dims);
+    const fused = await fuseTimeline({
+      seqs,
+      plan,
+      absent: {},
+      unweighed: {},
+      voice: null,
+      limits: { ...EVIDENCE_LIMITS, windowSegments: plan.length },
+      run: async (feeds) => {
+        const f: Record<string, ort.Tensor> = {};
+        for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
+        const res = await session.run(f);
+        const out: Outputs = {};
+        for (const [k, t] of Object.entries(res)) out[k] = { data: t.data as Float32Array, dims: [...t.dims] };
+        return out;
+      },
+    });
+    assert.ok(fused.segments.length > 128, 'more than one window');
+    const whole = JSON.parse(JSON.stringify(explain({ fused, seqs, manifest, unweighed: {} }, {}))) as unknown;
+    assertClose(served, whole, '$');
+  } finally {
+    await session.release();
+  }
+});
+
+/** Deep equality with numbers within 1e-3 (the runs batch rows differently; reported values are rounded). */
+function assertClose(a: unknown, b: unknown, at: string): void {
+  if (typeof a === 'number' && typeof b === 'number') {
+    assert.ok(Math.abs(a - b) <= 1e-3, `${at}: ${a} vs ${b}`);
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    assert.equal(a.length, b.length, `${at}: length`);
+    a.forEach((x, i) => assertClose(x, b[i], `${at}[${i}]`));
+    return;
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${at}: keys`);
+    for (const k of Object.keys(a)) assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${at}.${k}`);
+    return;
+  }
+  assert.equal(a, b, at);
+}
