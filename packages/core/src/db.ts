@@ -288,6 +288,7 @@ export const FUSION_MIGRATIONS: Migration[] = [
         generation uuid NOT NULL,
         first_byte bigint NOT NULL CHECK (first_byte >= 0),
         data       bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (video_id, modality, kind, generation, first_byte)
       );
       -- float32 does not compress; stored as is, a chunk is read without a decompression pass

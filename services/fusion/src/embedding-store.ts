@@ -18,6 +18,8 @@ const FORGET_LOCK = 0x0fa5_0001;
 
 /** Bytes per stored chunk: what a push holds before writing, and the grain a window is read in. */
 export const CHUNK_BYTES = 1024 * 1024;
+/** Chunks of another generation older than this belong to a push that died; a commit drops them. */
+const STALE_PUSH_SECONDS = 15 * 60;
 
 /**
  * Embeddings live in PostgreSQL so any fusion replica can fuse any video (replicas hold no state).
@@ -54,7 +56,10 @@ export class EmbeddingStore {
     return this.snapshot(async (r) => {
       const out: StoredRow[] = [];
       for (const m of await r.meta(videoId)) {
-        out.push({ modality: m.modality, kind: m.kind, shape: m.shape, items: m.items, model: m.model, data: await r.whole(videoId, m) });
+        const data = await r.whole(videoId, m);
+        const expected = m.shape.reduce((a, b) => a * b, 1) * 4;
+        if (data.length !== expected) throw new Error(`${m.modality}/${m.kind}: ${data.length} bytes stored for shape [${m.shape}] (expected ${expected})`);
+        out.push({ modality: m.modality, kind: m.kind, shape: m.shape, items: m.items, model: m.model, data });
       }
       return out;
     });
@@ -190,22 +195,40 @@ export class TensorWriter {
   /** Writes what is pending, then points the tensor at this generation (replacing any earlier push). */
   async commit(meta: { shape: number[]; items: unknown[]; model: string | null }): Promise<void> {
     while (this.pendingBytes > 0) await this.flush(Math.min(CHUNK_BYTES, this.pendingBytes));
+    const key = [this.videoId, this.modality, this.kind];
     const stored = await this.underLock(async (c) => {
+      // under the lock, Forget either committed before (refused here) or waits for this commit
+      if ((await c.query('SELECT 1 FROM forgotten_videos WHERE video_id = $1', [this.videoId])).rowCount) return false;
+      const mine = await c.query<{ n: string }>(
+        'SELECT coalesce(sum(octet_length(data)), 0)::text AS n FROM embedding_chunks WHERE video_id = $1 AND modality = $2 AND kind = $3 AND generation = $4',
+        [...key, this.generation],
+      );
+      // another push of the same tensor must never have taken this one's chunks (see below)
+      if (Number(mine.rows[0]!.n) !== this.written)
+        throw new Error(`push of ${this.modality}/${this.kind}: ${mine.rows[0]!.n} of ${this.written} bytes stored`);
+      // The row is locked, so pushes of one tensor that overlap (a retried push, a job that ran
+      // twice) commit one after the other, and each drops only the generation it replaces: never
+      // the chunks of a push still being written.
+      const previous = await c.query<{ generation: string }>(
+        'SELECT generation FROM embeddings WHERE video_id = $1 AND modality = $2 AND kind = $3 FOR UPDATE',
+        key,
+      );
       const r = await c.query(
         `INSERT INTO embeddings (video_id, modality, kind, shape, items, model, generation, updated_at)
          SELECT $1,$2,$3,$4,$5,$6,$7, now()
          WHERE NOT EXISTS (SELECT 1 FROM forgotten_videos WHERE video_id = $1)
          ON CONFLICT (video_id, modality, kind) DO UPDATE
            SET shape = EXCLUDED.shape, items = EXCLUDED.items, model = EXCLUDED.model, generation = EXCLUDED.generation, updated_at = now()`,
-        [this.videoId, this.modality, this.kind, meta.shape, JSON.stringify(meta.items), meta.model, this.generation],
+        [...key, meta.shape, JSON.stringify(meta.items), meta.model, this.generation],
       );
-      // the replaced generation, and any a crashed push left
-      await c.query('DELETE FROM embedding_chunks WHERE video_id = $1 AND modality = $2 AND kind = $3 AND generation <> $4', [
-        this.videoId,
-        this.modality,
-        this.kind,
-        this.generation,
-      ]);
+      const replaced = previous.rows[0]?.generation;
+      if (replaced) await c.query('DELETE FROM embedding_chunks WHERE video_id = $1 AND modality = $2 AND kind = $3 AND generation = $4', [...key, replaced]);
+      // what pushes that died midway left (a push lasts seconds; Forget drops everything anyway)
+      await c.query(
+        `DELETE FROM embedding_chunks WHERE video_id = $1 AND modality = $2 AND kind = $3 AND generation <> $4
+           AND created_at < now() - make_interval(secs => $5)`,
+        [...key, this.generation, STALE_PUSH_SECONDS],
+      );
       return (r.rowCount ?? 0) > 0;
     });
     if (!stored) throw gone(this.videoId);
@@ -215,7 +238,7 @@ export class TensorWriter {
   async abort(): Promise<void> {
     this.pending = [];
     this.pendingBytes = 0;
-    if (this.written === 0) return;
+    // even with nothing counted as written: a chunk's commit may have landed while its answer was lost
     await this.db
       .query('DELETE FROM embedding_chunks WHERE video_id = $1 AND modality = $2 AND kind = $3 AND generation = $4', [
         this.videoId,

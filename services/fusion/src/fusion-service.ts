@@ -52,6 +52,13 @@ interface WireFuseRequest {
 }
 
 const MAX_PUSH_BYTES = 512 * 1024 * 1024;
+const MAX_PUSH_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Fusions at once: each holds a database connection for its snapshot from its first read to its
+ * last, and the model thread runs one batch at a time anyway; more would only drain the pool that
+ * pushes, Forget and GetFeatures need.
+ */
+const MAX_CONCURRENT_FUSES = 2;
 /** The orchestrator caps the timeline well below this (DEFAULT_TIMELINE_LIMITS.maxSegments); more is a caller's bug. */
 const MAX_PLAN_SEGMENTS = 20_000;
 
@@ -107,6 +114,21 @@ export class FusionService {
     private readonly opts: { modelDir: string; provider: string; intraOpThreads: number },
   ) {}
 
+  private fusing = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  /** Runs `fn` once fewer than MAX_CONCURRENT_FUSES fusions are running; later ones wait in order. */
+  private async inSlot<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.fusing >= MAX_CONCURRENT_FUSES) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.fusing++;
+    try {
+      return await fn();
+    } finally {
+      this.fusing--;
+      this.waiting.shift()?.();
+    }
+  }
+
   /** Set when the model thread died: Fuse cannot be served any more (the process exits then, like a model worker). */
   get threadDead(): Error | null {
     return this.model?.dead ?? null;
@@ -138,37 +160,39 @@ export class FusionService {
     const manifest = this.manifest;
     // One snapshot for the whole fusion: the timeline reads each modality's rows a window at a time
     // (readRows), so fusion never holds a long video's embeddings at once.
-    const part = await this.store.snapshot(async (reader) => {
-      const stored = await reader.meta(videoId);
-      const seqs = collectSequences(stored, new Set(present), manifest.dims);
-      const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
-      for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
-      if (!MODALITIES.some((m) => seqs[m].present)) {
-        throw new ProblemError('nothing-to-analyse', `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`);
-      }
-      const unweighed = unweighedOf(manifest);
-      const pool = new FeedPool();
-      const fused = await fuseTimeline({
-        seqs,
-        plan: segments.length ? segments : [wholeSpan(seqs)],
-        absent,
-        unweighed,
-        voice,
-        readRows: (m, from, to) => reader.rows(videoId, seqs[m].stored!, from, to, pool.allocate),
-        recycle: (rows) => pool.give([rows.buffer as ArrayBuffer]),
-        allocate: pool.allocate,
-        run: async (feeds, rows) => {
-          // Moved, not copied, to the model thread, and back when it is done with them.
-          const transfer = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
-          const { outputs, ms, spent } = await this.model!.thread.call<FusionRun>('run', [feeds], transfer);
-          pool.give(spent);
-          this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
-          this.metrics.batchSize.observe({ model: 'fusion' }, rows);
-          return outputs;
-        },
-      });
-      return explain({ fused, seqs, manifest, unweighed }, absent);
-    });
+    const part = await this.inSlot(() =>
+      this.store.snapshot(async (reader) => {
+        const stored = await reader.meta(videoId);
+        const seqs = collectSequences(stored, new Set(present), manifest.dims);
+        const missing = present.filter((m) => !seqs[m as keyof typeof seqs]?.present);
+        for (const m of missing) absent[m] = `${m} finished but pushed no embeddings`;
+        if (!MODALITIES.some((m) => seqs[m].present)) {
+          throw new ProblemError('nothing-to-analyse', `nothing to analyse: ${MODALITIES.map((m) => `${m}: ${absent[m] ?? 'absent'}`).join('; ')}`);
+        }
+        const unweighed = unweighedOf(manifest);
+        const pool = new FeedPool();
+        const fused = await fuseTimeline({
+          seqs,
+          plan: segments.length ? segments : [wholeSpan(seqs)],
+          absent,
+          unweighed,
+          voice,
+          readRows: (m, from, to) => reader.rows(videoId, seqs[m].stored!, from, to, pool.allocate),
+          recycle: (rows) => pool.give([rows.buffer as ArrayBuffer]),
+          allocate: pool.allocate,
+          run: async (feeds, rows) => {
+            // Moved, not copied, to the model thread, and back when it is done with them.
+            const transfer = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
+            const { outputs, ms, spent } = await this.model!.thread.call<FusionRun>('run', [feeds], transfer);
+            pool.give(spent);
+            this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
+            this.metrics.batchSize.observe({ model: 'fusion' }, rows);
+            return outputs;
+          },
+        });
+        return explain({ fused, seqs, manifest, unweighed }, absent);
+      }),
+    );
     return JSON.stringify(part);
   }
 
@@ -194,6 +218,7 @@ export class FusionService {
    */
   private receivePush(call: grpc.ServerReadableStream<Chunk, unknown>, cb: grpc.sendUnaryData<unknown>): void {
     let head: Chunk | null = null;
+    let items: unknown[] = [];
     let writer: TensorWriter | null = null;
     let expected = 0;
     let settled = false;
@@ -215,12 +240,21 @@ export class FusionService {
         }
         expected = c.shape.reduce((a, b) => a * b, 1) * 4;
         if (expected > MAX_PUSH_BYTES) throw new ProblemError('payload-too-large', 'embedding push exceeds 512 MiB');
+        try {
+          items = c.itemsJson ? (JSON.parse(c.itemsJson) as unknown[]) : [];
+        } catch {
+          throw new ProblemError('validation', 'items_json is not JSON');
+        }
+        if (!Array.isArray(items)) throw new ProblemError('validation', 'items_json must be a JSON array');
         head = c;
         writer = this.store.writer(c.videoId, c.modality, c.kind);
       } else if (c.videoId && (c.videoId !== head.videoId || c.modality !== head.modality || c.kind !== head.kind)) {
         throw new ProblemError('validation', 'one PushEmbeddings stream must carry one (video, modality, kind)');
       }
       const w = writer!;
+      // FusionPushClient sends 1 MiB; far larger messages are a client holding fusion's memory hostage
+      if (c.data.length > MAX_PUSH_MESSAGE_BYTES)
+        throw new ProblemError('validation', `a push message carries at most ${MAX_PUSH_MESSAGE_BYTES} bytes of data`);
       if (w.bytes + c.data.length > expected) {
         throw new ProblemError('validation', `pushed more than the ${expected} bytes of shape [${head.shape}]`);
       }
@@ -231,31 +265,28 @@ export class FusionService {
       const h = head as Chunk;
       const w = writer as TensorWriter;
       if (w.bytes !== expected) throw new ProblemError('validation', `pushed ${w.bytes} bytes for shape [${h.shape}] (expected ${expected})`);
-      let items: unknown[];
-      try {
-        items = h.itemsJson ? (JSON.parse(h.itemsJson) as unknown[]) : [];
-      } catch {
-        throw new ProblemError('validation', 'items_json is not JSON');
-      }
-      if (!Array.isArray(items)) throw new ProblemError('validation', 'items_json must be a JSON array');
       await w.commit({ shape: h.shape, items, model: h.model || null });
       return { videoId: h.videoId, items: h.shape[0] ?? 0, bytes: expected };
+    };
+    // Steps run one after another; none may end as an unhandled rejection (that stops the process).
+    const enqueue = (step: () => Promise<void> | void) => {
+      chain = chain.then(step).catch((err: unknown) => this.log.error({ err }, 'push handling failed'));
     };
     call.on('data', (c: Chunk) => {
       if (settled) return;
       call.pause();
-      chain = chain
-        .then(() => take(c))
-        .then(
-          () => void call.resume(),
-          (err) => {
-            fail(err);
-            call.resume(); // drain what the client still sends; it is ignored
-          },
-        );
+      enqueue(async () => {
+        try {
+          await take(c);
+        } catch (err) {
+          fail(err); // what the client still sends is drained and ignored
+        } finally {
+          call.resume();
+        }
+      });
     });
-    call.on('end', () => {
-      chain = chain.then(async () => {
+    call.on('end', () =>
+      enqueue(async () => {
         if (settled) return;
         try {
           const ack = await finish();
@@ -264,19 +295,18 @@ export class FusionService {
         } catch (err) {
           fail(err);
         }
-      });
-    });
+      }),
+    );
     // a client that goes away mid-push: what it wrote is dropped once the write in flight is done
-    const gone = (reason: string) => () => {
-      chain = chain.then(() => {
+    const gone = (reason: string) =>
+      enqueue(() => {
         if (settled) return;
         settled = true;
         this.log.warn({ videoId: head?.videoId, reason }, 'push stream ended early');
         return writer?.abort();
       });
-    };
-    call.on('cancelled', gone('cancelled'));
-    call.on('error', (err) => gone(err.message)());
+    call.on('cancelled', () => gone('cancelled'));
+    call.on('error', (err) => gone(err.message));
   }
 
   grpcImpl(): grpc.UntypedServiceImplementation {

@@ -132,6 +132,48 @@ test('a second push replaces the tensor and drops the chunks of the first', asyn
   assert.ok(Buffer.from(floats(rows * TINY_FUSION_DIM, 2).buffer).equals(row!.data));
 });
 
+test('overlapping pushes of one tensor (a retried push, a job run twice) each commit whole: the later never loses chunks to the earlier', async () => {
+  const videoId = randomUUID();
+  const rows = (3 * CHUNK_BYTES) / (4 * TINY_FUSION_DIM);
+  const shape = [rows, TINY_FUSION_DIM];
+  const dataA = floats(rows * TINY_FUSION_DIM, 5);
+  const dataB = floats(rows * TINY_FUSION_DIM, 6);
+  const bytesB = Buffer.from(dataB.buffer);
+  const b = store.writer(videoId, 'text', 'tokens');
+  await b.write(bytesB.subarray(0, 2 * CHUNK_BYTES)); // B is two chunks in…
+  await store.put(videoId, { modality: 'text', kind: 'tokens', shape, data: dataA, items: [], model: 'A' }); // …when A lands whole
+  await b.write(bytesB.subarray(2 * CHUNK_BYTES));
+  await b.commit({ shape, items: [], model: 'B' });
+  const [row] = await store.rows(videoId);
+  assert.equal(row!.model, 'B');
+  assert.ok(bytesB.equals(row!.data), "B's three chunks, all of them");
+  assert.deepEqual(
+    (await chunks(videoId)).map((c) => c.n),
+    [3],
+    "A's generation dropped by B's commit, which replaced it",
+  );
+});
+
+test('a commit drops what a push that died long ago left, and leaves a push still being written alone', async () => {
+  const videoId = randomUUID();
+  const dead = randomUUID();
+  const alive = randomUUID();
+  for (const [generation, age] of [
+    [dead, '1 hour'],
+    [alive, '5 seconds'],
+  ]) {
+    await db.query(
+      `INSERT INTO embedding_chunks (video_id, modality, kind, generation, first_byte, data, created_at) VALUES ($1, 'vision', 'frames', $2, 0, '\\x00', now() - $3::interval)`,
+      [videoId, generation, age],
+    );
+  }
+  await store.put(videoId, { modality: 'vision', kind: 'frames', shape: [1, TINY_FUSION_DIM], data: floats(TINY_FUSION_DIM, 7), items: [], model: 'v' });
+  const left = (await chunks(videoId)).map((c) => c.generation);
+  assert.ok(!left.includes(dead), 'the dead push is dropped');
+  assert.ok(left.includes(alive), 'a push in progress keeps its chunks');
+  assert.equal(left.length, 2);
+});
+
 /** A push stream written by hand: head, then `parts` raw chunks; `end` false leaves it open. */
 function rawPush(head: object, parts: Buffer[], finish: 'end' | 'cancel'): Promise<{ err: grpc.ServiceError | null }> {
   const client = grpcClient(FUSION_SERVICE, address);
@@ -160,6 +202,10 @@ test('a push that breaks off or overruns its shape leaves the stored tensor as i
   assert.equal(cancelled.err?.code, 1, 'cancelled by the client');
   const overrun = await rawPush({ ...head, shape: [10, TINY_FUSION_DIM] }, [randomBytes(4 * 10 * TINY_FUSION_DIM), randomBytes(4)], 'end');
   assert.match(overrun.err?.details ?? '', /pushed more than the 1280 bytes of shape \[10,32\]/);
+  const huge = await rawPush(head, [randomBytes(5 * CHUNK_BYTES)], 'end');
+  assert.match(huge.err?.details ?? '', /a push message carries at most 4194304 bytes/);
+  const badItems = await rawPush({ ...head, itemsJson: '{"not":"a list"}' }, [randomBytes(CHUNK_BYTES)], 'end');
+  assert.match(badItems.err?.details ?? '', /items_json must be a JSON array/);
 
   // the broken push's chunks are dropped once its write in flight is done
   for (let i = 0; i < 50 && (await chunks(videoId)).length > 1; i++) await new Promise((r) => setTimeout(r, 100));
