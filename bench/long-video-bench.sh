@@ -14,7 +14,10 @@ if [ -n "${BEFORE:-}" ]; then
   if [ ! -f "$dir/test/dist/support/stack-fixture.js" ]; then
     rm -rf "$dir" && mkdir -p "$dir"
     git archive "$sha" | tar -x -C "$dir"
-    (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip pnpm install --frozen-lockfile --offline --reporter=silent && pnpm exec tsc -b)
+    # an older tree's type-check may fail on files the bench does not load (its browser tests' types):
+    # what matters is that the files the bench runs were emitted
+    (cd "$dir" && ONNXRUNTIME_NODE_INSTALL=skip pnpm install --frozen-lockfile --offline --reporter=silent && (pnpm exec tsc -b || true))
+    [ -f "$dir/test/dist/support/stack-fixture.js" ] || { echo "building $sha in $dir failed" >&2; exit 1; }
   fi
   roots+=(--root "before=$dir")
 fi
