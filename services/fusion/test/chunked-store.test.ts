@@ -1,33 +1,15 @@
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { Pool } from 'pg';
-import {
-  FUSION_MIGRATIONS,
-  FUSION_SERVICE,
-  FusionPushClient,
-  ServiceMetrics,
-  createDb,
-  createLogger,
-  ensureDatabase,
-  grpcClient,
-  migrate,
-  startGrpcServer,
-  type Db,
-  type FusionManifest,
-  type GrpcServerHandle,
-  type PlannedSegment,
-  type grpc,
-} from '@omniaffect/core';
+import { FUSION_SERVICE, FusionPushClient, grpcClient, type Db, type FusionManifest, type PlannedSegment, type grpc } from '@omniaffect/core';
 import { EVIDENCE_LIMITS, explain, fuseTimeline, type Outputs } from '@omniaffect/explain';
-import { TINY_FUSION_DIM, TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
-import { CHUNK_BYTES, EmbeddingStore } from '../src/embedding-store';
+import { TINY_FUSION_DIM, modelFile } from '@omniaffect/models';
+import { CHUNK_BYTES, type EmbeddingStore } from '../src/embedding-store';
 import { collectSequences } from '../src/fusion-inputs';
-import { FusionService } from '../src/fusion-service';
+import type { FusionService } from '../src/fusion-service';
+import { FusionTestbed } from './harness';
 
 /**
  * Tensors are stored in 1 MiB chunks and read back by window (migration 1003): real PostgreSQL, real
@@ -35,42 +17,17 @@ import { FusionService } from '../src/fusion-service';
  * rows in two; a push replaces the tensor atomically; a push that breaks off leaves nothing; and a
  * long video fused window by window from the store gives the answer of fusing it whole in memory.
  */
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `oa_fusion_${randomBytes(4).toString('hex')}`;
-const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-chunks-'));
+const bed = new FusionTestbed();
 let db: Db;
 let store: EmbeddingStore;
 let service: FusionService;
-let server: GrpcServerHandle;
 let address: string;
 
 before(async () => {
-  buildTinyPack(dir);
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-  await ensureDatabase(url);
-  db = createDb(url, 4);
-  await migrate(db, FUSION_MIGRATIONS);
-  store = new EmbeddingStore(db);
-  service = new FusionService(store, createLogger('fusion-chunks', 'silent'), new ServiceMetrics(`fusion_${randomBytes(3).toString('hex')}`), {
-    modelDir: path.join(dir, TINY_PACK_DIRS.fusion),
-    provider: 'cpu',
-    intraOpThreads: 1,
-  });
-  await service.load();
-  server = await startGrpcServer('127.0.0.1:0', [{ name: FUSION_SERVICE, impl: service.grpcImpl() }]);
-  server.setServing(true);
-  address = `127.0.0.1:${server.port}`;
+  await bed.setUp();
+  ({ db, store, service, address } = await bed.replica({ poolSize: 4 }));
 });
-
-after(async () => {
-  await server?.close();
-  await service?.close();
-  await db?.end();
-  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed.tearDown());
 
 const floats = (n: number, seed: number) => Float32Array.from({ length: n }, (_, k) => Math.sin(seed + k * 0.731));
 const chunks = async (videoId: string) =>
@@ -248,7 +205,7 @@ test('a long video fused window by window from the store answers as fusing it wh
   const served = JSON.parse(await service.fuse(videoId, present, {}, plan)) as unknown;
 
   // the same fusion, whole and in memory, with the model run here
-  const fusionDir = path.join(dir, TINY_PACK_DIRS.fusion);
+  const fusionDir = bed.modelDir;
   const manifest = JSON.parse(readFileSync(modelFile('fusion', fusionDir, 'manifest'), 'utf8')) as FusionManifest;
   const session = await ort.InferenceSession.create(modelFile('fusion', fusionDir, 'model'));
   try {
@@ -269,7 +226,7 @@ test('a long video fused window by window from the store answers as fusing it wh
         return out;
       },
     });
-    assert.ok(fused.segments.length > 128, 'more than one window');
+    assert.ok(fused.segments.length > 2 * EVIDENCE_LIMITS.windowSegments, 'more than two windows');
     const whole = JSON.parse(JSON.stringify(explain({ fused, seqs, manifest, unweighed: {} }, {}))) as unknown;
     assertClose(served, whole, '$');
   } finally {

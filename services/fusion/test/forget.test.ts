@@ -1,83 +1,29 @@
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { Pool } from 'pg';
-import {
-  FUSION_SERVICE,
-  FusionClient,
-  FusionPushClient,
-  ProblemError,
-  ServiceMetrics,
-  createDb,
-  createLogger,
-  ensureDatabase,
-  grpcClient,
-  FUSION_MIGRATIONS,
-  migrate,
-  startGrpcServer,
-  unary,
-  type Db,
-  type GrpcServerHandle,
-} from '@omniaffect/core';
-import { TINY_FUSION_DIM, buildTinyPack } from '@omniaffect/models';
-import { EmbeddingStore } from '../src/embedding-store';
-import { FusionService } from '../src/fusion-service';
+import { FUSION_SERVICE, FusionClient, FusionPushClient, ProblemError, grpcClient, unary, type Db } from '@omniaffect/core';
+import { TINY_FUSION_DIM } from '@omniaffect/models';
+import { FusionTestbed } from './harness';
 
 /**
  * Forget on one fusion replica holds on the other (they share PostgreSQL): a late push is refused
  * and stores nothing; ids are validated; a database outage is answered 'unavailable'. Real gRPC,
  * real database, the tiny fusion model where Fuse runs.
  */
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `oa_fusion_${randomBytes(4).toString('hex')}`;
-const dir = mkdtempSync(path.join(tmpdir(), 'oa-fusion-forget-'));
-const log = createLogger('fusion-forget', 'silent');
-const running: { db: Db; service: FusionService; server: GrpcServerHandle }[] = [];
+const bed = new FusionTestbed();
 let db: Db;
-
-async function replica(url: string, load: boolean): Promise<string> {
-  const rdb = createDb(url, 3);
-  const service = new FusionService(new EmbeddingStore(rdb), log, new ServiceMetrics(`fusion_${randomBytes(3).toString('hex')}`), {
-    modelDir: path.join(dir, 'fusion'),
-    provider: 'cpu',
-    intraOpThreads: 1,
-  });
-  if (load) await service.load();
-  const server = await startGrpcServer('127.0.0.1:0', [{ name: FUSION_SERVICE, impl: service.grpcImpl() }]);
-  server.setServing(true);
-  running.push({ db: rdb, service, server });
-  return `127.0.0.1:${server.port}`;
-}
-
 let withModel: string;
 let storeOnly: string;
 
 before(async () => {
-  buildTinyPack(dir);
-  const url = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-  await ensureDatabase(url);
-  db = createDb(url, 3);
-  await migrate(db, FUSION_MIGRATIONS); // fusion alone: it needs no other service's tables
-  withModel = await replica(url, true);
-  storeOnly = await replica(url, false);
+  await bed.setUp();
+  const a = await bed.replica();
+  withModel = a.address;
+  db = a.db;
+  storeOnly = (await bed.replica({ load: false })).address;
 });
-
-after(async () => {
-  for (const r of running) {
-    await r.server.close();
-    await r.service.close();
-    await r.db.end();
-  }
-  await db.end();
-  const admin = new Pool({ connectionString: ADMIN_URL, max: 1 });
-  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-  await admin.end();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => bed.tearDown());
 
 const tensor = (videoId: string, kind = 'segments', rows = 2) => ({
   videoId,
@@ -175,7 +121,7 @@ test("PostgreSQL unreachable: fusion answers 'unavailable' with a generic text",
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
-  const dead = await replica(`postgres://postgres@127.0.0.1:${port}/omniaffect`, true);
+  const dead = (await bed.replica({ url: `postgres://postgres@127.0.0.1:${port}/omniaffect` })).address;
   const id = randomUUID();
   for (const attempt of [
     () => push(dead, tensor(id)),

@@ -116,6 +116,9 @@ async function footprint(id: string) {
   };
 }
 
+/** What an erased video leaves: nothing anywhere. */
+const NOTHING_LEFT = { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, chunks: 0, jobs: [], artifacts: false };
+
 async function pushEmbedding(videoId: string): Promise<void> {
   const push = new FusionPushClient(fusion.address);
   try {
@@ -211,7 +214,7 @@ test('DELETE of a succeeded video leaves only a tombstone, and every call about 
   assert.ok(Date.parse(erased.erasedAt) > 0);
   assert.equal(await redis.get(crashKey), null, 'crash counter removed');
 
-  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, chunks: 0, jobs: [], artifacts: false });
+  assert.deepEqual(await footprint(id), NOTHING_LEFT);
   for (const j of webhookJobIds) assert.equal(await queues.get(QUEUES.webhooks).getJob(j), undefined, 'webhook jobs for it removed');
   const tomb = await db.query('SELECT * FROM video_tombstones WHERE id = $1', [id]);
   assert.equal(tomb.rowCount, 1);
@@ -254,17 +257,7 @@ test('DELETE erases in every status: queued, processing, failed', async () => {
   ]);
   for (const v of [queued, processing, failed]) {
     await orch.cancel(OWNER, v.videoId);
-    assert.deepEqual(await footprint(v.videoId), {
-      videos: 0,
-      stages: 0,
-      results: 0,
-      deliveries: 0,
-      ratings: 0,
-      embeddings: 0,
-      chunks: 0,
-      jobs: [],
-      artifacts: false,
-    });
+    assert.deepEqual(await footprint(v.videoId), NOTHING_LEFT);
     await assert.rejects(orch.getResult(OWNER, v.videoId), (e) => slugOf(e) === 'gone');
   }
 });
@@ -310,17 +303,7 @@ test('a worker still holding the job cannot write anything back; the reconciler 
     const r = await orch.reconciler.reconcileErasures();
     assert.ok(r.purged >= 1);
     assert.ok((await tomb()).purged_at);
-    assert.deepEqual(await footprint(id), {
-      videos: 0,
-      stages: 0,
-      results: 0,
-      deliveries: 0,
-      ratings: 0,
-      embeddings: 0,
-      chunks: 0,
-      jobs: [],
-      artifacts: false,
-    });
+    assert.deepEqual(await footprint(id), NOTHING_LEFT);
   } finally {
     release();
     await worker.close();
@@ -344,7 +327,7 @@ test('a crash between the phases: DELETE answers erased, and the reconciler fini
   // a restarted orchestrator (fusion back) finishes it
   const r = await orch.reconciler.reconcileErasures();
   assert.ok(r.purged >= 1);
-  assert.deepEqual(await footprint(id), { videos: 0, stages: 0, results: 0, deliveries: 0, ratings: 0, embeddings: 0, chunks: 0, jobs: [], artifacts: false });
+  assert.deepEqual(await footprint(id), NOTHING_LEFT);
   // and running it again is harmless
   assert.equal(await orch.reconciler.purge(id), true);
 });
