@@ -139,6 +139,14 @@ export interface GrpcServerHandle {
  * Starts a gRPC server with the given service implementations plus grpc.health.v1.Health. Health
  * reports NOT_SERVING until the caller flips it (after models load, or while draining on shutdown).
  */
+/**
+ * Largest request message a server takes. Requests are small: pushes come in 1 MiB chunks, and the
+ * largest message is a push's first, which carries the video's item list (~2 MB for 2 hours of
+ * speech). grpc-js reads up to 16 messages of a stream ahead of a handler that has paused it, so
+ * this also bounds what one client stream can make a server hold (128 MiB, not 1 GiB at 64 MiB).
+ */
+export const SERVER_MAX_RECEIVE_BYTES = 8 * 1024 * 1024;
+
 export async function startGrpcServer(
   address: string,
   services: { name: string; impl: grpc.UntypedServiceImplementation }[],
@@ -146,7 +154,7 @@ export async function startGrpcServer(
 ): Promise<GrpcServerHandle> {
   const security = opts.security ?? grpcSecurityFromEnv();
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_receive_message_length': SERVER_MAX_RECEIVE_BYTES,
     interceptors: security.token ? [authInterceptor(security.token)] : [],
   });
   for (const s of services) server.addService(lookup(s.name).service, s.impl);

@@ -3,7 +3,16 @@ import * as assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { FUSION_SERVICE, FusionPushClient, grpcClient, type Db, type FusionManifest, type PlannedSegment, type grpc } from '@omniaffect/core';
+import {
+  FUSION_SERVICE,
+  FusionPushClient,
+  SERVER_MAX_RECEIVE_BYTES,
+  grpcClient,
+  type Db,
+  type FusionManifest,
+  type PlannedSegment,
+  type grpc,
+} from '@omniaffect/core';
 import { EVIDENCE_LIMITS, explain, fuseTimeline, type Outputs } from '@omniaffect/explain';
 import { TINY_FUSION_DIM, modelFile } from '@omniaffect/models';
 import { CHUNK_BYTES, type EmbeddingStore } from '../src/embedding-store';
@@ -161,6 +170,8 @@ test('a push that breaks off or overruns its shape leaves the stored tensor as i
   assert.match(overrun.err?.details ?? '', /pushed more than the 1280 bytes of shape \[10,32\]/);
   const huge = await rawPush(head, [randomBytes(5 * CHUNK_BYTES)], 'end');
   assert.match(huge.err?.details ?? '', /a push message carries at most 4194304 bytes/);
+  const larger = await rawPush(head, [randomBytes(SERVER_MAX_RECEIVE_BYTES + 1)], 'end');
+  assert.equal(larger.err?.code, 8, `refused by the transport: ${larger.err?.details}`); // RESOURCE_EXHAUSTED
   const badItems = await rawPush({ ...head, itemsJson: '{"not":"a list"}' }, [randomBytes(CHUNK_BYTES)], 'end');
   assert.match(badItems.err?.details ?? '', /items_json must be a JSON array/);
 
