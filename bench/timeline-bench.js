@@ -11,6 +11,7 @@ const path = require('node:path');
 const { mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const ort = require('../packages/models/node_modules/onnxruntime-node');
 const { planTimeline, validateResult } = require('../packages/core');
+const { runFloatTensors } = require('../packages/models');
 const { fuseTimeline, explain } = require('../packages/explain');
 const { exportPolicyOnnx, initPolicy } = require('../packages/policy');
 const { renderReport } = require('../services/gateway');
@@ -49,14 +50,7 @@ async function main() {
     exportPolicyOnnx(params, { provenance: { source: 'timeline bench' } }, dir);
     const manifest = JSON.parse(readFileSync(path.join(dir, 'fusion.json'), 'utf8'));
     const session = await ort.InferenceSession.create(path.join(dir, 'fusion.onnx'), { graphOptimizationLevel: 'all', intraOpNumThreads: os.cpus().length });
-    const run = async (feeds) => {
-      const f = {};
-      for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
-      const res = await session.run(f);
-      const out = {};
-      for (const [k, t] of Object.entries(res)) out[k] = { data: t.data, dims: [...t.dims] };
-      return out;
-    };
+    const run = (feeds) => runFloatTensors(session, feeds);
     console.log(`fusion policy 768/768/768 hidden 64 on onnxruntime-node CPU (${os.cpus().length} threads); ${new Date().toISOString()}`);
     console.log('| media | segments | verify | rows | runs | fusion s | ms/segment | result part | report (exported) |');
     console.log('|---|---|---|---|---|---|---|---|---|');

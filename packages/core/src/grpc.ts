@@ -136,10 +136,6 @@ export interface GrpcServerHandle {
 }
 
 /**
- * Starts a gRPC server with the given service implementations plus grpc.health.v1.Health. Health
- * reports NOT_SERVING until the caller flips it (after models load, or while draining on shutdown).
- */
-/**
  * Largest request message a server takes. Requests are small: pushes come in 1 MiB chunks, and the
  * largest message is a push's first, which carries the video's item list (~2 MB for 2 hours of
  * speech). grpc-js reads up to 16 messages of a stream ahead of a handler that has paused it, so
@@ -147,6 +143,10 @@ export interface GrpcServerHandle {
  */
 export const SERVER_MAX_RECEIVE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Starts a gRPC server with the given service implementations plus grpc.health.v1.Health. Health
+ * reports NOT_SERVING until the caller flips it (after models load, or while draining on shutdown).
+ */
 export async function startGrpcServer(
   address: string,
   services: { name: string; impl: grpc.UntypedServiceImplementation }[],

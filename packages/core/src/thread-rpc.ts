@@ -114,6 +114,11 @@ export class Transferred<T> {
   ) {}
 }
 
+/** The distinct buffers under some typed arrays: a transfer list for them (several may share one). */
+export function buffersOf(arrays: Iterable<{ data: ArrayBufferView }>): ArrayBuffer[] {
+  return [...new Set([...arrays].map((a) => a.data.buffer as ArrayBuffer))];
+}
+
 /** Thread side: serve the methods of `impl` (awaited one message at a time, in order). */
 export function serveThread(impl: Record<string, (...args: never[]) => unknown>): void {
   if (isMainThread || !parentPort) throw new Error('serveThread must run inside a worker_thread');

@@ -409,6 +409,11 @@ async function fuseWindow(
   input: TimelineFusionInput,
   rows: TimelineFusionOutput['rows'],
 ): Promise<void> {
+  // each pass's rows, counted and run in as few runs as the limits allow (runRows)
+  const runPass = (pass: 'pass1' | 'pass2' | 'pass3', specs: RowSpec[], visit: (row: number, o: Outputs, b: number) => void) => {
+    rows[pass] += specs.length;
+    return runRows(specs, seqs, run, limits, visit, input.allocate);
+  };
   const keepAll = (s: SegmentFusion): Record<Modality, Uint8Array | null> =>
     Object.fromEntries(MODALITIES.map((m) => [m, s.present.includes(m) ? ones(s.slice[m].length) : null])) as Record<Modality, Uint8Array | null>;
 
@@ -425,32 +430,24 @@ async function fuseWindow(
       index1.push({ seg, without: m });
     }
   });
-  rows.pass1 += rows1.length;
   // only a segment as it is needs its outputs and importances (they pick the candidates); its
   // deletion rows come after it in the same order, and need P(predicted) alone
   const full: RowOut[] = [];
-  await runRows(
-    rows1,
-    seqs,
-    run,
-    limits,
-    (i, o, b) => {
-      const { seg, without } = index1[i]!;
-      const s = segments[seg]!;
-      if (without === null) {
-        const out = rowOf(o, b, s.slice, true);
-        full[seg] = out;
-        s.sentiment = out.sentiment;
-        s.emotion = out.emotion;
-        s.intensity = out.intensity;
-        s.weights = out.weights;
-        s.predicted = argmax(out.sentiment);
-      } else {
-        s.modalityDrops[without] = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
-      }
-    },
-    input.allocate,
-  );
+  await runPass('pass1', rows1, (i, o, b) => {
+    const { seg, without } = index1[i]!;
+    const s = segments[seg]!;
+    if (without === null) {
+      const out = rowOf(o, b, s.slice, true);
+      full[seg] = out;
+      s.sentiment = out.sentiment;
+      s.emotion = out.emotion;
+      s.intensity = out.intensity;
+      s.weights = out.weights;
+      s.predicted = argmax(out.sentiment);
+    } else {
+      s.modalityDrops[without] = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
+    }
+  });
 
   if (input.verify === false) return;
   // ---- pass 2: each candidate item alone masked
@@ -493,19 +490,11 @@ async function fuseWindow(
       }
     }
   });
-  rows.pass2 += rows2.length;
-  await runRows(
-    rows2,
-    seqs,
-    run,
-    limits,
-    (i, o, b) => {
-      const { seg, item } = index2[i]!;
-      const s = segments[seg]!;
-      item.deletionDrop = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
-    },
-    input.allocate,
-  );
+  await runPass('pass2', rows2, (i, o, b) => {
+    const { seg, item } = index2[i]!;
+    const s = segments[seg]!;
+    item.deletionDrop = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
+  });
 
   // ---- evidence: ranked by the verified drop; pass 3: faithfulness of the verified set
   const rows3: RowSpec[] = [];
@@ -547,21 +536,13 @@ async function fuseWindow(
     rows3.push({ slice: s.slice, keep: without }, { slice: s.slice, keep: only });
     index3.push({ seg, kind: 'comp' }, { seg, kind: 'suff' });
   });
-  rows.pass3 += rows3.length;
-  await runRows(
-    rows3,
-    seqs,
-    run,
-    limits,
-    (i, o, b) => {
-      const { seg, kind } = index3[i]!;
-      const s = segments[seg]!;
-      const drop = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
-      if (kind === 'comp') s.comprehensiveness = drop;
-      else s.sufficiency = drop;
-    },
-    input.allocate,
-  );
+  await runPass('pass3', rows3, (i, o, b) => {
+    const { seg, kind } = index3[i]!;
+    const s = segments[seg]!;
+    const drop = s.sentiment[s.predicted]! - sentimentProbability(o, b, s.predicted);
+    if (kind === 'comp') s.comprehensiveness = drop;
+    else s.sufficiency = drop;
+  });
 }
 
 /** Drops are reported to 4 decimals; "verified" is decided on the reported value so the two never disagree. */

@@ -16,7 +16,7 @@ import {
   type SegmentItem,
   type TokenItem,
 } from '@omniaffect/core';
-import { TINY_PACK_DIRS, buildTinyPack, modelFile } from '@omniaffect/models';
+import { TINY_PACK_DIRS, buildTinyPack, modelFile, runFloatTensors } from '@omniaffect/models';
 
 import { explain, voiceContour } from '../src/explain';
 import type { Feeds, ModalitySequence } from '../src/fusion-feeds';
@@ -39,12 +39,7 @@ after(async () => {
 
 async function run(feeds: Feeds, rows: number): Promise<Outputs> {
   runs.push(rows);
-  const ortFeeds: Record<string, ort.Tensor> = {};
-  for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', f.data, f.dims);
-  const res = await session.run(ortFeeds);
-  const out: Outputs = {};
-  for (const [name, t] of Object.entries(res)) out[name] = { data: t.data as Float32Array, dims: [...t.dims] };
-  return out;
+  return runFloatTensors(session, feeds);
 }
 
 const softmax = (xs: number[]) => {

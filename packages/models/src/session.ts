@@ -72,3 +72,16 @@ function toMeta(m: ort.InferenceSession.ValueMetadata): TensorMeta {
 export function describeSession(session: ort.InferenceSession): SessionDescription {
   return { inputs: session.inputMetadata.map(toMeta), outputs: session.outputMetadata.map(toMeta) };
 }
+
+/** float32 tensors by name, as plain arrays and dims: what crosses a thread boundary or a test. */
+export type FloatTensors = Record<string, { data: Float32Array; dims: readonly number[] }>;
+
+/** Runs a session whose inputs and outputs are all float32 (fusion.onnx, docs/model-contracts.md §6). */
+export async function runFloatTensors(session: ort.InferenceSession, feeds: FloatTensors): Promise<Record<string, { data: Float32Array; dims: number[] }>> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', f.data, f.dims);
+  const res = await session.run(ortFeeds);
+  const out: Record<string, { data: Float32Array; dims: number[] }> = {};
+  for (const [name, t] of Object.entries(res)) out[name] = { data: t.data as Float32Array, dims: [...t.dims] };
+  return out;
+}

@@ -4,6 +4,7 @@ import {
   FUSION_SERVICE,
   MODALITIES,
   ProblemError,
+  buffersOf,
   createDb,
   ensureDatabase,
   isDbUnavailableError,
@@ -182,8 +183,7 @@ export class FusionService {
           allocate: pool.allocate,
           run: async (feeds, rows) => {
             // Moved, not copied, to the model thread, and back when it is done with them.
-            const transfer = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
-            const { outputs, ms, spent } = await this.model!.thread.call<FusionRun>('run', [feeds], transfer);
+            const { outputs, ms, spent } = await this.model!.thread.call<FusionRun>('run', [feeds], buffersOf(Object.values(feeds)));
             pool.give(spent);
             this.metrics.inferenceSeconds.observe({ model: 'fusion' }, ms / 1000);
             this.metrics.batchSize.observe({ model: 'fusion' }, rows);

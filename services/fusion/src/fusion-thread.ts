@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { Transferred, serveThread, type FusionManifest } from '@omniaffect/core';
-import { assertSessionContract, createSession, modelFile } from '@omniaffect/models';
+import { Transferred, buffersOf, serveThread, type FusionManifest } from '@omniaffect/core';
+import { assertSessionContract, createSession, modelFile, runFloatTensors } from '@omniaffect/models';
 import type { Feeds, Outputs } from '@omniaffect/explain';
 
 /** What a run answers: the outputs, ORT's time, and the feeds' buffers, handed back for reuse. */
@@ -26,18 +26,14 @@ serveThread({
   },
   async run(feeds: Feeds): Promise<Transferred<FusionRun>> {
     if (!session) throw new Error('fusion model not loaded');
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, f] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor('float32', f.data, f.dims);
     const t0 = performance.now();
-    const res = await session.run(ortFeeds);
+    const outputs: Outputs = await runFloatTensors(session, feeds);
     const ms = performance.now() - t0;
-    const outputs: Outputs = {};
-    for (const [name, t] of Object.entries(res)) outputs[name] = { data: t.data as Float32Array, dims: [...t.dims] };
     // Outputs and the spent feeds move back to the service, not copied (see Transferred): left here,
     // the feeds would pile up as garbage in a thread that allocates too little for V8 to collect
     // them soon; the service reuses them for its next runs (FeedPool).
-    const spent = [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))];
-    const out = [...new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer))];
+    const spent = buffersOf(Object.values(feeds));
+    const out = buffersOf(Object.values(outputs));
     return new Transferred({ outputs, ms, spent }, [...out, ...spent]);
   },
 });

@@ -13,8 +13,8 @@ import {
   type PlannedSegment,
   type grpc,
 } from '@omniaffect/core';
-import { EVIDENCE_LIMITS, explain, fuseTimeline, type Outputs } from '@omniaffect/explain';
-import { TINY_FUSION_DIM, modelFile } from '@omniaffect/models';
+import { EVIDENCE_LIMITS, explain, fuseTimeline } from '@omniaffect/explain';
+import { TINY_FUSION_DIM, modelFile, runFloatTensors } from '@omniaffect/models';
 import { CHUNK_BYTES, type EmbeddingStore } from '../src/embedding-store';
 import { collectSequences } from '../src/fusion-inputs';
 import type { FusionService } from '../src/fusion-service';
@@ -228,14 +228,7 @@ test('a long video fused window by window from the store answers as fusing it wh
       unweighed: {},
       voice: null,
       limits: { ...EVIDENCE_LIMITS, windowSegments: plan.length },
-      run: async (feeds) => {
-        const f: Record<string, ort.Tensor> = {};
-        for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor('float32', v.data, v.dims);
-        const res = await session.run(f);
-        const out: Outputs = {};
-        for (const [k, t] of Object.entries(res)) out[k] = { data: t.data as Float32Array, dims: [...t.dims] };
-        return out;
-      },
+      run: (feeds) => runFloatTensors(session, feeds),
     });
     assert.ok(fused.segments.length > 2 * EVIDENCE_LIMITS.windowSegments, 'more than two windows');
     const whole = JSON.parse(JSON.stringify(explain({ fused, seqs, manifest, unweighed: {} }, {}))) as unknown;
