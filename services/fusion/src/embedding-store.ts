@@ -5,7 +5,7 @@ import type { PoolClient } from 'pg';
 export type StoredTensor = EncoderTensor;
 /** A stored row is exactly what GetFeatures hands out. */
 export type StoredRow = StoredFeature;
-/** A stored tensor's description, without its bytes (read by window with TensorReader.read). */
+/** A stored tensor's description, without its bytes (read by window with TensorReader.rows). */
 export type StoredMeta = Omit<StoredRow, 'data'> & { generation: string };
 
 /**
@@ -15,6 +15,9 @@ export type StoredMeta = Omit<StoredRow, 'data'> & { generation: string };
  * and every later write sees its record.
  */
 const FORGET_LOCK = 0x0fa5_0001;
+
+/** Bytes of a float32 tensor of this shape (of one row, given the shape after the first axis). */
+export const float32Bytes = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1) * 4;
 
 /** Bytes per stored chunk: what a push holds before writing, and the grain a window is read in. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -57,7 +60,7 @@ export class EmbeddingStore {
       const out: StoredRow[] = [];
       for (const m of await r.meta(videoId)) {
         const data = await r.whole(videoId, m);
-        const expected = m.shape.reduce((a, b) => a * b, 1) * 4;
+        const expected = float32Bytes(m.shape);
         if (data.length !== expected) throw new Error(`${m.modality}/${m.kind}: ${data.length} bytes stored for shape [${m.shape}] (expected ${expected})`);
         out.push({ modality: m.modality, kind: m.kind, shape: m.shape, items: m.items, model: m.model, data });
       }
@@ -149,7 +152,7 @@ export class TensorReader {
     to: number,
     allocate?: (floats: number) => Float32Array,
   ): Promise<Float32Array> {
-    const width = t.shape.slice(1).reduce((a, b) => a * b, 1) * 4;
+    const width = float32Bytes(t.shape.slice(1));
     const into =
       allocate &&
       ((n: number) => {

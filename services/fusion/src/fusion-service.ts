@@ -27,7 +27,7 @@ import {
   type grpc,
 } from '@omniaffect/core';
 import type { FusionConfig } from './config';
-import { EmbeddingStore, type TensorWriter } from './embedding-store';
+import { EmbeddingStore, float32Bytes, type TensorWriter } from './embedding-store';
 import { explain, fuseTimeline, unweighedOf, type ModalitySequence } from '@omniaffect/explain';
 import { FeedPool } from './feed-pool';
 import { collectSequences } from './fusion-inputs';
@@ -238,7 +238,7 @@ export class FusionService {
         if (!Array.isArray(c.shape) || c.shape.length < 1 || c.shape.length > 4 || !c.shape.every((d) => Number.isInteger(d) && d >= 0)) {
           throw new ProblemError('validation', 'shape must have 1 to 4 non-negative dimensions');
         }
-        expected = c.shape.reduce((a, b) => a * b, 1) * 4;
+        expected = float32Bytes(c.shape);
         if (expected > MAX_PUSH_BYTES) throw new ProblemError('payload-too-large', 'embedding push exceeds 512 MiB');
         try {
           items = c.itemsJson ? (JSON.parse(c.itemsJson) as unknown[]) : [];
