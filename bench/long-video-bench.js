@@ -126,6 +126,24 @@ function childPids(pid) {
   }
   return out;
 }
+/** Live children, their children, …: the media worker's fork servers and the ffmpeg runs they forked. */
+const descendantPids = (pid) => childPids(pid).flatMap((c) => [c, ...descendantPids(c)]);
+/**
+ * CPU seconds of a service and every process under it. A live child's CPU is not in its parent's counters
+ * until it is reaped, and the media worker's fork servers live as long as the worker (their runs are
+ * reaped by them, so they count there).
+ */
+function treeCpuSec(pid) {
+  let sec = cpuSec(pid);
+  for (const c of descendantPids(pid)) {
+    try {
+      sec += cpuSec(c);
+    } catch {
+      /* reaped meanwhile: its CPU has moved to its parent's counters, read already or next time */
+    }
+  }
+  return sec;
+}
 
 /** pid → MiB of GPU memory, from nvidia-smi (empty when it cannot run). */
 function gpuProcesses() {
@@ -178,7 +196,7 @@ const WORKER_STAGES = ['media', 'asr', 'audio-emotion', 'vision', 'text', 'fusio
 /** Everything the bench reads from a running stack, as one snapshot. */
 async function snapshot(ts) {
   const services = {};
-  for (const [name, h] of ts.stack.handles) services[name] = { cpu: cpuSec(h.pid), hwmKb: statusKb(h.pid, 'VmHWM') };
+  for (const [name, h] of ts.stack.handles) services[name] = { cpu: treeCpuSec(h.pid), hwmKb: statusKb(h.pid, 'VmHWM') };
   const inference = {};
   const batches = {};
   for (const s of MODEL_SERVICES) {
@@ -224,7 +242,7 @@ async function longRun(ts, file, seconds) {
   const gpuMib = {};
   let lastGpuSample = 0;
   const sampleChildren = () => {
-    for (const c of childPids(pids.media)) ffmpegPeakKb = Math.max(ffmpegPeakKb, statusKb(c, 'VmHWM'));
+    for (const c of descendantPids(pids.media)) ffmpegPeakKb = Math.max(ffmpegPeakKb, statusKb(c, 'VmHWM'));
     if (ts.gpuCheck && Date.now() - lastGpuSample > 2000) {
       lastGpuSample = Date.now();
       const gpu = gpuProcesses();
@@ -333,6 +351,8 @@ async function clipRuns(ts, clips, concurrency) {
   await one(clips[0], 100); // warm-up: session creation and first-call costs in every worker
   const serial = [];
   for (const c of clips) serial.push(await one(c, 100));
+  const cpu0 = serviceCpu(ts);
+  const busy0 = machineBusySec();
   const t0 = Date.now();
   const par = [];
   let next = 0;
@@ -342,7 +362,21 @@ async function clipRuns(ts, clips, concurrency) {
     }),
   );
   const wall = (Math.max(...par.map((p) => p.end)) - t0) / 1000;
-  return { serial, par, wall, throughput: clips.length / wall };
+  const cpu1 = serviceCpu(ts);
+  // CPU ms per clip while `concurrency` were in flight: each service (with its ffmpeg runs), and the rest of
+  // the machine (PostgreSQL, Redis, this bench's client), which is what caps throughput on 2 cores.
+  const perClip = Object.fromEntries(Object.keys(cpu1).map((k) => [k, ((cpu1[k] - cpu0[k]) * 1000) / clips.length]));
+  const machine = ((machineBusySec() - busy0) * 1000) / clips.length;
+  perClip.other = machine - Object.values(perClip).reduce((a, b) => a + b, 0);
+  return { serial, par, wall, throughput: clips.length / wall, cpuPerClipMs: perClip, machineCpuPerClipMs: machine };
+}
+
+const serviceCpu = (ts) => Object.fromEntries([...ts.stack.handles].map(([name, h]) => [name, treeCpuSec(h.pid)]));
+
+/** CPU seconds the whole machine has been busy (every core), from /proc/stat. */
+function machineBusySec() {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
 }
 
 function stats(xs) {
@@ -399,6 +433,8 @@ const statLine = (xs) => {
         console.log(
           `[${root.label}] ${o.concurrency} in flight: ${c.par.length} videos in ${fmt(c.wall, 2)} s = ${fmt(c.throughput, 2)} videos/s; e2e ${statLine(c.par.map((x) => x.e2e))}`,
         );
+        const parts = Object.entries(c.cpuPerClipMs).map(([k, ms]) => `${k} ${fmt(ms, 0)}`);
+        console.log(`[${root.label}]   CPU ms per clip, ${o.concurrency} in flight: ${parts.join(', ')}; machine ${fmt(c.machineCpuPerClipMs, 0)}`);
       }
       if (videos.length) {
         // A short video first, so the long ones do not pay for first-call costs.

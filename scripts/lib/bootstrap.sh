@@ -1,5 +1,6 @@
 # Shared by scripts/demo.sh and scripts/test.sh: make a fresh Debian/Ubuntu machine with Node 20 ready.
-# Installs only what is missing: pnpm (from the npm registry), ffmpeg, Redis and PostgreSQL (from apt),
+# Installs only what is missing: pnpm (from the npm registry), ffmpeg, a C compiler (the media worker's
+# ffmpeg fork server, services/media/native), Redis and PostgreSQL (from apt),
 # and starts Redis/PostgreSQL when nothing answers on their ports. Idempotent; prints what it does.
 set -euo pipefail
 
@@ -32,6 +33,7 @@ if ! command -v pnpm >/dev/null 2>&1; then
 fi
 
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || apt_install ffmpeg
+command -v "${CC:-cc}" >/dev/null 2>&1 || apt_install gcc libc6-dev
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-; }
 
@@ -101,6 +103,7 @@ install_and_build() {
   # install also compiles (root postinstall: tsc -b); the silent reporter would hide a compile
   # error, so on failure the compiler runs again in the open
   pnpm install --frozen-lockfile --reporter=silent || { pnpm exec tsc -b || true; exit 1; }
-  say "build (tsc -b)"
+  say "build (tsc -b, media fork server)"
   pnpm exec tsc -b
+  bash services/media/native/build.sh
 }

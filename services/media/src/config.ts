@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PORTS, baseEnv, bool, loadConfig, port } from '@omniaffect/core';
+import { SINGLE_THREAD_MAX_BYTES } from './ffmpeg';
 import { DEFAULT_LIMITS, type MediaLimits } from './limits';
 import type { MediaConfig } from './media-stage';
 
@@ -58,6 +59,17 @@ export const mediaEnv = {
   MEDIA_MAX_PROBE_BYTES: int(4096, 256 * 1024 ** 2, DEFAULT_LIMITS.maxProbeBytes),
   /** ffmpeg/ffprobe -max_alloc: the largest single memory block a file may make them allocate. */
   MEDIA_MAX_ALLOC_BYTES: int(64 * 1024 ** 2, INT_MAX, DEFAULT_LIMITS.maxAllocBytes),
+  /**
+   * How ffmpeg and ffprobe run: `auto` forks each run from a server process that loaded the binary once
+   * (fork-server.ts; ~100 ms less CPU per run) and spawns instead, with a warning, where the server is not
+   * built or cannot start; `on` refuses to start without it; `off` spawns every run.
+   */
+  MEDIA_FORKSERVER: z.enum(['auto', 'on', 'off']).default('auto'),
+  /**
+   * Sources up to this size are decoded on one thread: ffmpeg's thread start-up (~30 ms of CPU) is a third
+   * of a short clip's decode. 0 lets ffmpeg pick its threads for every file.
+   */
+  MEDIA_SINGLE_THREAD_MAX_BYTES: int(0, Number.MAX_SAFE_INTEGER, SINGLE_THREAD_MAX_BYTES),
   /** Decode-bomb guard: media longer than 5 min with fewer bytes per declared second is refused (0 = off). */
   MEDIA_MIN_BYTES_PER_SEC: z.coerce.number().min(0).default(DEFAULT_LIMITS.minBytesPerSec),
 };
@@ -92,5 +104,6 @@ export function mediaConfigFromEnv(cfg: MediaEnv): MediaConfig {
     ffmpegTimeoutMs: cfg.FFMPEG_TIMEOUT_MS,
     probeTimeoutMs: cfg.FFPROBE_TIMEOUT_MS,
     limits: limitsFromEnv(cfg),
+    singleThreadMaxBytes: cfg.MEDIA_SINGLE_THREAD_MAX_BYTES,
   };
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { OutputLimitError, ProblemError, ToolError, runTool } from '@omniaffect/core';
+import { OutputLimitError, ProblemError, ToolError, runTool, type ToolRunner } from '@omniaffect/core';
 
 export { OutputLimitError, ToolError };
 
@@ -187,6 +187,8 @@ function inputArgs(src: string, lim: InputLimits): string[] {
 export interface ProbeOptions extends Partial<InputLimits> {
   timeoutMs?: number;
   maxOutputBytes?: number;
+  /** How ffprobe is run: a spawn (runTool) unless the media worker's fork server is given (MediaTools.run). */
+  runner?: ToolRunner;
 }
 
 /**
@@ -208,7 +210,7 @@ export async function probe(file: string, opts: ProbeOptions = {}): Promise<Prob
   const maxOut = opts.maxOutputBytes ?? DEFAULT_MAX_PROBE_BYTES;
   let r;
   try {
-    r = await run(
+    r = await (opts.runner ?? runTool)(
       'ffprobe',
       [
         '-v',
@@ -290,7 +292,21 @@ export interface ExtractOptions extends Partial<InputLimits> {
   maxSec?: number;
   /** Stops the run (ffmpeg is SIGKILLed; the promise rejects with a ToolError 'aborted'). */
   signal?: AbortSignal;
+  /** How ffmpeg is run: a spawn (runTool) unless the media worker's fork server is given (MediaTools.run). */
+  runner?: ToolRunner;
+  /**
+   * One thread for the decoders and the filter graph (`-threads 1 -filter_complex_threads 1`). Starting
+   * ffmpeg's frame and filter threads costs ~30 ms of CPU, about a third of a short clip's decode, and
+   * buys nothing when the decode itself takes tens of ms; a long or large file wants them.
+   */
+  singleThreaded?: boolean;
 }
+
+/**
+ * Inputs up to this size are decoded on one thread (ExtractOptions.singleThreaded): a few seconds of phone
+ * video, or minutes at the bitrates of a web upload; the decode of one is tens of ms of CPU.
+ */
+export const SINGLE_THREAD_MAX_BYTES = 4 * 1024 ** 2;
 
 /**
  * The stream the probe examined (the limits were checked on it; ffmpeg's own pick could be another one), else
@@ -341,10 +357,12 @@ export interface ExtractMediaOutputs {
  * read and decode every packet twice, and pay for two processes).
  */
 export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: ExtractOptions): Promise<void> {
-  const args = ['-nostdin', '-v', 'error', '-y', ...inputArgs(src, { ...DEFAULT_INPUT, ...opts })];
+  const threads = opts.singleThreaded ? ['-threads', '1'] : [];
+  const args = ['-nostdin', '-v', 'error', '-y', ...threads, ...inputArgs(src, { ...DEFAULT_INPUT, ...opts })];
   const named: Record<string, string> = { [src]: 'the file' };
   if (out.frames) {
     const f = out.frames;
+    if (opts.singleThreaded) args.push('-filter_complex_threads', '1');
     const graph = `[${streamSpec(f.stream, 'V')}]${sampleFilter(f.intervalSec)},split=2[oa_j][oa_r];[oa_j]${fitFilter(f.maxSide)}[oa_jpg];[oa_r]${visionResizeFilter()}[oa_rgb]`;
     args.push('-filter_complex', graph);
     args.push('-map', '[oa_jpg]', ...limitArgs(opts.maxSec), '-q:v', '2', '-start_number', '0', f.pattern);
@@ -369,6 +387,6 @@ export async function extractMedia(src: string, out: ExtractMediaOutputs, opts: 
     named[out.audio.dest] = 'the audio output';
   }
   if (!out.frames && !out.audio) return;
-  const r = await run('ffmpeg', args, opts.timeoutMs, undefined, opts.signal);
+  const r = await (opts.runner ?? runTool)('ffmpeg', args, opts.timeoutMs, undefined, opts.signal);
   if (r.code !== 0) throw toolFailure(out.frames ? 'the media could not be decoded' : 'audio could not be decoded', r.stderr, r.code, named);
 }

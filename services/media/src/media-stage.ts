@@ -13,9 +13,10 @@ import {
   type MediaArtifact,
   type MediaOutput,
   type StageHandler,
+  type ToolRunner,
 } from '@omniaffect/core';
 import { scanPpmStream, wavDurationSec } from '@omniaffect/features';
-import { AUDIO_BYTES_PER_SEC, extractMedia, probe, scrubPaths, type ExtractOptions, type ProbeResult } from './ffmpeg';
+import { AUDIO_BYTES_PER_SEC, SINGLE_THREAD_MAX_BYTES, extractMedia, probe, scrubPaths, type ExtractOptions, type ProbeResult } from './ffmpeg';
 import { DEFAULT_LIMITS, checkLimits, type MediaLimits } from './limits';
 
 /**
@@ -36,6 +37,10 @@ export interface MediaConfig {
   probeTimeoutMs?: number;
   /** Cost caps; DEFAULT_LIMITS for whatever is absent. */
   limits?: Partial<MediaLimits>;
+  /** How ffprobe and ffmpeg are run: the worker's fork servers (MediaTools.run), else a spawn per run. */
+  runner?: ToolRunner;
+  /** Sources up to this many bytes are decoded on one thread (ExtractOptions.singleThreaded); SINGLE_THREAD_MAX_BYTES when absent. */
+  singleThreadMaxBytes?: number;
 }
 
 /** media.json's shape is declared once, in core's stage-contracts (the other stages read it). */
@@ -84,10 +89,18 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       log.info('source downloaded');
     }
     const src = store.resolve(srcRel);
+    const srcBytes = (await fs.stat(src)).size;
     // Never decode more than the limit (+1 s, to tell "too long" from "exactly at the limit"): the
     // probe's duration can be missing (live-muxed Matroska, raw streams) or wrong.
     const capSec = cfg.maxDurationSec + 1;
-    const decodeOpts: ExtractOptions = { timeoutMs: cfg.ffmpegTimeoutMs, maxSec: capSec, maxPixels: lim.maxPixels, maxAllocBytes: lim.maxAllocBytes };
+    const decodeOpts: ExtractOptions = {
+      timeoutMs: cfg.ffmpegTimeoutMs,
+      maxSec: capSec,
+      maxPixels: lim.maxPixels,
+      maxAllocBytes: lim.maxAllocBytes,
+      runner: cfg.runner,
+      singleThreaded: srcBytes <= (cfg.singleThreadMaxBytes ?? SINGLE_THREAD_MAX_BYTES),
+    };
     // ffmpeg writes beside the final paths and the results are renamed into place only if no other
     // run finished first: a duplicate run (a job whose lock lapsed under load) must never rewrite
     // audio.wav or frames/ while the stages that the first run unblocked are reading them.
@@ -125,7 +138,8 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
     try {
       await fs.mkdir(framesTmp, { recursive: true });
       // The decode starts beside the probe instead of after it: each is a process whose start-up alone
-      // (~100 ms: ffmpeg links ~215 shared libraries) was most of a short clip's media stage. It assumes
+      // (~100 ms when spawned: ffmpeg links ~215 shared libraries; ~5 ms from the fork server) was most
+      // of a short clip's media stage. It assumes
       // what nearly every upload has, one audio and one video stream, and takes the streams probe() picks
       // (the first audio, the first video that is not cover art). It runs under every input guard the
       // decode always has (protocol and demuxer whitelists, -max_pixels, -max_alloc, the duration cap, the
@@ -139,6 +153,7 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
         maxOutputBytes: lim.maxProbeBytes,
         maxPixels: lim.maxPixels,
         maxAllocBytes: lim.maxAllocBytes,
+        runner: cfg.runner,
       });
       if (!info.audio && !info.video) throw new ProblemError('no-media-streams', `the file (${info.formatName}) has neither an audio nor a video stream`);
       if (Number.isFinite(info.durationSec) && info.durationSec > cfg.maxDurationSec) {
@@ -146,7 +161,7 @@ function decode(store: ArtifactStore, cfg: MediaConfig): StageHandler {
       }
       // What the probe cannot see (a stream that changes size or rate mid-file) is still bounded:
       // -max_pixels in every decoder, decoding cut at the duration limit, and FFMPEG_TIMEOUT_MS.
-      checkLimits(info, (await fs.stat(src)).size, lim);
+      checkLimits(info, srcBytes, lim);
       const durationKnown = Number.isFinite(info.durationSec);
       if (info.audio && info.video) await decoding;
       else {

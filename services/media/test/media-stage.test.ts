@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { readdir } from 'node:fs/promises';
-import { ArtifactStore, ProblemError, artifactPaths, createLogger, type StageJob } from '@omniaffect/core';
+import { ArtifactStore, ProblemError, artifactPaths, createLogger, runTool, type StageJob, type ToolRunner } from '@omniaffect/core';
 import type { Job } from 'bullmq';
 import { decodeRgb, readPpmFrame, resizeBicubicPil, scanPpmStream } from '@omniaffect/features';
 import { probe } from '../src/ffmpeg';
@@ -239,6 +239,28 @@ test('mediaStage: a 5 s clip gives frames at 0, 2, 4 s and a 16 kHz mono float32
   const data = wav.indexOf('data');
   const samples = wav.readUInt32LE(data + 4) / 4;
   assert.ok(Math.abs(samples / 16000 - 5) < 0.1, `${samples} samples`);
+});
+
+test('mediaStage: a source up to singleThreadMaxBytes is decoded on one thread, a larger one with the threads ffmpeg picks', async () => {
+  const calls: { cmd: string; args: string[] }[] = [];
+  const recording: ToolRunner = (cmd, args, ...rest) => {
+    calls.push({ cmd, args });
+    return runTool(cmd, args, ...rest);
+  };
+  const size = statSync(files.av).size;
+  for (const [limit, single] of [
+    [size, true],
+    [size - 1, false],
+  ] as const) {
+    calls.length = 0;
+    const res = await mediaStage(store, { ...CFG, runner: recording, singleThreadMaxBytes: limit })(job(await upload(files.av)), ctx);
+    assert.equal(res.output?.frameCount, 3);
+    const decode = calls.find((c) => c.cmd === 'ffmpeg');
+    assert.ok(decode && calls.some((c) => c.cmd === 'ffprobe'), 'both tools ran through the given runner');
+    const at = decode.args.indexOf('-threads');
+    assert.equal(at >= 0 && decode.args[at + 1] === '1' && at < decode.args.indexOf('-i'), single, decode.args.join(' '));
+    assert.equal(decode.args.includes('-filter_complex_threads'), single);
+  }
 });
 
 test('mediaStage: the frames also come as one raw RGB stream at the vision input size, image for image the JPEGs; JPEGs are shrunk to fit, never enlarged', async () => {

@@ -1,0 +1,253 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
+import { ToolError, ToolRunState, notStarted, runTool, signalName, type Logger, type ToolResult, type ToolRunner } from '@omniaffect/core';
+
+/**
+ * The LD_PRELOAD library that turns ffmpeg and ffprobe into fork servers (native/forkserver.c, built by
+ * native/build.sh during `pnpm install` / `pnpm build`).
+ */
+export const FORKSERVER_LIB = path.resolve(__dirname, '../../native/build/ffmpeg-forkserver.so');
+
+/** Tools the media worker runs through a fork server; anything else is spawned. */
+export const FORKED_TOOLS = ['ffmpeg', 'ffprobe'] as const;
+
+/** How long a server may take to load its libraries and say it is ready (~0.1 s on an idle machine). */
+const READY_TIMEOUT_MS = 15_000;
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n as number, name]));
+
+interface PendingRun {
+  state: ToolRunState;
+}
+
+/**
+ * One ffmpeg (or ffprobe) process, started once with native/forkserver.c preloaded, that forks a process
+ * per run and calls the binary's own main() in it: the run is exactly the tool a spawn would run, minus
+ * the ~100 ms of CPU it takes to load the ~215 libraries Debian's build links. The wire format is in
+ * forkserver.c. A run settles like runTool's (ToolRunState): timeouts, aborts and the stdout cap kill
+ * the run's own process, never the server.
+ */
+export class ForkServer {
+  private readonly runs = new Map<number, PendingRun>();
+  private nextId = 1;
+  private pending: Buffer = Buffer.alloc(0);
+  private exited = false;
+  private exitWhy = '';
+  private stderrTail = '';
+
+  private constructor(
+    readonly cmd: string,
+    private readonly child: ChildProcess,
+  ) {}
+
+  /** Starts `cmd` as a fork server and waits until its libraries are loaded. */
+  static start(cmd: string, lib = FORKSERVER_LIB, readyTimeoutMs = READY_TIMEOUT_MS): Promise<ForkServer> {
+    if (!existsSync(lib)) return Promise.reject(new Error(`the fork server library ${lib} is not built (services/media/native/build.sh)`));
+    // LD_PRELOAD splits on spaces and colons: a path holding one would preload pieces of it
+    if (/[\s:]/.test(lib)) return Promise.reject(new Error(`the fork server library's path cannot be preloaded (it holds a space or a colon): ${lib}`));
+    const preload = [lib, process.env.LD_PRELOAD].filter(Boolean).join(' ');
+    const child = spawn(cmd, [], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LD_PRELOAD: preload, OMNIAFFECT_FORKSERVER: '1' } });
+    const server = new ForkServer(cmd, child);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the ${cmd} fork server did not start within ${readyTimeoutMs} ms`));
+      }, readyTimeoutMs);
+      server.onReady = () => {
+        ready = true;
+        clearTimeout(timer);
+        resolve(server);
+      };
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        server.serverGone(`it could not be started: ${err.code ?? err.message}`);
+        if (!ready)
+          reject(new Error(`the ${cmd} fork server could not be started: ${err.code === 'ENOENT' ? `${cmd} not found on PATH` : (err.code ?? err.message)}`));
+      });
+      // 'close', not 'exit': the server's last events may still be in its stdout when it exits
+      child.on('close', (code, sig) => {
+        clearTimeout(timer);
+        const how = sig ? `killed by ${sig}` : `exit ${code}`;
+        // A binary that ignored the preload (or could not load it) runs as itself: no arguments, usage, exit 1.
+        if (!ready)
+          reject(new Error(`the ${cmd} fork server stopped before it was ready (${how}): ${server.stderrTail.trim().split('\n').slice(-1)[0] ?? ''}`));
+        server.serverGone(how);
+      });
+      child.stdout!.on('data', (d: Buffer) => server.onEvents(d));
+      child.stderr!.on('data', (d: Buffer) => {
+        server.stderrTail = (server.stderrTail + d.toString()).slice(-4096);
+      });
+      // The worker's own exit closes the server's input, which ends the server and every run (forkserver.c).
+      child.stdin!.on('error', () => undefined);
+    });
+  }
+
+  private onReady: () => void = () => undefined;
+
+  get alive(): boolean {
+    return !this.exited;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Runs the tool with `args` in a fresh process forked from the server. */
+  readonly run = (args: string[], timeoutMs: number, maxStdoutBytes = 1024 * 1024, signal?: AbortSignal): Promise<ToolResult> =>
+    new Promise((resolve, reject) => {
+      const cmd = this.cmd;
+      if (signal?.aborted) return reject(notStarted(cmd));
+      if (this.exited) return reject(new ToolError(`the ${cmd} fork server is gone (${this.exitWhy})`, 'spawn'));
+      const id = this.nextId;
+      this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
+      const state = new ToolRunState(cmd, timeoutMs, maxStdoutBytes, signal, () => this.send('K', id), resolve, reject);
+      this.runs.set(id, { state });
+      const argv = Buffer.from([cmd, ...args].map((a) => `${a}\0`).join(''), 'utf8');
+      this.send('R', id, argv);
+    });
+
+  /** Ends the server; its runs are killed with it. */
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((r) => this.child.once('close', () => r()));
+    this.child.stdin!.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  private send(type: 'R' | 'K', id: number, payload: Buffer = Buffer.alloc(0)): void {
+    if (this.exited) return;
+    const head = Buffer.alloc(9);
+    head.write(type, 0, 'latin1');
+    head.writeUInt32LE(id, 1);
+    head.writeUInt32LE(payload.length, 5);
+    this.child.stdin!.write(payload.length ? Buffer.concat([head, payload]) : head);
+  }
+
+  private onEvents(chunk: Buffer): void {
+    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (buf.length >= 9) {
+      const len = buf.readUInt32LE(5);
+      if (buf.length < 9 + len) break;
+      const type = String.fromCharCode(buf[0]!);
+      const id = buf.readUInt32LE(1);
+      const payload = buf.subarray(9, 9 + len);
+      buf = buf.subarray(9 + len);
+      this.onEvent(type, id, payload);
+    }
+    // keep only what is left, not the whole chunk it was cut from
+    this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+  }
+
+  private onEvent(type: string, id: number, payload: Buffer): void {
+    if (type === 'H') return this.onReady();
+    const run = this.runs.get(id);
+    if (!run) return;
+    if (type === 'O') run.state.stdoutData(payload);
+    else if (type === 'E') run.state.stderrData(payload);
+    else if (type === 'X') {
+      this.runs.delete(id);
+      const status = payload.readInt32LE(0);
+      const sig = status & 0x7f;
+      run.state.closed(sig === 0 ? (status >> 8) & 0xff : null, sig === 0 ? null : signalName(sig));
+    } else if (type === 'F') {
+      this.runs.delete(id);
+      const errno = payload.readInt32LE(0);
+      run.state.failed(new ToolError(`${this.cmd} could not be started by its fork server: ${ERRNO_NAMES.get(errno) ?? errno}`, 'spawn'));
+    }
+  }
+
+  /** The server is gone: its runs died with it (PR_SET_PDEATHSIG), which is the machine's fault, not the file's. */
+  private serverGone(why: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    this.exitWhy = why;
+    for (const run of this.runs.values()) run.state.failed(new ToolError(`the ${this.cmd} fork server exited (${why}) during the run`, 'signal'));
+    this.runs.clear();
+  }
+}
+
+export type ForkServerMode = 'auto' | 'on' | 'off';
+
+/** After a server failed to start, `auto` spawns for this long before it tries again. */
+const RETRY_START_AFTER_MS = 60_000;
+
+/**
+ * The media worker's ToolRunner: ffmpeg and ffprobe through their fork servers, started at boot and
+ * restarted on the next run after one dies. `on` makes a server that cannot start an error (at boot: the
+ * worker does not start; later: the run fails with a retryable ToolError); `auto` falls back to a spawn
+ * per run, logged, and tries the server again a minute later; `off` always spawns.
+ */
+export class MediaTools {
+  private readonly servers = new Map<string, ForkServer>();
+  private readonly starting = new Map<string, Promise<ForkServer | null>>();
+  private readonly retryAt = new Map<string, number>();
+  private closed = false;
+
+  private constructor(
+    private readonly mode: ForkServerMode,
+    private readonly log: Pick<Logger, 'info' | 'warn'>,
+    private readonly lib: string,
+  ) {}
+
+  static async start(mode: ForkServerMode, log: Pick<Logger, 'info' | 'warn'>, lib = FORKSERVER_LIB): Promise<MediaTools> {
+    const tools = new MediaTools(mode, log, lib);
+    if (mode === 'off') return tools;
+    if (mode === 'on' && !existsSync(lib))
+      throw new Error(
+        `MEDIA_FORKSERVER=on but ${lib} is not built: run \`bash services/media/native/build.sh\` (needs a C compiler), or set MEDIA_FORKSERVER=auto`,
+      );
+    const started = await Promise.all(FORKED_TOOLS.map((cmd) => tools.server(cmd, mode === 'on')));
+    if (started.every(Boolean)) log.info({ tools: FORKED_TOOLS }, 'ffmpeg and ffprobe run through fork servers');
+    return tools;
+  }
+
+  readonly run: ToolRunner = async (cmd, args, timeoutMs, maxStdoutBytes, signal) => {
+    if (this.mode === 'off' || !(FORKED_TOOLS as readonly string[]).includes(cmd)) return runTool(cmd, args, timeoutMs, maxStdoutBytes, signal);
+    const server = await this.server(cmd, false);
+    if (server) return server.run(args, timeoutMs, maxStdoutBytes, signal);
+    if (this.mode === 'on') throw new ToolError(`the ${cmd} fork server could not be started (MEDIA_FORKSERVER=on)`, 'spawn');
+    return runTool(cmd, args, timeoutMs, maxStdoutBytes, signal);
+  };
+
+  /** The live server for `cmd`, started (once, however many runs ask at the same time) if there is none. */
+  private server(cmd: string, throwOnFailure: boolean): Promise<ForkServer | null> {
+    const live = this.servers.get(cmd);
+    if (live?.alive) return Promise.resolve(live);
+    if (this.closed) return Promise.resolve(null);
+    if (!throwOnFailure && Date.now() < (this.retryAt.get(cmd) ?? 0)) return Promise.resolve(null);
+    const inFlight = this.starting.get(cmd);
+    if (inFlight) return inFlight;
+    if (live) this.log.warn({ tool: cmd }, 'the fork server exited; starting a new one');
+    const start = ForkServer.start(cmd, this.lib).then(
+      (s) => {
+        this.servers.set(cmd, s);
+        if (this.closed) void s.close();
+        return s;
+      },
+      (err: Error) => {
+        if (throwOnFailure) throw err;
+        this.retryAt.set(cmd, Date.now() + RETRY_START_AFTER_MS);
+        this.log.warn({ tool: cmd, err: err.message }, `${cmd} runs are spawned one process each (slower) for the next minute`);
+        return null;
+      },
+    );
+    this.starting.set(cmd, start);
+    void start.finally(() => this.starting.delete(cmd)).catch(() => undefined);
+    return start;
+  }
+
+  /** Pids of the live servers (the bench counts their CPU and memory as the media worker's). */
+  get serverPids(): number[] {
+    return [...this.servers.values()].filter((s) => s.alive && s.pid !== undefined).map((s) => s.pid!);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.servers.values()].map((s) => s.close()));
+  }
+}
