@@ -71,12 +71,20 @@ test('a tensor of 12-byte rows over three chunks reads back exactly, whole and b
   assert.ok(Buffer.from(data.buffer).equals(whole!.data));
 });
 
-test('a second push replaces the tensor and drops the chunks of the first', async () => {
+test('a later push replaces the tensor and drops the chunks of the one before, whether each fits one chunk (one transaction) or not', async () => {
   const videoId = randomUUID();
-  const rows = Math.ceil((1.5 * CHUNK_BYTES) / (4 * TINY_FUSION_DIM));
+  const big = Math.ceil((1.5 * CHUNK_BYTES) / (4 * TINY_FUSION_DIM));
   const push = new FusionPushClient(address);
   try {
-    for (const seed of [1, 2]) {
+    // small → small → big → big → small → empty: every way one push can follow another
+    for (const [seed, rows, chunkCount] of [
+      [1, 3, 1],
+      [2, 5, 1],
+      [3, big, 2],
+      [4, big, 2],
+      [5, 7, 1],
+      [6, 0, 0],
+    ] as const) {
       await push.push({
         videoId,
         modality: 'vision',
@@ -86,16 +94,20 @@ test('a second push replaces the tensor and drops the chunks of the first', asyn
         items: [],
         model: `m${seed}`,
       });
+      const left = await chunks(videoId);
+      assert.deepEqual(
+        left.map((c) => c.n),
+        chunkCount ? [chunkCount] : [],
+        `after push ${seed}: one generation left, of ${chunkCount} chunks`,
+      );
+      const [row] = await store.rows(videoId);
+      assert.equal(row!.model, `m${seed}`);
+      assert.deepEqual(row!.shape, [rows, TINY_FUSION_DIM]);
+      assert.ok(Buffer.from(floats(rows * TINY_FUSION_DIM, seed).buffer).equals(row!.data), `push ${seed} reads back`);
     }
   } finally {
     push.close();
   }
-  const left = await chunks(videoId);
-  assert.equal(left.length, 1, 'one generation left');
-  assert.equal(left[0]!.n, 2);
-  const [row] = await store.rows(videoId);
-  assert.equal(row!.model, 'm2');
-  assert.ok(Buffer.from(floats(rows * TINY_FUSION_DIM, 2).buffer).equals(row!.data));
 });
 
 test('overlapping pushes of one tensor (a retried push, a job run twice) each commit whole: the later never loses chunks to the earlier', async () => {

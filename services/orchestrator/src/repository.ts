@@ -274,9 +274,8 @@ export async function insertVideo(c: PoolClient, v: NewVideo): Promise<boolean> 
     ],
   );
   if (ins.rowCount === 0) return false;
-  for (const name of STAGES) {
-    await c.query(`INSERT INTO stages (video_id, name, state) VALUES ($1, $2, 'pending') ON CONFLICT DO NOTHING`, [v.id, name]);
-  }
+  // one statement for every stage: a round trip each was a fifth of a submit's statements
+  await c.query(`INSERT INTO stages (video_id, name, state) SELECT $1, unnest($2::text[]), 'pending' ON CONFLICT DO NOTHING`, [v.id, [...STAGES]]);
   return true;
 }
 

@@ -79,3 +79,15 @@ test('a completion event loads its video and its stages once', async () => {
     assert.equal(m.stageLoads, 1, 'one load of its stages per event');
   }
 });
+
+test('a submit creates all its stages with one statement', async () => {
+  const id = randomUUID();
+  seen.length = 0;
+  await orch.submit(uploadSubmit('owner-q', id));
+  assert.equal(seen.filter((q) => /^INSERT INTO stages\b/.test(q)).length, 1, seen.join('\n'));
+  const stages = await db.query<{ name: string; state: string }>('SELECT name, state FROM stages WHERE video_id = $1 ORDER BY name', [id]);
+  assert.deepEqual(
+    stages.rows.map((r) => `${r.name}:${r.state}`),
+    ['asr:pending', 'audio-emotion:pending', 'fusion:pending', 'media:pending', 'text:pending', 'vision:pending'],
+  );
+});
