@@ -6,19 +6,31 @@
  * of the media stage's CPU, twice (ffprobe and ffmpeg). Here the binary is started once; every run after
  * that is a fork() of the loaded, initialised process that calls the binary's own main() with the run's
  * arguments. The code that reads the file is exactly the ffmpeg/ffprobe that a spawn would run, with the
- * same options (whitelists, limits), and each run is still its own process: a file that crashes or
- * subverts the decoder has only its own fork, never the server or another tenant's run.
+ * same options (whitelists, limits), and each run is still its own process: a file that crashes the
+ * decoder takes down only its own fork.
+ *
+ * What a fork shares with its server, and what is done about it:
+ * - Memory: a run starts as a copy of the server, so the server keeps nothing of one run for the next
+ *   to find (output buffers and requests are wiped after use), and a run starts with no descriptor
+ *   but its stdin (/dev/null), stdout and stderr.
+ * - The stack canary is renewed in each run (fresh_stack_canary); the address layout cannot be, so the
+ *   worker retires a server after a run dies of a crash signal and after a bounded number of runs
+ *   (fork-server.ts), which bounds how often a file can probe one layout.
+ * - The uid: a subverted run can signal the server, as a subverted spawned ffmpeg could signal the
+ *   worker. The worker kills a server that leaves a kill request unanswered, and its runs are then
+ *   retried elsewhere, like those of a worker that died.
  *
  * How: __libc_start_main is interposed. Without OMNIAFFECT_FORKSERVER=1 in the environment the
  * binary starts normally. With it, the real __libc_start_main (so libc is fully initialised) runs
  * serve() instead of main. serve() reads requests on fd 0 and writes events on fd 1, framed as
  * [u8 type][u32 id LE][u32 length LE][payload]:
  *   requests:  'R' run   payload = argv, each string NUL-terminated
- *              'K' kill  (SIGKILL the run; a no-op once it has been reaped)
+ *              'K' kill  (SIGKILL the run and its process group; a no-op once it has been reaped)
  *   events:    'O' / 'E' the run's stdout / stderr bytes
  *              'X' exit  payload = i32 wait status; the last event of a run, sent once its process
- *                        is reaped and both its pipes are drained
- *              'F' failed to start, payload = i32 errno (nothing ran)
+ *                        is reaped and what it wrote is forwarded (its process group is killed then,
+ *                        so nothing it started can hold its pipes open)
+ *              'F' failed to start, payload = i32 errno (nothing ran; E2BIG for a request over 1 MiB)
  * End of input kills every run and ends the server. The server dies with its parent and every run
  * with the server (PR_SET_PDEATHSIG), so nothing outlives the worker that owns it.
  */
@@ -33,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -102,6 +115,18 @@ static int read_full(int fd, void *buf, size_t n) {
   return 0;
 }
 
+static void close_pipes(struct run *r) {
+  if (r->out >= 0) close(r->out);
+  if (r->err >= 0) close(r->err);
+  r->out = r->err = -1;
+}
+
+/* SIGKILL a run and whatever it started (its process group; the pid too, should setpgid have failed). */
+static void kill_run(const struct run *r) {
+  kill(-r->pid, SIGKILL);
+  kill(r->pid, SIGKILL);
+}
+
 static void finish_if_done(struct run *r) {
   if (!r->used || !r->reaped || r->out >= 0 || r->err >= 0) return;
   int32_t st = r->status;
@@ -115,6 +140,22 @@ static void close_from(int lowest) {
 #endif
   long max = sysconf(_SC_OPEN_MAX);
   for (int fd = lowest; fd < (max > 0 ? max : 1024); fd++) close(fd);
+}
+
+/*
+ * A fork keeps the server's stack-protector canary, which would let a file that leaks it in one run use
+ * it in every later run of this server: each run gets a new one. Safe here because this frame and the
+ * ones below it never return in the run (it ends in exit). The address layout cannot be renewed in a
+ * fork; the worker retires a server after a run dies of a crash signal and after a bounded number of
+ * runs (fork-server.ts). glibc keeps the canary's low byte zero, so a string read never leaks it.
+ */
+static void fresh_stack_canary(void) {
+#if defined(__x86_64__)
+  uint64_t c;
+  if (getrandom(&c, sizeof c, 0) != (ssize_t)sizeof c) _exit(125);
+  c &= ~(uint64_t)0xff;
+  __asm__ volatile("movq %0, %%fs:0x28" : : "r"(c) : "memory");
+#endif
 }
 
 static void start_run(uint32_t id, char *payload, uint32_t len, int argc, const sigset_t *orig_mask) {
@@ -166,9 +207,12 @@ static void start_run(uint32_t id, char *payload, uint32_t len, int argc, const 
     for (int sig = 1; sig < NSIG; sig++)
       if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
     sigprocmask(SIG_SETMASK, orig_mask, NULL);
+    /* its own process group, so a kill reaches whatever the run may have started too */
+    setpgid(0, 0);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) _exit(126);
     close_from(3);
+    fresh_stack_canary();
     in_run = 1;
     exit(real_main(argc, argv, environ));
   }
@@ -193,6 +237,8 @@ static void pump(struct run *r, int *fd, char type) {
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n > 0) {
       send_event(type, r->id, buf, (uint32_t)n);
+      /* a run is a fork of this process: no run may find another's output in its copy */
+      explicit_bzero(buf, (size_t)n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -206,7 +252,7 @@ static void pump(struct run *r, int *fd, char type) {
 
 static void kill_all_and_exit(void) {
   for (int i = 0; i < MAX_RUNS; i++)
-    if (runs[i].used && !runs[i].reaped) kill(runs[i].pid, SIGKILL);
+    if (runs[i].used && !runs[i].reaped) kill_run(&runs[i]);
   while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
   }
   _exit(0);
@@ -236,7 +282,8 @@ static int serve(int argc0, char **argv0, char **envp0) {
 
   struct pollfd fds[2 + 2 * MAX_RUNS];
   struct run *owner[2 + 2 * MAX_RUNS];
-  char *payload = NULL;
+  /* one buffer for every request, wiped after each: a run must not find earlier requests (other files' paths) in it */
+  static char payload[MAX_REQUEST + 1];
   for (;;) {
     int n = 0;
     fds[n++] = (struct pollfd){.fd = requests, .events = POLLIN};
@@ -268,9 +315,14 @@ static int serve(int argc0, char **argv0, char **envp0) {
           if (runs[i].used && !runs[i].reaped && runs[i].pid == pid) {
             runs[i].reaped = 1;
             runs[i].status = st;
-            /* a run's descendants could hold its pipes open; the run is over once its own process is */
+            /*
+             * The run is over once its own process is: what it wrote is in its pipes now, and anything
+             * it started (which could hold them open forever) goes with its process group.
+             */
+            kill(-pid, SIGKILL);
             if (runs[i].out >= 0) pump(&runs[i], &runs[i].out, 'O');
             if (runs[i].err >= 0) pump(&runs[i], &runs[i].err, 'E');
+            close_pipes(&runs[i]);
             finish_if_done(&runs[i]);
           }
       }
@@ -281,9 +333,19 @@ static int serve(int argc0, char **argv0, char **envp0) {
       uint32_t id, len;
       memcpy(&id, h + 1, 4);
       memcpy(&len, h + 5, 4);
-      if (len > MAX_REQUEST) die("forkserver: request too large");
-      payload = realloc(payload, len + 1);
-      if (!payload) die("forkserver: out of memory");
+      if (len > MAX_REQUEST) {
+        /* refused, not fatal: the server and the other runs go on */
+        static char sink[65536];
+        for (uint32_t left = len; left > 0;) {
+          uint32_t n = left < sizeof sink ? left : (uint32_t)sizeof sink;
+          if (read_full(requests, sink, n) < 0) kill_all_and_exit();
+          left -= n;
+        }
+        explicit_bzero(sink, sizeof sink);
+        int32_t e = E2BIG;
+        send_event('F', id, &e, 4);
+        continue;
+      }
       if (len && read_full(requests, payload, len) < 0) kill_all_and_exit();
       payload[len] = 0;
       if (h[0] == 'R') {
@@ -291,15 +353,16 @@ static int serve(int argc0, char **argv0, char **envp0) {
         if (len == 0 || payload[len - 1] != 0) {
           int32_t e = EINVAL;
           send_event('F', id, &e, 4);
-          continue;
+        } else {
+          for (uint32_t i = 0; i < len; i++)
+            if (!payload[i]) argc++;
+          start_run(id, payload, len, argc, &orig);
         }
-        for (uint32_t i = 0; i < len; i++)
-          if (!payload[i]) argc++;
-        start_run(id, payload, len, argc, &orig);
       } else if (h[0] == 'K') {
         for (int i = 0; i < MAX_RUNS; i++)
-          if (runs[i].used && runs[i].id == id && !runs[i].reaped) kill(runs[i].pid, SIGKILL);
+          if (runs[i].used && runs[i].id == id && !runs[i].reaped) kill_run(&runs[i]);
       }
+      explicit_bzero(payload, len + 1);
     }
   }
 }

@@ -31,6 +31,18 @@ const RUN_ENV = {
   GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=33554432',
 };
 
+/**
+ * Runs one server forks before it is retired: every run of a server shares its address layout (a fork
+ * cannot renew it), so this bounds how many files see one layout. A new server costs ~0.1 s of CPU.
+ */
+export const MAX_RUNS_PER_SERVER = 200;
+
+/** A run that died of one of these may have been a decoder crash a file caused: its server is retired. */
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGABRT', 'SIGFPE', 'SIGSYS', 'SIGTRAP']);
+
+/** How long a server may leave a kill request unanswered before it is killed itself. */
+const KILL_ANSWER_MS = 5_000;
+
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n as number, name]));
 
 interface PendingRun {
@@ -47,6 +59,8 @@ interface PendingRun {
 export class ForkServer {
   private readonly runs = new Map<number, PendingRun>();
   private nextId = 1;
+  private started = 0;
+  private retiring = false;
   private pending: Buffer = Buffer.alloc(0);
   private exited = false;
   private exitWhy = '';
@@ -55,10 +69,13 @@ export class ForkServer {
   private constructor(
     readonly cmd: string,
     private readonly child: ChildProcess,
+    private readonly maxRuns: number,
+    private readonly killAnswerMs: number,
   ) {}
 
   /** Starts `cmd` as a fork server and waits until its libraries are loaded. */
-  static start(cmd: string, lib = FORKSERVER_LIB, readyTimeoutMs = READY_TIMEOUT_MS): Promise<ForkServer> {
+  static start(cmd: string, lib = FORKSERVER_LIB, opts: { readyTimeoutMs?: number; maxRuns?: number; killAnswerMs?: number } = {}): Promise<ForkServer> {
+    const readyTimeoutMs = opts.readyTimeoutMs ?? READY_TIMEOUT_MS;
     if (!existsSync(lib)) return Promise.reject(new Error(`the fork server library ${lib} is not built (services/media/native/build.sh)`));
     // LD_PRELOAD splits on spaces and colons: a path holding one would preload pieces of it
     if (/[\s:]/.test(lib)) return Promise.reject(new Error(`the fork server library's path cannot be preloaded (it holds a space or a colon): ${lib}`));
@@ -67,7 +84,7 @@ export class ForkServer {
     // an operator's own malloc tuning wins
     if (process.env.GLIBC_TUNABLES) env.GLIBC_TUNABLES = process.env.GLIBC_TUNABLES;
     const child = spawn(cmd, [], { stdio: ['pipe', 'pipe', 'pipe'], env });
-    const server = new ForkServer(cmd, child);
+    const server = new ForkServer(cmd, child, opts.maxRuns ?? MAX_RUNS_PER_SERVER, opts.killAnswerMs ?? KILL_ANSWER_MS);
     return new Promise((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
@@ -109,6 +126,11 @@ export class ForkServer {
     return !this.exited;
   }
 
+  /** Alive and taking new runs: not retired (too many runs, or a run that crashed). */
+  get usable(): boolean {
+    return !this.exited && !this.retiring;
+  }
+
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -121,8 +143,9 @@ export class ForkServer {
       if (this.exited) return reject(new ToolError(`the ${cmd} fork server is gone (${this.exitWhy})`, 'spawn'));
       const id = this.nextId;
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
-      const state = new ToolRunState(cmd, timeoutMs, maxStdoutBytes, signal, () => this.send('K', id), resolve, reject);
+      const state = new ToolRunState(cmd, timeoutMs, maxStdoutBytes, signal, () => this.kill(id), resolve, reject);
       this.runs.set(id, { state });
+      if (++this.started >= this.maxRuns) this.retire();
       const argv = Buffer.from([cmd, ...args].map((a) => `${a}\0`).join(''), 'utf8');
       this.send('R', id, argv);
     });
@@ -135,6 +158,27 @@ export class ForkServer {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
     await gone;
     clearTimeout(timer);
+  }
+
+  /**
+   * Takes no new runs, and ends once the ones it has are over (the caller starts another server). A
+   * server is retired after MAX_RUNS_PER_SERVER runs and after a run that died of a crash signal.
+   */
+  retire(): void {
+    this.retiring = true;
+    if (this.runs.size === 0) void this.close();
+  }
+
+  /**
+   * SIGKILLs a run (and its process group) through the server. A server that does not answer within
+   * KILL_ANSWER_MS (stopped by a run that got its hands on the uid, say) is killed itself: its runs die
+   * with it (PR_SET_PDEATHSIG) and fail as retryable.
+   */
+  private kill(id: number): void {
+    this.send('K', id);
+    setTimeout(() => {
+      if (this.runs.has(id) && !this.exited) this.child.kill('SIGKILL');
+    }, this.killAnswerMs).unref();
   }
 
   private send(type: 'R' | 'K', id: number, payload: Buffer = Buffer.alloc(0)): void {
@@ -171,12 +215,15 @@ export class ForkServer {
       this.runs.delete(id);
       const status = payload.readInt32LE(0);
       const sig = status & 0x7f;
-      run.state.closed(sig === 0 ? (status >> 8) & 0xff : null, sig === 0 ? null : signalName(sig));
+      const killedBy = sig === 0 ? null : signalName(sig);
+      if (killedBy && CRASH_SIGNALS.has(killedBy)) this.retiring = true;
+      run.state.closed(sig === 0 ? (status >> 8) & 0xff : null, killedBy);
     } else if (type === 'F') {
       this.runs.delete(id);
       const errno = payload.readInt32LE(0);
       run.state.failed(new ToolError(`${this.cmd} could not be started by its fork server: ${ERRNO_NAMES.get(errno) ?? errno}`, 'spawn'));
     }
+    if (this.retiring && this.runs.size === 0) void this.close();
   }
 
   /** The server is gone: its runs died with it (PR_SET_PDEATHSIG), which is the machine's fault, not the file's. */
@@ -204,6 +251,7 @@ export class MediaTools {
   private readonly servers = new Map<string, ForkServer>();
   private readonly starting = new Map<string, Promise<ForkServer | null>>();
   private readonly retryAt = new Map<string, number>();
+  private readonly retired = new Set<ForkServer>();
   private closed = false;
 
   private constructor(
@@ -235,12 +283,16 @@ export class MediaTools {
   /** The live server for `cmd`, started (once, however many runs ask at the same time) if there is none. */
   private server(cmd: string, throwOnFailure: boolean): Promise<ForkServer | null> {
     const live = this.servers.get(cmd);
-    if (live?.alive) return Promise.resolve(live);
+    if (live?.usable) return Promise.resolve(live);
     if (this.closed) return Promise.resolve(null);
     if (!throwOnFailure && Date.now() < (this.retryAt.get(cmd) ?? 0)) return Promise.resolve(null);
     const inFlight = this.starting.get(cmd);
     if (inFlight) return inFlight;
-    if (live) this.log.warn({ tool: cmd }, 'the fork server exited; starting a new one');
+    if (live?.alive) this.log.info({ tool: cmd }, 'the fork server is retired (run limit, or a run that crashed); starting a new one');
+    else if (live) this.log.warn({ tool: cmd }, 'the fork server exited; starting a new one');
+    // a retired server still finishing its runs is closed with the rest at shutdown
+    for (const old of this.retired) if (!old.alive) this.retired.delete(old);
+    if (live?.alive) this.retired.add(live);
     const start = ForkServer.start(cmd, this.lib).then(
       (s) => {
         this.servers.set(cmd, s);
@@ -266,6 +318,6 @@ export class MediaTools {
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.servers.values()].map((s) => s.close()));
+    await Promise.all([...this.servers.values(), ...this.retired].map((s) => s.close()));
   }
 }

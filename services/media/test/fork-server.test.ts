@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +13,8 @@ import { FORKSERVER_LIB, ForkServer, MediaTools } from '../src/fork-server';
 const dir = mkdtempSync(path.join(tmpdir(), 'oa-forkserver-'));
 const av = path.join(dir, 'av.mp4');
 const corrupt = path.join(dir, 'corrupt.mp4');
+/** A stand-in for ffmpeg that can do what a subverted decoder could (fixtures/forkserver-guest.c). */
+const guest = path.join(dir, 'guest');
 const warnings: string[] = [];
 const log = { info: () => undefined, warn: (...args: unknown[]) => void warnings.push(JSON.stringify(args)) } as never;
 let tools: MediaTools;
@@ -43,6 +46,7 @@ before(async () => {
   ]);
   const bytes = readFileSync(av);
   writeFileSync(corrupt, Buffer.concat([bytes.subarray(0, 64), Buffer.alloc(4096, 0x5a)]));
+  execFileSync(process.env.CC ?? 'cc', ['-O1', '-fstack-protector-all', '-o', guest, path.resolve(__dirname, '../../test/fixtures/forkserver-guest.c')]);
   tools = await MediaTools.start('on', log);
 });
 
@@ -119,13 +123,13 @@ test('fork server: the stdout cap, the deadline and an abort kill the run, never
   }
 });
 
-test('fork server: a run that dies of a signal is a retryable ToolError naming it; the server goes on', async () => {
+test('fork server: a run killed from outside (the OOM killer, say) is a retryable ToolError naming the signal; the server goes on', async () => {
   const server = await ForkServer.start('ffmpeg');
   try {
     const running = server.run(ENDLESS, 30_000);
     await until(() => runsOf(server.pid!).length === 1, 'the run to start');
-    process.kill(runsOf(server.pid!)[0]!, 'SIGSEGV');
-    await assert.rejects(running, (e: unknown) => e instanceof ToolError && e.reason === 'signal' && /killed by SIGSEGV/.test(e.message));
+    process.kill(runsOf(server.pid!)[0]!, 'SIGKILL');
+    await assert.rejects(running, (e: unknown) => e instanceof ToolError && e.reason === 'signal' && /killed by SIGKILL/.test(e.message));
     const exit = await server.run(['-v', 'error', '-i', 'file:/nonexistent/input.mp4'], 5_000);
     assert.equal(exit.code, 1, 'an ordinary failure is an exit code, as from a spawn');
     assert.match(exit.stderr, /No such file or directory/);
@@ -135,19 +139,89 @@ test('fork server: a run that dies of a signal is a retryable ToolError naming i
 });
 
 test('fork server: runs in parallel each get their own output', async () => {
+  const rates = Array.from({ length: 12 }, (_, i) => 8000 + 1000 * i);
   const results = await Promise.all(
-    Array.from({ length: 12 }, (_, i) =>
+    rates.map((rate) =>
       tools.run(
         'ffprobe',
-        ['-v', 'error', '-f', 'lavfi', '-i', `sine=frequency=${100 + i}`, '-show_entries', 'stream=codec_name,sample_rate', '-of', 'json'],
+        ['-v', 'error', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}`, '-show_entries', 'stream=codec_name,sample_rate', '-of', 'json'],
         10_000,
       ),
     ),
   );
-  for (const r of results) {
+  results.forEach((r, i) => {
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).streams[0].sample_rate, '44100');
+    assert.equal(JSON.parse(r.stdout).streams[0].sample_rate, String(rates[i]));
+  });
+});
+
+test('fork server: a run finds nothing of earlier runs in its memory, holds only stdin, stdout and stderr, and has its own stack canary', async () => {
+  const server = await ForkServer.start(guest);
+  try {
+    const secret = `TENANT-A-${randomUUID()}`;
+    assert.equal((await server.run(['print', secret], 5_000)).stdout, secret);
+    const scan = await server.run(['scan', [...secret].reverse().join('')], 10_000);
+    assert.equal(scan.code, 0, scan.stderr);
+    assert.equal(scan.stdout.trim(), '0', "the next run's copy of the server holds the earlier run's output nowhere");
+    assert.equal((await server.run(['fds'], 5_000)).stdout.trim(), '0 1 2');
+    if (process.arch === 'x64') {
+      const canaries = await Promise.all([1, 2, 3].map(() => server.run(['canary'], 5_000)));
+      assert.equal(new Set(canaries.map((c) => c.stdout.trim())).size, 3, canaries.map((c) => c.stdout).join(''));
+    }
+  } finally {
+    await server.close();
   }
+});
+
+test('fork server: a run settles when its own process exits, and what it started (holding its pipes) is killed', async () => {
+  const server = await ForkServer.start(guest);
+  try {
+    const t0 = Date.now();
+    const r = await server.run(['grandchild'], 30_000);
+    assert.equal(r.code, 0);
+    assert.ok(Date.now() - t0 < 10_000, `settled after ${Date.now() - t0} ms`);
+    const started = Number(r.stdout.trim());
+    assert.ok(started > 0);
+    await until(() => !alive(started), 'the process the run started to be killed with its process group');
+  } finally {
+    await server.close();
+  }
+});
+
+test('fork server: a server is retired after a run that crashed and after its run limit; it ends once idle, and MediaTools moves to a new one', async () => {
+  const crashed = await ForkServer.start(guest);
+  await assert.rejects(crashed.run(['segv'], 5_000), (e: unknown) => e instanceof ToolError && /SIGSEGV/.test(e.message));
+  assert.equal(crashed.usable, false, 'no new runs on a server whose address layout a crash may have probed');
+  await until(() => !crashed.alive, 'the retired server to end');
+  const limited = await ForkServer.start(guest, FORKSERVER_LIB, { maxRuns: 3 });
+  for (let i = 0; i < 3; i++) assert.equal((await limited.run(['print', 'x'], 5_000)).stdout, 'x');
+  assert.equal(limited.usable, false);
+  await until(() => !limited.alive, 'the server to end after its last run');
+  // through MediaTools: the next run goes to a new server
+  const own = await MediaTools.start('on', log);
+  try {
+    const [first] = own.serverPids.filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('ffmpeg'));
+    const running = own.run('ffmpeg', ENDLESS, 30_000);
+    await until(() => runsOf(first!).length === 1, 'the run to start');
+    process.kill(runsOf(first!)[0]!, 'SIGSEGV');
+    await assert.rejects(running, (e: unknown) => e instanceof ToolError && /SIGSEGV/.test(e.message));
+    assert.equal((await own.run('ffmpeg', ['-version'], 5_000)).code, 0);
+    assert.ok(!own.serverPids.includes(first!), 'a new ffmpeg server took the next run');
+    await until(() => !alive(first!), 'the retired server to end');
+  } finally {
+    await own.close();
+  }
+});
+
+test('fork server: a server that leaves a kill unanswered is killed itself; its run fails as retryable and dies with it', async () => {
+  const server = await ForkServer.start(guest, FORKSERVER_LIB, { killAnswerMs: 300 });
+  const running = server.run(['sleep'], 500);
+  await until(() => runsOf(server.pid!).length === 1, 'the run to start');
+  const [runPid] = runsOf(server.pid!);
+  process.kill(server.pid!, 'SIGSTOP'); // what a run with the server's uid could do to it
+  await assert.rejects(running, (e: unknown) => e instanceof ToolError && /fork server exited \(killed by SIGKILL\)/.test(e.message));
+  assert.equal(server.alive, false);
+  await until(() => !alive(runPid!), 'the run to die with its server');
 });
 
 test('fork server: when the server dies mid-run the run fails as retryable, its process goes too, and the next run gets a new server', async () => {
@@ -170,7 +244,7 @@ test('fork server: when the server dies mid-run the run fails as retryable, its 
   }
 });
 
-test('fork server: the server refuses a malformed request and stays up; closing its input ends it and its runs', async () => {
+test('fork server: the server refuses a malformed or oversized request and stays up; closing its input ends it and its runs', async () => {
   const child = spawn('ffmpeg', [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LD_PRELOAD: FORKSERVER_LIB, OMNIAFFECT_FORKSERVER: '1' } });
   const events: { type: string; id: number; payload: Buffer }[] = [];
   let buf = Buffer.alloc(0);
@@ -195,6 +269,10 @@ test('fork server: the server refuses a malformed request and stays up; closing 
   const refused = events.find((e) => e.id === 7)!;
   assert.equal(refused.type, 'F');
   assert.equal(refused.payload.readInt32LE(0), 22); // EINVAL
+  send('R', 6, Buffer.alloc(1024 * 1024 + 10, 0x41)); // over the 1 MiB a request may hold
+  await until(() => events.some((e) => e.id === 6), 'an answer to the oversized request');
+  assert.equal(events.find((e) => e.id === 6)!.type, 'F');
+  assert.equal(events.find((e) => e.id === 6)!.payload.readInt32LE(0), 7); // E2BIG
   send('R', 8, Buffer.from('ffmpeg\0-version\0'));
   await until(() => events.some((e) => e.id === 8 && e.type === 'X'), 'the well-formed run to finish');
   assert.equal(events.find((e) => e.id === 8 && e.type === 'X')!.payload.readInt32LE(0), 0);
