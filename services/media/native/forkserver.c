@@ -158,38 +158,38 @@ static void fresh_stack_canary(void) {
 #endif
 }
 
-static void start_run(uint32_t id, char *payload, uint32_t len, int argc, const sigset_t *orig_mask) {
+/* Tells the worker a run could not start (nothing ran). */
+static void refuse(uint32_t id, int32_t err) { send_event('F', id, &err, 4); }
+
+static void start_run(uint32_t id, char *payload, int argc, const sigset_t *orig_mask) {
   struct run *slot = NULL;
   for (int i = 0; i < MAX_RUNS; i++)
     if (!runs[i].used) {
       slot = &runs[i];
       break;
     }
-  int32_t e;
-  if (!slot || argc < 1) {
-    e = slot ? EINVAL : EAGAIN;
-    send_event('F', id, &e, 4);
+  if (!slot) {
+    refuse(id, EAGAIN);
     return;
   }
   char **argv = calloc((size_t)argc + 1, sizeof *argv);
   int out[2], err[2];
   if (!argv) {
-    e = ENOMEM;
-    send_event('F', id, &e, 4);
+    refuse(id, ENOMEM);
     return;
   }
   if (pipe2(out, O_CLOEXEC) < 0) {
-    e = errno;
+    int e = errno;
     free(argv);
-    send_event('F', id, &e, 4);
+    refuse(id, e);
     return;
   }
   if (pipe2(err, O_CLOEXEC) < 0) {
-    e = errno;
+    int e = errno;
     close(out[0]);
     close(out[1]);
     free(argv);
-    send_event('F', id, &e, 4);
+    refuse(id, e);
     return;
   }
   char *p = payload;
@@ -197,7 +197,6 @@ static void start_run(uint32_t id, char *payload, uint32_t len, int argc, const 
     argv[i] = p;
     p += strlen(p) + 1;
   }
-  (void)len;
   pid_t server = getpid();
   pid_t pid = fork();
   if (pid == 0) {
@@ -216,14 +215,14 @@ static void start_run(uint32_t id, char *payload, uint32_t len, int argc, const 
     in_run = 1;
     exit(real_main(argc, argv, environ));
   }
-  e = errno;
+  int e = errno;
   close(out[1]);
   close(err[1]);
   free(argv);
   if (pid < 0) {
     close(out[0]);
     close(err[0]);
-    send_event('F', id, &e, 4);
+    refuse(id, e);
     return;
   }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
@@ -342,21 +341,19 @@ static int serve(int argc0, char **argv0, char **envp0) {
           left -= n;
         }
         explicit_bzero(sink, sizeof sink);
-        int32_t e = E2BIG;
-        send_event('F', id, &e, 4);
+        refuse(id, E2BIG);
         continue;
       }
       if (len && read_full(requests, payload, len) < 0) kill_all_and_exit();
       payload[len] = 0;
       if (h[0] == 'R') {
         int argc = 0;
-        if (len == 0 || payload[len - 1] != 0) {
-          int32_t e = EINVAL;
-          send_event('F', id, &e, 4);
-        } else {
+        /* argv: at least one string, each NUL-terminated */
+        if (len == 0 || payload[len - 1] != 0) refuse(id, EINVAL);
+        else {
           for (uint32_t i = 0; i < len; i++)
             if (!payload[i]) argc++;
-          start_run(id, payload, len, argc, &orig);
+          start_run(id, payload, argc, &orig);
         }
       } else if (h[0] == 'K') {
         for (int i = 0; i < MAX_RUNS; i++)

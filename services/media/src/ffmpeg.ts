@@ -89,10 +89,6 @@ export interface ProbeResult {
   streams: StreamInfo[];
 }
 
-/** The shared spawn wrapper with the probe's output cap as default (see runTool in @omniaffect/core). */
-export const run = (cmd: string, args: string[], timeoutMs: number, maxStdoutBytes = DEFAULT_MAX_PROBE_BYTES, signal?: AbortSignal) =>
-  runTool(cmd, args, timeoutMs, maxStdoutBytes, signal);
-
 /**
  * Absolute paths out of tool output before it becomes a problem detail (it reaches the API client).
  * ffmpeg starts most lines with the path they are about ("/…/source: Invalid data…"): that prefix is

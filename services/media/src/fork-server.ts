@@ -47,10 +47,6 @@ const KILL_ANSWER_MS = 5_000;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n as number, name]));
 
-interface PendingRun {
-  state: ToolRunState;
-}
-
 /**
  * One ffmpeg (or ffprobe) process, started once with native/forkserver.c preloaded, that forks a process
  * per run and calls the binary's own main() in it: the run is exactly the tool a spawn would run, minus
@@ -59,7 +55,7 @@ interface PendingRun {
  * the run's own process, never the server.
  */
 export class ForkServer {
-  private readonly runs = new Map<number, PendingRun>();
+  private readonly runs = new Map<number, ToolRunState>();
   private nextId = 1;
   private started = 0;
   private retiring = false;
@@ -146,7 +142,7 @@ export class ForkServer {
       const id = this.nextId;
       this.nextId = this.nextId >= 0xffffffff ? 1 : this.nextId + 1;
       const state = new ToolRunState(cmd, timeoutMs, maxStdoutBytes, signal, () => this.kill(id), resolve, reject);
-      this.runs.set(id, { state });
+      this.runs.set(id, state);
       if (++this.started >= this.maxRuns) this.retire();
       const argv = Buffer.from([cmd, ...args].map((a) => `${a}\0`).join(''), 'utf8');
       this.send('R', id, argv);
@@ -211,19 +207,19 @@ export class ForkServer {
     if (type === 'H') return this.onReady();
     const run = this.runs.get(id);
     if (!run) return;
-    if (type === 'O') run.state.stdoutData(payload);
-    else if (type === 'E') run.state.stderrData(payload);
+    if (type === 'O') run.stdoutData(payload);
+    else if (type === 'E') run.stderrData(payload);
     else if (type === 'X') {
       this.runs.delete(id);
       const status = payload.readInt32LE(0);
       const sig = status & 0x7f;
       const killedBy = sig === 0 ? null : signalName(sig);
       if (killedBy && CRASH_SIGNALS.has(killedBy)) this.retiring = true;
-      run.state.closed(sig === 0 ? (status >> 8) & 0xff : null, killedBy);
+      run.closed(sig === 0 ? (status >> 8) & 0xff : null, killedBy);
     } else if (type === 'F') {
       this.runs.delete(id);
       const errno = payload.readInt32LE(0);
-      run.state.failed(new ToolError(`${this.cmd} could not be started by its fork server: ${ERRNO_NAMES.get(errno) ?? errno}`, 'spawn'));
+      run.failed(new ToolError(`${this.cmd} could not be started by its fork server: ${ERRNO_NAMES.get(errno) ?? errno}`, 'spawn'));
     }
     if (this.retiring && this.runs.size === 0) void this.close();
   }
@@ -233,7 +229,7 @@ export class ForkServer {
     if (this.exited) return;
     this.exited = true;
     this.exitWhy = why;
-    for (const run of this.runs.values()) run.state.failed(new ToolError(`the ${this.cmd} fork server exited (${why}) during the run`, 'signal'));
+    for (const run of this.runs.values()) run.failed(new ToolError(`the ${this.cmd} fork server exited (${why}) during the run`, 'signal'));
     this.runs.clear();
   }
 }
@@ -313,7 +309,7 @@ export class MediaTools {
     return start;
   }
 
-  /** Pids of the live servers (the bench counts their CPU and memory as the media worker's). */
+  /** Pids of the live servers (the tests watch them and their runs). */
   get serverPids(): number[] {
     return [...this.servers.values()].filter((s) => s.alive && s.pid !== undefined).map((s) => s.pid!);
   }

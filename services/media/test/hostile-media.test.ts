@@ -7,9 +7,9 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { ArtifactStore, ConfigError, ProblemError, artifactPaths, type Logger, type StageJob } from '@omniaffect/core';
+import { ArtifactStore, ConfigError, ProblemError, artifactPaths, runTool, type Logger, type StageJob } from '@omniaffect/core';
 import type { Job } from 'bullmq';
-import { FORMAT_WHITELIST, OutputLimitError, ToolError, extractMedia, probe, run, scrubPaths, toolFailure } from '../src/ffmpeg';
+import { FORMAT_WHITELIST, OutputLimitError, ToolError, extractMedia, probe, scrubPaths, toolFailure } from '../src/ffmpeg';
 import { DEFAULT_LIMITS } from '../src/limits';
 import { limitsFromEnv, loadMediaEnv, mediaConfigFromEnv } from '../src/config';
 import { mediaStage, type MediaConfig } from '../src/media-stage';
@@ -321,7 +321,7 @@ test('limits: a few-KB FLAC declaring 2 h of silence is refused as a decode bomb
 
 test('limits: a 16 MB metadata tag is never printed by ffprobe, and -max_alloc refuses it when set below its size', async () => {
   // Printing everything (what -show_format did) blows through a 1 MiB output cap...
-  await assert.rejects(run('ffprobe', ['-v', 'error', '-of', 'json', '-show_format', f.bigTag], 30_000, 1024 ** 2), OutputLimitError);
+  await assert.rejects(runTool('ffprobe', ['-v', 'error', '-of', 'json', '-show_format', f.bigTag], 30_000, 1024 ** 2), OutputLimitError);
   // ...the probe's -show_entries leaves the tag out.
   const p = await probe(f.bigTag, { maxOutputBytes: 16 * 1024 });
   assert.equal(p.video?.codec, 'h264');
@@ -396,7 +396,7 @@ test('infrastructure: ffmpeg or ffprobe killed by a signal (the OOM killer) is r
 test('infrastructure: a run the caller stops is killed and closed before the promise settles (reason aborted)', async () => {
   const stop = new AbortController();
   // ten minutes of silence to nowhere: it runs until stopped
-  const running = run(
+  const running = runTool(
     'ffmpeg',
     ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'anullsrc=r=16000', '-t', '600', '-f', 'null', '-'],
     60_000,
@@ -408,7 +408,7 @@ test('infrastructure: a run the caller stops is killed and closed before the pro
   stop.abort();
   await assert.rejects(running, (err: unknown) => err instanceof ToolError && err.reason === 'aborted' && /stopped by the caller/.test(err.message));
   assert.deepEqual(childTools(), []);
-  await assert.rejects(run('ffmpeg', ['-version'], 5_000, undefined, stop.signal), (err: unknown) => err instanceof ToolError && err.reason === 'aborted');
+  await assert.rejects(runTool('ffmpeg', ['-version'], 5_000, undefined, stop.signal), (err: unknown) => err instanceof ToolError && err.reason === 'aborted');
 });
 
 test('infrastructure: a full disk while writing is retryable (real ENOSPC from /dev/full)', async () => {
@@ -434,7 +434,7 @@ test("infrastructure: quota and descriptor exhaustion are retryable; a decoding 
 });
 
 test('infrastructure: ffmpeg missing from PATH is retryable with a clear message', async () => {
-  await assert.rejects(run('omniaffect-no-such-ffmpeg', ['-version'], 5_000), (err: unknown) => {
+  await assert.rejects(runTool('omniaffect-no-such-ffmpeg', ['-version'], 5_000), (err: unknown) => {
     retryable(/omniaffect-no-such-ffmpeg not found on PATH: install ffmpeg/)(err);
     return err instanceof ToolError && err.reason === 'not-found';
   });
